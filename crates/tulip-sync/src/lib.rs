@@ -1,0 +1,1 @@
+//! asyncio's synchronization primitives for any executor (work in progress).

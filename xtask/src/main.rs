@@ -1,0 +1,3 @@
+//! `cargo xtask`: maintainer tasks for tulip (work in progress).
+
+fn main() {}
