@@ -1,1 +1,135 @@
-//! asyncio's synchronization primitives for any executor (work in progress).
+//! asyncio's synchronization primitives, for any executor.
+//!
+//! This crate is the Rust version of Python's `asyncio.Lock`, `Event`, `Condition`,
+//! `Semaphore`, `BoundedSemaphore` and `Barrier`, plus the data-owning locks Rust users
+//! expect. It is re-exported by the `tulip` facade as `tulip::sync`, but depends on no
+//! runtime: every type works under any executor, and from plain threads through the
+//! `*_blocking` methods.
+//!
+//! * [`Lock`]: a FIFO mutual-exclusion lock that guards no data (asyncio's `Lock`).
+//! * [`Mutex<T>`]: the same lock owning the value it protects.
+//! * [`RwLock<T>`]: a reader-writer lock with writer preference.
+//! * [`Event`]: a flag that tasks can wait for (set, clear, wait).
+//! * [`Condition`]: a condition variable that owns its lock (wait, wait_for, notify).
+//! * [`Semaphore`]: a FIFO counting semaphore with RAII permits.
+//! * [`BoundedSemaphore`]: a semaphore whose explicit `release()` cannot exceed its initial
+//!   value ([`TooManyReleases`]).
+//! * [`Barrier`]: a reusable barrier with arrival indices, `abort()` and `reset()`
+//!   ([`BrokenBarrierError`]).
+//!
+//! Most methods come in the trio `op()` (a future), `try_op()` (never waits) and
+//! `op_blocking()` (parks the thread), with `op_arc()` variants whose guards own an `Arc`
+//! for `'static` tasks. The futures are named types, listed in [`futures`]; they are lazy
+//! (creating one does nothing until it is polled) and `Unpin`.
+//!
+//! # Fairness and cancellation
+//!
+//! [`Lock`], [`Mutex`], [`Semaphore`], [`BoundedSemaphore`] and the writers of [`RwLock`] are
+//! strictly FIFO: a release *hands* the lock or permit to the oldest waiter, and a newcomer
+//! never takes it first, not even with `try_*`. asyncio's example holds: three tasks that each
+//! acquire and release a `Semaphore::new(1)` twice run in the order c1, c2, c3, c1, c2, c3.
+//!
+//! A future is cancelled by dropping it. Every async method documents in a `# Cancel safety`
+//! section what a dropped future leaves behind; in short, dropping one never loses a permit,
+//! a lock or a notification that belongs to another task. A waiter dropped after it was handed
+//! a permit, but before it ran, hands the permit on to the next waiter; a [`Condition`] waiter
+//! dropped after it was notified passes the notification on.
+//!
+//! # Implementation
+//!
+//! Everything here is built on [`event-listener`](https://docs.rs/event-listener), whose wait
+//! lists are FIFO, and spawns no thread. Each FIFO primitive keeps its free permits in one
+//! atomic word: taking a free lock or permit while nobody waits, and giving one back while
+//! nobody waits, is a single compare-and-swap. Only once a task has to wait does the
+//! primitive take a small internal `std` mutex, which keeps the count of waiters and their
+//! event-listener list consistent, so that a release can hand its permit to exactly the
+//! oldest waiter. [`RwLock`] adds a reader count and a writer bit to a FIFO writers' lock;
+//! [`Barrier`] keeps asyncio's state machine behind a short-lived mutex.
+//!
+//! The only `unsafe` code is in `Mutex<T>` and `RwLock<T>`: their guards hand out `&mut T`
+//! and must stay `Send`, which needs an `UnsafeCell` (a `std` lock inside would make the
+//! guards `!Send`).
+//!
+//! The state machines are checked with [loom](https://docs.rs/loom) under `--cfg
+//! tulip_loom` (`tests/loom.rs`). There, the atomics and mutexes come from loom and
+//! event-listener is replaced by a loom-visible wait list with the same FIFO semantics: the
+//! models check this crate's own atomics and hand-off logic in every interleaving, not
+//! event-listener's internals.
+//!
+//! # Relationship with `std::sync`
+//!
+//! In async code, use these types when a lock is held across an `.await`, or when a task
+//! must *wait* (for a permit, an event, a condition, a barrier) without blocking its thread.
+//! When a lock is only held for a short, synchronous critical section, `std::sync::Mutex`
+//! (or `RwLock`) is simpler and faster, and fine to use from async code as long as the guard
+//! is dropped before the next `.await`. Unlike asyncio's primitives, which belong to one
+//! event loop, all types here are `Send + Sync` and may be shared between loops and threads.
+//!
+//! # Examples
+//!
+//! Three tasks share a semaphore of one permit and take turns in FIFO order:
+//!
+//! ```
+//! use std::sync::{Arc, Mutex as StdMutex};
+//! use futures_lite::future;
+//! use tulip_sync::Semaphore;
+//!
+//! let sem = Arc::new(Semaphore::new(1));
+//! let order = Arc::new(StdMutex::new(Vec::new()));
+//!
+//! let ex = async_executor::LocalExecutor::new();
+//! let tasks: Vec<_> = (1..=3)
+//!     .map(|id| {
+//!         let (sem, order) = (Arc::clone(&sem), Arc::clone(&order));
+//!         ex.spawn(async move {
+//!             for _ in 0..2 {
+//!                 let _permit = sem.acquire().await;
+//!                 order.lock().unwrap().push(id);
+//!                 future::yield_now().await;
+//!             }
+//!         })
+//!     })
+//!     .collect();
+//! future::block_on(ex.run(async {
+//!     for task in tasks {
+//!         task.await;
+//!     }
+//! }));
+//! assert_eq!(*order.lock().unwrap(), [1, 2, 3, 1, 2, 3]);
+//! ```
+#![deny(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
+mod barrier;
+mod bounded;
+mod condition;
+mod event;
+mod lock;
+mod mutex;
+mod raw;
+mod rwlock;
+mod semaphore;
+mod sync;
+
+pub use barrier::{Barrier, BrokenBarrierError};
+pub use bounded::{BoundedPermit, BoundedPermitArc, BoundedSemaphore, TooManyReleases};
+pub use condition::Condition;
+pub use event::Event;
+pub use lock::{Lock, LockGuard, LockGuardArc};
+pub use mutex::{Mutex, MutexGuard, MutexGuardArc};
+pub use rwlock::{
+    RwLock, RwLockReadGuard, RwLockReadGuardArc, RwLockWriteGuard, RwLockWriteGuardArc,
+};
+pub use semaphore::{Permit, PermitArc, Semaphore};
+
+/// The named future types returned by the async methods of this crate.
+pub mod futures {
+    pub use crate::barrier::BarrierWait;
+    pub use crate::bounded::{BoundedAcquire, BoundedAcquireArc};
+    pub use crate::condition::{ConditionWait, ConditionWaitFor};
+    pub use crate::event::EventWait;
+    pub use crate::lock::{LockAcquire, LockAcquireArc};
+    pub use crate::mutex::{MutexLock, MutexLockArc};
+    pub use crate::rwlock::{Read, ReadArc, Write, WriteArc};
+    pub use crate::semaphore::{Acquire, AcquireArc};
+}

@@ -1,0 +1,492 @@
+//! [`Semaphore`]: asyncio's `Semaphore`, with RAII permits.
+
+use crate::raw::{AcquireSlot, RawSemaphore, MAX_PERMITS};
+use crate::sync::{const_fn, Arc};
+use std::fmt;
+use std::future::Future;
+use std::mem;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// A counting semaphore: asyncio's `Semaphore`.
+///
+/// The semaphore holds a number of permits. [`acquire()`](Semaphore::acquire) waits for one
+/// and returns a [`Permit`] that gives it back when dropped; [`release()`](Semaphore::release)
+/// adds a permit, as asyncio's `release()` does (it never fails, and may raise the count above
+/// the initial value: use [`BoundedSemaphore`](crate::BoundedSemaphore) to forbid that).
+///
+/// Waiters are served in strict FIFO order: a released permit is handed to the oldest waiter,
+/// and a newcomer never takes a permit while others wait. asyncio's example holds: three tasks
+/// that each acquire and release twice a `Semaphore::new(1)` run c1, c2, c3, c1, c2, c3.
+///
+/// # Examples
+///
+/// ```
+/// use tulip_sync::Semaphore;
+///
+/// # futures_lite::future::block_on(async {
+/// let sem = Semaphore::new(2);
+/// let a = sem.acquire().await;
+/// let b = sem.acquire().await;
+/// assert!(sem.locked());
+/// assert!(sem.try_acquire().is_none());
+/// drop(a);
+/// assert_eq!(sem.available(), 1);
+/// # drop(b);
+/// # });
+/// ```
+pub struct Semaphore {
+    raw: RawSemaphore,
+}
+
+impl Semaphore {
+    /// The largest number of permits a semaphore can hold.
+    pub const MAX_PERMITS: usize = MAX_PERMITS;
+
+    const_fn! {
+        /// Creates a semaphore with `permits` permits.
+        ///
+        /// # Panics
+        ///
+        /// Panics if `permits` exceeds [`Semaphore::MAX_PERMITS`].
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use tulip_sync::Semaphore;
+        ///
+        /// static CONNECTIONS: Semaphore = Semaphore::new(10);
+        /// assert_eq!(CONNECTIONS.available(), 10);
+        /// ```
+        #[must_use]
+        pub fn new(permits: usize) -> Semaphore {
+            Semaphore {
+                raw: RawSemaphore::new(permits),
+            }
+        }
+    }
+
+    /// Waits for a permit (asyncio's `await sem.acquire()` / `async with sem:`).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future gives up its place in the queue and nothing else. If a permit had
+    /// already been handed to it (a release picked it, but it was dropped before it ran), the
+    /// permit is handed on to the next waiter, or returned to the semaphore when nobody waits:
+    /// no permit is lost and none is granted twice.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip_sync::Semaphore;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let sem = Semaphore::new(1);
+    /// let permit = sem.acquire().await;
+    /// assert_eq!(sem.available(), 0);
+    /// drop(permit);
+    /// assert_eq!(sem.available(), 1);
+    /// # });
+    /// ```
+    pub fn acquire(&self) -> Acquire<'_> {
+        Acquire {
+            sem: Some(self),
+            slot: AcquireSlot::new(),
+        }
+    }
+
+    /// Takes a permit if one is free and nobody waits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip_sync::Semaphore;
+    ///
+    /// let sem = Semaphore::new(1);
+    /// let permit = sem.try_acquire().unwrap();
+    /// assert!(sem.try_acquire().is_none());
+    /// drop(permit);
+    /// ```
+    #[must_use]
+    pub fn try_acquire(&self) -> Option<Permit<'_>> {
+        self.raw.try_acquire().then_some(Permit { sem: self })
+    }
+
+    /// Blocks the current thread until a permit is taken.
+    ///
+    /// # Blocking
+    ///
+    /// Parks the thread; never call it from a task on an event loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip_sync::Semaphore;
+    ///
+    /// let sem = Semaphore::new(1);
+    /// let permit = sem.acquire_blocking();
+    /// assert!(sem.locked());
+    /// drop(permit);
+    /// ```
+    pub fn acquire_blocking(&self) -> Permit<'_> {
+        self.raw.acquire_blocking::<false>();
+        Permit { sem: self }
+    }
+
+    /// Waits for a permit that keeps the `Arc` alive, for permits that must be `'static`.
+    ///
+    /// # Cancel safety
+    ///
+    /// As for [`acquire()`](Semaphore::acquire): dropping the future gives up its place and
+    /// hands on a permit that had already been handed to it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tulip_sync::Semaphore;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let sem = Arc::new(Semaphore::new(1));
+    /// let permit = sem.acquire_arc().await;
+    /// std::thread::spawn(move || drop(permit)).join().unwrap();
+    /// assert_eq!(sem.available(), 1);
+    /// # });
+    /// ```
+    pub fn acquire_arc(self: &Arc<Self>) -> AcquireArc {
+        AcquireArc {
+            sem: Some(Arc::clone(self)),
+            slot: AcquireSlot::new(),
+        }
+    }
+
+    /// [`try_acquire()`](Semaphore::try_acquire) with an owned permit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tulip_sync::Semaphore;
+    ///
+    /// let sem = Arc::new(Semaphore::new(1));
+    /// let permit = sem.try_acquire_arc().unwrap();
+    /// assert!(sem.try_acquire_arc().is_none());
+    /// drop(permit);
+    /// ```
+    #[must_use]
+    pub fn try_acquire_arc(self: &Arc<Self>) -> Option<PermitArc> {
+        self.raw.try_acquire().then(|| PermitArc {
+            sem: Some(Arc::clone(self)),
+        })
+    }
+
+    /// [`acquire_blocking()`](Semaphore::acquire_blocking) with an owned permit.
+    ///
+    /// # Blocking
+    ///
+    /// Parks the thread; never call it from a task on an event loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tulip_sync::Semaphore;
+    ///
+    /// let sem = Arc::new(Semaphore::new(1));
+    /// let permit = sem.acquire_arc_blocking();
+    /// drop(permit);
+    /// assert_eq!(sem.available(), 1);
+    /// ```
+    pub fn acquire_arc_blocking(self: &Arc<Self>) -> PermitArc {
+        self.raw.acquire_blocking::<false>();
+        PermitArc {
+            sem: Some(Arc::clone(self)),
+        }
+    }
+
+    /// Adds one permit (asyncio's `release()`), handing it to the oldest waiter if any.
+    ///
+    /// Dropping a [`Permit`] does the same; call this to return a permit whose guard was
+    /// [`forget`](Permit::forget)-ed, or to grow the semaphore.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the number of free permits would exceed [`Semaphore::MAX_PERMITS`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip_sync::Semaphore;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let sem = Semaphore::new(1);
+    /// sem.acquire().await.forget(); // asyncio style: acquire() ...
+    /// assert!(sem.locked());
+    /// sem.release(); // ... and release() later
+    /// assert_eq!(sem.available(), 1);
+    /// sem.release(); // an unbounded semaphore may grow
+    /// assert_eq!(sem.available(), 2);
+    /// # });
+    /// ```
+    pub fn release(&self) {
+        self.raw.release();
+    }
+
+    /// Returns `true` if a permit cannot be taken right now (asyncio's `locked()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip_sync::Semaphore;
+    ///
+    /// let sem = Semaphore::new(1);
+    /// assert!(!sem.locked());
+    /// let _permit = sem.try_acquire();
+    /// assert!(sem.locked());
+    /// ```
+    #[must_use]
+    pub fn locked(&self) -> bool {
+        self.raw.available() == 0
+    }
+
+    /// The number of free permits: zero while anyone waits (asyncio's `_value`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip_sync::Semaphore;
+    ///
+    /// let sem = Semaphore::new(3);
+    /// let _permit = sem.try_acquire();
+    /// assert_eq!(sem.available(), 2);
+    /// ```
+    #[must_use]
+    pub fn available(&self) -> usize {
+        self.raw.available()
+    }
+}
+
+impl fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Semaphore")
+            .field("available", &self.available())
+            .finish()
+    }
+}
+
+/// One permit of a [`Semaphore`], given back when dropped.
+///
+/// # Examples
+///
+/// ```
+/// use tulip_sync::Semaphore;
+///
+/// let sem = Semaphore::new(1);
+/// let permit = sem.try_acquire().unwrap();
+/// assert!(std::ptr::eq(permit.source(), &sem));
+/// drop(permit);
+/// assert_eq!(sem.available(), 1);
+/// ```
+#[doc(alias = "release")]
+#[must_use = "the permit is given back as soon as it is dropped"]
+pub struct Permit<'a> {
+    sem: &'a Semaphore,
+}
+
+impl<'a> Permit<'a> {
+    /// The semaphore this permit belongs to.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip_sync::Semaphore;
+    ///
+    /// let sem = Semaphore::new(1);
+    /// let permit = sem.try_acquire().unwrap();
+    /// assert_eq!(permit.source().available(), 0);
+    /// ```
+    pub fn source(&self) -> &'a Semaphore {
+        self.sem
+    }
+
+    /// Keeps the permit taken without a guard: asyncio's `acquire()` without `release()`.
+    /// Give it back later with [`Semaphore::release()`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip_sync::Semaphore;
+    ///
+    /// let sem = Semaphore::new(1);
+    /// sem.try_acquire().unwrap().forget();
+    /// assert_eq!(sem.available(), 0);
+    /// sem.release();
+    /// assert_eq!(sem.available(), 1);
+    /// ```
+    pub fn forget(self) {
+        mem::forget(self);
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.sem.raw.release();
+    }
+}
+
+impl fmt::Debug for Permit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Permit").finish_non_exhaustive()
+    }
+}
+
+/// An owned permit of an `Arc<Semaphore>`, from [`Semaphore::acquire_arc()`].
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use tulip_sync::Semaphore;
+///
+/// let sem = Arc::new(Semaphore::new(1));
+/// let permit = sem.try_acquire_arc().unwrap();
+/// assert!(Arc::ptr_eq(permit.source(), &sem));
+/// ```
+#[doc(alias = "release")]
+#[must_use = "the permit is given back as soon as it is dropped"]
+pub struct PermitArc {
+    /// `None` only once [`forget`](PermitArc::forget) ran.
+    sem: Option<Arc<Semaphore>>,
+}
+
+impl PermitArc {
+    /// The semaphore this permit belongs to.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tulip_sync::Semaphore;
+    ///
+    /// let sem = Arc::new(Semaphore::new(2));
+    /// let permit = sem.try_acquire_arc().unwrap();
+    /// assert_eq!(permit.source().available(), 1);
+    /// ```
+    pub fn source(&self) -> &Arc<Semaphore> {
+        self.sem
+            .as_ref()
+            .expect("only `forget` takes the semaphore")
+    }
+
+    /// Keeps the permit taken without a guard; see [`Permit::forget()`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tulip_sync::Semaphore;
+    ///
+    /// let sem = Arc::new(Semaphore::new(1));
+    /// sem.try_acquire_arc().unwrap().forget();
+    /// assert_eq!(sem.available(), 0);
+    /// sem.release();
+    /// ```
+    pub fn forget(mut self) {
+        // Dropping `self` without its `Arc` gives nothing back.
+        self.sem = None;
+    }
+}
+
+impl Drop for PermitArc {
+    fn drop(&mut self) {
+        if let Some(sem) = self.sem.take() {
+            sem.raw.release();
+        }
+    }
+}
+
+impl fmt::Debug for PermitArc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PermitArc").finish_non_exhaustive()
+    }
+}
+
+/// The future of [`Semaphore::acquire()`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Acquire<'a> {
+    sem: Option<&'a Semaphore>,
+    slot: AcquireSlot,
+}
+
+impl<'a> Future for Acquire<'a> {
+    type Output = Permit<'a>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let sem = this.sem.expect("Acquire polled after completion");
+        match this.slot.poll::<false>(&sem.raw, cx) {
+            Poll::Ready(()) => {
+                this.sem = None;
+                Poll::Ready(Permit { sem })
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for Acquire<'_> {
+    fn drop(&mut self) {
+        if let Some(sem) = self.sem {
+            self.slot.cancel(&sem.raw);
+        }
+    }
+}
+
+impl fmt::Debug for Acquire<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Acquire")
+            .field("queued", &self.slot.is_queued())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future of [`Semaphore::acquire_arc()`].
+#[must_use = "futures do nothing unless polled"]
+pub struct AcquireArc {
+    sem: Option<Arc<Semaphore>>,
+    slot: AcquireSlot,
+}
+
+impl Future for AcquireArc {
+    type Output = PermitArc;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let sem = this
+            .sem
+            .as_ref()
+            .expect("AcquireArc polled after completion");
+        match this.slot.poll::<false>(&sem.raw, cx) {
+            Poll::Ready(()) => Poll::Ready(PermitArc {
+                sem: this.sem.take(),
+            }),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for AcquireArc {
+    fn drop(&mut self) {
+        if let Some(sem) = &self.sem {
+            self.slot.cancel(&sem.raw);
+        }
+    }
+}
+
+impl fmt::Debug for AcquireArc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AcquireArc")
+            .field("queued", &self.slot.is_queued())
+            .finish_non_exhaustive()
+    }
+}
