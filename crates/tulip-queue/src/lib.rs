@@ -1,1 +1,96 @@
-//! asyncio's queues and Rust's channels for any executor (work in progress).
+//! asyncio's queues and Rust's channels, for any executor.
+//!
+//! - [`Queue`], [`PriorityQueue`] and [`LifoQueue`]: asyncio's queues with their 3.13
+//!   semantics — `put`/`get`, the `_nowait` forms with named errors that hand the item back,
+//!   `task_done`/`join`, and `shutdown(immediate)` — as `Clone` handles to one queue that is
+//!   `Send + Sync`, with `*_blocking` forms for plain threads.
+//! - [`channel`]: [`bounded`](channel::bounded) and [`unbounded`](channel::unbounded)
+//!   multi-producer multi-consumer channels, [`oneshot`](channel::oneshot()),
+//!   [`broadcast`](channel::broadcast()) and [`watch`](channel::watch()).
+//! - [`futures`]: the named futures the queues return; [`QueueItem`], a guard that calls
+//!   `task_done` when dropped.
+//!
+//! Nothing here needs a particular runtime: the futures work under any executor, and every
+//! waiting operation also has a blocking form.
+//!
+//! # Implementation
+//!
+//! No thread is spawned and no timer is used. The crate only composes
+//! [concurrent-queue](concurrent_queue) (the FIFO queue's and the mpmc channel's items) and
+//! [event-listener](event_listener) (every wait list), plus a few atomics and short locks of
+//! its own, and has no `unsafe` code.
+//!
+//! - **Hand-off.** Waiters queue in FIFO order. Each put wakes one more getter than are
+//!   already woken, and each get wakes one more putter (asyncio's `_wakeup_next`). A woken
+//!   waiter that is dropped (cancelled) before it ran passes its wake-up to the next one.
+//! - **Cancel safety.** Items move only inside the `poll` that returns them: a cancelled get
+//!   takes nothing, and a cancelled put enqueues nothing. Each async method says so in its
+//!   `# Cancel safety` section.
+//! - **No lock when nobody waits.** Each wait list counts its waiters; a put or get that
+//!   finds the count at zero skips event-listener entirely (a fence and a load). The
+//!   protocol is documented in the `waiters` module.
+//! - **Drops.** Every item is dropped exactly once, including items left in a dropped queue
+//!   or channel and items discarded by an immediate shutdown. Items are never dropped under a
+//!   lock, and if an item's `Drop` panics, the queue stays consistent and the remaining
+//!   items are still dropped.
+//! - **FIFO queues are lock-free**; LIFO and priority queues keep a `Vec` (a stack or a
+//!   binary heap) behind a short lock.
+//! - **Testing.** The loom models in `tests/loom.rs` (run with
+//!   `RUSTFLAGS="--cfg tulip_loom"`) explore this crate's own atomics and locks: the waiter
+//!   counting protocol, the unfinished-task counter, the lock-based queues and shutdown, the
+//!   oneshot, broadcast and watch channels. Loom cannot see inside concurrent-queue and
+//!   event-listener, which run as ordinary code inside the models; their own test suites
+//!   (with loom) cover them.
+//!
+//! # Examples
+//!
+//! A producer and two workers, with asyncio's `join()` to wait until every item is processed
+//! and `shutdown()` to stop the workers:
+//!
+//! ```
+//! use futures_lite::future;
+//! use tulip_queue::Queue;
+//!
+//! # future::block_on(async {
+//! let q = Queue::new(4);
+//! let worker = |q: Queue<u32>| async move {
+//!     let mut sum = 0;
+//!     while let Ok(n) = q.get().await {
+//!         sum += n;
+//!         q.task_done().unwrap();
+//!     }
+//!     sum
+//! };
+//! let workers = future::zip(worker(q.clone()), worker(q.clone()));
+//! let producer = async {
+//!     for n in 1..=100 {
+//!         q.put(n).await.unwrap();
+//!     }
+//!     q.join().await; // every item taken and marked done
+//!     q.shutdown(false); // the workers' `get` now fails
+//! };
+//! let ((a, b), ()) = future::zip(workers, producer).await;
+//! assert_eq!(a + b, 5050);
+//! # });
+//! ```
+
+#![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
+mod block;
+mod error;
+mod item;
+mod queue;
+mod shared;
+mod sync;
+mod tasks;
+mod waiters;
+
+pub mod channel;
+pub mod futures;
+
+pub use crate::{
+    error::{GetError, PutError, QueueShutDown, TooManyTaskDone},
+    item::QueueItem,
+    queue::{LifoQueue, PriorityQueue, Queue},
+};

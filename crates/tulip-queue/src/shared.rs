@@ -1,0 +1,313 @@
+//! The engine shared by [`Queue`](crate::Queue), [`PriorityQueue`](crate::PriorityQueue) and
+//! [`LifoQueue`](crate::LifoQueue): the items, the unfinished-task counter, and the getters'
+//! and putters' wait lists.
+//!
+//! # Who may touch what
+//!
+//! - The items live in a [`Store`]: a lock-free [`ConcurrentQueue`] for FIFO order, a
+//!   [`Mutex`]-protected `Vec` (a stack, or a binary min-heap) for LIFO and priority order.
+//!   Only [`Shared::try_put`], [`Shared::try_get`], [`Shared::shutdown`] and `Drop` move items
+//!   in or out, and none of them drops an item while holding the lock.
+//! - "Shut down" is the store's closed flag (concurrent-queue's `close()`, or `closed` under
+//!   the lock): once set, every push fails, and pops drain what is left.
+//! - An item counts as an unfinished task from *before* it becomes visible to getters, so a
+//!   consumer can never call `task_done()` for it before the count includes it.
+
+use std::{cmp::Ordering as CmpOrdering, fmt, marker::PhantomData, mem};
+
+use concurrent_queue::{ConcurrentQueue, PopError, PushError};
+
+use crate::{
+    error::{GetError, PutError},
+    sync::{lock, Mutex},
+    tasks::TaskCounter,
+    waiters::Waiters,
+};
+
+/// The state behind every handle of one queue.
+pub(crate) struct Shared<T> {
+    /// The items.
+    store: Store<T>,
+    /// asyncio's `maxsize`; 0 is unbounded.
+    maxsize: usize,
+    /// Unfinished tasks, and `join()`'s waiters.
+    pub(crate) tasks: TaskCounter,
+    /// `get()`s waiting for an item (or for shutdown).
+    pub(crate) getters: Waiters,
+    /// `put()`s waiting for a free slot (or for shutdown).
+    pub(crate) putters: Waiters,
+}
+
+/// Where the items are kept.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per queue, inside its Arc; boxing the cache-padded ConcurrentQueue would add an indirection to every operation"
+)]
+enum Store<T> {
+    /// First in, first out: a lock-free queue, bounded when `maxsize > 0`.
+    Fifo(ConcurrentQueue<T>),
+    /// Last in first out, or smallest first: a `Vec` under a lock.
+    Locked(Mutex<Locked<T>>),
+}
+
+/// The lock-protected store of the LIFO and priority queues.
+struct Locked<T> {
+    /// A stack (`cmp` is `None`) or a binary min-heap ordered by `cmp`.
+    items: Vec<T>,
+    /// Shut down: pushes fail.
+    closed: bool,
+    /// The heap order; `<T as Ord>::cmp`, captured where `T: Ord` is known.
+    cmp: Option<fn(&T, &T) -> CmpOrdering>,
+}
+
+impl<T> Locked<T> {
+    fn push(&mut self, item: T) {
+        self.items.push(item);
+        if let Some(cmp) = self.cmp {
+            // Sift the new last element up.
+            let mut child = self.items.len() - 1;
+            while child > 0 {
+                let parent = (child - 1) / 2;
+                if cmp(&self.items[child], &self.items[parent]) != CmpOrdering::Less {
+                    break;
+                }
+                self.items.swap(child, parent);
+                child = parent;
+            }
+        }
+    }
+
+    fn pop(&mut self) -> Option<T> {
+        let Some(cmp) = self.cmp else {
+            return self.items.pop();
+        };
+        let last = self.items.len().checked_sub(1)?;
+        self.items.swap(0, last);
+        let top = self.items.pop();
+        // Sift the new root down. A panicking `cmp` leaves every item in the vector; only the
+        // heap order may suffer.
+        let len = self.items.len();
+        let mut parent = 0;
+        loop {
+            let left = 2 * parent + 1;
+            if left >= len {
+                break;
+            }
+            let right = left + 1;
+            let child =
+                if right < len && cmp(&self.items[right], &self.items[left]) == CmpOrdering::Less {
+                    right
+                } else {
+                    left
+                };
+            if cmp(&self.items[child], &self.items[parent]) != CmpOrdering::Less {
+                break;
+            }
+            self.items.swap(parent, child);
+            parent = child;
+        }
+        top
+    }
+}
+
+impl<T> Shared<T> {
+    fn with_store(store: Store<T>, maxsize: usize) -> Self {
+        Self {
+            store,
+            maxsize,
+            tasks: TaskCounter::new(),
+            getters: Waiters::new(),
+            putters: Waiters::new(),
+        }
+    }
+
+    /// A FIFO queue.
+    pub(crate) fn fifo(maxsize: usize) -> Self {
+        let queue = match maxsize {
+            0 => ConcurrentQueue::unbounded(),
+            n => ConcurrentQueue::bounded(n),
+        };
+        Self::with_store(Store::Fifo(queue), maxsize)
+    }
+
+    fn locked(maxsize: usize, cmp: Option<fn(&T, &T) -> CmpOrdering>) -> Self {
+        let locked = Locked {
+            items: Vec::new(),
+            closed: false,
+            cmp,
+        };
+        Self::with_store(Store::Locked(Mutex::new(locked)), maxsize)
+    }
+
+    /// A LIFO queue.
+    pub(crate) fn lifo(maxsize: usize) -> Self {
+        Self::locked(maxsize, None)
+    }
+
+    /// A priority queue, smallest first.
+    pub(crate) fn priority(maxsize: usize) -> Self
+    where
+        T: Ord,
+    {
+        Self::locked(maxsize, Some(T::cmp))
+    }
+
+    /// `maxsize` as given to `new`.
+    pub(crate) fn maxsize(&self) -> usize {
+        self.maxsize
+    }
+
+    /// The number of items in the queue.
+    pub(crate) fn len(&self) -> usize {
+        match &self.store {
+            Store::Fifo(queue) => queue.len(),
+            Store::Locked(locked) => lock(locked).items.len(),
+        }
+    }
+
+    /// Whether `shutdown` has been called.
+    pub(crate) fn is_shut_down(&self) -> bool {
+        match &self.store {
+            Store::Fifo(queue) => queue.is_closed(),
+            Store::Locked(locked) => lock(locked).closed,
+        }
+    }
+
+    /// `put_nowait`: enqueue and wake one getter, or hand the item back.
+    pub(crate) fn try_put(&self, item: T) -> Result<(), PutError<T>> {
+        match &self.store {
+            Store::Fifo(queue) => {
+                // Cheap early outs that keep a waiting putter from touching the counter.
+                if queue.is_closed() {
+                    return Err(PutError::ShutDown(item));
+                }
+                if self.maxsize > 0 && queue.is_full() {
+                    return Err(PutError::Full(item));
+                }
+                // Count the task before the item becomes visible to getters; take it back if
+                // the push fails after all.
+                self.tasks.add();
+                if let Err(err) = queue.push(item) {
+                    self.tasks.sub_saturating(1);
+                    return Err(match err {
+                        PushError::Full(item) => PutError::Full(item),
+                        PushError::Closed(item) => PutError::ShutDown(item),
+                    });
+                }
+            }
+            Store::Locked(locked) => {
+                let mut locked = lock(locked);
+                if locked.closed {
+                    return Err(PutError::ShutDown(item));
+                }
+                if self.maxsize > 0 && locked.items.len() >= self.maxsize {
+                    return Err(PutError::Full(item));
+                }
+                locked.push(item);
+                // Under the lock, so before any getter can see the item.
+                self.tasks.add();
+            }
+        }
+        self.getters.notify_one();
+        Ok(())
+    }
+
+    /// `get_nowait`: dequeue and wake one putter.
+    pub(crate) fn try_get(&self) -> Result<T, GetError> {
+        let item = match &self.store {
+            Store::Fifo(queue) => queue.pop().map_err(|err| match err {
+                PopError::Empty => GetError::Empty,
+                PopError::Closed => GetError::ShutDown,
+            })?,
+            Store::Locked(locked) => {
+                let mut locked = lock(locked);
+                match locked.pop() {
+                    Some(item) => item,
+                    None if locked.closed => return Err(GetError::ShutDown),
+                    None => return Err(GetError::Empty),
+                }
+            }
+        };
+        if self.maxsize > 0 {
+            self.putters.notify_one();
+        }
+        Ok(item)
+    }
+
+    /// asyncio 3.13's `shutdown(immediate)`.
+    pub(crate) fn shutdown(&self, immediate: bool) {
+        // Close first: from here on no put succeeds, so an immediate shutdown's drain below
+        // leaves the queue empty for good.
+        let discarded = match &self.store {
+            Store::Fifo(queue) => {
+                queue.close();
+                let mut discarded = Vec::new();
+                if immediate {
+                    while let Ok(item) = queue.pop() {
+                        discarded.push(item);
+                    }
+                }
+                discarded
+            }
+            Store::Locked(locked) => {
+                let mut locked = lock(locked);
+                locked.closed = true;
+                if immediate {
+                    mem::take(&mut locked.items)
+                } else {
+                    Vec::new()
+                }
+            }
+        };
+        // CPython decrements `_unfinished_tasks` once per discarded item while it is positive,
+        // and releases `join()` when it ends at zero.
+        self.tasks.sub_saturating(discarded.len());
+        // Blocked getters re-check (and fail once empty); blocked putters fail.
+        self.getters.notify_all();
+        self.putters.notify_all();
+        // Dropped last, with the state consistent: a panicking `Drop` of one item propagates
+        // from here, and `Vec`'s drop still drops the rest.
+        drop(discarded);
+    }
+}
+
+impl<T> Drop for Shared<T> {
+    fn drop(&mut self) {
+        // concurrent-queue would stop dropping at the first panicking item and leak the rest;
+        // pop them one at a time instead. (The lock-protected `Vec` already drops every
+        // element even if one of them panics.)
+        if let Store::Fifo(queue) = &self.store {
+            drop_each(|| queue.pop().ok());
+        }
+    }
+}
+
+impl<T> fmt::Debug for Shared<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Queue")
+            .field("qsize", &self.len())
+            .field("maxsize", &self.maxsize)
+            .field("unfinished_tasks", &self.tasks.unfinished())
+            .field("shut_down", &self.is_shut_down())
+            .finish()
+    }
+}
+
+/// Drops every item `next` yields. If one item's `Drop` panics, the rest are still dropped
+/// while the panic unwinds (a second panic aborts, as it does for `Vec`).
+pub(crate) fn drop_each<T, F: FnMut() -> Option<T>>(next: F) {
+    struct Rest<T, F: FnMut() -> Option<T>>(F, PhantomData<fn() -> T>);
+
+    impl<T, F: FnMut() -> Option<T>> Drop for Rest<T, F> {
+        fn drop(&mut self) {
+            while let Some(item) = (self.0)() {
+                drop(item);
+            }
+        }
+    }
+
+    let mut rest = Rest(next, PhantomData);
+    while let Some(item) = (rest.0)() {
+        drop(item);
+    }
+}
