@@ -2,7 +2,6 @@
 //! its initial value.
 
 use crate::raw::{AcquireSlot, RawSemaphore};
-use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::{const_fn, Arc};
 use std::error::Error;
 use std::fmt;
@@ -40,9 +39,14 @@ impl Error for TooManyReleases {}
 /// [`Err(TooManyReleases)`](TooManyReleases) instead of raising the number of permits above
 /// the initial value.
 ///
-/// A permit counts as taken from the moment its `acquire` completes until its guard is
-/// dropped or `release()` returns it. As in asyncio, a permit that a release has handed to a
-/// waiter which has not run yet still counts as free.
+/// `release()` fails when every permit is free, that is when [`available()`] equals
+/// [`bound()`]. As in asyncio 3.12, a permit that a release handed to a waiter that has not
+/// run yet is no longer free. A guard whose permit was already given back by an explicit
+/// `release()` gives nothing back when it is dropped: the number of free permits never
+/// exceeds the bound.
+///
+/// [`available()`]: BoundedSemaphore::available
+/// [`bound()`]: BoundedSemaphore::bound
 ///
 /// # Examples
 ///
@@ -59,9 +63,7 @@ impl Error for TooManyReleases {}
 /// ```
 pub struct BoundedSemaphore {
     raw: RawSemaphore,
-    /// Permits whose acquire completed and that were not given back yet.
-    held: AtomicUsize,
-    /// The initial number of permits.
+    /// The initial number of permits, which free permits never exceed.
     bound: usize,
 }
 
@@ -86,7 +88,6 @@ impl BoundedSemaphore {
         pub fn new(permits: usize) -> BoundedSemaphore {
             BoundedSemaphore {
                 raw: RawSemaphore::new(permits),
-                held: AtomicUsize::new(0),
                 bound: permits,
             }
         }
@@ -227,8 +228,8 @@ impl BoundedSemaphore {
     ///
     /// # Errors
     ///
-    /// Returns [`TooManyReleases`] if no permit is taken, that is if the release would raise
-    /// the number of free permits past the initial value. Nothing changes then.
+    /// Returns [`TooManyReleases`] if every permit is free already, that is if the release
+    /// would raise the number of free permits past the initial value. Nothing changes then.
     ///
     /// # Examples
     ///
@@ -241,26 +242,15 @@ impl BoundedSemaphore {
     /// assert_eq!(sem.release(), Err(TooManyReleases));
     /// ```
     pub fn release(&self) -> Result<(), TooManyReleases> {
-        let mut held = self.held.load(Ordering::Relaxed);
-        loop {
-            if held == 0 {
-                return Err(TooManyReleases);
-            }
-            match self.held.compare_exchange_weak(
-                held,
-                held - 1,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break,
-                Err(actual) => held = actual,
-            }
+        if self.raw.release_up_to(self.bound) {
+            Ok(())
+        } else {
+            Err(TooManyReleases)
         }
-        self.raw.release();
-        Ok(())
     }
 
-    /// Returns `true` if a permit cannot be taken right now (asyncio's `locked()`).
+    /// Returns `true` if a permit cannot be taken right now (asyncio's `locked()`): none is
+    /// free, or other tasks are first in line.
     ///
     /// # Examples
     ///
@@ -273,10 +263,11 @@ impl BoundedSemaphore {
     /// ```
     #[must_use]
     pub fn locked(&self) -> bool {
-        self.raw.available() == 0
+        self.raw.locked()
     }
 
-    /// The number of free permits: zero while anyone waits.
+    /// The number of free permits (asyncio's `_value`); never more than
+    /// [`bound()`](BoundedSemaphore::bound).
     ///
     /// # Examples
     ///
@@ -307,21 +298,18 @@ impl BoundedSemaphore {
     }
 
     fn taken(&self) -> BoundedPermit<'_> {
-        self.held.fetch_add(1, Ordering::Relaxed);
         BoundedPermit { sem: self }
     }
 
     fn taken_arc(self: &Arc<Self>) -> BoundedPermitArc {
-        self.held.fetch_add(1, Ordering::Relaxed);
         BoundedPermitArc {
             sem: Some(Arc::clone(self)),
         }
     }
 
-    /// Gives back a permit held by a guard.
+    /// Gives back a permit held by a guard; nothing if `release()` already gave it back.
     fn give_back(&self) {
-        self.held.fetch_sub(1, Ordering::Relaxed);
-        self.raw.release();
+        self.raw.release_up_to(self.bound);
     }
 }
 
@@ -524,9 +512,9 @@ impl Future for BoundedAcquireArc {
             .expect("BoundedAcquireArc polled after completion");
         match this.slot.poll::<false>(&sem.raw, cx) {
             Poll::Ready(()) => {
-                let sem = this.sem.take().expect("checked above");
-                sem.held.fetch_add(1, Ordering::Relaxed);
-                Poll::Ready(BoundedPermitArc { sem: Some(sem) })
+                Poll::Ready(BoundedPermitArc {
+                    sem: this.sem.take(),
+                })
             }
             Poll::Pending => Poll::Pending,
         }

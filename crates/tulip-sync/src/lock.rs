@@ -108,7 +108,7 @@ impl Lock {
     /// ```
     #[must_use]
     pub fn try_lock(&self) -> Option<LockGuard<'_>> {
-        self.raw.try_lock().then_some(LockGuard { lock: self })
+        self.raw.try_lock().then(|| LockGuard { lock: self })
     }
 
     /// Blocks the current thread until the lock is taken.

@@ -125,7 +125,7 @@ impl<T: ?Sized> Mutex<T> {
     /// ```
     #[must_use]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        self.raw.try_lock().then_some(MutexGuard { mutex: self })
+        self.raw.try_lock().then(|| MutexGuard { mutex: self })
     }
 
     /// Blocks the current thread until the mutex is taken.

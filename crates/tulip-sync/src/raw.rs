@@ -3,43 +3,49 @@
 //!
 //! # State
 //!
-//! The semaphore keeps two pieces of state:
-//!
 //! * `state`, one atomic word: the number of free permits shifted left by one, plus the
-//!   [`QUEUED`] bit. The fast paths (take a permit when nobody queues, give one back when
-//!   nobody queues) are a single compare-and-swap on this word and never touch anything else.
-//! * `waiters`, behind a `Mutex`: how many queued waiters have not been handed a permit yet,
-//!   together with the FIFO list of their listeners in `notify`.
+//!   [`QUEUED`] bit. The fast paths (take a permit, give one back) are a single
+//!   compare-and-swap on this word, allowed only while `QUEUED` is clear, and touch nothing
+//!   else.
+//! * `queue`, behind a `Mutex`: `waiters`, the queued waiters not yet handed a permit, and
+//!   `handed`, the waiters handed a permit that have not run yet; plus, in `notify`, the FIFO
+//!   list of the waiters' listeners.
 //!
 //! # Invariants
 //!
-//! 1. `QUEUED` is set if and only if `waiters > 0`. Both change only with the mutex held.
-//! 2. `QUEUED` set implies zero free permits. While it is set, `state` changes only with the
-//!    mutex held, because both fast paths compare-and-swap against a word without `QUEUED`.
-//! 3. The listeners in `notify` that are not notified yet are exactly the `waiters` queued
-//!    waiters: `listen` happens with `waiters += 1`, and `notify(1)` with `waiters -= 1`,
-//!    each under the mutex. A listener that *is* notified owns one permit (the "hand-off").
+//! 1. `QUEUED` is set if and only if `waiters + handed > 0`; both change only under the mutex.
+//! 2. While `QUEUED` is set, `state` changes only under the mutex: both fast paths
+//!    compare-and-swap against a word without `QUEUED`.
+//! 3. Outside the mutex, `waiters > 0` implies zero free permits: every critical section ends
+//!    with [`settle`](RawSemaphore::settle), which hands free permits to waiters.
+//! 4. The listeners in `notify` that are not notified yet are exactly the `waiters` queued
+//!    waiters: `listen` goes with `waiters += 1`, `notify(1)` with `waiters -= 1, handed += 1`,
+//!    each under the mutex. A notified listener owns one permit.
 //!
-//! # Hand-off and hand-on
+//! # Hand-off, hand-on, and asyncio's "let the woken run first"
 //!
-//! A release that finds `QUEUED` takes the mutex and, instead of adding a permit to `state`,
-//! notifies the oldest listener: that waiter now owns the permit, and a newcomer cannot take
-//! it in between, since `state` still shows zero permits (strict FIFO, no barging).
+//! A release that finds `QUEUED` takes the mutex, adds its permit and settles: the permit is
+//! handed to the oldest waiter (its listener is notified) instead of staying free, so a
+//! newcomer cannot take it (strict FIFO, no barging).
+//!
+//! While a handed waiter has not run yet (`handed > 0`), `QUEUED` stays set, so a newcomer
+//! queues even if a permit is free (asyncio 3.12's rule: "wait for others to start even if
+//! `_value > 0`"). When the handed waiter runs, it takes the mutex, leaves `handed` and
+//! settles, handing any free permits to the waiters queued meanwhile.
 //!
 //! A waiter whose future is dropped takes the mutex and discards its listener. If the
-//! listener had been notified, the waiter owned a permit it never used and releases it again
-//! with the mutex held: to the next waiter, or back into `state` when nobody waits ("hand-on").
-//! If it had not been notified, it just leaves the queue (`waiters -= 1`). Either way no
-//! permit is lost and none is granted twice.
+//! listener had been notified, the waiter owned a permit it never used: it leaves `handed`
+//! and gives the permit back, and the settle hands it to the next waiter ("hand-on").
+//! Otherwise it just leaves `waiters`. Either way no permit is lost and none is granted twice.
 
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::{block_on, const_fn, lock, Listener, Mutex, Notify};
 use std::fmt;
 use std::task::{Context, Poll};
 
-/// Bit 0 of `state`: some waiters are queued and not yet handed a permit.
+/// Bit 0 of `state`: some waiters are queued, or were handed a permit and have not run.
 ///
-/// Invariant: set if and only if `waiters > 0`; never set together with a free permit.
+/// Invariant: set if and only if `waiters + handed > 0` (see the module docs).
 const QUEUED: usize = 1;
 
 /// One permit, as counted in `state`.
@@ -48,13 +54,22 @@ const ONE: usize = 2;
 /// The largest number of free permits `state` can hold.
 pub(crate) const MAX_PERMITS: usize = usize::MAX >> 1;
 
+/// The counts kept under the mutex.
+#[derive(Debug)]
+struct Queue {
+    /// Queued waiters that were not handed a permit yet.
+    waiters: usize,
+    /// Waiters handed a permit that have not observed it yet.
+    handed: usize,
+}
+
 /// A counting semaphore with FIFO hand-off; see the module docs.
 pub(crate) struct RawSemaphore {
     /// Free permits times [`ONE`], plus [`QUEUED`].
     state: AtomicUsize,
-    /// Queued waiters that have not been handed a permit. The mutex also serializes every
-    /// `listen`, `notify` and `discard` on `notify`.
-    waiters: Mutex<usize>,
+    /// The waiter counts. The mutex also serializes every `listen`, `notify` and `discard`
+    /// on `notify`.
+    queue: Mutex<Queue>,
     /// The waiters' listeners, oldest first.
     notify: Notify,
 }
@@ -68,18 +83,28 @@ impl RawSemaphore {
             assert!(permits <= MAX_PERMITS, "too many permits for a semaphore");
             Self {
                 state: AtomicUsize::new(permits << 1),
-                waiters: Mutex::new(0),
+                queue: Mutex::new(Queue {
+                    waiters: 0,
+                    handed: 0,
+                }),
                 notify: Notify::new(),
             }
         }
     }
 
-    /// The number of free permits (zero while anyone is queued).
+    /// The number of free permits.
     pub(crate) fn available(&self) -> usize {
         self.state.load(Ordering::Relaxed) >> 1
     }
 
-    /// Takes a permit if one is free and nobody is queued.
+    /// Returns `true` if an acquire would have to wait: no free permit, or others first
+    /// in line (asyncio's `locked()`).
+    pub(crate) fn locked(&self) -> bool {
+        let state = self.state.load(Ordering::Relaxed);
+        state < ONE || state & QUEUED != 0
+    }
+
+    /// Takes a permit if one is free and nobody is in line.
     #[inline]
     pub(crate) fn try_acquire(&self) -> bool {
         let mut state = self.state.load(Ordering::Relaxed);
@@ -113,20 +138,31 @@ impl RawSemaphore {
     /// Panics if the pool would exceed [`MAX_PERMITS`].
     #[inline]
     pub(crate) fn release(&self) {
+        let _ = self.release_up_to(MAX_PERMITS);
+    }
+
+    /// Gives back one permit unless that would make more than `bound` permits free.
+    /// Returns `false` (and changes nothing) in that case.
+    ///
+    /// Panics if `bound == MAX_PERMITS` and the pool is full.
+    #[inline]
+    pub(crate) fn release_up_to(&self, bound: usize) -> bool {
         let mut state = self.state.load(Ordering::Relaxed);
         while state & QUEUED == 0 {
-            assert!(state >> 1 < MAX_PERMITS, "semaphore permit count overflow");
+            if state >> 1 >= bound {
+                return refuse(bound);
+            }
             match self.state.compare_exchange_weak(
                 state,
                 state + ONE,
                 Ordering::Release,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return,
+                Ok(_) => return true,
                 Err(actual) => state = actual,
             }
         }
-        self.release_slow();
+        self.release_slow(bound)
     }
 
     /// [`release`](Self::release) for a semaphore that never has more than one permit: a
@@ -138,54 +174,64 @@ impl RawSemaphore {
             .compare_exchange(0, ONE, Ordering::Release, Ordering::Relaxed)
             .is_err()
         {
-            self.release_slow();
+            self.release_slow(1);
         }
     }
 
     #[cold]
-    fn release_slow(&self) {
-        let mut waiters = lock(&self.waiters);
-        self.release_locked(&mut waiters);
+    fn release_slow(&self, bound: usize) -> bool {
+        let mut queue = lock(&self.queue);
+        // With QUEUED set only we change `state`; without it only increments race with us.
+        let mut state = self.state.load(Ordering::Relaxed);
+        loop {
+            if state >> 1 >= bound {
+                return refuse(bound);
+            }
+            match self.state.compare_exchange_weak(
+                state,
+                state + ONE,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(actual) => state = actual,
+            }
+        }
+        self.settle(&mut queue);
+        true
     }
 
-    /// Releases one permit with the mutex held.
-    fn release_locked(&self, waiters: &mut usize) {
-        if *waiters > 0 {
-            // Hand-off: the oldest un-notified listener now owns the permit.
-            *waiters -= 1;
-            if *waiters == 0 {
-                self.state.fetch_and(!QUEUED, Ordering::Relaxed);
+    /// Ends every critical section: hands free permits to the queued waiters, oldest first,
+    /// and clears [`QUEUED`] when nobody is left in line. Only the lock-free fast paths race
+    /// with this, and only while `QUEUED` is clear.
+    fn settle(&self, queue: &mut Queue) {
+        while queue.waiters > 0 {
+            // `waiters > 0` means QUEUED is set: nobody else changes `state` now.
+            let state = self.state.load(Ordering::Relaxed);
+            debug_assert_ne!(state & QUEUED, 0);
+            if state < ONE {
+                break;
             }
+            self.state.store(state - ONE, Ordering::Relaxed);
+            queue.waiters -= 1;
+            queue.handed += 1;
             let notified = self.notify.notify(1);
             debug_assert_eq!(notified, 1, "a queued waiter has no listener");
-        } else {
-            // Nobody waits (and, by invariant 1, QUEUED is clear): back into the pool.
-            // Only the lock-free fast paths race with us here.
-            let mut state = self.state.load(Ordering::Relaxed);
-            loop {
-                debug_assert_eq!(state & QUEUED, 0);
-                assert!(state >> 1 < MAX_PERMITS, "semaphore permit count overflow");
-                match self.state.compare_exchange_weak(
-                    state,
-                    state + ONE,
-                    Ordering::Release,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => return,
-                    Err(actual) => state = actual,
-                }
-            }
+        }
+        if queue.waiters == 0 && queue.handed == 0 {
+            self.state.fetch_and(!QUEUED, Ordering::Relaxed);
         }
     }
 
     /// The slow path of an acquire: with the mutex held, either take a free permit (nobody
-    /// is queued) or join the queue. `None` means the permit was taken.
+    /// in line) or join the line. `None` means the permit was taken.
     #[cold]
     fn enqueue(&self) -> Option<Listener> {
-        let mut waiters = lock(&self.waiters);
+        let mut queue = lock(&self.queue);
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
             if state & QUEUED != 0 {
+                // Others are in line (queued, or handed a permit and not run yet).
                 break;
             }
             let next = if state >= ONE {
@@ -204,22 +250,29 @@ impl RawSemaphore {
                 Err(actual) => state = actual,
             }
         }
-        *waiters += 1;
+        queue.waiters += 1;
         Some(self.notify.listen())
     }
 
-    /// Leaves the queue: the acquire owning `listener` was cancelled.
+    /// A handed waiter ran and took its permit.
+    fn taken(&self) {
+        let mut queue = lock(&self.queue);
+        queue.handed -= 1;
+        self.settle(&mut queue);
+    }
+
+    /// Leaves the line: the acquire owning `listener` was cancelled.
     fn cancel(&self, listener: Listener) {
-        let mut waiters = lock(&self.waiters);
+        let mut queue = lock(&self.queue);
         if listener.discard() {
-            // We were handed a permit and never used it: hand it on.
-            self.release_locked(&mut waiters);
+            // We were handed a permit and never used it: give it back, to the next waiter.
+            queue.handed -= 1;
+            let prev = self.state.fetch_add(ONE, Ordering::Release);
+            debug_assert_ne!(prev & QUEUED, 0);
         } else {
-            *waiters -= 1;
-            if *waiters == 0 {
-                self.state.fetch_and(!QUEUED, Ordering::Relaxed);
-            }
+            queue.waiters -= 1;
         }
+        self.settle(&mut queue);
     }
 
     /// Blocks the current thread until a permit is taken.
@@ -227,6 +280,13 @@ impl RawSemaphore {
         let mut slot = AcquireSlot::new();
         block_on(std::future::poll_fn(|cx| slot.poll::<LOCK>(self, cx)));
     }
+}
+
+/// A release beyond `bound`: `false` for a bounded semaphore, a panic at the limit of the
+/// counter.
+fn refuse(bound: usize) -> bool {
+    assert!(bound < MAX_PERMITS, "semaphore permit count overflow");
+    false
 }
 
 impl fmt::Debug for RawSemaphore {
@@ -278,6 +338,7 @@ impl AcquireSlot {
         match listener.poll(cx) {
             Poll::Ready(()) => {
                 self.listener = None;
+                sem.taken();
                 Poll::Ready(())
             }
             Poll::Pending => Poll::Pending,

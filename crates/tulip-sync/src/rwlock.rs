@@ -334,7 +334,7 @@ impl<T: ?Sized> RwLock<T> {
     pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
         self.raw
             .try_read()
-            .then_some(RwLockReadGuard { lock: self })
+            .then(|| RwLockReadGuard { lock: self })
     }
 
     /// Blocks the current thread until read access is taken.
@@ -465,7 +465,7 @@ impl<T: ?Sized> RwLock<T> {
     pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
         self.raw
             .try_write()
-            .then_some(RwLockWriteGuard { lock: self })
+            .then(|| RwLockWriteGuard { lock: self })
     }
 
     /// Blocks the current thread until write access is taken.

@@ -109,7 +109,7 @@ impl Semaphore {
     /// ```
     #[must_use]
     pub fn try_acquire(&self) -> Option<Permit<'_>> {
-        self.raw.try_acquire().then_some(Permit { sem: self })
+        self.raw.try_acquire().then(|| Permit { sem: self })
     }
 
     /// Blocks the current thread until a permit is taken.
@@ -232,7 +232,8 @@ impl Semaphore {
         self.raw.release();
     }
 
-    /// Returns `true` if a permit cannot be taken right now (asyncio's `locked()`).
+    /// Returns `true` if a permit cannot be taken right now (asyncio's `locked()`): none is
+    /// free, or other tasks are first in line.
     ///
     /// # Examples
     ///
@@ -246,10 +247,14 @@ impl Semaphore {
     /// ```
     #[must_use]
     pub fn locked(&self) -> bool {
-        self.raw.available() == 0
+        self.raw.locked()
     }
 
-    /// The number of free permits: zero while anyone waits (asyncio's `_value`).
+    /// The number of free permits (asyncio's `_value`).
+    ///
+    /// A permit handed to a waiter that has not run yet is not free. While such a waiter
+    /// exists, newcomers queue even if permits are free, as in asyncio: see
+    /// [`locked()`](Semaphore::locked).
     ///
     /// # Examples
     ///
