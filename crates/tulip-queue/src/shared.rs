@@ -84,29 +84,51 @@ impl<T> Locked<T> {
         let last = self.items.len().checked_sub(1)?;
         self.items.swap(0, last);
         let top = self.items.pop();
-        // Sift the new root down. A panicking `cmp` leaves every item in the vector; only the
-        // heap order may suffer.
-        let len = self.items.len();
-        let mut parent = 0;
-        loop {
-            let left = 2 * parent + 1;
-            if left >= len {
-                break;
-            }
-            let right = left + 1;
-            let child =
-                if right < len && cmp(&self.items[right], &self.items[left]) == CmpOrdering::Less {
-                    right
-                } else {
-                    left
-                };
-            if cmp(&self.items[child], &self.items[parent]) != CmpOrdering::Less {
-                break;
-            }
-            self.items.swap(parent, child);
-            parent = child;
+        // If `cmp` panics while the new root sifts down, the guard puts the top item back:
+        // the heap order may suffer, but no item is lost.
+        let mut guard = PutBack {
+            items: &mut self.items,
+            top,
+        };
+        sift_down(guard.items, cmp);
+        guard.top.take()
+    }
+}
+
+/// Moves the root of a heap that is in order below it down to its place.
+fn sift_down<T>(items: &mut [T], cmp: fn(&T, &T) -> CmpOrdering) {
+    let len = items.len();
+    let mut parent = 0;
+    loop {
+        let left = 2 * parent + 1;
+        if left >= len {
+            break;
         }
-        top
+        let right = left + 1;
+        let child = if right < len && cmp(&items[right], &items[left]) == CmpOrdering::Less {
+            right
+        } else {
+            left
+        };
+        if cmp(&items[child], &items[parent]) != CmpOrdering::Less {
+            break;
+        }
+        items.swap(parent, child);
+        parent = child;
+    }
+}
+
+/// Puts an item popped from a heap back if the sift that follows the pop panics.
+struct PutBack<'a, T> {
+    items: &'a mut Vec<T>,
+    top: Option<T>,
+}
+
+impl<T> Drop for PutBack<'_, T> {
+    fn drop(&mut self) {
+        if let Some(top) = self.top.take() {
+            self.items.push(top);
+        }
     }
 }
 
@@ -196,6 +218,13 @@ impl<T> Shared<T> {
                 }
             }
             Store::Locked(locked) => {
+                // Declared before the lock guard, so dropped after it: the getters are woken
+                // once the lock is released, also if `T::cmp` panics inside `push` (the item
+                // is in the queue by then).
+                let mut wake_getter = WakeOneOnDrop {
+                    waiters: &self.getters,
+                    armed: false,
+                };
                 let mut locked = lock(locked);
                 if locked.closed {
                     return Err(PutError::ShutDown(item));
@@ -203,9 +232,11 @@ impl<T> Shared<T> {
                 if self.maxsize > 0 && locked.items.len() >= self.maxsize {
                     return Err(PutError::Full(item));
                 }
-                locked.push(item);
                 // Under the lock, so before any getter can see the item.
                 self.tasks.add();
+                wake_getter.armed = true;
+                locked.push(item);
+                return Ok(());
             }
         }
         self.getters.notify_one();
@@ -290,6 +321,20 @@ impl<T> fmt::Debug for Shared<T> {
             .field("unfinished_tasks", &self.tasks.unfinished())
             .field("shut_down", &self.is_shut_down())
             .finish()
+    }
+}
+
+/// Wakes one waiter when dropped, if armed.
+struct WakeOneOnDrop<'a> {
+    waiters: &'a Waiters,
+    armed: bool,
+}
+
+impl Drop for WakeOneOnDrop<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.waiters.notify_one();
+        }
     }
 }
 
