@@ -1,0 +1,457 @@
+//! [`Async<T>`]: an I/O object registered with the reactor.
+
+use std::fmt;
+use std::future::Future;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+use crate::reactor::{lock, Reactor, Source, READ, WRITE};
+
+/// An I/O object (socket, pipe, …) registered with the current event loop's reactor.
+///
+/// Operations are tried first and only wait after the OS says `WouldBlock`: a busy socket is
+/// read and written without ever touching the poller. Sources are registered once,
+/// edge-triggered, for both directions.
+///
+/// `Async<T>` implements `futures_io::AsyncRead` / `AsyncWrite` when `&T` implements
+/// `Read` / `Write` (as `TcpStream`, `UnixStream` and `File` do), also through `&Async<T>` so
+/// that one task can read while another writes.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::Write;
+/// use std::os::unix::net::UnixStream;
+/// use futures_lite::AsyncReadExt;
+/// use tulip_reactor::{Async, Reactor};
+///
+/// let reactor = Reactor::new()?;
+/// let _guard = reactor.enter();
+/// let (a, mut b) = UnixStream::pair()?;
+/// let mut a = Async::new(a)?;
+/// b.write_all(b"hello")?;
+/// let mut buf = [0u8; 5];
+/// // Drive the read by hand with the reactor (an event loop does this for you).
+/// futures_lite::future::block_on(a.read_exact(&mut buf))?;
+/// assert_eq!(&buf, b"hello");
+/// # std::io::Result::Ok(())
+/// ```
+pub struct Async<T: AsFd> {
+    source: Arc<Source>,
+    reactor: Reactor,
+    io: Option<T>,
+}
+
+impl<T: AsFd + fmt::Debug> fmt::Debug for Async<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Async").field("io", &self.io).finish()
+    }
+}
+
+impl<T: AsFd> Async<T> {
+    /// Puts `io` in non-blocking mode and registers it with the current reactor.
+    ///
+    /// # Errors
+    ///
+    /// Fails if no tulip event loop runs on this thread (`ErrorKind::Other`, "no tulip
+    /// reactor"), or if the OS refuses the registration.
+    pub fn new(io: T) -> io::Result<Async<T>> {
+        rustix::io::ioctl_fionbio(io.as_fd(), true)?;
+        Async::new_nonblocking(io)
+    }
+
+    /// Registers `io`, which the caller has already put in non-blocking mode.
+    ///
+    /// # Errors
+    ///
+    /// As [`Async::new`].
+    pub fn new_nonblocking(io: T) -> io::Result<Async<T>> {
+        let reactor = Reactor::current().ok_or_else(no_reactor)?;
+        Async::with_reactor(io, &reactor)
+    }
+
+    /// Registers non-blocking `io` with a given reactor.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the OS refuses the registration.
+    pub fn with_reactor(io: T, reactor: &Reactor) -> io::Result<Async<T>> {
+        let source = reactor.register(io.as_fd().as_raw_fd())?;
+        Ok(Async {
+            source,
+            reactor: reactor.clone(),
+            io: Some(io),
+        })
+    }
+
+    /// The I/O object.
+    pub fn get_ref(&self) -> &T {
+        self.io.as_ref().expect("io is present until into_inner")
+    }
+
+    /// Deregisters and returns the I/O object (still in non-blocking mode).
+    ///
+    /// # Errors
+    ///
+    /// Fails if the OS refuses to deregister it.
+    pub fn into_inner(mut self) -> io::Result<T> {
+        let io = self.io.take().expect("io is present until into_inner");
+        self.reactor.deregister(&self.source)?;
+        Ok(io)
+    }
+
+    /// Waits until the object is readable (returns at once if it is readable now).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future only forgets the interest.
+    pub fn readable(&self) -> Ready<'_, T> {
+        Ready {
+            io: self,
+            dir: READ,
+            state: ReadyState::Start,
+        }
+    }
+
+    /// Waits until the object is writable (returns at once if it is writable now).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future only forgets the interest.
+    pub fn writable(&self) -> Ready<'_, T> {
+        Ready {
+            io: self,
+            dir: WRITE,
+            state: ReadyState::Start,
+        }
+    }
+
+    /// Polls for readability; registers `cx`'s waker (one reader at a time) when not readable.
+    pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_ready(READ, cx)
+    }
+
+    /// Polls for writability; registers `cx`'s waker (one writer at a time) when not writable.
+    pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_ready(WRITE, cx)
+    }
+
+    /// Runs a non-blocking read-side operation until it stops returning `WouldBlock`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe as long as `op` is: dropping the future between attempts loses nothing.
+    pub async fn read_with<R>(&self, op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        self.op_with(READ, op).await
+    }
+
+    /// Runs a non-blocking write-side operation until it stops returning `WouldBlock`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe as long as `op` is: dropping the future between attempts loses nothing.
+    pub async fn write_with<R>(&self, op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        self.op_with(WRITE, op).await
+    }
+
+    /// Shared body of `read_with`/`write_with`: waits through the waiter list, so any number
+    /// of tasks may wait on one object at once.
+    async fn op_with<R>(
+        &self,
+        dir: usize,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        loop {
+            let tick = self.source.ticks[dir].load(Ordering::Acquire);
+            match op(self.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                res => return res,
+            }
+            Ready {
+                io: self,
+                dir,
+                state: ReadyState::Waiting { tick, id: None },
+            }
+            .await?;
+        }
+    }
+
+    /// Poll form of [`read_with`](Self::read_with) (one reader at a time).
+    pub fn poll_read_with<R>(
+        &self,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_with(READ, cx, &mut op)
+    }
+
+    /// Poll form of [`write_with`](Self::write_with) (one writer at a time).
+    pub fn poll_write_with<R>(
+        &self,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_with(WRITE, cx, &mut op)
+    }
+
+    /// Try `op`; on `WouldBlock`, wait for the next event in `dir` unless one arrived meanwhile.
+    fn poll_with<R>(
+        &self,
+        dir: usize,
+        cx: &mut Context<'_>,
+        op: &mut impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let io = self.get_ref();
+        loop {
+            let tick = self.source.ticks[dir].load(Ordering::Acquire);
+            match op(io) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                res => return Poll::Ready(res),
+            }
+            let mut st = lock(&self.source.state);
+            if self.source.ticks[dir].load(Ordering::Acquire) != tick {
+                continue;
+            }
+            let slot = &mut st[dir].waker;
+            match slot {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                _ => *slot = Some(cx.waker().clone()),
+            }
+            drop(st);
+            self.reactor.rearm(&self.source, dir)?;
+            return Poll::Pending;
+        }
+    }
+
+    /// Stateless readiness check: ready now (by `poll(2)`), or wait for the next event.
+    fn poll_ready(&self, dir: usize, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let tick = self.source.ticks[dir].load(Ordering::Acquire);
+        if fd_ready(self.get_ref().as_fd(), dir)? {
+            return Poll::Ready(Ok(()));
+        }
+        let mut st = lock(&self.source.state);
+        if self.source.ticks[dir].load(Ordering::Acquire) != tick {
+            return Poll::Ready(Ok(()));
+        }
+        st[dir].waker = Some(cx.waker().clone());
+        drop(st);
+        self.reactor.rearm(&self.source, dir)?;
+        Poll::Pending
+    }
+}
+
+/// Whether `fd` is ready in `dir` right now.
+fn fd_ready(fd: BorrowedFd<'_>, dir: usize) -> io::Result<bool> {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let flags = if dir == READ {
+        PollFlags::IN | PollFlags::RDHUP
+    } else {
+        PollFlags::OUT
+    };
+    let mut fds = [PollFd::new(&fd, flags)];
+    loop {
+        match poll(&mut fds, Some(&rustix::event::Timespec::default())) {
+            Ok(n) => return Ok(n > 0 && !fds[0].revents().is_empty()),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn no_reactor() -> io::Error {
+    io::Error::other("no tulip reactor: create I/O objects inside a running tulip event loop")
+}
+
+impl<T: AsFd> AsFd for Async<T> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.get_ref().as_fd()
+    }
+}
+
+impl<T: AsFd> AsRawFd for Async<T> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.source.fd
+    }
+}
+
+impl<T: AsFd> Drop for Async<T> {
+    fn drop(&mut self) {
+        if self.io.is_some() {
+            // Deregister before the fd closes (when `io` drops right after).
+            let _ = self.reactor.deregister(&self.source);
+        }
+    }
+}
+
+enum ReadyState {
+    Start,
+    Waiting { tick: u64, id: Option<u64> },
+    Done,
+}
+
+/// Future of [`Async::readable`] and [`Async::writable`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Ready<'a, T: AsFd> {
+    io: &'a Async<T>,
+    dir: usize,
+    state: ReadyState,
+}
+
+impl<T: AsFd> fmt::Debug for Ready<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ready")
+            .field("readable", &(self.dir == READ))
+            .finish()
+    }
+}
+
+impl<T: AsFd> Future for Ready<'_, T> {
+    type Output = io::Result<()>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let source = &this.io.source;
+        let dir = this.dir;
+        let tick = match this.state {
+            ReadyState::Done => return Poll::Ready(Ok(())),
+            ReadyState::Start => {
+                let tick = source.ticks[dir].load(Ordering::Acquire);
+                if fd_ready(this.io.get_ref().as_fd(), dir)? {
+                    this.state = ReadyState::Done;
+                    return Poll::Ready(Ok(()));
+                }
+                this.state = ReadyState::Waiting { tick, id: None };
+                tick
+            }
+            ReadyState::Waiting { tick, .. } => tick,
+        };
+        let mut st = lock(&source.state);
+        if source.ticks[dir].load(Ordering::Acquire) != tick {
+            if let ReadyState::Waiting { id: Some(id), .. } = this.state {
+                st[dir].waiters.retain(|(i, _)| *i != id);
+            }
+            this.state = ReadyState::Done;
+            return Poll::Ready(Ok(()));
+        }
+        let d = &mut st[dir];
+        match &mut this.state {
+            ReadyState::Waiting { id: Some(id), .. } => {
+                let id = *id;
+                match d.waiters.iter_mut().find(|(i, _)| *i == id) {
+                    Some((_, w)) => w.clone_from(cx.waker()),
+                    None => d.waiters.push((id, cx.waker().clone())),
+                }
+            }
+            ReadyState::Waiting { id, .. } => {
+                let new = d.next_id;
+                d.next_id += 1;
+                d.waiters.push((new, cx.waker().clone()));
+                *id = Some(new);
+            }
+            _ => unreachable!("state is Waiting here"),
+        }
+        drop(st);
+        this.io.reactor.rearm(source, dir)?;
+        Poll::Pending
+    }
+}
+
+impl<T: AsFd> Drop for Ready<'_, T> {
+    fn drop(&mut self) {
+        if let ReadyState::Waiting { id: Some(id), .. } = self.state {
+            lock(&self.io.source.state)[self.dir]
+                .waiters
+                .retain(|(i, _)| *i != id);
+        }
+    }
+}
+
+impl<T: AsFd> AsyncRead for Async<T>
+where
+    for<'a> &'a T: Read,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_with(cx, |mut io| io.read(buf))
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_with(cx, |mut io| io.read_vectored(bufs))
+    }
+}
+
+impl<T: AsFd> AsyncRead for &Async<T>
+where
+    for<'a> &'a T: Read,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_with(cx, |mut io| io.read(buf))
+    }
+}
+
+impl<T: AsFd> AsyncWrite for Async<T>
+where
+    for<'a> &'a T: Write,
+{
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_with(cx, |mut io| io.write(buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_with(cx, |mut io| io.write_vectored(bufs))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_write_with(cx, |mut io| io.flush())
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}
+
+impl<T: AsFd> AsyncWrite for &Async<T>
+where
+    for<'a> &'a T: Write,
+{
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_with(cx, |mut io| io.write(buf))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_write_with(cx, |mut io| io.flush())
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}

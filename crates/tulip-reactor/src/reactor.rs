@@ -1,0 +1,580 @@
+//! The reactor: I/O sources, timers, waiting and waking.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::io;
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use tulip_time::wheel::{TimerKey, TimerWheel};
+use tulip_time::{Clock, ClockGuard, Instant};
+
+use crate::sys::{self, Backend, Poller};
+
+thread_local! {
+    /// The reactor of the loop running on this thread.
+    static CURRENT: RefCell<Option<Reactor>> = const { RefCell::new(None) };
+}
+
+/// Locks a mutex, ignoring poisoning: every critical section here leaves its data consistent
+/// before it can panic (no user code runs under these locks).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Index of the read direction in per-source arrays.
+pub(crate) const READ: usize = 0;
+/// Index of the write direction in per-source arrays.
+pub(crate) const WRITE: usize = 1;
+
+/// The I/O and timer reactor of one event loop.
+///
+/// A `Reactor` is a cheap, cloneable handle (`Send + Sync`). It owns:
+///
+/// - an OS poller ([`Backend`]): sources are registered once, edge-triggered, and every
+///   direction keeps an event counter, so a read or write is tried first and the task only
+///   waits after the OS said `WouldBlock`;
+/// - the loop's timer wheel (O(1) insert and cancel; see [`tulip_time::wheel`]);
+/// - the loop's [`Clock`], real or paused.
+///
+/// The event loop calls [`Reactor::park`] when it has nothing to run (blocking up to the next
+/// timer) and, with a zero timeout, every so many task polls so I/O is never starved. Other
+/// threads wake a parked loop with [`Reactor::notify`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tulip_reactor::Reactor;
+///
+/// let reactor = Reactor::new()?;
+/// let _guard = reactor.enter();
+/// let start = std::time::Instant::now();
+/// // Nothing registered: a park with a timeout just waits that long.
+/// reactor.park(Some(Duration::from_millis(5)))?;
+/// assert!(start.elapsed() >= Duration::from_millis(5));
+/// # std::io::Result::Ok(())
+/// ```
+#[derive(Clone)]
+pub struct Reactor {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Reactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reactor")
+            .field("backend", &self.inner.poller.backend())
+            .field("clock", &self.inner.clock)
+            .field("sources", &self.inner.source_count.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Shared state of a reactor.
+pub(crate) struct Inner {
+    /// The OS poller.
+    poller: Poller,
+    /// Registered I/O sources, indexed by key.
+    sources: Mutex<Sources>,
+    /// Number of registered sources; with none, a non-blocking park needs no system call.
+    source_count: AtomicUsize,
+    /// The timer wheel and what the current waiter (if any) sleeps until.
+    timers: Mutex<Timers>,
+    /// The loop's clock.
+    clock: Clock,
+    /// Time zero of the timer wheel.
+    origin: Instant,
+    /// Scratch buffers of the (single) thread that is parking.
+    park_state: Mutex<ParkState>,
+    /// While non-zero, a paused clock does not jump to the next timer (work is happening off
+    /// the loop, e.g. on the blocking pool).
+    inhibit_auto_advance: AtomicUsize,
+}
+
+/// Timers and the deadline of the thread currently waiting in the poller.
+struct Timers {
+    wheel: TimerWheel<Waker>,
+    /// `Some(deadline_ns)` while a thread waits in the poller until that time (`u64::MAX`:
+    /// no deadline). A timer inserted earlier than this must interrupt the wait.
+    waiting_until: Option<u64>,
+}
+
+/// Buffers reused across parks.
+struct ParkState {
+    events: Vec<sys::Event>,
+    wakers: Vec<Waker>,
+}
+
+/// A slab of sources.
+struct Sources {
+    slots: Vec<Option<Arc<Source>>>,
+    free: Vec<usize>,
+}
+
+/// One registered file descriptor.
+pub(crate) struct Source {
+    /// The raw fd (kept open by the owner of the registration).
+    pub(crate) fd: RawFd,
+    /// Key in the reactor's slab and in the poller.
+    pub(crate) key: usize,
+    /// Per direction, how many readiness events have arrived. An operation that reads the
+    /// counter before its system call and sees it unchanged after `WouldBlock` knows no event
+    /// was missed in between.
+    pub(crate) ticks: [AtomicU64; 2],
+    /// Wakers and readiness, per direction.
+    pub(crate) state: Mutex<[Direction; 2]>,
+}
+
+/// Waiters of one direction of a source.
+#[derive(Default)]
+pub(crate) struct Direction {
+    /// The waker of the `poll_*` interface (one reader and one writer at a time).
+    pub(crate) waker: Option<Waker>,
+    /// Wakers of readiness futures (any number), by id.
+    pub(crate) waiters: Vec<(u64, Waker)>,
+    /// Next waiter id.
+    pub(crate) next_id: u64,
+}
+
+impl Reactor {
+    /// A reactor on the default backend ([`Backend::from_env`]) and the real clock.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the OS refuses to create the poller (out of file descriptors, say).
+    pub fn new() -> io::Result<Reactor> {
+        Reactor::with_backend_and_clock(Backend::from_env(), Clock::real())
+    }
+
+    /// A reactor on `backend` and the real clock.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the backend is not available on this platform or the OS refuses to create it.
+    pub fn with_backend(backend: Backend) -> io::Result<Reactor> {
+        Reactor::with_backend_and_clock(backend, Clock::real())
+    }
+
+    /// A reactor on `backend` reading time from `clock` (pass [`Clock::paused`] for virtual
+    /// time).
+    ///
+    /// # Errors
+    ///
+    /// Fails if the backend is not available on this platform or the OS refuses to create it.
+    pub fn with_backend_and_clock(backend: Backend, clock: Clock) -> io::Result<Reactor> {
+        let poller = Poller::new(backend)?;
+        let origin = clock.now();
+        Ok(Reactor {
+            inner: Arc::new(Inner {
+                poller,
+                sources: Mutex::new(Sources {
+                    slots: Vec::new(),
+                    free: Vec::new(),
+                }),
+                source_count: AtomicUsize::new(0),
+                timers: Mutex::new(Timers {
+                    wheel: TimerWheel::new(),
+                    waiting_until: None,
+                }),
+                clock,
+                origin,
+                park_state: Mutex::new(ParkState {
+                    events: Vec::new(),
+                    wakers: Vec::new(),
+                }),
+                inhibit_auto_advance: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    /// The backend this reactor waits on.
+    pub fn backend(&self) -> Backend {
+        self.inner.poller.backend()
+    }
+
+    /// The reactor's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// The reactor's current time.
+    pub fn now(&self) -> Instant {
+        self.inner.clock.now()
+    }
+
+    /// Whether two handles name the same reactor.
+    pub fn ptr_eq(&self, other: &Reactor) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// Makes this the current reactor (and its clock the current clock) on this thread until
+    /// the guard is dropped. Timers and I/O objects created or first polled meanwhile bind to
+    /// it.
+    pub fn enter(&self) -> EnterGuard {
+        let prev = CURRENT.with(|c| c.replace(Some(self.clone())));
+        let clock = self.inner.clock.enter();
+        EnterGuard {
+            prev: Some(prev),
+            _clock: clock,
+        }
+    }
+
+    /// The reactor entered on this thread, if any.
+    pub fn current() -> Option<Reactor> {
+        CURRENT.with(|c| c.borrow().clone())
+    }
+
+    /// Runs `f` with the reactor entered on this thread, without cloning the handle.
+    pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Reactor>) -> R) -> R {
+        CURRENT.with(|c| f(c.borrow().as_ref()))
+    }
+
+    /// Wakes the thread parked in this reactor, or makes its next park return at once.
+    ///
+    /// Costs one system call (an eventfd write on Linux); the event loop only calls it when
+    /// the loop is actually parked.
+    pub fn notify(&self) {
+        // A failed notification can only mean the poller is gone; there is nobody to wake.
+        let _ = self.inner.poller.notify();
+    }
+
+    /// Stops a paused clock from jumping ahead while the returned guard lives (the loop uses
+    /// this while work runs off the loop, such as jobs on the blocking pool).
+    pub fn inhibit_auto_advance(&self) -> AutoAdvanceGuard {
+        self.inner
+            .inhibit_auto_advance
+            .fetch_add(1, Ordering::SeqCst);
+        AutoAdvanceGuard {
+            reactor: self.clone(),
+        }
+    }
+
+    /// The deadline of the earliest timer, if any.
+    pub fn next_timer(&self) -> Option<Instant> {
+        let ns = lock(&self.inner.timers).wheel.next_deadline()?;
+        Some(self.instant_of(ns))
+    }
+
+    /// Number of live timers.
+    pub fn timer_count(&self) -> usize {
+        lock(&self.inner.timers).wheel.len()
+    }
+
+    /// Number of timer slots allocated (live plus reusable): what the timers cost in memory.
+    /// Cancelled timers give their slot back at once, so this stays flat under
+    /// register-and-drop churn.
+    pub fn timer_capacity(&self) -> usize {
+        lock(&self.inner.timers).wheel.capacity()
+    }
+
+    /// Fires every timer that is due at the clock's current time; returns how many fired.
+    pub fn fire_due_timers(&self) -> usize {
+        let mut wakers = Vec::new();
+        self.expire_timers(&mut wakers);
+        let n = wakers.len();
+        for w in wakers {
+            w.wake();
+        }
+        n
+    }
+
+    /// Waits for I/O events and timers, then wakes the tasks they concern.
+    ///
+    /// - `Some(Duration::ZERO)`: check without blocking.
+    /// - `Some(d)`: block for at most `d` (less if a timer is due sooner).
+    /// - `None`: block until an I/O event, a timer, or [`notify`](Self::notify).
+    ///
+    /// With a paused clock, a blocking park that finds no I/O ready jumps the clock to the
+    /// next timer instead of sleeping (unless [`inhibit_auto_advance`] is in effect).
+    ///
+    /// Returns how many wakers were woken. Only one thread parks at a time; a second caller
+    /// waits for the first.
+    ///
+    /// # Errors
+    ///
+    /// Fails when the OS wait fails for a reason other than an interruption.
+    ///
+    /// [`inhibit_auto_advance`]: Self::inhibit_auto_advance
+    pub fn park(&self, timeout: Option<Duration>) -> io::Result<usize> {
+        let inner = &*self.inner;
+        let mut state = lock(&inner.park_state);
+        let ParkState { events, wakers } = &mut *state;
+
+        // Timers that are already due make this a non-blocking check.
+        let next = self.expire_timers(wakers);
+        let mut timeout = if wakers.is_empty() {
+            timeout
+        } else {
+            Some(Duration::ZERO)
+        };
+
+        let paused = inner.clock.is_paused();
+        if paused && timeout != Some(Duration::ZERO) {
+            // Virtual time: look at I/O without blocking; if nothing is ready and no off-loop
+            // work is running, jump to the next timer.
+            self.wait_io(events, Some(Duration::ZERO))?;
+            let idle = events.is_empty();
+            if idle && inner.inhibit_auto_advance.load(Ordering::SeqCst) == 0 {
+                let limit = timeout.map(|t| inner.clock.now().saturating_add(t));
+                let mut next = next;
+                // Jump from deadline to deadline until a timer fires (a jump may only cascade
+                // a far timer into a finer slot) or the caller's limit is reached.
+                while let Some(n) = next {
+                    let target = self.instant_of(n);
+                    let reached_limit = limit.is_some_and(|l| l <= target);
+                    inner
+                        .clock
+                        .advance_to(limit.map_or(target, |l| l.min(target)));
+                    timeout = Some(Duration::ZERO);
+                    next = self.expire_timers(wakers);
+                    if !wakers.is_empty() || reached_limit {
+                        break;
+                    }
+                }
+            }
+            if idle && timeout != Some(Duration::ZERO) {
+                // Nothing to jump to: wait for I/O or a notification.
+                self.wait_io_blocking(events, timeout)?;
+            }
+        } else if timeout == Some(Duration::ZERO) {
+            self.wait_io(events, timeout)?;
+        } else {
+            // Sleep no later than the next timer.
+            let now = self.ns_of(inner.clock.now());
+            let until_timer = next.map(|n| Duration::from_nanos(n.saturating_sub(now)));
+            let t = match (timeout, until_timer) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            self.wait_io_blocking(events, t)?;
+        }
+
+        self.dispatch(events, wakers);
+        self.expire_timers(wakers);
+        let n = wakers.len();
+        // Wake outside every lock but the park lock (wakers only queue tasks).
+        for w in wakers.drain(..) {
+            w.wake();
+        }
+        Ok(n)
+    }
+
+    /// A blocking OS wait, recording the deadline so that earlier timers inserted from other
+    /// threads interrupt it.
+    fn wait_io_blocking(
+        &self,
+        events: &mut Vec<sys::Event>,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        let inner = &*self.inner;
+        let deadline = match timeout {
+            None => u64::MAX,
+            Some(t) => self
+                .ns_of(inner.clock.now())
+                .saturating_add(u64::try_from(t.as_nanos()).unwrap_or(u64::MAX)),
+        };
+        lock(&inner.timers).waiting_until = Some(deadline);
+        let res = inner.poller.wait(events, timeout);
+        lock(&inner.timers).waiting_until = None;
+        res
+    }
+
+    /// A non-blocking OS check, skipped when no source is registered.
+    fn wait_io(&self, events: &mut Vec<sys::Event>, timeout: Option<Duration>) -> io::Result<()> {
+        if timeout == Some(Duration::ZERO) && self.inner.source_count.load(Ordering::Acquire) == 0 {
+            return Ok(());
+        }
+        self.inner.poller.wait(events, timeout)
+    }
+
+    /// Turns events into wakers.
+    fn dispatch(&self, events: &mut Vec<sys::Event>, wakers: &mut Vec<Waker>) {
+        if events.is_empty() {
+            return;
+        }
+        let sources = lock(&self.inner.sources);
+        for ev in events.drain(..) {
+            let Some(Some(source)) = sources.slots.get(ev.key) else {
+                continue;
+            };
+            let mut st = lock(&source.state);
+            for (dir, hit) in [(READ, ev.readable), (WRITE, ev.writable)] {
+                if hit {
+                    source.ticks[dir].fetch_add(1, Ordering::Release);
+                    let d = &mut st[dir];
+                    wakers.extend(d.waker.take());
+                    wakers.extend(d.waiters.drain(..).map(|(_, w)| w));
+                }
+            }
+        }
+    }
+
+    /// Fires due timers into `wakers`; returns the next deadline (ns).
+    fn expire_timers(&self, wakers: &mut Vec<Waker>) -> Option<u64> {
+        let now = self.ns_of(self.inner.clock.now());
+        let mut timers = lock(&self.inner.timers);
+        timers.wheel.expire(now, wakers);
+        timers.wheel.next_deadline()
+    }
+
+    /// Nanoseconds from the wheel's origin (saturating).
+    pub(crate) fn ns_of(&self, t: Instant) -> u64 {
+        let d = t.saturating_duration_since(self.inner.origin);
+        u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// The instant `ns` nanoseconds after the origin (saturating).
+    pub(crate) fn instant_of(&self, ns: u64) -> Instant {
+        self.inner.origin.saturating_add(Duration::from_nanos(ns))
+    }
+
+    // ----- timers -----
+
+    /// Registers a timer waking `waker` at `deadline`.
+    pub(crate) fn insert_timer(&self, deadline: Instant, waker: &Waker) -> TimerKey {
+        let ns = self.ns_of(deadline);
+        let mut timers = lock(&self.inner.timers);
+        let key = timers.wheel.insert(ns, waker.clone());
+        if let Some(until) = timers.waiting_until {
+            if ns < until {
+                // A thread sleeps past this deadline: shorten its wait.
+                timers.waiting_until = Some(ns);
+                drop(timers);
+                self.notify();
+            }
+        }
+        key
+    }
+
+    /// Refreshes a timer's waker; `Ready` if the timer has fired.
+    pub(crate) fn poll_timer(&self, key: TimerKey, cx: &Context<'_>) -> Poll<()> {
+        let mut timers = lock(&self.inner.timers);
+        match timers.wheel.get_mut(key) {
+            None => Poll::Ready(()),
+            Some(w) => {
+                if !w.will_wake(cx.waker()) {
+                    w.clone_from(cx.waker());
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Cancels a timer (a no-op if it fired).
+    pub(crate) fn remove_timer(&self, key: TimerKey) {
+        let removed = lock(&self.inner.timers).wheel.remove(key);
+        // Drop the waker outside the lock: dropping it may free a task.
+        drop(removed);
+    }
+
+    // ----- I/O sources -----
+
+    /// Registers `fd` (which must be non-blocking) for both directions.
+    pub(crate) fn register(&self, fd: RawFd) -> io::Result<Arc<Source>> {
+        let mut sources = lock(&self.inner.sources);
+        let key = match sources.free.pop() {
+            Some(k) => k,
+            None => {
+                sources.slots.push(None);
+                sources.slots.len() - 1
+            }
+        };
+        let source = Arc::new(Source {
+            fd,
+            key,
+            ticks: [AtomicU64::new(0), AtomicU64::new(0)],
+            state: Mutex::new([Direction::default(), Direction::default()]),
+        });
+        if let Err(e) = self.inner.poller.add(fd, key) {
+            sources.free.push(key);
+            return Err(e);
+        }
+        sources.slots[key] = Some(source.clone());
+        self.inner.source_count.fetch_add(1, Ordering::Release);
+        Ok(source)
+    }
+
+    /// Removes a source from the poller and the slab, waking anything still waiting on it.
+    pub(crate) fn deregister(&self, source: &Source) -> io::Result<()> {
+        let res = self.inner.poller.delete(source.fd);
+        {
+            let mut sources = lock(&self.inner.sources);
+            if let Some(slot) = sources.slots.get_mut(source.key) {
+                if slot.take().is_some() {
+                    sources.free.push(source.key);
+                    self.inner.source_count.fetch_sub(1, Ordering::Release);
+                }
+            }
+        }
+        let wakers: Vec<Waker> = {
+            let mut st = lock(&source.state);
+            st.iter_mut()
+                .flat_map(|d| {
+                    d.waker
+                        .take()
+                        .into_iter()
+                        .chain(d.waiters.drain(..).map(|(_, w)| w))
+                })
+                .collect()
+        };
+        for w in wakers {
+            w.wake();
+        }
+        res
+    }
+
+    /// Re-arms a oneshot registration (no-op for edge-triggered backends).
+    pub(crate) fn rearm(&self, source: &Source, dir: usize) -> io::Result<()> {
+        self.inner
+            .poller
+            .rearm(source.fd, source.key, dir == READ, dir == WRITE)
+    }
+}
+
+/// Restores the previously entered reactor when dropped (see [`Reactor::enter`]).
+#[must_use = "the reactor is only entered while the guard lives"]
+pub struct EnterGuard {
+    prev: Option<Option<Reactor>>,
+    _clock: ClockGuard,
+}
+
+impl fmt::Debug for EnterGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EnterGuard")
+    }
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        if let Some(prev) = self.prev.take() {
+            let _ = CURRENT.try_with(|c| c.replace(prev));
+        }
+    }
+}
+
+/// Keeps a paused clock from jumping ahead while alive (see
+/// [`Reactor::inhibit_auto_advance`]).
+#[must_use = "auto-advance is only inhibited while the guard lives"]
+pub struct AutoAdvanceGuard {
+    reactor: Reactor,
+}
+
+impl fmt::Debug for AutoAdvanceGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AutoAdvanceGuard")
+    }
+}
+
+impl Drop for AutoAdvanceGuard {
+    fn drop(&mut self) {
+        self.reactor
+            .inner
+            .inhibit_auto_advance
+            .fetch_sub(1, Ordering::SeqCst);
+        // The loop may be parked waiting for this work; let it re-check.
+        self.reactor.notify();
+    }
+}

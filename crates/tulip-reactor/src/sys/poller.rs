@@ -1,0 +1,88 @@
+//! The portable backend: the `polling` crate.
+
+use std::io;
+use std::os::fd::{BorrowedFd, RawFd};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use polling::{Event as PEvent, Events, PollMode, Poller};
+
+use super::Event;
+
+/// A `polling::Poller`, edge-triggered where supported, oneshot (re-armed on demand) elsewhere.
+#[derive(Debug)]
+pub(crate) struct PollingPoller {
+    poller: Poller,
+    mode: PollMode,
+    events: Mutex<Events>,
+}
+
+fn borrow(fd: RawFd) -> BorrowedFd<'static> {
+    #[allow(unsafe_code)]
+    // SAFETY: callers pass fds of sources that stay open until after `delete` returns; the
+    // borrowed fd does not outlive the call it is passed to.
+    unsafe {
+        BorrowedFd::borrow_raw(fd)
+    }
+}
+
+impl PollingPoller {
+    pub(crate) fn new() -> io::Result<PollingPoller> {
+        let poller = Poller::new()?;
+        let mode = if poller.supports_edge() {
+            PollMode::Edge
+        } else {
+            PollMode::Oneshot
+        };
+        Ok(PollingPoller {
+            poller,
+            mode,
+            events: Mutex::new(Events::new()),
+        })
+    }
+
+    pub(crate) fn add(&self, fd: RawFd, key: usize) -> io::Result<()> {
+        #[allow(unsafe_code)]
+        // SAFETY: `polling` requires the source to be deleted before it is closed; the reactor
+        // deletes every source in `Registration::drop` before the I/O object is dropped.
+        unsafe {
+            self.poller.add_with_mode(fd, PEvent::all(key), self.mode)
+        }
+    }
+
+    pub(crate) fn rearm(&self, fd: RawFd, key: usize, read: bool, write: bool) -> io::Result<()> {
+        if self.mode == PollMode::Edge {
+            return Ok(());
+        }
+        let mut ev = PEvent::none(key);
+        ev.readable = read;
+        ev.writable = write;
+        self.poller.modify_with_mode(borrow(fd), ev, self.mode)
+    }
+
+    pub(crate) fn delete(&self, fd: RawFd) -> io::Result<()> {
+        self.poller.delete(borrow(fd))
+    }
+
+    pub(crate) fn wait(&self, out: &mut Vec<Event>, timeout: Option<Duration>) -> io::Result<()> {
+        let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        events.clear();
+        match self.poller.wait(&mut events, timeout) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        for ev in events.iter() {
+            out.push(Event {
+                key: ev.key,
+                readable: ev.readable || ev.is_interrupt(),
+                writable: ev.writable || ev.is_interrupt(),
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn notify(&self) -> io::Result<()> {
+        self.poller.notify()
+    }
+}
