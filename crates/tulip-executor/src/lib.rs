@@ -1,0 +1,59 @@
+//! Tasks and scheduling for the tulip event loop.
+//!
+//! - [`spawn`] / [`spawn_local`] / [`Builder`]: start tasks on the running loop (asyncio's
+//!   `create_task`).
+//! - [`Task`]: await a task's result, [`cancel`](Task::cancel) it, read its [`TaskId`] and
+//!   name; dropping a `Task` detaches it (asyncio semantics).
+//! - [`JoinError`]: `Cancelled` or `Panicked`, asyncio's `CancelledError` and task exceptions.
+//! - [`yield_now`]: asyncio's `sleep(0)`.
+//! - [`Executor`]: the single-threaded run queue that `tulip-runtime` joins with the reactor.
+//!
+//! # Implementation
+//!
+//! Tasks are [`async-task`](async_task) allocations: one allocation per task holding the
+//! future, its output and a small header (id, name, spawn site, cancel flag). The loop thread
+//! owns a FIFO run queue (a `VecDeque`, no atomics or locks); wakes from other threads go
+//! through a concurrent injector and notify the driver only if the loop is parked. The future
+//! passed to [`Executor::block_on`] is polled in place, not spawned.
+//!
+//! Every task's future runs inside a wrapper that catches panics (reported to the loop's
+//! handler, surfaced as [`JoinError::Panicked`]), honours [`Task::cancel`], and contains a
+//! panic raised while a cancelled future is dropped. The loop never unwinds because of a task.
+//!
+//! This crate never touches a file descriptor and spawns no thread: waiting is delegated to a
+//! [`Park`] implementation (the reactor, in a full loop).
+//!
+//! # Examples
+//!
+//! ```
+//! use tulip_executor::{Executor, ThreadPark};
+//!
+//! let thread = std::thread::current();
+//! let ex = Executor::new(move || thread.unpark());
+//! let total = ex.block_on(async {
+//!     let tasks: Vec<_> = (0..10).map(|i| tulip_executor::spawn(async move { i * 2 })).collect();
+//!     let mut sum = 0;
+//!     for t in tasks {
+//!         sum += t.await.unwrap();
+//!     }
+//!     sum
+//! }, &mut ThreadPark::default());
+//! assert_eq!(total, 90);
+//! ```
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![doc(test(attr(deny(warnings))))]
+
+mod builder;
+mod executor;
+mod task;
+mod wrapper;
+mod yield_now;
+
+pub use builder::Builder;
+pub use executor::{
+    default_panic_handler, doc_block_on, in_loop, spawn, spawn_local, EnterGuard, Executor,
+    ExecutorConfig, PanicHandler, PanicReport, Park, Spawner, ThreadPark, BUDGET,
+};
+pub use task::{payload_message, JoinError, Panic, Task, TaskId};
+pub use yield_now::{yield_now, YieldNow};
