@@ -1,0 +1,419 @@
+//! [`EventLoop`], [`LoopHandle`] and the handles of scheduled callbacks.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use tulip_executor::{Spawner, Task};
+use tulip_reactor::Reactor;
+use tulip_time::Instant;
+
+thread_local! {
+    static CURRENT: RefCell<Option<LoopHandle>> = const { RefCell::new(None) };
+}
+
+/// State shared by every handle to one loop.
+pub(crate) struct LoopShared {
+    spawner: Spawner,
+    reactor: Reactor,
+    debug: bool,
+    slow_callback_duration: Duration,
+    closed: AtomicBool,
+    stop: Mutex<StopState>,
+}
+
+#[derive(Default)]
+struct StopState {
+    requested: bool,
+    waker: Option<Waker>,
+}
+
+impl LoopShared {
+    pub(crate) fn new(
+        spawner: Spawner,
+        reactor: Reactor,
+        debug: bool,
+        slow_callback_duration: Duration,
+    ) -> LoopShared {
+        LoopShared {
+            spawner,
+            reactor,
+            debug,
+            slow_callback_duration,
+            closed: AtomicBool::new(false),
+            stop: Mutex::new(StopState::default()),
+        }
+    }
+
+    pub(crate) fn mark_closed(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+}
+
+/// asyncio's `get_running_loop()`: the handle of the loop running on this thread.
+#[derive(Debug, Clone, Copy)]
+pub struct EventLoop;
+
+impl EventLoop {
+    /// The loop running on this thread.
+    ///
+    /// # Panics
+    ///
+    /// Panics if no tulip loop runs on this thread (asyncio raises `RuntimeError: no running
+    /// event loop`); see [`try_current`](Self::try_current).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulip_runtime::run(async {
+    ///     let lp = tulip_runtime::EventLoop::current();
+    ///     assert!(lp.is_running());
+    /// });
+    /// ```
+    pub fn current() -> LoopHandle {
+        EventLoop::try_current()
+            .unwrap_or_else(|| panic!("tulip: no running event loop on this thread"))
+    }
+
+    /// The loop running on this thread, if any.
+    pub fn try_current() -> Option<LoopHandle> {
+        CURRENT.with(|c| c.borrow().clone())
+    }
+}
+
+/// A handle to an event loop (asyncio's loop object): schedule callbacks, read its clock,
+/// spawn tasks. `Clone + Send + Sync`; the methods that run `!Send` closures must be called on
+/// the loop's thread.
+#[derive(Clone)]
+pub struct LoopHandle {
+    shared: Arc<LoopShared>,
+}
+
+impl fmt::Debug for LoopHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoopHandle")
+            .field("debug", &self.shared.debug)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl LoopHandle {
+    pub(crate) fn new(shared: LoopShared) -> LoopHandle {
+        LoopHandle {
+            shared: Arc::new(shared),
+        }
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<LoopShared> {
+        &self.shared
+    }
+
+    /// Makes this the loop that [`EventLoop::current`] returns on this thread until the guard
+    /// drops.
+    pub(crate) fn enter(&self) -> LoopGuard {
+        let prev = CURRENT.with(|c| c.replace(Some(self.clone())));
+        LoopGuard { prev: Some(prev) }
+    }
+
+    /// Whether this loop is running on the calling thread right now.
+    pub fn is_running(&self) -> bool {
+        tulip_executor::in_loop()
+            && Spawner::current().is_some_and(|s| s.same_executor(&self.shared.spawner))
+    }
+
+    /// Whether the loop has been closed.
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::Acquire)
+    }
+
+    /// Whether the loop runs in debug mode.
+    pub fn debug(&self) -> bool {
+        self.shared.debug
+    }
+
+    /// The debug-mode threshold for slow callbacks and task polls.
+    pub fn slow_callback_duration(&self) -> Duration {
+        self.shared.slow_callback_duration
+    }
+
+    /// The loop's current time (asyncio's `loop.time()`): virtual when the clock is paused.
+    pub fn time(&self) -> Instant {
+        self.shared.reactor.now()
+    }
+
+    /// The loop's reactor.
+    pub fn reactor(&self) -> &Reactor {
+        &self.shared.reactor
+    }
+
+    /// Schedules `callback` to run at the loop's next turn, in FIFO order with other callbacks
+    /// and tasks (asyncio's `call_soon`).
+    ///
+    /// # Panics
+    ///
+    /// Panics when called from another thread than the loop's (use
+    /// [`call_soon_threadsafe`](Self::call_soon_threadsafe)), or when the loop is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    ///
+    /// tulip_runtime::run(async {
+    ///     let lp = tulip_runtime::EventLoop::current();
+    ///     let log = Rc::new(RefCell::new(Vec::new()));
+    ///     for i in 0..3 {
+    ///         let log = log.clone();
+    ///         lp.call_soon(move || log.borrow_mut().push(i));
+    ///     }
+    ///     tulip_executor::yield_now().await;
+    ///     assert_eq!(*log.borrow(), [0, 1, 2]);
+    /// });
+    /// ```
+    pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> CallHandle {
+        let handle = CallHandle::new(None);
+        let state = handle.state.clone();
+        let f: Box<dyn FnOnce()> = Box::new(move || {
+            if !state.cancelled.load(Ordering::Acquire) {
+                callback();
+            }
+        });
+        if let Err(e) = self.shared.spawner.call_soon_local(f) {
+            drop(e);
+            panic!(
+                "tulip: call_soon called from a thread that is not running this loop \
+                 (use call_soon_threadsafe)"
+            );
+        }
+        handle
+    }
+
+    /// Schedules `callback` from any thread and wakes the loop (asyncio's
+    /// `call_soon_threadsafe`). If the loop has closed, the callback is dropped unrun and the
+    /// returned handle reports [`cancelled`](CallHandle::cancelled).
+    pub fn call_soon_threadsafe(&self, callback: impl FnOnce() + Send + 'static) -> CallHandle {
+        let handle = CallHandle::new(None);
+        let state = handle.state.clone();
+        let queued = self.shared.spawner.call_soon(Box::new(move || {
+            if !state.cancelled.load(Ordering::Acquire) {
+                callback();
+            }
+        }));
+        if !queued {
+            handle.cancel();
+        }
+        handle
+    }
+
+    /// Schedules `callback` to run after `delay` (asyncio's `call_later`). Callbacks due at the
+    /// same loop turn run in deadline order, ties in scheduling order.
+    ///
+    /// # Panics
+    ///
+    /// Panics when called from another thread than the loop's.
+    pub fn call_later(&self, delay: Duration, callback: impl FnOnce() + 'static) -> TimerHandle {
+        let when = self.time().saturating_add(delay);
+        self.call_at(when, callback)
+    }
+
+    /// Schedules `callback` to run at `when` (asyncio's `call_at`).
+    ///
+    /// # Panics
+    ///
+    /// Panics when called from another thread than the loop's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    /// use std::time::Duration;
+    ///
+    /// tulip_runtime::Runner::builder().start_paused(true).build().run(async {
+    ///     let lp = tulip_runtime::EventLoop::current();
+    ///     let log = Rc::new(RefCell::new(Vec::new()));
+    ///     let (a, b) = (log.clone(), log.clone());
+    ///     lp.call_at(lp.time() + Duration::from_secs(2), move || a.borrow_mut().push("late"));
+    ///     let h = lp.call_later(Duration::from_secs(1), move || b.borrow_mut().push("early"));
+    ///     assert_eq!(h.when(), lp.time() + Duration::from_secs(1));
+    ///     tulip_reactor::sleep(Duration::from_secs(3)).await;
+    ///     assert_eq!(*log.borrow(), ["early", "late"]);
+    /// });
+    /// ```
+    pub fn call_at(&self, when: Instant, callback: impl FnOnce() + 'static) -> TimerHandle {
+        assert!(
+            self.is_running_here(),
+            "tulip: call_later/call_at called from a thread that is not running this loop"
+        );
+        let handle = CallHandle::new(Some(when));
+        let state = handle.state.clone();
+        let task = tulip_executor::Builder::new()
+            .name("call_at")
+            .spawn_local(async move {
+                tulip_reactor::sleep_until(when).await;
+                if !state.cancelled.load(Ordering::Acquire) {
+                    callback();
+                }
+            });
+        TimerHandle {
+            call: handle,
+            task: Some(task),
+        }
+    }
+
+    fn is_running_here(&self) -> bool {
+        Spawner::current().is_some_and(|s| s.same_executor(&self.shared.spawner))
+    }
+
+    /// Spawns a `Send` task on this loop from any thread (asyncio's
+    /// `run_coroutine_threadsafe`). If the loop has closed, the task is cancelled at once.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.shared.spawner.spawn(future)
+    }
+
+    /// Makes [`Runner::run_forever`](crate::Runner::run_forever) return (asyncio's
+    /// `loop.stop()`); callable from any thread. If the loop is not running forever yet, the
+    /// next `run_forever` returns at once.
+    pub fn stop(&self) {
+        let waker = {
+            let mut st = self.shared.stop.lock().unwrap_or_else(|e| e.into_inner());
+            st.requested = true;
+            st.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+/// Restores the previous current loop when dropped.
+pub(crate) struct LoopGuard {
+    prev: Option<Option<LoopHandle>>,
+}
+
+impl Drop for LoopGuard {
+    fn drop(&mut self) {
+        if let Some(prev) = self.prev.take() {
+            let _ = CURRENT.try_with(|c| c.replace(prev));
+        }
+    }
+}
+
+/// Completes when `stop` is called.
+pub(crate) struct StopFuture {
+    shared: Arc<LoopShared>,
+}
+
+impl StopFuture {
+    pub(crate) fn new(shared: &Arc<LoopShared>) -> StopFuture {
+        StopFuture {
+            shared: shared.clone(),
+        }
+    }
+}
+
+impl Future for StopFuture {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut st = self.shared.stop.lock().unwrap_or_else(|e| e.into_inner());
+        if std::mem::take(&mut st.requested) {
+            st.waker = None;
+            Poll::Ready(())
+        } else {
+            st.waker = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+}
+
+struct CallState {
+    cancelled: AtomicBool,
+}
+
+/// Handle of a callback scheduled with [`LoopHandle::call_soon`] or
+/// [`LoopHandle::call_soon_threadsafe`] (asyncio's `Handle`). Dropping it does not cancel the
+/// callback.
+#[derive(Clone)]
+pub struct CallHandle {
+    state: Arc<CallState>,
+    when: Option<Instant>,
+}
+
+impl fmt::Debug for CallHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallHandle")
+            .field("cancelled", &self.cancelled())
+            .finish()
+    }
+}
+
+impl CallHandle {
+    fn new(when: Option<Instant>) -> CallHandle {
+        CallHandle {
+            state: Arc::new(CallState {
+                cancelled: AtomicBool::new(false),
+            }),
+            when,
+        }
+    }
+
+    /// Cancels the callback if it has not run yet.
+    pub fn cancel(&self) {
+        self.state.cancelled.store(true, Ordering::Release);
+    }
+
+    /// Whether [`cancel`](Self::cancel) was called.
+    pub fn cancelled(&self) -> bool {
+        self.state.cancelled.load(Ordering::Acquire)
+    }
+}
+
+/// Handle of a callback scheduled with [`LoopHandle::call_later`] or [`LoopHandle::call_at`]
+/// (asyncio's `TimerHandle`). Dropping it does not cancel the callback; `cancel` removes the
+/// timer at once.
+pub struct TimerHandle {
+    call: CallHandle,
+    task: Option<Task<()>>,
+}
+
+impl fmt::Debug for TimerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TimerHandle")
+            .field("when", &self.when())
+            .field("cancelled", &self.cancelled())
+            .finish()
+    }
+}
+
+impl TimerHandle {
+    /// When the callback is (or was) due.
+    pub fn when(&self) -> Instant {
+        self.call.when.expect("timer handles have a deadline")
+    }
+
+    /// Cancels the callback if it has not run yet, and frees its timer.
+    pub fn cancel(&self) {
+        self.call.cancel();
+        if let Some(t) = &self.task {
+            t.cancel();
+        }
+    }
+
+    /// Whether [`cancel`](Self::cancel) was called.
+    pub fn cancelled(&self) -> bool {
+        self.call.cancelled()
+    }
+}

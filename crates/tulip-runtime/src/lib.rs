@@ -1,0 +1,41 @@
+//! The tulip event loop: where the executor and the reactor meet.
+//!
+//! - [`run`]: asyncio's `asyncio.run` — a new loop on this thread runs a future to the end,
+//!   then cancels the tasks left and closes.
+//! - [`Runner`] / [`RunnerBuilder`]: asyncio's `Runner` — one loop, many `run`s, options
+//!   (debug, exception handler, paused clock, backend).
+//! - [`EventLoop::current`] → [`LoopHandle`]: asyncio's `get_running_loop()` with
+//!   `call_soon`, `call_later`, `call_at`, `call_soon_threadsafe`, `time`, `stop`, `spawn`.
+//! - [`block_on`]: run one future from synchronous code.
+//!
+//! # Implementation
+//!
+//! A loop is a `tulip_executor::Executor` (run queue, tasks) plus a `tulip_reactor::Reactor`
+//! (I/O, timers, clock) on one thread, and no other thread: when no task is ready the loop
+//! parks in the reactor until the next timer, an I/O event, or a wake from another thread.
+//! Every [`BUDGET`](tulip_executor::BUDGET) queue items it checks the reactor without blocking,
+//! so a task that is always ready cannot starve I/O or timers.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let out = tulip_runtime::run(async {
+//!     let task = tulip_executor::spawn(async {
+//!         tulip_reactor::sleep(Duration::from_millis(1)).await;
+//!         "slept"
+//!     });
+//!     task.await.unwrap()
+//! });
+//! assert_eq!(out, "slept");
+//! ```
+
+#![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
+mod handle;
+mod runner;
+
+pub use handle::{CallHandle, EventLoop, LoopHandle, TimerHandle};
+pub use runner::{block_on, run, ExceptionHandler, Runner, RunnerBuilder};

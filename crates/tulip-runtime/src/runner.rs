@@ -1,0 +1,325 @@
+//! [`Runner`], [`RunnerBuilder`], [`run`] and [`block_on`].
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tulip_executor::{Executor, ExecutorConfig, PanicReport, Park};
+use tulip_reactor::{Backend, Reactor};
+use tulip_time::Clock;
+
+use crate::handle::{LoopHandle, LoopShared, StopFuture};
+
+/// The loop's exception handler: called with every panic caught in a task or callback
+/// (asyncio's `loop.set_exception_handler`).
+pub type ExceptionHandler = Arc<dyn Fn(&PanicReport<'_>) + Send + Sync>;
+
+/// Configures a [`Runner`] (asyncio's `Runner(debug=…, loop_factory=…)`).
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+///
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let s = seen.clone();
+/// let runner = tulip_runtime::Runner::builder()
+///     .exception_handler(move |report| s.lock().unwrap().push(report.to_string()))
+///     .build();
+/// let r = runner.run(async {
+///     tulip_executor::Builder::new().name("doomed").spawn(async { panic!("oops") }).await
+/// });
+/// assert!(r.unwrap_err().is_panic());
+/// assert!(seen.lock().unwrap()[0].contains("'doomed'"));
+/// ```
+#[must_use = "a builder does nothing until build is called"]
+pub struct RunnerBuilder {
+    debug: bool,
+    exception_handler: Option<ExceptionHandler>,
+    workers: usize,
+    start_paused: bool,
+    slow_callback_duration: Duration,
+    backend: Backend,
+}
+
+impl fmt::Debug for RunnerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunnerBuilder")
+            .field("debug", &self.debug)
+            .field("workers", &self.workers)
+            .field("start_paused", &self.start_paused)
+            .field("slow_callback_duration", &self.slow_callback_duration)
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for RunnerBuilder {
+    fn default() -> Self {
+        RunnerBuilder {
+            debug: std::env::var("TULIP_DEBUG").is_ok_and(|v| !v.is_empty() && v != "0"),
+            exception_handler: None,
+            workers: 1,
+            start_paused: false,
+            slow_callback_duration: Duration::from_millis(100),
+            backend: Backend::from_env(),
+        }
+    }
+}
+
+impl RunnerBuilder {
+    /// Debug mode (asyncio's `debug=True`; also turned on by `TULIP_DEBUG=1`).
+    pub fn debug(mut self, debug: bool) -> Self {
+        self.debug = debug;
+        self
+    }
+
+    /// The handler for panics caught in tasks and callbacks (default: one line on stderr).
+    pub fn exception_handler(
+        mut self,
+        handler: impl Fn(&PanicReport<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.exception_handler = Some(Arc::new(handler));
+        self
+    }
+
+    /// Number of worker threads. `1` (the default) is asyncio's single-threaded loop.
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = n.max(1);
+        self
+    }
+
+    /// Runs the loop on a paused virtual clock that jumps to the next timer whenever every
+    /// task is idle (for tests: a one-hour timeout takes microseconds).
+    pub fn start_paused(mut self, paused: bool) -> Self {
+        self.start_paused = paused;
+        self
+    }
+
+    /// In debug mode, task polls and callbacks slower than this are reported (default 100 ms).
+    pub fn slow_callback_duration(mut self, d: Duration) -> Self {
+        self.slow_callback_duration = d;
+        self
+    }
+
+    /// The OS interface the reactor waits on (default: [`Backend::from_env`]).
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    /// Builds the loop.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the OS refuses to create the poller (see [`try_build`](Self::try_build)), or
+    /// if more than one worker is asked for (the multi-threaded loop is not built yet).
+    pub fn build(self) -> Runner {
+        self.try_build()
+            .unwrap_or_else(|e| panic!("tulip: cannot create the event loop: {e}"))
+    }
+
+    /// Builds the loop, reporting OS failures.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the backend is unavailable or the OS refuses to create the poller.
+    ///
+    /// # Panics
+    ///
+    /// Panics if more than one worker is asked for (the multi-threaded loop is not built yet).
+    pub fn try_build(self) -> std::io::Result<Runner> {
+        assert!(
+            self.workers == 1,
+            "tulip: multi-threaded loops (workers > 1) are not available yet"
+        );
+        let clock = if self.start_paused {
+            Clock::paused()
+        } else {
+            Clock::real()
+        };
+        let reactor = Reactor::with_backend_and_clock(self.backend, clock)?;
+        let handler = self
+            .exception_handler
+            .unwrap_or_else(tulip_executor::default_panic_handler);
+        let unpark_reactor = reactor.clone();
+        let executor = Executor::with_config(ExecutorConfig {
+            unpark: Box::new(move || unpark_reactor.notify()),
+            panic_handler: handler,
+        });
+        let handle = LoopHandle::new(LoopShared::new(
+            executor.spawner(),
+            reactor.clone(),
+            self.debug,
+            self.slow_callback_duration,
+        ));
+        Ok(Runner {
+            executor,
+            reactor,
+            handle,
+        })
+    }
+}
+
+/// An event loop on the current thread that can run many futures in turn (asyncio's
+/// `Runner`).
+///
+/// Tasks spawned during one [`run`](Runner::run) and still pending when it returns stay on the
+/// loop and continue in the next `run`. [`close`](Runner::close) (or dropping the runner)
+/// cancels whatever is left.
+///
+/// # Examples
+///
+/// ```
+/// let runner = tulip_runtime::Runner::new();
+/// let a = runner.run(async { 1 });
+/// let b = runner.run(async { 2 });
+/// assert_eq!(a + b, 3);
+/// runner.close();
+/// ```
+pub struct Runner {
+    executor: Executor,
+    reactor: Reactor,
+    handle: LoopHandle,
+}
+
+impl fmt::Debug for Runner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runner")
+            .field("executor", &self.executor)
+            .field("reactor", &self.reactor)
+            .finish()
+    }
+}
+
+impl Default for Runner {
+    fn default() -> Self {
+        Runner::new()
+    }
+}
+
+/// The reactor as the executor's [`Park`].
+struct ReactorPark<'a>(&'a Reactor);
+
+impl Park for ReactorPark<'_> {
+    fn park(&mut self, timeout: Option<Duration>) {
+        if let Err(e) = self.0.park(timeout) {
+            // The OS wait itself failed (not an interruption): say so and back off a little so a
+            // persistent failure does not spin.
+            eprintln!("tulip: the reactor's wait failed: {e}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+impl Runner {
+    /// A single-threaded loop with default options.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the OS refuses to create the poller.
+    pub fn new() -> Runner {
+        Runner::builder().build()
+    }
+
+    /// A builder for a loop with options.
+    pub fn builder() -> RunnerBuilder {
+        RunnerBuilder::default()
+    }
+
+    /// A handle to this loop (usable from any thread).
+    pub fn handle(&self) -> LoopHandle {
+        self.handle.clone()
+    }
+
+    /// Runs `future` to completion on this loop, together with the loop's tasks, and returns
+    /// its output. The future may be `!Send`; it is polled in place, not spawned.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called from inside a running tulip loop (asyncio raises the same error), or
+    /// after [`close`](Self::close). A panic of `future` itself propagates (a panic of a task
+    /// does not: it is reported and the task's awaiter gets `JoinError::Panicked`).
+    pub fn run<F: Future>(&self, future: F) -> F::Output {
+        assert!(
+            !tulip_executor::in_loop(),
+            "tulip: cannot call run() from inside a running event loop; await the future \
+             instead, or spawn it"
+        );
+        assert!(
+            !self.executor.is_closed(),
+            "tulip: run() called on a closed Runner"
+        );
+        let _reactor = self.reactor.enter();
+        let _loop = self.handle.enter();
+        self.executor
+            .block_on(future, &mut ReactorPark(&self.reactor))
+    }
+
+    /// Runs the loop until [`LoopHandle::stop`] is called (asyncio's `run_forever`).
+    ///
+    /// # Panics
+    ///
+    /// As [`run`](Self::run).
+    pub fn run_forever(&self) {
+        self.run(StopFuture::new(self.handle.shared()));
+    }
+
+    /// Cancels every task left and closes the loop (asyncio's `Runner.close`). Dropping the
+    /// runner does the same.
+    pub fn close(self) {
+        drop(self);
+    }
+
+    fn close_inner(&mut self) {
+        if self.executor.is_closed() {
+            return;
+        }
+        let _reactor = self.reactor.enter();
+        let _loop = self.handle.enter();
+        self.handle.shared().mark_closed();
+        self.executor.close();
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        self.close_inner();
+    }
+}
+
+/// Runs `future` on a new single-threaded event loop on this thread and returns its output
+/// (asyncio's `asyncio.run`). When `future` completes, every task it left is cancelled and the
+/// loop closes.
+///
+/// # Panics
+///
+/// Panics if called from inside a running tulip event loop, or if the OS refuses to create the
+/// poller. A panic of `future` propagates.
+///
+/// # Examples
+///
+/// ```
+/// let answer = tulip_runtime::run(async {
+///     let t = tulip_executor::spawn(async { 40 + 2 });
+///     t.await.unwrap()
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+pub fn run<F: Future>(future: F) -> F::Output {
+    let runner = Runner::new();
+    let out = runner.run(future);
+    runner.close();
+    out
+}
+
+/// Drives one future to completion from synchronous code, outside any loop (asyncio's
+/// `loop.run_until_complete` on a fresh loop): the same as [`run`].
+///
+/// # Panics
+///
+/// As [`run`].
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    run(future)
+}
