@@ -1,0 +1,114 @@
+//! Python's asyncio, built in Rust.
+//!
+//! tulip is an event loop with tasks, timers and I/O that a Python programmer recognises at
+//! first sight, built from small crates that can also be used one by one:
+//!
+//! | asyncio | tulip |
+//! |---|---|
+//! | `asyncio.run(main())` | [`run`]`(main())` |
+//! | `asyncio.Runner` | [`Runner`] |
+//! | `asyncio.create_task(coro)` | [`spawn`]`(fut)` → [`Task`] |
+//! | `asyncio.sleep(d)` / `sleep(0)` | [`sleep`]`(d)` / [`yield_now`]`()` |
+//! | `asyncio.timeout(d)` / `wait_for` | [`timeout`]`(d, fut)` |
+//! | `asyncio.get_running_loop()` | [`EventLoop::current`]`()` → [`LoopHandle`] |
+//!
+//! The modules follow the sections of asyncio's documentation: [`task`], [`time`], [`io`],
+//! and the low-level loop in [`rt`]. See `docs/asyncio-mapping.md` in the repository for every
+//! asyncio name and where it lives.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! async fn say_after(delay: Duration, what: &str) -> String {
+//!     tulip::sleep(delay).await;
+//!     what.to_string()
+//! }
+//!
+//! let words = tulip::run(async {
+//!     let hello = tulip::spawn(say_after(Duration::from_millis(2), "hello"));
+//!     let world = tulip::spawn(say_after(Duration::from_millis(1), "world"));
+//!     (hello.await.unwrap(), world.await.unwrap())
+//! });
+//! assert_eq!(words, ("hello".to_string(), "world".to_string()));
+//! ```
+//!
+//! # Features
+//!
+//! - `macros` (default): [`main`] and [`test`].
+//! - `full`: everything.
+
+#![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
+#[doc(inline)]
+pub use tulip_executor::{spawn, spawn_local, yield_now, JoinError, Task};
+#[doc(inline)]
+pub use tulip_reactor::{sleep, sleep_until, timeout, timeout_at};
+#[doc(inline)]
+pub use tulip_runtime::{block_on, run, EventLoop, LoopHandle, Runner, RunnerBuilder};
+
+#[cfg(feature = "macros")]
+#[doc(inline)]
+pub use tulip_macros::{main, test};
+
+/// Tasks: spawning, handles, cancellation and errors (asyncio's "Coroutines and Tasks").
+pub mod task {
+    #[doc(inline)]
+    pub use tulip_executor::{
+        spawn, spawn_local, yield_now, Builder, JoinError, Panic, Task, TaskId, YieldNow,
+    };
+}
+
+/// Time: instants, sleeps, timeouts, intervals and virtual time.
+pub mod time {
+    pub use std::time::Duration;
+    #[doc(inline)]
+    pub use tulip_reactor::{
+        advance, interval, interval_at, sleep, sleep_until, timeout, timeout_at, Interval,
+        MissedTickBehavior, Sleep, Timeout,
+    };
+    #[doc(inline)]
+    pub use tulip_time::{Clock, Elapsed, Instant};
+}
+
+/// Asynchronous I/O: registered file descriptors and the futures-io traits with their
+/// extension methods.
+pub mod io {
+    pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
+    pub use futures_lite::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    #[doc(inline)]
+    pub use tulip_reactor::{Async, Backend};
+}
+
+/// The low-level event loop (asyncio's "Event Loop" page): runners, handles, callbacks.
+pub mod rt {
+    #[doc(inline)]
+    pub use tulip_executor::{PanicReport, BUDGET};
+    #[doc(inline)]
+    pub use tulip_runtime::{
+        block_on, run, CallHandle, EventLoop, ExceptionHandler, LoopHandle, Runner, RunnerBuilder,
+        TimerHandle,
+    };
+}
+
+/// Futures and streams helpers (re-exported from futures-lite).
+pub mod future {
+    pub use futures_lite::future::*;
+}
+
+/// Stream helpers (re-exported from futures-lite).
+pub mod stream {
+    pub use futures_core::Stream;
+    pub use futures_lite::stream::*;
+}
+
+/// The traits most programs want in scope.
+pub mod prelude {
+    pub use futures_core::Stream;
+    pub use futures_io::{AsyncBufRead, AsyncRead, AsyncWrite};
+    pub use futures_lite::{
+        AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, FutureExt as _, StreamExt as _,
+    };
+}
