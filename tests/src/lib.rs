@@ -1,1 +1,79 @@
 //! Shared helpers for the cross-crate integration tests.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Counts how many times values it made were dropped.
+#[derive(Clone, Debug, Default)]
+pub struct DropCounter(Arc<AtomicUsize>);
+
+impl DropCounter {
+    /// A new counter at zero.
+    pub fn new() -> DropCounter {
+        DropCounter::default()
+    }
+
+    /// A value that bumps the counter when dropped.
+    pub fn token(&self) -> DropToken {
+        DropToken(self.0.clone())
+    }
+
+    /// How many tokens were dropped.
+    pub fn dropped(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Bumps its [`DropCounter`] when dropped.
+#[derive(Debug)]
+pub struct DropToken(Arc<AtomicUsize>);
+
+impl Drop for DropToken {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Collects what the loop's exception handler reports.
+#[derive(Clone, Debug, Default)]
+pub struct Reports(Arc<Mutex<Vec<String>>>);
+
+impl Reports {
+    /// An empty collection.
+    pub fn new() -> Reports {
+        Reports::default()
+    }
+
+    /// A runner builder whose exception handler records into this collection.
+    pub fn builder(&self) -> tulip::RunnerBuilder {
+        let me = self.clone();
+        tulip::Runner::builder()
+            .exception_handler(move |r| me.0.lock().unwrap().push(r.to_string()))
+    }
+
+    /// Everything reported so far.
+    pub fn all(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// A shared, ordered log of events for ordering tests.
+#[derive(Clone, Debug, Default)]
+pub struct Log(Arc<Mutex<Vec<String>>>);
+
+impl Log {
+    /// An empty log.
+    pub fn new() -> Log {
+        Log::default()
+    }
+
+    /// Appends an entry.
+    pub fn push(&self, s: impl Into<String>) {
+        self.0.lock().unwrap().push(s.into());
+    }
+
+    /// The entries so far.
+    pub fn entries(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}

@@ -1,0 +1,119 @@
+//! Panics in tasks, callbacks and drops are contained, reported and surfaced as JoinError.
+
+use std::time::Duration;
+
+use tulip_tests::Reports;
+
+#[test]
+fn a_panicking_task_surfaces_as_join_error_and_is_reported_with_its_name() {
+    let reports = Reports::new();
+    reports.builder().build().run(async {
+        let t = tulip::task::Builder::new()
+            .name("worker-7")
+            .spawn(async { panic!("kaboom") });
+        let err = t.await.unwrap_err();
+        assert!(err.is_panic());
+        assert_eq!(err.panic_message().as_deref(), Some("kaboom"));
+        let payload = err.into_panic();
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"kaboom"));
+    });
+    let all = reports.all();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert!(
+        all[0].contains("'worker-7'") && all[0].contains("kaboom"),
+        "{all:?}"
+    );
+}
+
+#[test]
+fn the_loop_keeps_running_after_many_panics() {
+    let reports = Reports::new();
+    let survivors = reports.builder().build().run(async {
+        let mut ok = 0;
+        for i in 0..100 {
+            let t = tulip::spawn(async move {
+                if i % 2 == 0 {
+                    panic!("even {i}");
+                }
+                i
+            });
+            if t.await.is_ok() {
+                ok += 1;
+            }
+        }
+        ok
+    });
+    assert_eq!(survivors, 50);
+    assert_eq!(reports.all().len(), 50);
+}
+
+struct PanicOnDrop;
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        panic!("drop exploded");
+    }
+}
+
+#[test]
+fn a_panic_while_dropping_a_cancelled_future_is_contained() {
+    let reports = Reports::new();
+    reports.builder().build().run(async {
+        let t = tulip::spawn(async {
+            let _bomb = PanicOnDrop;
+            tulip::sleep(Duration::from_secs(60)).await;
+        });
+        tulip::yield_now().await;
+        t.cancel();
+        assert!(t.await.unwrap_err().is_cancelled());
+        // The loop is fine.
+        tulip::sleep(Duration::from_millis(1)).await;
+    });
+    let all = reports.all();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert!(
+        all[0].contains("task drop") && all[0].contains("drop exploded"),
+        "{all:?}"
+    );
+}
+
+#[test]
+fn a_panic_while_dropping_leftover_tasks_at_close_is_contained() {
+    let reports = Reports::new();
+    let runner = reports.builder().build();
+    runner.run(async {
+        tulip::spawn(async {
+            let _bomb = PanicOnDrop;
+            std::future::pending::<()>().await;
+        })
+        .detach();
+        tulip::yield_now().await;
+    });
+    runner.close();
+    assert_eq!(reports.all().len(), 1);
+}
+
+#[test]
+fn a_panicking_exception_handler_does_not_take_the_loop_down() {
+    let runner = tulip::Runner::builder()
+        .exception_handler(|_| panic!("handler is broken"))
+        .build();
+    let out = runner.run(async {
+        let t = tulip::spawn(async { panic!("task") });
+        assert!(t.await.unwrap_err().is_panic());
+        1
+    });
+    assert_eq!(out, 1);
+}
+
+#[test]
+fn join_error_displays_and_converts() {
+    tulip::run(async {
+        let t = tulip::spawn(async { std::future::pending::<()>().await });
+        t.cancel();
+        let e = t.await.unwrap_err();
+        assert_eq!(e.to_string(), "task was cancelled");
+        let io: std::io::Error = e.into();
+        assert_eq!(io.kind(), std::io::ErrorKind::Other);
+    });
+}
