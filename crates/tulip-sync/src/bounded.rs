@@ -511,11 +511,9 @@ impl Future for BoundedAcquireArc {
             .as_ref()
             .expect("BoundedAcquireArc polled after completion");
         match this.slot.poll::<false>(&sem.raw, cx) {
-            Poll::Ready(()) => {
-                Poll::Ready(BoundedPermitArc {
-                    sem: this.sem.take(),
-                })
-            }
+            Poll::Ready(()) => Poll::Ready(BoundedPermitArc {
+                sem: this.sem.take(),
+            }),
             Poll::Pending => Poll::Pending,
         }
     }

@@ -332,9 +332,7 @@ impl<T: ?Sized> RwLock<T> {
     /// ```
     #[must_use]
     pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
-        self.raw
-            .try_read()
-            .then(|| RwLockReadGuard { lock: self })
+        self.raw.try_read().then(|| RwLockReadGuard { lock: self })
     }
 
     /// Blocks the current thread until read access is taken.

@@ -154,7 +154,11 @@ fn finished_waiter_cancelled_passes_the_lock_to_the_next() {
     b.pending();
 
     drop(guard);
-    assert_eq!(a.wakeups(), 1, "the release hands the lock to the first waiter");
+    assert_eq!(
+        a.wakeups(),
+        1,
+        "the release hands the lock to the first waiter"
+    );
     assert_eq!(b.wakeups(), 0);
 
     drop(a);

@@ -110,7 +110,11 @@ impl Sim {
             return true; // cancelled or finished meanwhile
         };
         let waker = Waker::from(waker_arc);
-        if task.as_mut().poll(&mut Context::from_waker(&waker)).is_pending() {
+        if task
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+        {
             self.tasks.borrow_mut()[id] = Some(task);
         }
         true
