@@ -53,6 +53,11 @@ pub use tulip_runtime::{block_on, run, EventLoop, LoopHandle, Runner, RunnerBuil
 #[doc(inline)]
 pub use tulip_macros::{main, test};
 
+/// The README's examples, compiled as doc tests.
+#[cfg(all(doctest, feature = "macros"))]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
+
 /// Tasks: spawning, handles, cancellation and errors (asyncio's "Coroutines and Tasks").
 pub mod task {
     #[doc(inline)]

@@ -1,0 +1,67 @@
+//! `cargo xtask ci`: what CI runs.
+
+use std::process::Command;
+
+use crate::util::{cargo, run as run_cmd, succeeds};
+
+pub(crate) fn run_all() -> Result<(), String> {
+    run_cmd(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run_cmd(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    // The loom models must keep compiling too.
+    run_cmd(
+        cargo()
+            .env("RUSTFLAGS", "--cfg tulip_loom")
+            .env("CARGO_TARGET_DIR", crate::util::root().join("target/loom"))
+            .args(["clippy", "--workspace", "--tests", "--", "-D", "warnings"]),
+    )?;
+    tests()?;
+    run_cmd(
+        cargo()
+            .env("RUSTDOCFLAGS", "-D warnings")
+            .args(["doc", "--workspace", "--no-deps"]),
+    )?;
+    deny()?;
+    run_cmd(cargo().args(["check", "-p", "tulip-benches", "--benches"]))?;
+    crate::tidy::run()?;
+    Ok(())
+}
+
+/// The README's test command.
+pub(crate) fn tests() -> Result<(), String> {
+    if succeeds(Command::new("cargo-nextest").arg("--version"))
+        || succeeds(cargo().args(["nextest", "--version"]))
+    {
+        run_cmd(cargo().args(["nextest", "run", "--workspace", "--no-fail-fast"]))?;
+        // nextest does not run doc tests.
+        run_cmd(cargo().args(["test", "--workspace", "--doc"]))
+    } else {
+        run_cmd(cargo().args(["test", "--workspace", "--no-fail-fast"]))
+    }
+}
+
+fn deny() -> Result<(), String> {
+    if succeeds(cargo().args(["deny", "--version"])) {
+        // The advisory database needs the network; licenses, bans and sources work offline.
+        run_cmd(cargo().args(["deny", "check", "licenses", "bans", "sources"]))
+    } else {
+        eprintln!("xtask: cargo-deny is not installed; skipping (install: cargo install cargo-deny --locked)");
+        Ok(())
+    }
+}
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    match args.first().map(String::as_str) {
+        None => run_all(),
+        Some("test") => tests(),
+        Some(other) => Err(format!(
+            "unknown ci step `{other}` (try: cargo xtask ci [test])"
+        )),
+    }
+}

@@ -1,0 +1,103 @@
+//! Miri, loom and ThreadSanitizer runs.
+
+use std::process::Command;
+
+use crate::util::{cargo, root, run, succeeds};
+
+/// Crates with `unsafe` code, whose tests Miri checks.
+const MIRI_CRATES: &[&str] = &["tulip-time", "tulip-executor"];
+
+fn nightly_has(component: &str) -> bool {
+    match component {
+        "miri" => succeeds(Command::new("cargo").args(["+nightly", "miri", "--version"])),
+        _ => succeeds(Command::new("rustc").args(["+nightly", "--version"])),
+    }
+}
+
+pub(crate) fn miri(_args: &[String]) -> Result<(), String> {
+    if !nightly_has("miri") {
+        println!(
+            "skipped: no nightly toolchain with miri \
+             (rustup component add miri rust-src --toolchain nightly)"
+        );
+        return Ok(());
+    }
+    run(cargo().args(["+nightly", "miri", "setup"]))?;
+    for krate in MIRI_CRATES {
+        run(cargo()
+            .env("MIRIFLAGS", "-Zmiri-symbolic-alignment-check")
+            .env("CARGO_TARGET_DIR", root().join("target/miri"))
+            .args(["+nightly", "miri", "test", "-p", krate, "--lib", "--tests"]))?;
+    }
+    Ok(())
+}
+
+/// Crates with a `tests/loom.rs` model.
+fn loom_crates() -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(dir) = std::fs::read_dir(root().join("crates")) {
+        for entry in dir.flatten() {
+            if entry.path().join("tests/loom.rs").exists() {
+                out.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+pub(crate) fn loom(args: &[String]) -> Result<(), String> {
+    let crates = if args.is_empty() {
+        loom_crates()
+    } else {
+        args.to_vec()
+    };
+    for krate in crates {
+        run(cargo()
+            .env("RUSTFLAGS", "--cfg tulip_loom")
+            .env("LOOM_MAX_PREEMPTIONS", "2")
+            .env("LOOM_MAX_BRANCHES", "10000")
+            .env("CARGO_TARGET_DIR", root().join("target/loom"))
+            .args(["test", "--release", "-p", &krate, "--test", "loom"]))?;
+    }
+    Ok(())
+}
+
+/// Crates whose concurrency tests run under ThreadSanitizer.
+const TSAN_CRATES: &[&str] = &["tulip-executor", "tulip-sync", "tulip-queue"];
+
+pub(crate) fn tsan(_args: &[String]) -> Result<(), String> {
+    if !nightly_has("rustc")
+        || !succeeds(Command::new("rustup").args([
+            "component",
+            "list",
+            "--toolchain",
+            "nightly",
+            "--installed",
+        ]))
+    {
+        println!("skipped: no nightly toolchain (ThreadSanitizer needs -Zbuild-std)");
+        return Ok(());
+    }
+    let target = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
+    for krate in TSAN_CRATES {
+        // TSan reports make the process exit 66 even when libtest printed "ok": the exit status
+        // is what counts, and `run` checks it.
+        run(cargo()
+            .env("RUSTFLAGS", "-Zsanitizer=thread --cfg tulip_tsan")
+            .env("RUSTDOCFLAGS", "-Zsanitizer=thread")
+            .env("TSAN_OPTIONS", "halt_on_error=1")
+            .env("CARGO_TARGET_DIR", root().join("target/tsan"))
+            .args([
+                "+nightly",
+                "test",
+                "-Zbuild-std",
+                "--target",
+                &target,
+                "-p",
+                krate,
+                "--tests",
+            ]))?;
+    }
+    Ok(())
+}
