@@ -1,0 +1,244 @@
+//! The executor on its own (no reactor): spawning, waking across threads, cancellation, panics
+//! and closing. These tests use no I/O so they also run under Miri (`cargo xtask miri`).
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use tulip_executor::{spawn, spawn_local, yield_now, Executor, ExecutorConfig, ThreadPark};
+
+fn executor() -> Executor {
+    let thread = std::thread::current();
+    Executor::new(move || thread.unpark())
+}
+
+/// Scale for Miri, which is slow.
+const N: usize = if cfg!(miri) { 20 } else { 2000 };
+
+/// A future that is pending until `fire` is called, from any thread.
+#[derive(Clone, Default)]
+struct Trigger(Arc<Mutex<(bool, Option<Waker>)>>);
+
+impl Trigger {
+    fn fire(&self) {
+        let w = {
+            let mut g = self.0.lock().unwrap();
+            g.0 = true;
+            g.1.take()
+        };
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+}
+
+impl Future for Trigger {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut g = self.0.lock().unwrap();
+        if g.0 {
+            Poll::Ready(())
+        } else {
+            g.1 = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+}
+
+struct DropCount(Arc<AtomicUsize>);
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+#[test]
+fn spawn_and_await_many() {
+    let ex = executor();
+    let sum = ex.block_on(
+        async {
+            let tasks: Vec<_> = (0..N).map(|i| spawn(async move { i })).collect();
+            let mut s = 0;
+            for t in tasks {
+                s += t.await.unwrap();
+            }
+            s
+        },
+        &mut ThreadPark::default(),
+    );
+    assert_eq!(sum, N * (N - 1) / 2);
+    assert_eq!(ex.live_tasks(), 0);
+}
+
+#[test]
+fn wakes_from_another_thread_reach_a_parked_loop() {
+    let ex = executor();
+    let trig = Trigger::default();
+    let t2 = trig.clone();
+    let out = ex.block_on(
+        async move {
+            let task = spawn(async move {
+                trig.await;
+                7
+            });
+            let th = std::thread::spawn(move || t2.fire());
+            let v = task.await.unwrap();
+            th.join().unwrap();
+            v
+        },
+        &mut ThreadPark::default(),
+    );
+    assert_eq!(out, 7);
+}
+
+#[test]
+fn local_tasks_share_rc_state() {
+    let ex = executor();
+    let cell = Rc::new(Cell::new(0));
+    let c = cell.clone();
+    ex.block_on(
+        async move {
+            let ts: Vec<_> = (0..10)
+                .map(|_| {
+                    let c = c.clone();
+                    spawn_local(async move {
+                        yield_now().await;
+                        c.set(c.get() + 1);
+                    })
+                })
+                .collect();
+            for t in ts {
+                t.await.unwrap();
+            }
+        },
+        &mut ThreadPark::default(),
+    );
+    assert_eq!(cell.get(), 10);
+}
+
+#[test]
+fn cancel_drops_pending_future_once() {
+    let ex = executor();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let d = drops.clone();
+    ex.block_on(
+        async move {
+            let guard = DropCount(d);
+            let t = spawn(async move {
+                let _g = guard;
+                std::future::pending::<()>().await
+            });
+            yield_now().await;
+            assert!(t.cancel());
+            assert!(t.await.unwrap_err().is_cancelled());
+        },
+        &mut ThreadPark::default(),
+    );
+    assert_eq!(drops.load(SeqCst), 1);
+}
+
+#[test]
+fn cancel_from_another_thread() {
+    let ex = executor();
+    ex.block_on(
+        async {
+            let t = spawn(std::future::pending::<()>());
+            yield_now().await;
+            let t = std::thread::spawn(move || {
+                assert!(t.cancel());
+                t
+            })
+            .join()
+            .unwrap();
+            assert!(t.await.unwrap_err().is_cancelled());
+        },
+        &mut ThreadPark::default(),
+    );
+}
+
+#[test]
+fn panics_are_contained_and_reported() {
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let r = reports.clone();
+    let thread = std::thread::current();
+    let ex = Executor::with_config(ExecutorConfig {
+        unpark: Box::new(move || thread.unpark()),
+        panic_handler: Arc::new(move |rep| r.lock().unwrap().push(rep.to_string())),
+    });
+    ex.block_on(
+        async {
+            let t = spawn(async { panic!("inner") });
+            assert!(t.await.unwrap_err().is_panic());
+        },
+        &mut ThreadPark::default(),
+    );
+    assert_eq!(reports.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn close_drops_every_unfinished_future_on_this_thread() {
+    let ex = executor();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let d = drops.clone();
+    let handles = ex.block_on(
+        async move {
+            let mut hs = Vec::new();
+            for _ in 0..N {
+                let g = DropCount(d.clone());
+                hs.push(spawn(async move {
+                    let _g = g;
+                    std::future::pending::<()>().await
+                }));
+            }
+            // Half of them get polled once; the other half never run.
+            for _ in 0..N / 2 {
+                yield_now().await;
+            }
+            hs
+        },
+        &mut ThreadPark::default(),
+    );
+    ex.close();
+    assert_eq!(drops.load(SeqCst), N);
+    assert_eq!(ex.live_tasks(), 0);
+    for h in handles {
+        assert!(futures_lite::future::block_on(h).unwrap_err().is_cancelled());
+    }
+}
+
+#[test]
+fn remote_spawns_run_and_after_close_are_cancelled() {
+    let ex = executor();
+    let spawner = ex.spawner();
+    let s2 = spawner.clone();
+    let v = ex.block_on(
+        async move {
+            let t = std::thread::spawn(move || s2.spawn(async { 5 })).join().unwrap();
+            t.await.unwrap()
+        },
+        &mut ThreadPark::default(),
+    );
+    assert_eq!(v, 5);
+    ex.close();
+    let late = spawner.spawn(async { 1 });
+    assert!(futures_lite::future::block_on(late).unwrap_err().is_cancelled());
+}
+
+#[test]
+fn callbacks_interleave_fifo_with_tasks() {
+    let ex = executor();
+    let log = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let (a, b) = (log.clone(), log.clone());
+    ex.call_soon(Box::new(move || a.borrow_mut().push("cb")));
+    ex.block_on(
+        async move {
+            b.borrow_mut().push("main");
+        },
+        &mut ThreadPark::default(),
+    );
+    assert_eq!(*log.borrow(), ["cb", "main"]);
+}
