@@ -258,6 +258,7 @@ impl Barrier {
     /// # Examples
     ///
     /// ```
+    /// use std::future::Future;
     /// use std::pin::pin;
     /// use std::task::{Context, Waker};
     /// use tulip_sync::Barrier;

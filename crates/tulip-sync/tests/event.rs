@@ -2,6 +2,7 @@
 //!
 //! Scenarios marked "asyncio" are ported from CPython's `Lib/test/test_asyncio/test_locks.py`
 //! (class `EventTests`, Python Software Foundation License): the scenarios, not the code.
+#![cfg(not(tulip_loom))] // These use real threads and statics; see tests/loom.rs.
 
 mod common;
 

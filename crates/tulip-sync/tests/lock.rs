@@ -4,6 +4,7 @@
 //! (class `LockTests`, Python Software Foundation License): the scenarios, not the code. A
 //! task that asyncio leaves holding the lock keeps its guard in a shared list here, and the
 //! test "releases" by dropping one.
+#![cfg(not(tulip_loom))] // These use real threads and statics; see tests/loom.rs.
 
 mod common;
 

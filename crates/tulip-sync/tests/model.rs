@@ -11,6 +11,7 @@
 //! a permit, and exactly the handed clients must have been woken.
 //!
 //! Run more cases with `PROPTEST_CASES=10000 cargo test -p tulip-sync --test model`.
+#![cfg(not(tulip_loom))] // These use real threads and statics; see tests/loom.rs.
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! `Mutex<T>`: the FIFO lock that owns its data.
+#![cfg(not(tulip_loom))] // These use real threads and statics; see tests/loom.rs.
 
 mod common;
 

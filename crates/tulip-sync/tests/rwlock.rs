@@ -1,4 +1,5 @@
 //! `RwLock<T>`: shared readers, exclusive writers, writer preference.
+#![cfg(not(tulip_loom))] // These use real threads and statics; see tests/loom.rs.
 
 mod common;
 

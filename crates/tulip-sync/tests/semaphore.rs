@@ -4,6 +4,7 @@
 //! (class `SemaphoreTests`, Python Software Foundation License): the scenarios, not the code.
 //! asyncio's `await sem.acquire()` without a matching `release()` in the same task becomes
 //! `sem.acquire().await.forget()`.
+#![cfg(not(tulip_loom))] // These use real threads and statics; see tests/loom.rs.
 
 mod common;
 

@@ -5,6 +5,7 @@
 //! "ambiguous if implemented" trick: the call only resolves when the trait is *not*
 //! implemented.
 #![allow(dead_code, clippy::type_complexity)]
+#![cfg(not(tulip_loom))] // These use real threads and statics; see tests/loom.rs.
 
 use std::cell::Cell;
 use std::rc::Rc;
