@@ -317,6 +317,19 @@ enum Phase {
 }
 
 /// The future of [`Barrier::wait()`].
+///
+/// # Examples
+///
+/// ```
+/// use tulip_sync::Barrier;
+/// use tulip_sync::futures::BarrierWait;
+///
+/// # futures_lite::future::block_on(async {
+/// let barrier = Barrier::new(1);
+/// let wait: BarrierWait<'_> = barrier.wait();
+/// assert_eq!(wait.await, Ok(0));
+/// # });
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct BarrierWait<'a> {
     barrier: &'a Barrier,

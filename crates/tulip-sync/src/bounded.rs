@@ -456,6 +456,19 @@ impl fmt::Debug for BoundedPermitArc {
 }
 
 /// The future of [`BoundedSemaphore::acquire()`].
+///
+/// # Examples
+///
+/// ```
+/// use tulip_sync::BoundedSemaphore;
+/// use tulip_sync::futures::BoundedAcquire;
+///
+/// # futures_lite::future::block_on(async {
+/// let sem = BoundedSemaphore::new(1);
+/// let acquire: BoundedAcquire<'_> = sem.acquire();
+/// drop(acquire.await);
+/// # });
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct BoundedAcquire<'a> {
     sem: Option<&'a BoundedSemaphore>,
@@ -495,6 +508,19 @@ impl fmt::Debug for BoundedAcquire<'_> {
 }
 
 /// The future of [`BoundedSemaphore::acquire_arc()`].
+///
+/// # Examples
+///
+/// ```
+/// use tulip_sync::BoundedSemaphore;
+/// use tulip_sync::futures::BoundedAcquireArc;
+///
+/// # futures_lite::future::block_on(async {
+/// let sem = std::sync::Arc::new(BoundedSemaphore::new(1));
+/// let acquire: BoundedAcquireArc = sem.acquire_arc();
+/// drop(acquire.await);
+/// # });
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct BoundedAcquireArc {
     sem: Option<Arc<BoundedSemaphore>>,

@@ -367,6 +367,21 @@ enum WaitPhase<'a> {
 }
 
 /// The future of [`Condition::wait()`].
+///
+/// # Examples
+///
+/// ```
+/// use tulip_sync::Condition;
+/// use tulip_sync::futures::ConditionWait;
+///
+/// # futures_lite::future::block_on(async {
+/// let cond = Condition::new();
+/// let guard = cond.lock().await;
+/// let wait: ConditionWait<'_> = cond.wait(guard);
+/// drop(wait); // never polled: just releases the lock
+/// assert!(!cond.locked());
+/// # });
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct ConditionWait<'a> {
     cond: &'a Condition,
@@ -444,6 +459,20 @@ enum WaitForState<'a> {
 }
 
 /// The future of [`Condition::wait_for()`].
+///
+/// # Examples
+///
+/// ```
+/// use tulip_sync::Condition;
+/// use tulip_sync::futures::ConditionWaitFor;
+///
+/// # futures_lite::future::block_on(async {
+/// let cond = Condition::new();
+/// let guard = cond.lock().await;
+/// let wait: ConditionWaitFor<'_, _> = cond.wait_for(guard, || true);
+/// let _guard = wait.await;
+/// # });
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct ConditionWaitFor<'a, F> {
     cond: &'a Condition,

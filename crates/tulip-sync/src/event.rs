@@ -174,6 +174,20 @@ impl fmt::Debug for Event {
 }
 
 /// The future of [`Event::wait()`].
+///
+/// # Examples
+///
+/// ```
+/// use tulip_sync::Event;
+/// use tulip_sync::futures::EventWait;
+///
+/// # futures_lite::future::block_on(async {
+/// let event = Event::new();
+/// event.set();
+/// let wait: EventWait<'_> = event.wait();
+/// wait.await;
+/// # });
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct EventWait<'a> {
     event: Option<&'a Event>,

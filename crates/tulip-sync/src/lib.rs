@@ -123,6 +123,26 @@ pub use rwlock::{
 pub use semaphore::{Permit, PermitArc, Semaphore};
 
 /// The named future types returned by the async methods of this crate.
+///
+/// Naming them lets a struct store a pending acquire, or a trait return one, without
+/// boxing.
+///
+/// # Examples
+///
+/// ```
+/// use tulip_sync::futures::Acquire;
+/// use tulip_sync::Semaphore;
+///
+/// struct Pending<'a> {
+///     acquire: Acquire<'a>,
+/// }
+///
+/// # futures_lite::future::block_on(async {
+/// let sem = Semaphore::new(1);
+/// let pending = Pending { acquire: sem.acquire() };
+/// let _permit = pending.acquire.await;
+/// # });
+/// ```
 pub mod futures {
     pub use crate::barrier::BarrierWait;
     pub use crate::bounded::{BoundedAcquire, BoundedAcquireArc};

@@ -344,6 +344,19 @@ impl fmt::Debug for LockGuardArc {
 }
 
 /// The future of [`Lock::lock()`] (and of [`Condition::lock()`](crate::Condition::lock)).
+///
+/// # Examples
+///
+/// ```
+/// use tulip_sync::Lock;
+/// use tulip_sync::futures::LockAcquire;
+///
+/// # futures_lite::future::block_on(async {
+/// let lock = Lock::new();
+/// let acquire: LockAcquire<'_> = lock.lock();
+/// let _guard = acquire.await;
+/// # });
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct LockAcquire<'a> {
     lock: Option<&'a Lock>,
@@ -383,6 +396,19 @@ impl fmt::Debug for LockAcquire<'_> {
 }
 
 /// The future of [`Lock::lock_arc()`].
+///
+/// # Examples
+///
+/// ```
+/// use tulip_sync::Lock;
+/// use tulip_sync::futures::LockAcquireArc;
+///
+/// # futures_lite::future::block_on(async {
+/// let lock = std::sync::Arc::new(Lock::new());
+/// let acquire: LockAcquireArc = lock.lock_arc();
+/// let _guard = acquire.await;
+/// # });
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct LockAcquireArc {
     lock: Option<Arc<Lock>>,

@@ -442,6 +442,19 @@ impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuardArc<T> {
 }
 
 /// The future of [`Mutex::lock()`].
+///
+/// # Examples
+///
+/// ```
+/// use tulip_sync::Mutex;
+/// use tulip_sync::futures::MutexLock;
+///
+/// # futures_lite::future::block_on(async {
+/// let mutex = Mutex::new(1);
+/// let lock: MutexLock<'_, i32> = mutex.lock();
+/// assert_eq!(*lock.await, 1);
+/// # });
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct MutexLock<'a, T: ?Sized> {
     mutex: Option<&'a Mutex<T>>,
@@ -481,6 +494,19 @@ impl<T: ?Sized> fmt::Debug for MutexLock<'_, T> {
 }
 
 /// The future of [`Mutex::lock_arc()`].
+///
+/// # Examples
+///
+/// ```
+/// use tulip_sync::Mutex;
+/// use tulip_sync::futures::MutexLockArc;
+///
+/// # futures_lite::future::block_on(async {
+/// let mutex = std::sync::Arc::new(Mutex::new(1));
+/// let lock: MutexLockArc<i32> = mutex.lock_arc();
+/// assert_eq!(*lock.await, 1);
+/// # });
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct MutexLockArc<T: ?Sized> {
     mutex: Option<Arc<Mutex<T>>>,

@@ -912,6 +912,19 @@ impl<T: ?Sized + fmt::Display> fmt::Display for RwLockWriteGuardArc<T> {
 }
 
 /// The future of [`RwLock::read()`].
+///
+/// # Examples
+///
+/// ```
+/// use tulip_sync::RwLock;
+/// use tulip_sync::futures::Read;
+///
+/// # futures_lite::future::block_on(async {
+/// let lock = RwLock::new(1);
+/// let read: Read<'_, i32> = lock.read();
+/// assert_eq!(*read.await, 1);
+/// # });
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Read<'a, T: ?Sized> {
     lock: Option<&'a RwLock<T>>,
@@ -939,6 +952,19 @@ impl<T: ?Sized> fmt::Debug for Read<'_, T> {
 }
 
 /// The future of [`RwLock::read_arc()`].
+///
+/// # Examples
+///
+/// ```
+/// use tulip_sync::RwLock;
+/// use tulip_sync::futures::ReadArc;
+///
+/// # futures_lite::future::block_on(async {
+/// let lock = std::sync::Arc::new(RwLock::new(1));
+/// let read: ReadArc<i32> = lock.read_arc();
+/// assert_eq!(*read.await, 1);
+/// # });
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct ReadArc<T: ?Sized> {
     lock: Option<Arc<RwLock<T>>>,
@@ -967,6 +993,19 @@ impl<T: ?Sized> fmt::Debug for ReadArc<T> {
 }
 
 /// The future of [`RwLock::write()`].
+///
+/// # Examples
+///
+/// ```
+/// use tulip_sync::RwLock;
+/// use tulip_sync::futures::Write;
+///
+/// # futures_lite::future::block_on(async {
+/// let lock = RwLock::new(1);
+/// let write: Write<'_, i32> = lock.write();
+/// *write.await += 1;
+/// # });
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Write<'a, T: ?Sized> {
     lock: Option<&'a RwLock<T>>,
@@ -1002,6 +1041,19 @@ impl<T: ?Sized> fmt::Debug for Write<'_, T> {
 }
 
 /// The future of [`RwLock::write_arc()`].
+///
+/// # Examples
+///
+/// ```
+/// use tulip_sync::RwLock;
+/// use tulip_sync::futures::WriteArc;
+///
+/// # futures_lite::future::block_on(async {
+/// let lock = std::sync::Arc::new(RwLock::new(1));
+/// let write: WriteArc<i32> = lock.write_arc();
+/// *write.await += 1;
+/// # });
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct WriteArc<T: ?Sized> {
     lock: Option<Arc<RwLock<T>>>,

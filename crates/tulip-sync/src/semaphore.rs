@@ -41,6 +41,14 @@ pub struct Semaphore {
 
 impl Semaphore {
     /// The largest number of permits a semaphore can hold.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip_sync::Semaphore;
+    ///
+    /// assert_eq!(Semaphore::MAX_PERMITS, usize::MAX >> 1);
+    /// ```
     pub const MAX_PERMITS: usize = MAX_PERMITS;
 
     const_fn! {
@@ -417,6 +425,19 @@ impl fmt::Debug for PermitArc {
 }
 
 /// The future of [`Semaphore::acquire()`].
+///
+/// # Examples
+///
+/// ```
+/// use tulip_sync::Semaphore;
+/// use tulip_sync::futures::Acquire;
+///
+/// # futures_lite::future::block_on(async {
+/// let sem = Semaphore::new(1);
+/// let acquire: Acquire<'_> = sem.acquire();
+/// drop(acquire.await);
+/// # });
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Acquire<'a> {
     sem: Option<&'a Semaphore>,
@@ -456,6 +477,19 @@ impl fmt::Debug for Acquire<'_> {
 }
 
 /// The future of [`Semaphore::acquire_arc()`].
+///
+/// # Examples
+///
+/// ```
+/// use tulip_sync::Semaphore;
+/// use tulip_sync::futures::AcquireArc;
+///
+/// # futures_lite::future::block_on(async {
+/// let sem = std::sync::Arc::new(Semaphore::new(1));
+/// let acquire: AcquireArc = sem.acquire_arc();
+/// drop(acquire.await);
+/// # });
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct AcquireArc {
     sem: Option<Arc<Semaphore>>,
