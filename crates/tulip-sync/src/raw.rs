@@ -16,8 +16,10 @@
 //! 1. `QUEUED` is set if and only if `waiters + handed > 0`; both change only under the mutex.
 //! 2. While `QUEUED` is set, `state` changes only under the mutex: both fast paths
 //!    compare-and-swap against a word without `QUEUED`.
-//! 3. Outside the mutex, `waiters > 0` implies zero free permits: every critical section ends
-//!    with [`settle`](RawSemaphore::settle), which hands free permits to waiters.
+//! 3. Outside the mutex, queued waiters and free permits coexist only while `handed > 0`:
+//!    every critical section ends with [`settle`](RawSemaphore::settle), which hands free
+//!    permits to queued waiters, and a newcomer queues rather than take a free permit only
+//!    while some handed waiter has not run (whose run, or cancellation, settles again).
 //! 4. The listeners in `notify` that are not notified yet are exactly the `waiters` queued
 //!    waiters: `listen` goes with `waiters += 1`, `notify(1)` with `waiters -= 1, handed += 1`,
 //!    each under the mutex. A notified listener owns one permit.
