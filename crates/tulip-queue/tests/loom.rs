@@ -1,0 +1,408 @@
+//! loom models of this crate's own synchronisation.
+//!
+//! Run with
+//! `RUSTFLAGS="--cfg tulip_loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p tulip-queue --release --test loom`.
+//!
+//! Under `tulip_loom` the crate's `Arc`, `Mutex`, `RwLock`, atomics and fences are loom's
+//! (see `src/sync.rs`), so loom explores every interleaving and weak-memory outcome of *our*
+//! code: the waiter-counting protocol (register, fence, re-check / change, fence, load), the
+//! unfinished-task counter and its join epochs, the lock-based LIFO and priority stores and
+//! shutdown, the mpmc channel's handle counts, and the oneshot, broadcast and watch channels.
+//! concurrent-queue and event-listener are not loom-aware here: they run as ordinary code
+//! inside the models, and loom does not interleave inside them (their own loom suites cover
+//! them). For that reason no model blocks inside event-listener: futures are polled with a
+//! plain flag waker and checked after the threads are joined.
+
+#![cfg(tulip_loom)]
+
+use std::{
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        Arc as StdArc,
+    },
+    task::{Context, Poll, Wake, Waker},
+};
+
+use loom::thread;
+use tulip_queue::{channel, LifoQueue, Queue};
+
+/// A waker that only records that it was woken (not a loom object: waking it never yields
+/// to loom's scheduler, so it is safe inside event-listener's critical sections).
+#[derive(Default)]
+struct Flag(AtomicBool);
+
+impl Wake for Flag {
+    fn wake(self: StdArc<Self>) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Flag {
+    fn new() -> StdArc<Self> {
+        StdArc::new(Self::default())
+    }
+
+    fn woken(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+fn poll<F: std::future::Future + Unpin>(fut: &mut F, flag: &StdArc<Flag>) -> Poll<F::Output> {
+    let waker = Waker::from(StdArc::clone(flag));
+    std::pin::Pin::new(fut).poll(&mut Context::from_waker(&waker))
+}
+
+/// Counts drops, to check that every item is dropped exactly once.
+#[derive(Clone, Default)]
+struct Drops(StdArc<AtomicUsize>);
+
+struct Item(Drops);
+
+impl Drop for Item {
+    fn drop(&mut self) {
+        (self.0).0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Drops {
+    fn item(&self) -> Item {
+        Item(self.clone())
+    }
+
+    fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A getter that registers while a put happens is either served or woken.
+#[test]
+fn a_get_racing_a_put_is_served_or_woken() {
+    loom::model(|| {
+        let q = Queue::new(0);
+        let putter = thread::spawn({
+            let q = q.clone();
+            move || q.put_nowait(7).unwrap()
+        });
+        let flag = Flag::new();
+        let mut get = q.get();
+        let first = poll(&mut get, &flag);
+        putter.join().unwrap();
+        match first {
+            Poll::Ready(item) => assert_eq!(item, Ok(7)),
+            Poll::Pending => {
+                assert!(flag.woken(), "lost wake-up");
+                assert_eq!(poll(&mut get, &flag), Poll::Ready(Ok(7)));
+            }
+        }
+    });
+}
+
+/// A putter waiting for room that registers while a get frees a slot is served or woken.
+#[test]
+fn a_put_racing_a_get_is_served_or_woken() {
+    loom::model(|| {
+        let q = LifoQueue::new(1);
+        q.put_nowait(1).unwrap();
+        let getter = thread::spawn({
+            let q = q.clone();
+            move || assert_eq!(q.get_nowait(), Ok(1))
+        });
+        let flag = Flag::new();
+        let mut put = q.put(2);
+        let first = poll(&mut put, &flag);
+        getter.join().unwrap();
+        if first.is_pending() {
+            assert!(flag.woken(), "lost wake-up");
+            assert_eq!(poll(&mut put, &flag), Poll::Ready(Ok(())));
+        }
+        drop(put);
+        assert_eq!(q.get_nowait(), Ok(2));
+    });
+}
+
+/// A woken getter that is cancelled hands its wake-up to the next getter, whichever of the
+/// put and the cancellation comes first; the item stays in the queue.
+#[test]
+fn a_cancelled_getter_hands_its_wakeup_on() {
+    loom::model(|| {
+        let q = Queue::new(0);
+        let (first_flag, second_flag) = (Flag::new(), Flag::new());
+        let mut first = q.get();
+        let mut second = q.get();
+        assert!(poll(&mut first, &first_flag).is_pending());
+        assert!(poll(&mut second, &second_flag).is_pending());
+        let putter = thread::spawn({
+            let q = q.clone();
+            move || q.put_nowait(1).unwrap()
+        });
+        drop(first);
+        putter.join().unwrap();
+        assert!(second_flag.woken(), "the hand-off was lost");
+        assert_eq!(q.qsize(), 1, "a cancelled getter took the item");
+        assert_eq!(poll(&mut second, &second_flag), Poll::Ready(Ok(1)));
+    });
+}
+
+/// `task_done` on another thread releases a registered joiner.
+#[test]
+fn task_done_releases_a_concurrent_joiner() {
+    loom::model(|| {
+        let q = Queue::new(0);
+        q.put_nowait(()).unwrap();
+        q.get_nowait().unwrap();
+        let worker = thread::spawn({
+            let q = q.clone();
+            move || q.task_done().unwrap()
+        });
+        let flag = Flag::new();
+        let mut join = q.join();
+        let first = poll(&mut join, &flag);
+        worker.join().unwrap();
+        if first.is_pending() {
+            assert!(flag.woken(), "lost wake-up");
+            assert_eq!(poll(&mut join, &flag), Poll::Ready(()));
+        }
+    });
+}
+
+/// A joiner released by `task_done` returns even if a put makes the count non-zero again
+/// before it runs (asyncio's `Event` semantics), however the two threads interleave.
+#[test]
+fn a_released_joiner_returns_even_after_a_new_put() {
+    loom::model(|| {
+        let q = Queue::new(0);
+        q.put_nowait(0).unwrap();
+        q.get_nowait().unwrap();
+        let flag = Flag::new();
+        let mut join = q.join();
+        assert!(poll(&mut join, &flag).is_pending());
+        let worker = thread::spawn({
+            let q = q.clone();
+            move || {
+                q.task_done().unwrap();
+                q.put_nowait(1).unwrap();
+            }
+        });
+        let second = poll(&mut join, &flag);
+        worker.join().unwrap();
+        if second.is_pending() {
+            assert!(flag.woken(), "lost wake-up");
+            assert_eq!(poll(&mut join, &flag), Poll::Ready(()));
+        }
+        assert_eq!(q.unfinished_tasks(), 1);
+    });
+}
+
+/// An immediate shutdown racing a put and a get: the queue ends empty, the unfinished count
+/// is what the getter holds, and every item is dropped exactly once.
+#[test]
+fn immediate_shutdown_racing_put_and_get_keeps_the_counts() {
+    loom::model(|| {
+        let drops = Drops::default();
+        let q = LifoQueue::new(0);
+        q.put_nowait(drops.item()).unwrap();
+        let putter = thread::spawn({
+            let (q, item) = (q.clone(), drops.item());
+            move || q.put_nowait(item).is_ok()
+        });
+        let getter = thread::spawn({
+            let q = q.clone();
+            move || q.get_nowait().ok()
+        });
+        q.shutdown(true);
+        putter.join().unwrap();
+        let gotten = getter.join().unwrap();
+        assert_eq!(q.qsize(), 0, "an item survived an immediate shutdown");
+        assert_eq!(q.unfinished_tasks(), usize::from(gotten.is_some()));
+        drop(gotten);
+        drop(q);
+        assert_eq!(drops.count(), 2);
+    });
+}
+
+/// The same race on the lock-free FIFO queue (our counter and shutdown logic around
+/// concurrent-queue).
+#[test]
+fn immediate_shutdown_racing_put_on_the_fifo_queue_keeps_the_counts() {
+    loom::model(|| {
+        let drops = Drops::default();
+        let q = Queue::new(0);
+        q.put_nowait(drops.item()).unwrap();
+        let putter = thread::spawn({
+            let (q, item) = (q.clone(), drops.item());
+            move || q.put_nowait(item).is_ok()
+        });
+        q.shutdown(true);
+        putter.join().unwrap();
+        assert_eq!(q.qsize(), 0);
+        assert_eq!(q.unfinished_tasks(), 0);
+        drop(q);
+        assert_eq!(drops.count(), 2);
+    });
+}
+
+/// The last two senders and a receiver racing: the channel ends closed, and every message
+/// is received or dropped exactly once.
+#[test]
+fn mpmc_close_on_last_sender_drop_races_send_and_recv() {
+    loom::model(|| {
+        let drops = Drops::default();
+        let (tx, rx) = channel::unbounded();
+        let tx2 = tx.clone();
+        let sender = thread::spawn({
+            let item = drops.item();
+            move || {
+                let sent = tx2.try_send(item).is_ok();
+                drop(tx2);
+                sent
+            }
+        });
+        let receiver = thread::spawn({
+            let rx = rx.clone();
+            move || rx.try_recv().is_ok()
+        });
+        drop(tx);
+        assert!(sender.join().unwrap(), "a live sender could not send");
+        let received = receiver.join().unwrap();
+        assert!(rx.is_closed());
+        let rest = rx.try_recv().is_ok();
+        assert!(received ^ rest, "the message was lost or duplicated");
+        drop(rx);
+        assert_eq!(drops.count(), 1);
+    });
+}
+
+/// oneshot: a send on another thread completes a blocked receive.
+#[test]
+fn oneshot_send_wakes_the_receiver() {
+    loom::model(|| {
+        let (tx, rx) = channel::oneshot();
+        let sender = thread::spawn(move || tx.send(5).unwrap());
+        assert_eq!(rx.recv_blocking(), Ok(5));
+        sender.join().unwrap();
+    });
+}
+
+/// oneshot: a sender dropped without sending fails a blocked receive.
+#[test]
+fn oneshot_sender_drop_wakes_the_receiver() {
+    loom::model(|| {
+        let (tx, rx) = channel::oneshot::<u8>();
+        let sender = thread::spawn(move || drop(tx));
+        assert_eq!(rx.recv_blocking(), Err(channel::oneshot::RecvError));
+        sender.join().unwrap();
+    });
+}
+
+/// oneshot: a send racing the receiver's drop either succeeds (and the value is dropped with
+/// the receiver) or hands the value back; never both, never neither.
+#[test]
+fn oneshot_send_racing_receiver_drop_drops_the_value_once() {
+    loom::model(|| {
+        let drops = Drops::default();
+        let (tx, rx) = channel::oneshot();
+        let receiver = thread::spawn(move || drop(rx));
+        let result = tx.send(drops.item());
+        receiver.join().unwrap();
+        match result {
+            Ok(()) => assert_eq!(drops.count(), 1),
+            Err(back) => {
+                assert_eq!(drops.count(), 0);
+                drop(back);
+                assert_eq!(drops.count(), 1);
+            }
+        }
+    });
+}
+
+/// oneshot: `Sender::closed` racing the receiver's drop.
+#[test]
+fn oneshot_closed_wakes_the_sender() {
+    loom::model(|| {
+        let (mut tx, rx) = channel::oneshot::<u8>();
+        let receiver = thread::spawn(move || drop(rx));
+        loom::future::block_on(tx.closed());
+        receiver.join().unwrap();
+        assert!(tx.is_closed());
+    });
+}
+
+/// watch: a waiting `changed()` is served or woken by a concurrent send, and a reader never
+/// sees a value with another value's version.
+#[test]
+fn watch_send_racing_changed_is_seen() {
+    loom::model(|| {
+        let (tx, mut rx) = channel::watch(0);
+        let sender = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx
+        });
+        let flag = Flag::new();
+        let mut changed = rx.changed();
+        let first = poll(&mut changed, &flag);
+        let tx = sender.join().unwrap();
+        match first {
+            Poll::Ready(result) => assert_eq!(result, Ok(())),
+            Poll::Pending => {
+                assert!(flag.woken(), "lost wake-up");
+                assert_eq!(poll(&mut changed, &flag), Poll::Ready(Ok(())));
+            }
+        }
+        drop(changed);
+        assert_eq!(*rx.borrow_and_update(), 1);
+        assert_eq!(rx.has_changed(), Ok(false));
+        drop(tx);
+        assert!(rx.has_changed().is_err());
+    });
+}
+
+/// watch: versions and values move together.
+#[test]
+fn watch_values_and_versions_stay_consistent() {
+    loom::model(|| {
+        let (tx, mut rx) = channel::watch(0);
+        let sender = thread::spawn(move || {
+            tx.send_replace(1);
+            tx.send_replace(2);
+            tx
+        });
+        let seen = *rx.borrow_and_update();
+        let _tx = sender.join().unwrap();
+        // Having seen the final value means no change is left to see, and vice versa.
+        assert_eq!(rx.has_changed(), Ok(seen != 2));
+    });
+}
+
+/// broadcast: a receiver racing a sender with eviction accounts for every message, as
+/// received or as lagged.
+#[test]
+fn broadcast_receiver_racing_evicting_sends_accounts_for_every_message() {
+    loom::model(|| {
+        let (tx, mut rx) = channel::broadcast(1);
+        let sender = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx.send(2).unwrap();
+        });
+        let mut accounted = 0;
+        let mut last = 0;
+        let mut step = |result| match result {
+            Ok(n) => {
+                assert!(n > last, "out of order");
+                last = n;
+                accounted += 1;
+            }
+            Err(channel::broadcast::TryRecvError::Lagged(n)) => accounted += n,
+            Err(_) => {}
+        };
+        step(rx.try_recv());
+        sender.join().unwrap();
+        loop {
+            match rx.try_recv() {
+                Err(channel::broadcast::TryRecvError::Closed) => break,
+                result => step(result),
+            }
+        }
+        assert_eq!(accounted, 2);
+        assert_eq!(last, 2);
+    });
+}
