@@ -179,6 +179,34 @@ fn semaphore_permit_is_conserved_across_cancel_and_try() {
     });
 }
 
+/// Two releases while a queued waiter has not run yet: the second permit stays free but a
+/// newcomer must queue; when the first waiter runs it hands that permit on. Both waiters
+/// finish (a deadlock report otherwise) and no permit is left over or missing.
+#[test]
+fn semaphore_woken_waiter_hands_free_permits_to_those_behind_it() {
+    loom::model(|| {
+        let sem = Arc::new(Semaphore::new(0));
+        let mut first = sem.acquire_arc();
+        assert!(poll_once(&mut first).is_pending());
+        let releaser = {
+            let sem = Arc::clone(&sem);
+            thread::spawn(move || {
+                sem.release();
+                sem.release();
+            })
+        };
+        let newcomer = {
+            let sem = Arc::clone(&sem);
+            thread::spawn(move || block_on(sem.acquire_arc()).forget())
+        };
+        block_on(first).forget();
+        releaser.join().unwrap();
+        newcomer.join().unwrap();
+        assert_eq!(sem.available(), 0);
+        assert!(sem.locked());
+    });
+}
+
 #[test]
 fn bounded_release_and_guard_drop_never_exceed_the_bound() {
     loom::model(|| {
@@ -274,6 +302,25 @@ fn rwlock_cancelled_writer_unblocks_readers() {
         writer.join().unwrap();
         second.join().unwrap();
         drop(reader);
+        assert!(lock.try_write().is_some());
+    });
+}
+
+#[test]
+fn rwlock_downgrade_admits_readers_but_not_writers() {
+    loom::model(|| {
+        let lock = Arc::new(RwLock::new(0usize));
+        let writer = lock.try_write_arc().unwrap();
+        let reader = {
+            let lock = Arc::clone(&lock);
+            thread::spawn(move || *block_on(lock.read()))
+        };
+        let mut writer = writer;
+        *writer = 1;
+        let downgraded = tulip_sync::RwLockWriteGuardArc::downgrade(writer);
+        assert!(lock.try_write().is_none());
+        assert_eq!(reader.join().unwrap(), 1);
+        drop(downgraded);
         assert!(lock.try_write().is_some());
     });
 }
