@@ -206,7 +206,11 @@ impl Condition {
     }
 
     /// Waits until `predicate` returns `true`, checking it first and then after every
-    /// wakeup, always with the lock held. Returns the guard.
+    /// wakeup, always with the lock held. Returns the guard (asyncio returns the predicate's
+    /// value, which is always true here).
+    ///
+    /// The predicate must be `Unpin`, as closures are unless they capture a value that is
+    /// not.
     ///
     /// # Cancel safety
     ///
