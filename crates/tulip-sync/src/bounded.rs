@@ -303,7 +303,8 @@ impl BoundedSemaphore {
 
     fn taken_arc(self: &Arc<Self>) -> BoundedPermitArc {
         BoundedPermitArc {
-            sem: Some(Arc::clone(self)),
+            sem: Arc::clone(self),
+            forgotten: false,
         }
     }
 
@@ -353,6 +354,7 @@ impl<'a> BoundedPermit<'a> {
     /// let permit = sem.try_acquire().unwrap();
     /// assert_eq!(permit.source().bound(), 1);
     /// ```
+    #[must_use]
     pub fn source(&self) -> &'a BoundedSemaphore {
         self.sem
     }
@@ -401,8 +403,9 @@ impl fmt::Debug for BoundedPermit<'_> {
 #[doc(alias = "release")]
 #[must_use = "the permit is given back as soon as it is dropped"]
 pub struct BoundedPermitArc {
-    /// `None` only once [`forget`](BoundedPermitArc::forget) ran.
-    sem: Option<Arc<BoundedSemaphore>>,
+    sem: Arc<BoundedSemaphore>,
+    /// Set by [`forget`](BoundedPermitArc::forget): dropping gives nothing back.
+    forgotten: bool,
 }
 
 impl BoundedPermitArc {
@@ -418,10 +421,9 @@ impl BoundedPermitArc {
     /// let permit = sem.try_acquire_arc().unwrap();
     /// assert_eq!(permit.source().available(), 1);
     /// ```
+    #[must_use]
     pub fn source(&self) -> &Arc<BoundedSemaphore> {
-        self.sem
-            .as_ref()
-            .expect("only `forget` takes the semaphore")
+        &self.sem
     }
 
     /// Keeps the permit taken without a guard; see [`BoundedPermit::forget()`].
@@ -437,14 +439,14 @@ impl BoundedPermitArc {
     /// assert!(sem.release().is_ok());
     /// ```
     pub fn forget(mut self) {
-        self.sem = None;
+        self.forgotten = true;
     }
 }
 
 impl Drop for BoundedPermitArc {
     fn drop(&mut self) {
-        if let Some(sem) = self.sem.take() {
-            sem.give_back();
+        if !self.forgotten {
+            self.sem.give_back();
         }
     }
 }
@@ -538,7 +540,8 @@ impl Future for BoundedAcquireArc {
             .expect("BoundedAcquireArc polled after completion");
         match this.slot.poll::<false>(&sem.raw, cx) {
             Poll::Ready(()) => Poll::Ready(BoundedPermitArc {
-                sem: this.sem.take(),
+                sem: this.sem.take().expect("checked above"),
+                forgotten: false,
             }),
             Poll::Pending => Poll::Pending,
         }

@@ -276,6 +276,7 @@ impl<'a> LockGuard<'a> {
     /// let guard = lock.try_lock().unwrap();
     /// assert!(guard.source().locked());
     /// ```
+    #[must_use]
     pub fn source(&self) -> &'a Lock {
         self.lock
     }
@@ -326,6 +327,7 @@ impl LockGuardArc {
     /// let guard = lock.try_lock_arc().unwrap();
     /// assert!(Arc::ptr_eq(guard.source(), &lock));
     /// ```
+    #[must_use]
     pub fn source(&self) -> &Arc<Lock> {
         &self.lock
     }

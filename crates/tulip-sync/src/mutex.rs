@@ -323,6 +323,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// let guard = mutex.try_lock().unwrap();
     /// assert!(MutexGuard::source(&guard).locked());
     /// ```
+    #[must_use]
     pub fn source(guard: &Self) -> &'a Mutex<T> {
         guard.mutex
     }
@@ -401,6 +402,7 @@ impl<T: ?Sized> MutexGuardArc<T> {
     /// let guard = mutex.try_lock_arc().unwrap();
     /// assert!(MutexGuardArc::source(&guard).locked());
     /// ```
+    #[must_use]
     pub fn source(guard: &Self) -> &Arc<Mutex<T>> {
         &guard.mutex
     }

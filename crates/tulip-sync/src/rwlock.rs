@@ -527,7 +527,8 @@ impl<T: ?Sized> RwLock<T> {
     #[must_use]
     pub fn try_write_arc(self: &Arc<Self>) -> Option<RwLockWriteGuardArc<T>> {
         self.raw.try_write().then(|| RwLockWriteGuardArc {
-            lock: Some(Arc::clone(self)),
+            lock: Arc::clone(self),
+            downgraded: false,
         })
     }
 
@@ -550,7 +551,8 @@ impl<T: ?Sized> RwLock<T> {
     pub fn write_arc_blocking(self: &Arc<Self>) -> RwLockWriteGuardArc<T> {
         self.raw.write_blocking();
         RwLockWriteGuardArc {
-            lock: Some(Arc::clone(self)),
+            lock: Arc::clone(self),
+            downgraded: false,
         }
     }
 
@@ -636,6 +638,7 @@ impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
     /// let reader = lock.try_read().unwrap();
     /// assert!(RwLockReadGuard::source(&reader).try_write().is_none());
     /// ```
+    #[must_use]
     pub fn source(guard: &Self) -> &'a RwLock<T> {
         guard.lock
     }
@@ -697,6 +700,7 @@ impl<T: ?Sized> RwLockReadGuardArc<T> {
     /// let reader = lock.try_read_arc().unwrap();
     /// assert!(RwLockReadGuardArc::source(&reader).try_write().is_none());
     /// ```
+    #[must_use]
     pub fn source(guard: &Self) -> &Arc<RwLock<T>> {
         &guard.lock
     }
@@ -757,6 +761,7 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     /// let writer = lock.try_write().unwrap();
     /// assert!(RwLockWriteGuard::source(&writer).try_read().is_none());
     /// ```
+    #[must_use]
     pub fn source(guard: &Self) -> &'a RwLock<T> {
         guard.lock
     }
@@ -831,8 +836,9 @@ impl<T: ?Sized + fmt::Display> fmt::Display for RwLockWriteGuard<'_, T> {
 /// ```
 #[must_use = "the write access ends as soon as the guard is dropped"]
 pub struct RwLockWriteGuardArc<T: ?Sized> {
-    /// `None` only once `downgrade` took it.
-    lock: Option<Arc<RwLock<T>>>,
+    lock: Arc<RwLock<T>>,
+    /// Set by `downgrade`: dropping must not unlock.
+    downgraded: bool,
 }
 
 impl<T: ?Sized> RwLockWriteGuardArc<T> {
@@ -848,8 +854,9 @@ impl<T: ?Sized> RwLockWriteGuardArc<T> {
     /// let writer = lock.try_write_arc().unwrap();
     /// assert!(RwLockWriteGuardArc::source(&writer).try_read().is_none());
     /// ```
+    #[must_use]
     pub fn source(guard: &Self) -> &Arc<RwLock<T>> {
-        guard.lock()
+        &guard.lock
     }
 
     /// Turns write access into read access; see [`RwLockWriteGuard::downgrade()`].
@@ -867,20 +874,18 @@ impl<T: ?Sized> RwLockWriteGuardArc<T> {
     /// assert_eq!(*reader, 1);
     /// ```
     pub fn downgrade(mut guard: Self) -> RwLockReadGuardArc<T> {
-        let lock = guard.lock.take().expect("only `downgrade` takes the lock");
+        let lock = Arc::clone(&guard.lock);
+        guard.downgraded = true;
+        drop(guard);
         lock.raw.downgrade();
         RwLockReadGuardArc { lock }
-    }
-
-    fn lock(&self) -> &Arc<RwLock<T>> {
-        self.lock.as_ref().expect("only `downgrade` takes the lock")
     }
 }
 
 impl<T: ?Sized> Drop for RwLockWriteGuardArc<T> {
     fn drop(&mut self) {
-        if let Some(lock) = self.lock.take() {
-            lock.raw.write_unlock();
+        if !self.downgraded {
+            self.lock.raw.write_unlock();
         }
     }
 }
@@ -889,13 +894,13 @@ impl<T: ?Sized> Deref for RwLockWriteGuardArc<T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        self.lock().data()
+        self.lock.data()
     }
 }
 
 impl<T: ?Sized> DerefMut for RwLockWriteGuardArc<T> {
     fn deref_mut(&mut self) -> &mut T {
-        self.lock().data_mut()
+        self.lock.data_mut()
     }
 }
 
@@ -1071,7 +1076,8 @@ impl<T: ?Sized> Future for WriteArc<T> {
             .expect("WriteArc polled after completion");
         ready!(this.slot.poll(&lock.raw, cx));
         Poll::Ready(RwLockWriteGuardArc {
-            lock: this.lock.take(),
+            lock: this.lock.take().expect("checked above"),
+            downgraded: false,
         })
     }
 }

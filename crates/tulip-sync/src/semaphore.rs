@@ -184,7 +184,8 @@ impl Semaphore {
     #[must_use]
     pub fn try_acquire_arc(self: &Arc<Self>) -> Option<PermitArc> {
         self.raw.try_acquire().then(|| PermitArc {
-            sem: Some(Arc::clone(self)),
+            sem: Arc::clone(self),
+            forgotten: false,
         })
     }
 
@@ -208,7 +209,8 @@ impl Semaphore {
     pub fn acquire_arc_blocking(self: &Arc<Self>) -> PermitArc {
         self.raw.acquire_blocking::<false>();
         PermitArc {
-            sem: Some(Arc::clone(self)),
+            sem: Arc::clone(self),
+            forgotten: false,
         }
     }
 
@@ -318,6 +320,7 @@ impl<'a> Permit<'a> {
     /// let permit = sem.try_acquire().unwrap();
     /// assert_eq!(permit.source().available(), 0);
     /// ```
+    #[must_use]
     pub fn source(&self) -> &'a Semaphore {
         self.sem
     }
@@ -368,8 +371,9 @@ impl fmt::Debug for Permit<'_> {
 #[doc(alias = "release")]
 #[must_use = "the permit is given back as soon as it is dropped"]
 pub struct PermitArc {
-    /// `None` only once [`forget`](PermitArc::forget) ran.
-    sem: Option<Arc<Semaphore>>,
+    sem: Arc<Semaphore>,
+    /// Set by [`forget`](PermitArc::forget): dropping gives nothing back.
+    forgotten: bool,
 }
 
 impl PermitArc {
@@ -385,10 +389,9 @@ impl PermitArc {
     /// let permit = sem.try_acquire_arc().unwrap();
     /// assert_eq!(permit.source().available(), 1);
     /// ```
+    #[must_use]
     pub fn source(&self) -> &Arc<Semaphore> {
-        self.sem
-            .as_ref()
-            .expect("only `forget` takes the semaphore")
+        &self.sem
     }
 
     /// Keeps the permit taken without a guard; see [`Permit::forget()`].
@@ -405,15 +408,14 @@ impl PermitArc {
     /// sem.release();
     /// ```
     pub fn forget(mut self) {
-        // Dropping `self` without its `Arc` gives nothing back.
-        self.sem = None;
+        self.forgotten = true;
     }
 }
 
 impl Drop for PermitArc {
     fn drop(&mut self) {
-        if let Some(sem) = self.sem.take() {
-            sem.raw.release();
+        if !self.forgotten {
+            self.sem.raw.release();
         }
     }
 }
@@ -507,7 +509,8 @@ impl Future for AcquireArc {
             .expect("AcquireArc polled after completion");
         match this.slot.poll::<false>(&sem.raw, cx) {
             Poll::Ready(()) => Poll::Ready(PermitArc {
-                sem: this.sem.take(),
+                sem: this.sem.take().expect("checked above"),
+                forgotten: false,
             }),
             Poll::Pending => Poll::Pending,
         }
