@@ -1,1 +1,389 @@
-//! Benchmark workloads shared by the bench binaries.
+//! The harness behind tulip's side-by-side benchmarks against tokio and smol.
+//!
+//! - [`rt`]: the [`Runtime`](rt::Runtime) trait and its three implementations, [`rt::Tulip`],
+//!   [`rt::Tokio`] and [`rt::Smol`], each with a single-threaded (`ct`) and a two-worker (`mt`)
+//!   [`Flavour`].
+//! - [`Spec`] describes one workload (name, unit, sizes, repetitions); [`dispatch!`] turns a
+//!   generic `async fn w<R: Runtime>(n: u64) -> f64` into its [`RunFn`]; [`main`] is the whole
+//!   `main` of a bench binary.
+//!
+//! # How a measurement works
+//!
+//! A bench binary (one per area: `benches/<area>_<topic>.rs`) is normally started by
+//! `cargo xtask bench` once per workload × runtime × flavour, so that allocator state and
+//! threads never leak from one measurement into the next:
+//!
+//! ```text
+//! executor_spawn --workload spawn_many --runtime tulip --flavour ct [--quick] [--reps N] [--n N]
+//! ```
+//!
+//! It builds that runtime once, runs the workload `warmup` times unmeasured, then `reps` times,
+//! each run returning its own measurement already in the workload's unit (ns per operation,
+//! thousands of round trips per second, bytes per task, ...), so that a `--quick` run with a
+//! smaller `n` reports numbers comparable with a full one. It prints one line per measurement on
+//! stdout:
+//!
+//! ```text
+//! bench-result area=executor workload=spawn_many runtime=tulip flavour=ct unit=ns/task better=lower n=1000000 warmup=1 reps=7 status=ok median=180.2 min=175.0 max=190.3 samples=...
+//! bench-result area=executor workload=spawn_many runtime=tulip flavour=mt ... status=na reason=...
+//! ```
+//!
+//! `status=na` means the runtime cannot build that flavour (today: tulip's multi-threaded
+//! loop, whose builder panics); the line fills in by itself once it can. Without
+//! `--workload` the binary runs its whole matrix in one process (what `cargo bench` does),
+//! which is handy but less isolated than the xtask's runs.
+
+#![forbid(unsafe_code)]
+
+pub mod rt;
+
+use std::future::Future;
+use std::time::Duration;
+
+pub use rt::{Flavour, Runtime};
+
+/// The runtimes, in report order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuntimeKind {
+    /// tulip.
+    Tulip,
+    /// tokio.
+    Tokio,
+    /// smol (async-executor + async-io, async-channel, async-lock).
+    Smol,
+}
+
+impl RuntimeKind {
+    /// Every runtime, tulip first.
+    pub const ALL: [RuntimeKind; 3] = [RuntimeKind::Tulip, RuntimeKind::Tokio, RuntimeKind::Smol];
+
+    /// `tulip`, `tokio` or `smol`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RuntimeKind::Tulip => rt::Tulip::NAME,
+            RuntimeKind::Tokio => rt::Tokio::NAME,
+            RuntimeKind::Smol => rt::Smol::NAME,
+        }
+    }
+
+    /// Parses a runtime name.
+    pub fn parse(s: &str) -> Option<RuntimeKind> {
+        RuntimeKind::ALL.into_iter().find(|r| r.name() == s)
+    }
+}
+
+/// How much to run: the workload size, unmeasured warm-up runs and measured repetitions.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    /// The workload's size parameter (its meaning is the workload's own).
+    pub n: u64,
+    /// Runs before measuring.
+    pub warmup: usize,
+    /// Measured runs.
+    pub reps: usize,
+}
+
+/// What one measurement gave.
+#[derive(Debug)]
+pub enum Outcome {
+    /// One value per repetition, in the workload's unit.
+    Ok(Vec<f64>),
+    /// The runtime cannot run this flavour; the reason.
+    NotAvailable(String),
+}
+
+/// Runs one workload on one runtime and flavour.
+pub type RunFn = fn(RuntimeKind, Flavour, &Plan) -> Outcome;
+
+/// One workload.
+#[derive(Clone, Copy, Debug)]
+pub struct Spec {
+    /// Its name (what `cargo xtask bench FILTER` matches).
+    pub name: &'static str,
+    /// The unit of its values, e.g. `ns/task`.
+    pub unit: &'static str,
+    /// Whether bigger values are better (throughputs) rather than smaller (costs).
+    pub higher_is_better: bool,
+    /// `n` of a full run.
+    pub n: u64,
+    /// `n` of a `--quick` run.
+    pub quick_n: u64,
+    /// Warm-up runs (0 for memory, which must be measured in a fresh process).
+    pub warmup: usize,
+    /// Measured repetitions of a full run.
+    pub reps: usize,
+    /// Measured repetitions of a `--quick` run.
+    pub quick_reps: usize,
+    /// The runner, made by [`dispatch!`].
+    pub run: RunFn,
+}
+
+/// Builds runtime `R` in `flavour`, runs `workload(plan.n)` `plan.warmup` times and then
+/// `plan.reps` times, and returns the measured values.
+pub fn measure<R, F, Fut>(flavour: Flavour, plan: &Plan, workload: F) -> Outcome
+where
+    R: Runtime,
+    F: Fn(u64) -> Fut,
+    Fut: Future<Output = f64> + Send + 'static,
+{
+    let instance = match R::build(flavour) {
+        Ok(i) => i,
+        Err(reason) => return Outcome::NotAvailable(reason),
+    };
+    for _ in 0..plan.warmup {
+        R::block_on(&instance, workload(plan.n));
+    }
+    let samples = (0..plan.reps)
+        .map(|_| R::block_on(&instance, workload(plan.n)))
+        .collect();
+    drop(instance);
+    Outcome::Ok(samples)
+}
+
+/// Turns a generic workload `async fn w<R: Runtime>(n: u64) -> f64` into a [`RunFn`].
+#[macro_export]
+macro_rules! dispatch {
+    ($w:ident) => {
+        |kind: $crate::RuntimeKind, flavour: $crate::Flavour, plan: &$crate::Plan| match kind {
+            $crate::RuntimeKind::Tulip => {
+                $crate::measure::<$crate::rt::Tulip, _, _>(flavour, plan, $w::<$crate::rt::Tulip>)
+            }
+            $crate::RuntimeKind::Tokio => {
+                $crate::measure::<$crate::rt::Tokio, _, _>(flavour, plan, $w::<$crate::rt::Tokio>)
+            }
+            $crate::RuntimeKind::Smol => {
+                $crate::measure::<$crate::rt::Smol, _, _>(flavour, plan, $w::<$crate::rt::Smol>)
+            }
+        }
+    };
+}
+
+/// Nanoseconds per operation.
+pub fn ns_per(elapsed: Duration, ops: u64) -> f64 {
+    elapsed.as_nanos() as f64 / ops.max(1) as f64
+}
+
+/// A field of `/proc/self/status` in bytes (`VmRSS`, `VmHWM`, ...); `None` where there is no
+/// procfs.
+pub fn proc_status_bytes(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status
+        .lines()
+        .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Connected loopback TCP pairs `(client, server)`, made with blocking std calls.
+///
+/// # Panics
+///
+/// If the OS refuses a socket (the memory workloads need two descriptors per pair).
+pub fn tcp_pairs(n: usize) -> Vec<(std::net::TcpStream, std::net::TcpStream)> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local_addr");
+    (0..n)
+        .map(|_| {
+            let client = std::net::TcpStream::connect(addr).expect("connect");
+            let (server, _) = listener.accept().expect("accept");
+            client.set_nodelay(true).expect("nodelay");
+            server.set_nodelay(true).expect("nodelay");
+            (client, server)
+        })
+        .collect()
+}
+
+/// The median, min and max of `v` (which must not be empty).
+pub fn summary(v: &[f64]) -> (f64, f64, f64) {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let mid = s.len() / 2;
+    let median = if s.len() % 2 == 1 {
+        s[mid]
+    } else {
+        (s[mid - 1] + s[mid]) / 2.0
+    };
+    (median, s[0], s[s.len() - 1])
+}
+
+struct Args {
+    list: bool,
+    quick: bool,
+    /// `--workload`: exact names.
+    exact: Vec<String>,
+    /// Positional arguments: substrings of names.
+    filters: Vec<String>,
+    runtimes: Vec<RuntimeKind>,
+    flavours: Vec<Flavour>,
+    reps: Option<usize>,
+    warmup: Option<usize>,
+    n: Option<u64>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        list: false,
+        quick: false,
+        exact: Vec::new(),
+        filters: Vec::new(),
+        runtimes: Vec::new(),
+        flavours: Vec::new(),
+        reps: None,
+        warmup: None,
+        n: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--list" => a.list = true,
+            "--quick" => a.quick = true,
+            "--workload" => a
+                .exact
+                .extend(value("--workload")?.split(',').map(String::from)),
+            "--runtime" => {
+                for r in value("--runtime")?.split(',') {
+                    a.runtimes
+                        .push(RuntimeKind::parse(r).ok_or(format!("unknown runtime `{r}`"))?);
+                }
+            }
+            "--flavour" => {
+                for f in value("--flavour")?.split(',') {
+                    a.flavours
+                        .push(Flavour::parse(f).ok_or(format!("unknown flavour `{f}`"))?);
+                }
+            }
+            "--reps" => a.reps = Some(value("--reps")?.parse().map_err(|e| format!("{e}"))?),
+            "--warmup" => a.warmup = Some(value("--warmup")?.parse().map_err(|e| format!("{e}"))?),
+            "--n" => a.n = Some(value("--n")?.parse().map_err(|e| format!("{e}"))?),
+            // `cargo bench` passes `--bench`; a name filter may follow it.
+            "--bench" => {}
+            other if other.starts_with('-') => return Err(format!("unknown flag `{other}`")),
+            other => a.filters.push(other.to_string()),
+        }
+    }
+    Ok(a)
+}
+
+/// The `main` of a bench binary for `area`: see the crate docs for the flags and the output.
+pub fn main(area: &str, specs: &[Spec]) {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{area}: {e}");
+            std::process::exit(2);
+        }
+    };
+    if args.list {
+        for s in specs {
+            let better = if s.higher_is_better {
+                "higher"
+            } else {
+                "lower"
+            };
+            println!(
+                "bench-workload area={area} workload={} unit={} better={better}",
+                s.name, s.unit
+            );
+        }
+        return;
+    }
+    let chosen: Vec<&Spec> = specs
+        .iter()
+        .filter(|s| {
+            (args.exact.is_empty() || args.exact.iter().any(|w| s.name == w))
+                && (args.filters.is_empty()
+                    || args.filters.iter().any(|f| s.name.contains(f.as_str())))
+        })
+        .collect();
+    if chosen.is_empty() {
+        eprintln!(
+            "{area}: no workload matches {:?} {:?}",
+            args.exact, args.filters
+        );
+        std::process::exit(2);
+    }
+    let runtimes = if args.runtimes.is_empty() {
+        RuntimeKind::ALL.to_vec()
+    } else {
+        args.runtimes.clone()
+    };
+    let flavours = if args.flavours.is_empty() {
+        Flavour::ALL.to_vec()
+    } else {
+        args.flavours.clone()
+    };
+    for spec in chosen {
+        let plan = Plan {
+            n: args
+                .n
+                .unwrap_or(if args.quick { spec.quick_n } else { spec.n }),
+            warmup: args.warmup.unwrap_or(spec.warmup),
+            reps: args
+                .reps
+                .unwrap_or(if args.quick {
+                    spec.quick_reps
+                } else {
+                    spec.reps
+                })
+                .max(1),
+        };
+        for &flavour in &flavours {
+            for &kind in &runtimes {
+                report(
+                    area,
+                    spec,
+                    kind,
+                    flavour,
+                    &plan,
+                    (spec.run)(kind, flavour, &plan),
+                );
+            }
+        }
+    }
+}
+
+fn report(area: &str, spec: &Spec, kind: RuntimeKind, flavour: Flavour, plan: &Plan, out: Outcome) {
+    let better = if spec.higher_is_better {
+        "higher"
+    } else {
+        "lower"
+    };
+    let head = format!(
+        "bench-result area={area} workload={} runtime={} flavour={} unit={} better={better} n={} warmup={} reps={}",
+        spec.name,
+        kind.name(),
+        flavour.name(),
+        spec.unit,
+        plan.n,
+        plan.warmup,
+        plan.reps
+    );
+    match out {
+        Outcome::Ok(samples) => {
+            let (median, min, max) = summary(&samples);
+            let all: Vec<String> = samples.iter().map(|v| format!("{v:.4}")).collect();
+            println!(
+                "{head} status=ok median={median:.4} min={min:.4} max={max:.4} samples={}",
+                all.join(",")
+            );
+            eprintln!(
+                "{:<18} {:>5}-{}  median {median:>12.3} {}  (min {min:.3}, max {max:.3})",
+                spec.name,
+                kind.name(),
+                flavour.name(),
+                spec.unit
+            );
+        }
+        Outcome::NotAvailable(reason) => {
+            let reason = reason.replace('\n', " ");
+            println!("{head} status=na reason={reason}");
+            eprintln!(
+                "{:<18} {:>5}-{}  n/a: {reason}",
+                spec.name,
+                kind.name(),
+                flavour.name()
+            );
+        }
+    }
+}
