@@ -1,8 +1,8 @@
-//! [`Condition`]: asyncio's `Condition`, a condition variable that owns its lock.
+//! [`Condition`]: asyncio's `Condition`, a condition variable with its lock.
 
-use crate::lock::{Lock, LockAcquire, LockGuard};
+use crate::lock::{Lock, LockAcquire, LockAcquireArc, LockGuard, LockGuardArc};
 use crate::raw::AcquireSlot;
-use crate::sync::{block_on, const_fn, Listener, Notify};
+use crate::sync::{block_on, Arc, Listener, Notify};
 use std::fmt;
 use std::future::Future;
 use std::mem;
@@ -11,6 +11,10 @@ use std::ptr;
 use std::task::{ready, Context, Poll};
 
 /// A condition variable with its own [`Lock`]: asyncio's `Condition`.
+///
+/// [`Condition::new()`] creates the lock; [`Condition::with_lock()`] shares an existing one,
+/// as asyncio's `Condition(lock)` does (several conditions on one lock, for example "not
+/// empty" and "not full" of a queue).
 ///
 /// Tasks take the lock with [`lock()`](Condition::lock), check some shared state, and
 /// [`wait()`](Condition::wait) for another task to change it and call
@@ -22,6 +26,10 @@ use std::task::{ready, Context, Poll};
 /// waiter may occasionally wake without the state having changed (a "spurious wakeup", for
 /// example a notification passed on by a cancelled waiter), so the state is re-checked in a
 /// loop: `wait_for` does that for you.
+///
+/// For `'static` tasks, [`lock_arc()`](Condition::lock_arc) returns an owned [`LockGuardArc`]
+/// and [`wait_arc()`](Condition::wait_arc) / [`wait_for_arc()`](Condition::wait_for_arc)
+/// take and return one.
 ///
 /// Unlike asyncio, `notify()` may be called without holding the lock. Change the state the
 /// waiters check while holding the lock, though, or a waiter may check, miss the change, and
@@ -55,28 +63,48 @@ use std::task::{ready, Context, Poll};
 /// # });
 /// ```
 pub struct Condition {
-    lock: Lock,
+    lock: Arc<Lock>,
     notify: Notify,
 }
 
 impl Condition {
-    const_fn! {
-        /// Creates a condition variable with a new, unlocked lock.
-        ///
-        /// # Examples
-        ///
-        /// ```
-        /// use tulip_sync::Condition;
-        ///
-        /// let cond = Condition::new();
-        /// assert!(!cond.locked());
-        /// ```
-        #[must_use]
-        pub fn new() -> Condition {
-            Condition {
-                lock: Lock::new(),
-                notify: Notify::new(),
-            }
+    /// Creates a condition variable with a new, unlocked lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip_sync::Condition;
+    ///
+    /// let cond = Condition::new();
+    /// assert!(!cond.locked());
+    /// ```
+    #[must_use]
+    pub fn new() -> Condition {
+        Condition::with_lock(Arc::new(Lock::new()))
+    }
+
+    /// Creates a condition variable that uses `lock` (asyncio's `Condition(lock)`), so that
+    /// several conditions can share one lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tulip_sync::{Condition, Lock};
+    ///
+    /// let lock = Arc::new(Lock::new());
+    /// let not_empty = Condition::with_lock(Arc::clone(&lock));
+    /// let not_full = Condition::with_lock(Arc::clone(&lock));
+    /// let guard = not_empty.try_lock().unwrap();
+    /// assert!(not_full.locked());
+    /// assert!(lock.locked());
+    /// drop(guard);
+    /// ```
+    #[must_use]
+    pub fn with_lock(lock: Arc<Lock>) -> Condition {
+        Condition {
+            lock,
+            notify: Notify::new(),
         }
     }
 
@@ -140,6 +168,67 @@ impl Condition {
     /// ```
     pub fn lock_blocking(&self) -> LockGuard<'_> {
         self.lock.lock_blocking()
+    }
+
+    /// Waits for the lock with an owned guard, for `'static` tasks; pass the guard to
+    /// [`wait_arc()`](Condition::wait_arc).
+    ///
+    /// # Cancel safety
+    ///
+    /// As for [`Lock::lock()`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip_sync::Condition;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let cond = Condition::new();
+    /// let guard = cond.lock_arc().await;
+    /// std::thread::spawn(move || drop(guard)).join().unwrap();
+    /// assert!(!cond.locked());
+    /// # });
+    /// ```
+    #[doc(alias = "acquire")]
+    pub fn lock_arc(&self) -> LockAcquireArc {
+        self.lock.lock_arc()
+    }
+
+    /// [`try_lock()`](Condition::try_lock) with an owned guard.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip_sync::Condition;
+    ///
+    /// let cond = Condition::new();
+    /// let guard = cond.try_lock_arc().unwrap();
+    /// assert!(cond.try_lock_arc().is_none());
+    /// drop(guard);
+    /// ```
+    #[must_use]
+    pub fn try_lock_arc(&self) -> Option<LockGuardArc> {
+        self.lock.try_lock_arc()
+    }
+
+    /// [`lock_blocking()`](Condition::lock_blocking) with an owned guard.
+    ///
+    /// # Blocking
+    ///
+    /// Parks the thread; never call it from a task on an event loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip_sync::Condition;
+    ///
+    /// let cond = Condition::new();
+    /// let guard = cond.lock_arc_blocking();
+    /// assert!(cond.locked());
+    /// drop(guard);
+    /// ```
+    pub fn lock_arc_blocking(&self) -> LockGuardArc {
+        self.lock.lock_arc_blocking()
     }
 
     /// Returns `true` if the lock is held.
@@ -247,6 +336,85 @@ impl Condition {
         }
     }
 
+    /// [`wait()`](Condition::wait) with an owned guard: the future is `'static`.
+    ///
+    /// # Cancel safety
+    ///
+    /// As for [`wait()`](Condition::wait): the lock is not held afterwards and a notification
+    /// received by the dropped waiter is passed on.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `guard` holds a different lock than this condition's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tulip_sync::Condition;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let cond = Arc::new(Condition::new());
+    /// let guard = cond.lock_arc().await;
+    /// let wait = cond.wait_arc(guard); // owns everything it needs
+    /// let notifier = {
+    ///     let cond = Arc::clone(&cond);
+    ///     std::thread::spawn(move || {
+    ///         let _guard = cond.lock_blocking();
+    ///         cond.notify(1);
+    ///     })
+    /// };
+    /// let _guard = wait.await;
+    /// # notifier.join().unwrap();
+    /// # });
+    /// ```
+    pub fn wait_arc(self: &Arc<Self>, guard: LockGuardArc) -> ConditionWaitArc {
+        self.check_arc(&guard);
+        ConditionWaitArc {
+            cond: Arc::clone(self),
+            phase: WaitPhase::Start(guard),
+        }
+    }
+
+    /// [`wait_for()`](Condition::wait_for) with an owned guard: the future is `'static`
+    /// if the predicate is.
+    ///
+    /// # Cancel safety
+    ///
+    /// As for [`wait()`](Condition::wait).
+    ///
+    /// # Panics
+    ///
+    /// Panics if `guard` holds a different lock than this condition's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tulip_sync::Condition;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let cond = Arc::new(Condition::new());
+    /// let guard = cond.lock_arc().await;
+    /// let _guard = cond.wait_for_arc(guard, || true).await;
+    /// # });
+    /// ```
+    pub fn wait_for_arc<F>(
+        self: &Arc<Self>,
+        guard: LockGuardArc,
+        predicate: F,
+    ) -> ConditionWaitForArc<F>
+    where
+        F: FnMut() -> bool + Unpin,
+    {
+        self.check_arc(&guard);
+        ConditionWaitForArc {
+            cond: Arc::clone(self),
+            predicate,
+            state: WaitForArcState::Check(Some(guard)),
+        }
+    }
+
     /// Blocking version of [`wait()`](Condition::wait).
     ///
     /// # Blocking
@@ -338,8 +506,15 @@ impl Condition {
 
     fn check(&self, guard: &LockGuard<'_>) {
         assert!(
-            ptr::eq(guard.lock, &self.lock),
+            ptr::eq(guard.lock, &*self.lock),
             "Condition::wait called with the guard of another lock"
+        );
+    }
+
+    fn check_arc(&self, guard: &LockGuardArc) {
+        assert!(
+            Arc::ptr_eq(&guard.lock, &self.lock),
+            "Condition::wait_arc called with the guard of another lock"
         );
     }
 }
@@ -358,16 +533,71 @@ impl fmt::Debug for Condition {
     }
 }
 
-/// The phases of one [`Condition::wait()`].
-enum WaitPhase<'a> {
+/// The phases of one [`Condition::wait()`]; `G` is the guard type.
+enum WaitPhase<G> {
     /// Not polled yet: still holds the lock.
-    Start(LockGuard<'a>),
+    Start(G),
     /// Lock released; waiting for a notification.
     Waiting(Listener),
     /// Notified; taking the lock again.
     Relock(AcquireSlot),
     /// Finished.
     Done,
+}
+
+impl<G> WaitPhase<G> {
+    /// Drives the wait; `Ready` once the lock is held again (the caller builds the guard).
+    fn poll(&mut self, cond: &Condition, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            match self {
+                WaitPhase::Start(_) => {
+                    // Register first, then release the lock (by dropping the guard).
+                    let listener = cond.notify.listen();
+                    *self = WaitPhase::Waiting(listener);
+                }
+                WaitPhase::Waiting(listener) => {
+                    ready!(listener.poll(cx));
+                    *self = WaitPhase::Relock(AcquireSlot::new());
+                }
+                WaitPhase::Relock(slot) => {
+                    ready!(slot.poll::<true>(&cond.lock.raw, cx));
+                    *self = WaitPhase::Done;
+                    return Poll::Ready(());
+                }
+                WaitPhase::Done => panic!("Condition wait polled after completion"),
+            }
+        }
+    }
+
+    /// Cancels the wait: releases the lock if still held, leaves the queues, and passes on a
+    /// notification that was received but never returned to the caller.
+    fn cancel(&mut self, cond: &Condition) {
+        match mem::replace(self, WaitPhase::Done) {
+            // Never waited: dropping the guard releases the lock.
+            WaitPhase::Start(guard) => drop(guard),
+            WaitPhase::Waiting(listener) => {
+                if listener.discard() {
+                    // Notified but never returned: pass the notification on.
+                    cond.notify.notify(1);
+                }
+            }
+            WaitPhase::Relock(mut slot) => {
+                slot.cancel(&cond.lock.raw);
+                // Woken, but the caller never saw it: pass the notification on.
+                cond.notify.notify(1);
+            }
+            WaitPhase::Done => {}
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            WaitPhase::Start(_) => "start",
+            WaitPhase::Waiting(_) => "waiting",
+            WaitPhase::Relock(_) => "relocking",
+            WaitPhase::Done => "done",
+        }
+    }
 }
 
 /// The future of [`Condition::wait()`].
@@ -389,7 +619,7 @@ enum WaitPhase<'a> {
 #[must_use = "futures do nothing unless polled"]
 pub struct ConditionWait<'a> {
     cond: &'a Condition,
-    phase: WaitPhase<'a>,
+    phase: WaitPhase<LockGuard<'a>>,
 }
 
 impl<'a> Future for ConditionWait<'a> {
@@ -398,59 +628,70 @@ impl<'a> Future for ConditionWait<'a> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let cond = this.cond;
-        loop {
-            match &mut this.phase {
-                WaitPhase::Start(_) => {
-                    // Register first, then release the lock.
-                    let listener = cond.notify.listen();
-                    this.phase = WaitPhase::Waiting(listener);
-                }
-                WaitPhase::Waiting(listener) => {
-                    ready!(listener.poll(cx));
-                    this.phase = WaitPhase::Relock(AcquireSlot::new());
-                }
-                WaitPhase::Relock(slot) => {
-                    ready!(slot.poll::<true>(&cond.lock.raw, cx));
-                    this.phase = WaitPhase::Done;
-                    return Poll::Ready(LockGuard { lock: &cond.lock });
-                }
-                WaitPhase::Done => panic!("ConditionWait polled after completion"),
-            }
-        }
+        ready!(this.phase.poll(cond, cx));
+        Poll::Ready(LockGuard { lock: &cond.lock })
     }
 }
 
 impl Drop for ConditionWait<'_> {
     fn drop(&mut self) {
-        match mem::replace(&mut self.phase, WaitPhase::Done) {
-            // Never waited: dropping the guard releases the lock.
-            WaitPhase::Start(guard) => drop(guard),
-            WaitPhase::Waiting(listener) => {
-                if listener.discard() {
-                    // Notified but never returned: pass the notification on.
-                    self.cond.notify.notify(1);
-                }
-            }
-            WaitPhase::Relock(mut slot) => {
-                slot.cancel(&self.cond.lock.raw);
-                // Woken, but the caller never saw it: pass the notification on.
-                self.cond.notify.notify(1);
-            }
-            WaitPhase::Done => {}
-        }
+        self.phase.cancel(self.cond);
     }
 }
 
 impl fmt::Debug for ConditionWait<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let phase = match self.phase {
-            WaitPhase::Start(_) => "start",
-            WaitPhase::Waiting(_) => "waiting",
-            WaitPhase::Relock(_) => "relocking",
-            WaitPhase::Done => "done",
-        };
         f.debug_struct("ConditionWait")
-            .field("phase", &phase)
+            .field("phase", &self.phase.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future of [`Condition::wait_arc()`].
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use tulip_sync::Condition;
+/// use tulip_sync::futures::ConditionWaitArc;
+///
+/// # futures_lite::future::block_on(async {
+/// let cond = Arc::new(Condition::new());
+/// let guard = cond.lock_arc().await;
+/// let wait: ConditionWaitArc = cond.wait_arc(guard);
+/// drop(wait); // never polled: just releases the lock
+/// assert!(!cond.locked());
+/// # });
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct ConditionWaitArc {
+    cond: Arc<Condition>,
+    phase: WaitPhase<LockGuardArc>,
+}
+
+impl Future for ConditionWaitArc {
+    type Output = LockGuardArc;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        ready!(this.phase.poll(&this.cond, cx));
+        Poll::Ready(LockGuardArc {
+            lock: Arc::clone(&this.cond.lock),
+        })
+    }
+}
+
+impl Drop for ConditionWaitArc {
+    fn drop(&mut self) {
+        self.phase.cancel(&self.cond);
+    }
+}
+
+impl fmt::Debug for ConditionWaitArc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConditionWaitArc")
+            .field("phase", &self.phase.name())
             .finish_non_exhaustive()
     }
 }
@@ -515,6 +756,72 @@ impl<F> fmt::Debug for ConditionWaitFor<'_, F> {
         match &self.state {
             WaitForState::Check(_) => d.field("phase", &"check"),
             WaitForState::Waiting(wait) => d.field("wait", wait),
+        };
+        d.finish_non_exhaustive()
+    }
+}
+
+enum WaitForArcState {
+    /// Holding the lock; check the predicate next.
+    Check(Option<LockGuardArc>),
+    /// Waiting for a notification.
+    Waiting(ConditionWaitArc),
+}
+
+/// The future of [`Condition::wait_for_arc()`].
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use tulip_sync::Condition;
+/// use tulip_sync::futures::ConditionWaitForArc;
+///
+/// # futures_lite::future::block_on(async {
+/// let cond = Arc::new(Condition::new());
+/// let guard = cond.lock_arc().await;
+/// let wait: ConditionWaitForArc<_> = cond.wait_for_arc(guard, || true);
+/// let _guard = wait.await;
+/// # });
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct ConditionWaitForArc<F> {
+    cond: Arc<Condition>,
+    predicate: F,
+    state: WaitForArcState,
+}
+
+impl<F: FnMut() -> bool + Unpin> Future for ConditionWaitForArc<F> {
+    type Output = LockGuardArc;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        loop {
+            match &mut this.state {
+                WaitForArcState::Check(guard) => {
+                    let guard = guard
+                        .take()
+                        .expect("ConditionWaitForArc polled after completion");
+                    if (this.predicate)() {
+                        return Poll::Ready(guard);
+                    }
+                    this.state = WaitForArcState::Waiting(this.cond.wait_arc(guard));
+                }
+                WaitForArcState::Waiting(wait) => {
+                    let guard = ready!(Pin::new(wait).poll(cx));
+                    this.state = WaitForArcState::Check(Some(guard));
+                }
+            }
+        }
+    }
+}
+
+impl<F> fmt::Debug for ConditionWaitForArc<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("ConditionWaitForArc");
+        match &self.state {
+            WaitForArcState::Check(_) => d.field("phase", &"check"),
+            WaitForArcState::Waiting(wait) => d.field("wait", wait),
         };
         d.finish_non_exhaustive()
     }

@@ -10,7 +10,7 @@
 //! * [`Mutex<T>`]: the same lock owning the value it protects.
 //! * [`RwLock<T>`]: a reader-writer lock with writer preference.
 //! * [`Event`]: a flag that tasks can wait for (set, clear, wait).
-//! * [`Condition`]: a condition variable that owns its lock (wait, wait_for, notify).
+//! * [`Condition`]: a condition variable with its lock (wait, wait_for, notify).
 //! * [`Semaphore`]: a FIFO counting semaphore with RAII permits.
 //! * [`BoundedSemaphore`]: a semaphore whose explicit `release()` cannot exceed its initial
 //!   value ([`TooManyReleases`]).
@@ -146,7 +146,9 @@ pub use semaphore::{Permit, PermitArc, Semaphore};
 pub mod futures {
     pub use crate::barrier::BarrierWait;
     pub use crate::bounded::{BoundedAcquire, BoundedAcquireArc};
-    pub use crate::condition::{ConditionWait, ConditionWaitFor};
+    pub use crate::condition::{
+        ConditionWait, ConditionWaitArc, ConditionWaitFor, ConditionWaitForArc,
+    };
     pub use crate::event::EventWait;
     pub use crate::lock::{LockAcquire, LockAcquireArc};
     pub use crate::mutex::{MutexLock, MutexLockArc};

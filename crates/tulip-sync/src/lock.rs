@@ -311,7 +311,7 @@ impl fmt::Debug for LockGuard<'_> {
 #[doc(alias = "release")]
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct LockGuardArc {
-    lock: Arc<Lock>,
+    pub(crate) lock: Arc<Lock>,
 }
 
 impl LockGuardArc {

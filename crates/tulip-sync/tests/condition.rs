@@ -15,7 +15,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tulip_sync::{Condition, Lock, LockGuard};
+use tulip_sync::{Condition, Lock, LockGuard, LockGuardArc};
 
 /// asyncio: `test_wait`.
 #[test]
@@ -371,4 +371,77 @@ fn wait_for_with_a_true_predicate_does_not_release_the_lock() {
     sim.run_until_idle();
     assert!(done.is_done());
     assert!(!cond.locked());
+}
+
+/// asyncio: `test_explicit_lock`. Conditions built on one lock share it: holding it through
+/// one holds it for all.
+#[test]
+fn conditions_with_a_shared_lock_exclude_each_other() {
+    let lock = Arc::new(Lock::new());
+    let not_empty = Condition::with_lock(Arc::clone(&lock));
+    let not_full = Condition::with_lock(Arc::clone(&lock));
+    let guard = not_empty.try_lock().unwrap();
+    assert!(not_full.locked());
+    assert!(not_full.try_lock().is_none());
+    // A guard of the shared lock may wait on either condition.
+    let mut wait = Polled::new(not_full.wait(guard));
+    wait.pending();
+    assert!(!lock.locked());
+    assert_eq!(not_empty.notify(1), 0, "waiters are per condition");
+    assert_eq!(not_full.notify(1), 1);
+    drop(wait.ready());
+}
+
+#[test]
+fn owned_wait_runs_in_a_static_task() {
+    let sim = Sim::new();
+    let cond = Arc::new(Condition::new());
+    let ready = Rc::new(Cell::new(false));
+    let held: Rc<RefCell<Option<LockGuardArc>>> = Rc::default();
+    let task = {
+        let (cond, ready, held) = (Arc::clone(&cond), Rc::clone(&ready), Rc::clone(&held));
+        sim.spawn(async move {
+            let guard = cond.lock_arc().await;
+            let guard = cond.wait_for_arc(guard, move || ready.get()).await;
+            *held.borrow_mut() = Some(guard);
+        })
+    };
+    sim.run_until_idle();
+    assert!(!cond.locked());
+    {
+        let _guard = cond.try_lock_arc().unwrap();
+        ready.set(true);
+        cond.notify_all();
+    }
+    sim.run_until_idle();
+    assert!(task.is_done());
+    assert!(cond.locked());
+    held.borrow_mut().take();
+    assert!(!cond.locked());
+}
+
+#[test]
+fn cancelled_owned_wait_passes_its_notification_on() {
+    let cond = Arc::new(Condition::new());
+    let first_guard = cond.lock_arc_blocking();
+    let mut first = Polled::new(cond.wait_arc(first_guard));
+    first.pending();
+    let second_guard = cond.try_lock_arc().unwrap();
+    let mut second = Polled::new(cond.wait_arc(second_guard));
+    second.pending();
+    assert_eq!(cond.notify(1), 1);
+    assert_eq!((first.wakeups(), second.wakeups()), (1, 0));
+    drop(first);
+    assert_eq!(second.wakeups(), 1);
+    drop(second.ready());
+    assert!(!cond.locked());
+}
+
+#[test]
+#[should_panic(expected = "guard of another lock")]
+fn wait_arc_with_the_guard_of_another_lock_panics() {
+    let cond = Arc::new(Condition::new());
+    let other = Condition::new();
+    let guard = other.try_lock_arc().unwrap();
+    drop(cond.wait_arc(guard));
 }

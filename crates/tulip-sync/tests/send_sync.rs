@@ -96,6 +96,9 @@ fn condition_types() {
     check!(ConditionWait<'static>: Send Sync Unpin);
     check!(ConditionWaitFor<'static, Pred>: Send Sync Unpin);
     check!(ConditionWaitFor<'static, Box<dyn FnMut() -> bool>>: !Send !Sync Unpin);
+    check!(ConditionWaitArc: Send Sync Unpin);
+    check!(ConditionWaitForArc<Pred>: Send Sync Unpin);
+    check!(ConditionWaitForArc<Box<dyn FnMut() -> bool>>: !Send !Sync Unpin);
 }
 
 #[test]
