@@ -65,6 +65,18 @@ impl Waiters {
         }
     }
 
+    /// [`notify_one`](Self::notify_one) on `self` and [`notify_all`](Self::notify_all) on
+    /// `all`, with a single fence (a send wakes one receiver and every stream).
+    pub(crate) fn notify_one_and_all(&self, all: &Waiters) {
+        fence(Ordering::SeqCst);
+        if self.waiting.load(Ordering::Relaxed) != 0 {
+            self.event.notify(1.additional());
+        }
+        if all.waiting.load(Ordering::Relaxed) != 0 {
+            all.event.notify(usize::MAX);
+        }
+    }
+
     /// Wakes every waiter.
     pub(crate) fn notify_all(&self) {
         if self.anyone_waiting() {

@@ -272,6 +272,34 @@ fn mpmc_close_on_last_sender_drop_races_send_and_recv() {
     });
 }
 
+/// A send racing a `recv()` and a receiver used as a stream: while the message is still in
+/// the channel, every receiver that went to sleep was woken (one fence covers both lists).
+#[test]
+fn mpmc_send_wakes_a_recv_and_a_stream() {
+    use futures_core::Stream;
+
+    loom::model(|| {
+        let (tx, rx) = channel::unbounded();
+        let mut stream = rx.clone();
+        let sender = thread::spawn(move || tx.try_send(1).unwrap());
+        let (recv_flag, stream_flag) = (Flag::new(), Flag::new());
+        let mut recv = rx.recv();
+        let recv_first = poll(&mut recv, &recv_flag);
+        let stream_first = {
+            let waker = Waker::from(StdArc::clone(&stream_flag));
+            std::pin::Pin::new(&mut stream).poll_next(&mut Context::from_waker(&waker))
+        };
+        sender.join().unwrap();
+        if rx.len() == 1 {
+            assert!(recv_first.is_pending() && stream_first.is_pending());
+            assert!(recv_flag.woken(), "lost wake-up (recv)");
+            assert!(stream_flag.woken(), "lost wake-up (stream)");
+        } else {
+            assert!(recv_first.is_ready() || stream_first.is_ready());
+        }
+    });
+}
+
 /// oneshot: a send on another thread completes a blocked receive.
 #[test]
 fn oneshot_send_wakes_the_receiver() {

@@ -129,6 +129,7 @@ impl<T> Sender<T> {
     /// drop(rx);
     /// assert_eq!(tx.send(2), Err(SendError(2)));
     /// ```
+    #[doc(alias = "try_send")]
     pub fn send(&self, msg: T) -> Result<usize, SendError<T>> {
         let (evicted, receivers) = {
             let mut ring = lock(&self.shared.ring);
@@ -163,6 +164,7 @@ impl<T> Sender<T> {
     /// tx.send(2).unwrap();
     /// assert_eq!(late.try_recv(), Ok(2));
     /// ```
+    #[must_use]
     pub fn subscribe(&self) -> Receiver<T> {
         let next = {
             let mut ring = lock(&self.shared.ring);
@@ -474,6 +476,7 @@ impl<T> Receiver<T> {
     /// let mut fresh = rx.resubscribe();
     /// assert_eq!(fresh.try_recv(), Err(TryRecvError::Empty));
     /// ```
+    #[must_use]
     pub fn resubscribe(&self) -> Self {
         let next = {
             let mut ring = lock(&self.shared.ring);

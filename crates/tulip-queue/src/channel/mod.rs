@@ -76,6 +76,7 @@ pub mod futures {
 /// assert_eq!(rx.await, Ok("result"));
 /// # });
 /// ```
+#[must_use = "dropping both halves closes the channel at once"]
 pub fn oneshot<T>() -> (oneshot::Sender<T>, oneshot::Receiver<T>) {
     oneshot::channel()
 }
@@ -108,6 +109,7 @@ pub fn oneshot<T>() -> (oneshot::Sender<T>, oneshot::Receiver<T>) {
 /// assert_eq!(slow.recv().await, Ok(3));
 /// # });
 /// ```
+#[must_use = "dropping both halves closes the channel at once"]
 pub fn broadcast<T>(cap: usize) -> (broadcast::Sender<T>, broadcast::Receiver<T>) {
     broadcast::channel(cap)
 }
@@ -130,6 +132,7 @@ pub fn broadcast<T>(cap: usize) -> (broadcast::Sender<T>, broadcast::Receiver<T>
 /// assert_eq!(*rx.borrow(), "ready");
 /// # });
 /// ```
+#[must_use = "dropping both halves closes the channel at once"]
 pub fn watch<T>(initial: T) -> (watch::Sender<T>, watch::Receiver<T>) {
     watch::channel(initial)
 }

@@ -57,8 +57,7 @@ impl<T> Chan<T> {
     fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
         match self.queue.push(msg) {
             Ok(()) => {
-                self.recv_ops.notify_one();
-                self.stream_ops.notify_all();
+                self.recv_ops.notify_one_and_all(&self.stream_ops);
                 Ok(())
             }
             Err(PushError::Full(msg)) => Err(TrySendError::Full(msg)),
@@ -132,6 +131,7 @@ impl<T> Drop for Chan<T> {
 /// assert_eq!(rx.recv().await?, 1);
 /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
 /// ```
+#[must_use = "dropping both halves closes the channel at once"]
 pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     assert!(cap > 0, "channel capacity must be positive");
     new(ConcurrentQueue::bounded(cap))
@@ -150,6 +150,7 @@ pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 /// }
 /// assert_eq!(rx.len(), 1000);
 /// ```
+#[must_use = "dropping both halves closes the channel at once"]
 pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
     new(ConcurrentQueue::unbounded())
 }

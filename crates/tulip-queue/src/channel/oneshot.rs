@@ -106,6 +106,7 @@ impl<T> Sender<T> {
     /// drop(rx);
     /// assert_eq!(tx.send("lost"), Err(SendError("lost")));
     /// ```
+    #[doc(alias = "try_send")]
     pub fn send(mut self, value: T) -> Result<(), SendError<T>> {
         let inner = self
             .inner

@@ -120,6 +120,7 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.send(2), Err(SendError(2)));
     /// assert_eq!(*tx.borrow(), 1);
     /// ```
+    #[doc(alias = "try_send")]
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         if self.shared.receivers.load(Ordering::SeqCst) == 0 {
             return Err(SendError(value));
@@ -224,6 +225,7 @@ impl<T> Sender<T> {
     /// tx.send(1).unwrap();
     /// assert_eq!(rx.has_changed(), Ok(true));
     /// ```
+    #[must_use]
     pub fn subscribe(&self) -> Receiver<T> {
         self.shared.receivers.fetch_add(1, Ordering::SeqCst);
         let seen = read(&self.shared.state).version;
