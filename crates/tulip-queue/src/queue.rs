@@ -67,6 +67,8 @@ macro_rules! queue_methods {
             /// q.put_nowait(1).unwrap();
             /// assert_eq!(q.put_nowait(2), Err(PutError::Full(2)));
             /// ```
+            #[doc(alias = "try_put")]
+            #[doc(alias = "try_send")]
             pub fn put_nowait(&self, item: T) -> Result<(), PutError<T>> {
                 self.shared.try_put(item)
             }
@@ -149,6 +151,8 @@ macro_rules! queue_methods {
             /// assert_eq!(q.get_nowait(), Ok(1));
             /// assert_eq!(q.get_nowait(), Err(GetError::Empty));
             /// ```
+            #[doc(alias = "try_get")]
+            #[doc(alias = "try_recv")]
             pub fn get_nowait(&self) -> Result<T, GetError> {
                 self.shared.try_get()
             }

@@ -11,7 +11,11 @@
 //! - "Shut down" is the store's closed flag (concurrent-queue's `close()`, or `closed` under
 //!   the lock): once set, every push fails, and pops drain what is left.
 //! - An item counts as an unfinished task from *before* it becomes visible to getters, so a
-//!   consumer can never call `task_done()` for it before the count includes it.
+//!   consumer can never call `task_done()` for it before the count includes it. The LIFO and
+//!   priority stores count under their lock. The lock-free FIFO store counts just before the
+//!   push and takes the count back if the push fails; only a `task_done()` that is one too
+//!   many, racing a failing `put_nowait`, can observe that provisional count (and succeed
+//!   where it would otherwise have failed). The count never goes below zero.
 
 use std::{cmp::Ordering as CmpOrdering, fmt, marker::PhantomData, mem};
 
