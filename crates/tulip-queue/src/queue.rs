@@ -214,6 +214,39 @@ macro_rules! queue_methods {
                 GetItem::new(&self.shared)
             }
 
+            /// Like [`get_blocking`](Self::get_blocking), but the item comes in a
+            /// [`QueueItem`] guard that calls [`task_done`](Self::task_done) when it is
+            /// dropped.
+            ///
+            /// # Blocking
+            ///
+            /// Blocks the calling thread; do not call it from async code.
+            ///
+            /// # Errors
+            ///
+            /// [`QueueShutDown`] as for [`get`](Self::get).
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("use tulip_queue::", stringify!($Name), ";")]
+            ///
+            #[doc = concat!("let q = ", stringify!($Name), "::new(0);")]
+            /// let worker = std::thread::spawn({
+            ///     let q = q.clone();
+            ///     move || {
+            ///         let job = q.get_item_blocking().unwrap();
+            ///         assert_eq!(*job, "job");
+            ///     } // task_done()
+            /// });
+            /// q.put_nowait("job").unwrap();
+            /// q.join_blocking();
+            /// worker.join().unwrap();
+            /// ```
+            pub fn get_item_blocking(&self) -> Result<QueueItem<T>, QueueShutDown> {
+                block_on(self.get_item())
+            }
+
             /// Like [`get_nowait`](Self::get_nowait), but the item comes in a [`QueueItem`]
             /// guard that calls [`task_done`](Self::task_done) when it is dropped.
             ///
