@@ -32,6 +32,9 @@ pub(crate) fn miri(_args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// Crates whose loom models also run their dependencies in loom mode.
+const DEP_MODELS: &[&str] = &["tulip-executor"];
+
 /// Crates with a `tests/loom.rs` model.
 fn loom_crates() -> Vec<String> {
     let mut out = Vec::new();
@@ -53,11 +56,21 @@ pub(crate) fn loom(args: &[String]) -> Result<(), String> {
         args.to_vec()
     };
     for krate in crates {
+        // The executor's models also switch concurrent-queue to loom's atomics (`--cfg loom`
+        // plus its `loom` feature, which the executor enables under that cfg).
+        let flags = if DEP_MODELS.contains(&krate.as_str()) {
+            "--cfg tulip_loom --cfg loom"
+        } else {
+            "--cfg tulip_loom"
+        };
         run(cargo()
-            .env("RUSTFLAGS", "--cfg tulip_loom")
+            .env("RUSTFLAGS", flags)
             .env("LOOM_MAX_PREEMPTIONS", "2")
             .env("LOOM_MAX_BRANCHES", "10000")
-            .env("CARGO_TARGET_DIR", root().join("target/loom"))
+            .env(
+                "CARGO_TARGET_DIR",
+                root().join(format!("target/loom-{krate}")),
+            )
             .args(["test", "--release", "-p", &krate, "--test", "loom"]))?;
     }
     Ok(())

@@ -1,9 +1,8 @@
 //! [`Builder`]: spawn a task with options (a name).
 
 use std::future::Future;
-use std::panic::Location;
 
-use crate::executor::{no_loop, spawn_local_on, spawn_send, with_current_local};
+use crate::executor::{spawn_local_named, spawn_named};
 use crate::task::Task;
 
 /// Spawns tasks with options (asyncio's `create_task(coro, name=...)`).
@@ -46,10 +45,7 @@ impl Builder {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let location = Location::caller();
-        let shared = with_current_local(|l| l.shared.clone())
-            .unwrap_or_else(|| no_loop("task::Builder::spawn"));
-        spawn_send(&shared, future, self.name, location)
+        spawn_named(future, self.name)
     }
 
     /// Spawns a `!Send` task on the current loop (it always runs on this thread).
@@ -63,9 +59,6 @@ impl Builder {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let location = Location::caller();
-        let name = self.name;
-        with_current_local(|l| spawn_local_on(l, future, name, location))
-            .unwrap_or_else(|| no_loop("task::Builder::spawn_local"))
+        spawn_local_named(future, self.name)
     }
 }

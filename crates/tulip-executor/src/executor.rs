@@ -1,640 +1,276 @@
-//! The single-threaded executor: run queue, injector, registry, and the loop that drives them.
-//!
-//! # Invariants
-//!
-//! * Every task `Runnable` is run and dropped on the executor's own thread (the "loop
-//!   thread"). Wakes on the loop thread push onto the local queue (no atomics, no locks); wakes
-//!   from other threads go through the `injector` (a concurrent queue) and, only when the loop
-//!   is parked, a notification of the driver ([`Park`]).
-//! * A task whose future returned `Pending` has its waker in the loop's registry until its
-//!   future is dropped; closing the executor wakes every registered task and drops every queued
-//!   `Runnable`, which drops every future that has not finished — on the loop thread.
-//! * The executor never touches a file descriptor: waiting is delegated to [`Park`].
+//! [`Executor`]: the task half of a tulip event loop, single- or multi-threaded; [`Spawner`];
+//! [`spawn`] and [`spawn_local`].
 
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe, Location};
-use std::pin::pin;
-use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::panic::Location;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
-use std::time::Duration;
 
-use async_task::Runnable;
-use concurrent_queue::ConcurrentQueue;
-
-use crate::task::{payload_message, Task, TaskId, TaskMeta, NO_SLOT};
-use crate::wrapper::TaskFuture;
-
-/// How many queue items run between two non-blocking checks of the driver (I/O and timers)
-/// and of the injector. A task that is always ready cannot starve I/O for longer than this.
-pub const BUDGET: u32 = 128;
-
-thread_local! {
-    /// The executor whose loop runs (or is entered) on this thread.
-    static CURRENT: RefCell<Option<Rc<Local>>> = const { RefCell::new(None) };
-    /// Whether an executor loop is running on this thread (nested runs are refused).
-    static RUNNING: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Whether an event loop is currently running on this thread.
-pub fn in_loop() -> bool {
-    RUNNING.with(Cell::get)
-}
-
-/// What the loop does when it has nothing to run: wait for I/O and timers.
-///
-/// The executor calls `park(Some(Duration::ZERO))` every [`BUDGET`] items (check without
-/// blocking) and `park(None)` when its queues are empty (block until something happens, or
-/// until [`Executor::new`]'s `unpark` callback is called from another thread).
-pub trait Park {
-    /// Waits for I/O events and timers and wakes what they concern; see the trait docs.
-    fn park(&mut self, timeout: Option<Duration>);
-}
-
-/// A [`Park`] for executors without I/O: blocks the thread until unparked.
-#[derive(Debug, Default)]
-pub struct ThreadPark {
-    _priv: (),
-}
-
-impl Park for ThreadPark {
-    fn park(&mut self, timeout: Option<Duration>) {
-        match timeout {
-            Some(t) if t.is_zero() => {}
-            Some(t) => std::thread::park_timeout(t),
-            None => std::thread::park(),
-        }
-    }
-}
-
-/// What happened when a task or callback panicked, for the loop's exception handler.
-#[derive(Debug)]
-pub struct PanicReport<'a> {
-    /// The task's id (`None` for a callback).
-    pub task_id: Option<TaskId>,
-    /// The task's name, if any.
-    pub task_name: Option<&'a str>,
-    /// Where the task was spawned.
-    pub location: Option<&'static Location<'static>>,
-    /// What was running: `"task"`, `"task drop"` (a panic while a cancelled task's future was
-    /// dropped) or `"callback"`.
-    pub context: &'static str,
-    /// The panic payload.
-    pub payload: &'a (dyn std::any::Any + Send),
-}
-
-impl PanicReport<'_> {
-    /// The panic message, when it is a string.
-    pub fn message(&self) -> Option<&str> {
-        payload_message(self.payload)
-    }
-}
-
-impl fmt::Display for PanicReport<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.task_id, self.task_name) {
-            (Some(id), Some(name)) => write!(f, "{} '{}' (id {})", self.context, name, id)?,
-            (Some(id), None) => write!(f, "{} {}", self.context, id)?,
-            _ => write!(f, "{}", self.context)?,
-        }
-        if let Some(loc) = self.location {
-            write!(f, " spawned at {loc}")?;
-        }
-        match self.message() {
-            Some(m) => write!(f, " panicked: {m}"),
-            None => f.write_str(" panicked"),
-        }
-    }
-}
-
-/// Handler for panics caught in tasks and callbacks.
-pub type PanicHandler = Arc<dyn Fn(&PanicReport<'_>) + Send + Sync>;
-
-/// The default panic handler: one line on stderr.
-pub fn default_panic_handler() -> PanicHandler {
-    Arc::new(|report: &PanicReport<'_>| {
-        eprintln!("tulip: {report}");
-    })
-}
-
-/// Items from other threads.
-enum Remote {
-    Task(Runnable<TaskMeta>),
-    Call(Box<dyn FnOnce() + Send>),
-    Main,
-}
-
-/// Items of the local run queue.
-enum Ready {
-    Task(Runnable<TaskMeta>),
-    Call(Box<dyn FnOnce()>),
-    Main,
-}
-
-/// State shared with other threads (through wakers, task handles and spawners).
-pub(crate) struct Shared {
-    /// Items scheduled from other threads.
-    injector: ConcurrentQueue<Remote>,
-    /// True while the loop is (about to be) blocked in `Park::park(None)`.
-    parked: AtomicBool,
-    /// Interrupts the driver's blocking wait.
-    unpark: Box<dyn Fn() + Send + Sync>,
-    /// Set when the executor closes; later spawns are refused.
-    closed: AtomicBool,
-    /// Reports panics caught in tasks and callbacks.
-    panic_handler: PanicHandler,
-    /// Number of live tasks (spawned and not yet finished or dropped).
-    live: AtomicUsize,
-}
-
-impl Shared {
-    fn push_remote(&self, item: Remote) {
-        if let Err(e) = self.injector.push(item) {
-            // Only a closed queue refuses; the item is dropped here (it is Send by
-            // construction of `Remote`, except task runnables, which `close` accounts for).
-            drop(e.into_inner());
-            return;
-        }
-        if self.parked.swap(false, Ordering::SeqCst) {
-            (self.unpark)();
-        }
-    }
-
-    /// Reports a panic to the handler, containing a panic of the handler itself.
-    pub(crate) fn report(&self, report: &PanicReport<'_>) {
-        if catch_unwind(AssertUnwindSafe(|| (self.panic_handler)(report))).is_err() {
-            eprintln!("tulip: the exception handler panicked while reporting: {report}");
-        }
-    }
-
-    /// Makes a task whose cancellation was just requested run again.
-    pub(crate) fn wake_for_cancel(self: &Arc<Self>, id: TaskId, slot: usize) {
-        let on_loop = with_local(self, |local| local.wake_registered(id, slot)).is_some();
-        if !on_loop && slot != NO_SLOT {
-            let me = self.clone();
-            self.push_remote(Remote::Call(Box::new(move || {
-                with_local(&me, |local| local.wake_registered(id, slot));
-            })));
-        }
-    }
-}
-
-/// Runs `f` with this thread's executor if it is the one owning `shared`.
-fn with_local<R>(shared: &Arc<Shared>, f: impl FnOnce(&Local) -> R) -> Option<R> {
-    CURRENT
-        .try_with(|c| {
-            let cur = c.try_borrow().ok()?;
-            let local = cur.as_ref()?;
-            if Arc::ptr_eq(&local.shared, shared) {
-                Some(f(local))
-            } else {
-                None
-            }
-        })
-        .ok()
-        .flatten()
-}
-
-/// async-task's schedule function for every task.
-pub(crate) fn schedule(runnable: Runnable<TaskMeta>) {
-    let shared = runnable.metadata().shared.clone();
-    let mut runnable = Some(runnable);
-    with_local(&shared, |local| {
-        if let Some(r) = runnable.take() {
-            local.queue.borrow_mut().push_back(Ready::Task(r));
-        }
-    });
-    if let Some(r) = runnable {
-        shared.push_remote(Remote::Task(r));
-    }
-}
-
-/// Loop-thread state.
-pub(crate) struct Local {
-    pub(crate) shared: Arc<Shared>,
-    /// The run queue (FIFO, as asyncio's ready queue).
-    queue: RefCell<VecDeque<Ready>>,
-    /// Wakers of pending tasks: slot -> (task id, waker).
-    registry: RefCell<Registry>,
-}
-
-/// A slab of wakers of pending tasks.
-#[derive(Default)]
-struct Registry {
-    slots: Vec<Option<(TaskId, Waker)>>,
-    free: Vec<usize>,
-    len: usize,
-}
-
-impl Registry {
-    fn insert(&mut self, id: TaskId, waker: Waker) -> usize {
-        self.len += 1;
-        match self.free.pop() {
-            Some(i) => {
-                self.slots[i] = Some((id, waker));
-                i
-            }
-            None => {
-                self.slots.push(Some((id, waker)));
-                self.slots.len() - 1
-            }
-        }
-    }
-
-    fn remove(&mut self, slot: usize, id: TaskId) -> Option<Waker> {
-        match self.slots.get_mut(slot) {
-            Some(s @ Some(_)) if s.as_ref().is_some_and(|(i, _)| *i == id) => {
-                let (_, w) = s.take()?;
-                self.free.push(slot);
-                self.len -= 1;
-                Some(w)
-            }
-            _ => None,
-        }
-    }
-}
-
-impl Local {
-    /// Registers a pending task's waker; returns the slot.
-    pub(crate) fn register(&self, id: TaskId, waker: Waker) -> usize {
-        self.registry.borrow_mut().insert(id, waker)
-    }
-
-    /// Removes a task from the registry.
-    pub(crate) fn unregister(&self, slot: usize, id: TaskId) {
-        let waker = self.registry.borrow_mut().remove(slot, id);
-        drop(waker);
-    }
-
-    fn wake_registered(&self, id: TaskId, slot: usize) {
-        let waker = {
-            let reg = self.registry.borrow();
-            match reg.slots.get(slot) {
-                Some(Some((i, w))) if *i == id => Some(w.clone()),
-                _ => None,
-            }
-        };
-        if let Some(w) = waker {
-            w.wake();
-        }
-    }
-
-    fn pop(&self) -> Option<Ready> {
-        self.queue.borrow_mut().pop_front()
-    }
-
-    /// Moves everything from the injector to the local queue.
-    fn drain_injector(&self) -> usize {
-        let mut n = 0;
-        while let Ok(item) = self.shared.injector.pop() {
-            let item = match item {
-                Remote::Task(r) => Ready::Task(r),
-                Remote::Call(f) => Ready::Call(f),
-                Remote::Main => Ready::Main,
-            };
-            self.queue.borrow_mut().push_back(item);
-            n += 1;
-        }
-        n
-    }
-}
-
-/// Runs `f` with the current executor's local state.
-pub(crate) fn with_current_local<R>(f: impl FnOnce(&Local) -> R) -> Option<R> {
-    CURRENT
-        .try_with(|c| {
-            c.try_borrow()
-                .ok()
-                .and_then(|cur| cur.as_ref().map(|l| f(l)))
-        })
-        .ok()
-        .flatten()
-}
-
-/// The waker of the future passed to [`Executor::block_on`].
-struct MainWake {
-    /// True while a `Ready::Main` item is queued (or the main future is being polled).
-    queued: AtomicBool,
-    shared: Arc<Shared>,
-}
-
-impl Wake for MainWake {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        if self.queued.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let mut pushed = false;
-        with_local(&self.shared, |local| {
-            local.queue.borrow_mut().push_back(Ready::Main);
-            pushed = true;
-        });
-        if !pushed {
-            self.shared.push_remote(Remote::Main);
-        }
-    }
-}
+use crate::context::{self, in_loop, with_ctx, Ctx, EnterGuard};
+use crate::mt::{self, MtExecutor, MtShared, ThreadStart};
+use crate::shared::{
+    default_panic_handler, spawn_pinned, spawn_send, Driver, Flavor, PanicHandler, Shared,
+    ThreadDriver,
+};
+use crate::st::{self, StExecutor, StShared};
+use crate::task::Task;
 
 /// Configuration of an [`Executor`].
 pub struct ExecutorConfig {
-    /// Interrupts the driver's blocking `park(None)` from another thread.
-    pub unpark: Box<dyn Fn() + Send + Sync>,
+    /// Waits for I/O and timers; see [`Driver`].
+    pub driver: Arc<dyn Driver>,
     /// Reports panics caught in tasks and callbacks.
     pub panic_handler: PanicHandler,
+    /// Number of workers: 1 is asyncio's single-threaded loop (no extra thread); `n > 1`
+    /// spawns `n - 1` worker threads that steal work from each other and from the thread
+    /// calling [`Executor::block_on`].
+    pub workers: usize,
+    /// Runs first on every spawned worker thread; what it returns lives as long as the thread.
+    pub thread_start: Option<ThreadStart>,
+    /// Worker threads are named `"{thread_name}-{i}"`.
+    pub thread_name: String,
+}
+
+impl ExecutorConfig {
+    /// A single-threaded configuration around `driver` with the default panic handler.
+    pub fn new(driver: Arc<dyn Driver>) -> ExecutorConfig {
+        ExecutorConfig {
+            driver,
+            panic_handler: default_panic_handler(),
+            workers: 1,
+            thread_start: None,
+            thread_name: "tulip-worker".into(),
+        }
+    }
 }
 
 impl fmt::Debug for ExecutorConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ExecutorConfig").finish_non_exhaustive()
+        f.debug_struct("ExecutorConfig")
+            .field("workers", &self.workers)
+            .field("thread_name", &self.thread_name)
+            .finish_non_exhaustive()
     }
 }
 
-/// A single-threaded executor: the task half of a tulip event loop.
+enum Inner {
+    St(StExecutor),
+    Mt(MtExecutor),
+}
+
+/// The task half of a tulip event loop.
 ///
-/// It runs tasks and callbacks in FIFO order on the thread that owns it, and asks a [`Park`]
-/// implementation (the reactor, in a full loop) to wait when nothing is ready. It is `!Send`:
-/// the loop belongs to its thread. Other threads reach it through [`Spawner`].
+/// With one worker (the default) it is asyncio's loop: tasks and callbacks run in FIFO order on
+/// the thread that calls [`block_on`](Executor::block_on), and no thread is spawned. With
+/// `workers > 1` it is a work-stealing pool whose worker 0 is that same thread; `spawn` runs
+/// anywhere, `spawn_local` pins a `!Send` task to the worker that spawned it, so both kinds of
+/// task share one executor.
+///
+/// The executor never waits on the OS itself: it asks its [`Driver`] (the reactor, in a full
+/// loop) to park when there is nothing to run. It is `!Send`: it belongs to the thread that
+/// created it. Other threads reach it through a [`Spawner`].
 ///
 /// # Examples
 ///
 /// ```
-/// use tulip_executor::{Executor, ThreadPark};
+/// use std::sync::Arc;
+/// use tulip_executor::{Executor, ThreadDriver};
 ///
-/// let thread = std::thread::current();
-/// let ex = Executor::new(move || thread.unpark());
+/// let ex = Executor::new(Arc::new(ThreadDriver::new()));
 /// let out = ex.block_on(async {
 ///     let t = tulip_executor::spawn(async { 1 + 1 });
 ///     t.await.unwrap()
-/// }, &mut ThreadPark::default());
+/// });
 /// assert_eq!(out, 2);
 /// ```
 pub struct Executor {
-    local: Rc<Local>,
+    inner: Inner,
+    shared: Arc<Shared>,
+    /// Keeps the executor `!Send` and `!Sync` in both flavours.
+    _not_send: std::marker::PhantomData<Cell<*const ()>>,
 }
 
 impl fmt::Debug for Executor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Executor")
-            .field("queued", &self.local.queue.borrow().len())
-            .field(
-                "live_tasks",
-                &self.local.shared.live.load(Ordering::Relaxed),
-            )
+            .field("workers", &self.workers())
+            .field("queued", &self.queued())
+            .field("live_tasks", &self.live_tasks())
             .finish_non_exhaustive()
     }
 }
 
 impl Executor {
-    /// A new executor; `unpark` must interrupt the [`Park`] implementation's blocking wait.
-    pub fn new(unpark: impl Fn() + Send + Sync + 'static) -> Executor {
-        Executor::with_config(ExecutorConfig {
-            unpark: Box::new(unpark),
-            panic_handler: default_panic_handler(),
-        })
+    /// A single-threaded executor waiting through `driver`.
+    pub fn new(driver: Arc<dyn Driver>) -> Executor {
+        Executor::with_config(ExecutorConfig::new(driver))
+            .expect("a single-threaded executor spawns no thread and cannot fail")
     }
 
-    /// A new executor with the given configuration.
-    pub fn with_config(config: ExecutorConfig) -> Executor {
-        let shared = Arc::new(Shared {
-            injector: ConcurrentQueue::unbounded(),
-            parked: AtomicBool::new(false),
-            unpark: config.unpark,
-            closed: AtomicBool::new(false),
-            panic_handler: config.panic_handler,
-            live: AtomicUsize::new(0),
-        });
-        Executor {
-            local: Rc::new(Local {
+    /// An executor with the given configuration.
+    ///
+    /// # Errors
+    ///
+    /// Fails if a worker thread cannot be spawned.
+    pub fn with_config(config: ExecutorConfig) -> std::io::Result<Executor> {
+        let workers = config.workers.max(1);
+        if workers == 1 {
+            let shared = Arc::new(Shared::new(
+                Flavor::St(StShared::new()),
+                config.driver,
+                config.panic_handler,
+                1,
+            ));
+            Ok(Executor {
+                inner: Inner::St(StExecutor::new(shared.clone())),
                 shared,
-                queue: RefCell::new(VecDeque::new()),
-                registry: RefCell::new(Registry::default()),
-            }),
+                _not_send: std::marker::PhantomData,
+            })
+        } else {
+            let shared = Arc::new(Shared::new(
+                Flavor::Mt(MtShared::new(workers)),
+                config.driver,
+                config.panic_handler,
+                workers * 4,
+            ));
+            let mt = MtExecutor::new(shared.clone(), config.thread_start, &config.thread_name)?;
+            Ok(Executor {
+                inner: Inner::Mt(mt),
+                shared,
+                _not_send: std::marker::PhantomData,
+            })
         }
     }
 
-    /// Makes this the current executor on this thread until the guard drops (so `spawn` and
-    /// `spawn_local` reach it).
+    /// Number of workers (1 for asyncio's single-threaded loop).
+    pub fn workers(&self) -> usize {
+        match &self.shared.flavor {
+            Flavor::St(_) => 1,
+            Flavor::Mt(_) => match &self.inner {
+                Inner::Mt(_) => mt_workers(&self.shared),
+                Inner::St(_) => 1,
+            },
+        }
+    }
+
+    /// Makes this the current executor on this thread until the guard drops (so `spawn`,
+    /// `spawn_local` and `call_soon` reach it without running it).
     pub fn enter(&self) -> EnterGuard {
-        let prev = CURRENT.with(|c| c.replace(Some(self.local.clone())));
-        EnterGuard { prev: Some(prev) }
+        context::enter(self.ctx())
+    }
+
+    fn ctx(&self) -> Ctx {
+        match &self.inner {
+            Inner::St(st) => st.ctx(),
+            Inner::Mt(mt) => mt.ctx(),
+        }
     }
 
     /// A handle that spawns onto this executor from any thread.
     pub fn spawner(&self) -> Spawner {
         Spawner {
-            shared: self.local.shared.clone(),
+            shared: self.shared.clone(),
         }
     }
 
-    /// Number of tasks spawned and not yet finished.
+    /// Number of tasks spawned whose future has not been dropped yet.
     pub fn live_tasks(&self) -> usize {
-        self.local.shared.live.load(Ordering::Acquire)
+        self.shared.live.load(Ordering::Acquire)
     }
 
-    /// Number of items waiting in the run queue.
+    /// Number of items waiting in run queues.
     pub fn queued(&self) -> usize {
-        self.local.queue.borrow().len() + self.local.shared.injector.len()
+        match &self.inner {
+            Inner::St(st) => st.queued(),
+            Inner::Mt(mt) => mt.queued(),
+        }
     }
 
-    /// Queues a callback to run in FIFO order with tasks (asyncio's `call_soon`).
+    /// Queues a callback to run in FIFO order with tasks (asyncio's `call_soon`); with several
+    /// workers, on this thread.
     pub fn call_soon(&self, f: Box<dyn FnOnce()>) {
-        self.local.queue.borrow_mut().push_back(Ready::Call(f));
+        let _enter = self.enter();
+        if let Err(f) = call_soon_current(f) {
+            drop(f);
+        }
     }
 
     /// Whether [`close`](Self::close) has run.
     pub fn is_closed(&self) -> bool {
-        self.local.shared.closed.load(Ordering::Acquire)
+        self.shared.is_closed()
     }
 
-    /// Runs the loop until `future` completes, polling it in place (it is not spawned) in FIFO
-    /// turn with tasks and callbacks.
+    /// Runs the loop until `future` completes, polling it in place (it is not spawned), and
+    /// returns its output. On a single-threaded executor it takes its FIFO turn with tasks and
+    /// callbacks; on a multi-threaded one, this thread works as worker 0 meanwhile.
     ///
     /// Tasks still pending when `future` completes stay in the executor: a later `block_on`
     /// continues them, and [`close`](Self::close) cancels them.
     ///
     /// # Panics
     ///
-    /// Panics if a loop already runs on this thread, and propagates a panic of `future`
-    /// itself (panics of tasks are caught and reported).
-    pub fn block_on<F: Future>(&self, future: F, park: &mut dyn Park) -> F::Output {
+    /// Panics if a loop already runs on this thread, and propagates a panic of `future` itself
+    /// (panics of tasks are caught and reported).
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         assert!(
             !in_loop(),
             "cannot start a tulip event loop from inside a running event loop \
              (await the future instead, or use spawn)"
         );
-        let _enter = self.enter();
-        let _running = RunningGuard::set();
-        let local = &*self.local;
-        let shared = &*local.shared;
-
-        let main = Arc::new(MainWake {
-            queued: AtomicBool::new(true),
-            shared: local.shared.clone(),
-        });
-        let waker = Waker::from(main.clone());
-        let mut cx = Context::from_waker(&waker);
-        let mut future = pin!(future);
-        local.queue.borrow_mut().push_back(Ready::Main);
-
-        let mut ticks: u32 = 0;
-        loop {
-            let item = match local.pop() {
-                Some(item) => Some(item),
-                None => {
-                    if local.drain_injector() > 0 {
-                        local.pop()
-                    } else {
-                        None
-                    }
-                }
-            };
-            match item {
-                Some(Ready::Main) => {
-                    main.queued.store(false, Ordering::Release);
-                    if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
-                        return v;
-                    }
-                }
-                Some(Ready::Task(runnable)) => {
-                    runnable.run();
-                }
-                Some(Ready::Call(f)) => run_callback(shared, f),
-                None => {
-                    // Idle: park until I/O, a timer or a remote wake.
-                    shared.parked.store(true, Ordering::SeqCst);
-                    if !shared.injector.is_empty() {
-                        shared.parked.store(false, Ordering::SeqCst);
-                        continue;
-                    }
-                    park.park(None);
-                    shared.parked.store(false, Ordering::SeqCst);
-                    ticks = 0;
-                    continue;
-                }
-            }
-            ticks += 1;
-            if ticks >= BUDGET {
-                ticks = 0;
-                local.drain_injector();
-                park.park(Some(Duration::ZERO));
-            }
+        assert!(
+            !self.is_closed(),
+            "tulip: block_on called on a closed executor"
+        );
+        match &self.inner {
+            Inner::St(st) => st.block_on(future),
+            Inner::Mt(mt) => mt.block_on(future),
         }
     }
 
-    /// Cancels every task: wakes each pending task and drops every queued item, so every
-    /// unfinished future is dropped (on this thread). Awaiting a cancelled task gives
-    /// `Err(JoinError::Cancelled)`. Spawning afterwards is refused.
+    /// Cancels every task: every unfinished future is dropped (a `!Send` one on the thread of
+    /// the worker that spawned it), worker threads are woken and joined. Awaiting a cancelled
+    /// task gives `Err(JoinError::Cancelled)`; spawning afterwards gives an already-cancelled
+    /// task.
     pub fn close(&self) {
-        let local = &*self.local;
-        local.shared.closed.store(true, Ordering::SeqCst);
-        let _enter = self.enter();
-        let mut spins = 0u32;
-        loop {
-            let wakers: Vec<Waker> = local
-                .registry
-                .borrow()
-                .slots
-                .iter()
-                .flatten()
-                .map(|(_, w)| w.clone())
-                .collect();
-            for w in wakers {
-                w.wake();
-            }
-            let mut dropped = 0usize;
-            loop {
-                let item = local.pop().or_else(|| {
-                    local.drain_injector();
-                    local.pop()
-                });
-                match item {
-                    Some(item) => {
-                        drop(item);
-                        dropped += 1;
-                    }
-                    None => break,
+        match &self.inner {
+            Inner::St(st) => {
+                if !self.is_closed() {
+                    st.close();
                 }
             }
-            if local.registry.borrow().len == 0 {
-                break;
-            }
-            if dropped == 0 {
-                // A task woken from another thread is on its way into the injector.
-                spins += 1;
-                if spins > 64 {
-                    std::thread::yield_now();
-                }
-                std::hint::spin_loop();
-            }
+            Inner::Mt(mt) => mt.close(),
         }
+    }
+}
+
+fn mt_workers(shared: &Shared) -> usize {
+    match &shared.flavor {
+        Flavor::Mt(_) => mt::worker_count(shared),
+        Flavor::St(_) => 1,
     }
 }
 
 impl Drop for Executor {
     fn drop(&mut self) {
-        if !self.is_closed() {
-            self.close();
+        self.close();
+    }
+}
+
+/// Queues a `!Send` callback on the executor entered on this thread.
+fn call_soon_current(f: Box<dyn FnOnce()>) -> Result<(), Box<dyn FnOnce()>> {
+    let mut f = Some(f);
+    with_ctx(|ctx| match ctx {
+        Some(Ctx::St(local)) if !local.shared.is_closed() => {
+            local.call_soon(f.take().expect("present"))
         }
-        // Stay closed for remote spawners: close the injector so late pushes are refused.
-        self.local.shared.injector.close();
-        while let Ok(item) = self.local.shared.injector.pop() {
-            drop(item);
-        }
-    }
-}
-
-fn run_callback(shared: &Shared, f: Box<dyn FnOnce()>) {
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
-        shared.report(&PanicReport {
-            task_id: None,
-            task_name: None,
-            location: None,
-            context: "callback",
-            payload: &*payload,
-        });
-    }
-}
-
-/// Marks the thread as running a loop.
-struct RunningGuard;
-
-impl RunningGuard {
-    fn set() -> RunningGuard {
-        RUNNING.with(|r| r.set(true));
-        RunningGuard
-    }
-}
-
-impl Drop for RunningGuard {
-    fn drop(&mut self) {
-        let _ = RUNNING.try_with(|r| r.set(false));
-    }
-}
-
-/// Restores the previously entered executor when dropped (see [`Executor::enter`]).
-#[must_use = "the executor is only entered while the guard lives"]
-pub struct EnterGuard {
-    prev: Option<Option<Rc<Local>>>,
-}
-
-impl fmt::Debug for EnterGuard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("EnterGuard")
-    }
-}
-
-impl Drop for EnterGuard {
-    fn drop(&mut self) {
-        if let Some(prev) = self.prev.take() {
-            let _ = CURRENT.try_with(|c| c.replace(prev));
-        }
+        Some(Ctx::Mt(w)) if !w.shared.is_closed() => w.call_soon(f.take().expect("present")),
+        _ => {}
+    });
+    match f {
+        None => Ok(()),
+        Some(f) => Err(f),
     }
 }
 
@@ -647,7 +283,7 @@ pub struct Spawner {
 impl fmt::Debug for Spawner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Spawner")
-            .field("closed", &self.shared.closed.load(Ordering::Relaxed))
+            .field("closed", &self.shared.is_closed())
             .finish()
     }
 }
@@ -668,10 +304,13 @@ impl Spawner {
     /// the loop if it is parked. Returns `false` if the executor has closed (the callback is
     /// dropped).
     pub fn call_soon(&self, f: Box<dyn FnOnce() + Send>) -> bool {
-        if self.shared.closed.load(Ordering::Acquire) {
+        if self.shared.is_closed() {
             return false;
         }
-        self.shared.push_remote(Remote::Call(f));
+        match &self.shared.flavor {
+            Flavor::St(_) => st::push_remote(&self.shared, st::Remote::Call(f)),
+            Flavor::Mt(_) => mt::call_soon_remote(&self.shared, f),
+        }
         true
     }
 
@@ -682,24 +321,16 @@ impl Spawner {
     /// Hands the callback back when called from a thread that is not running (or has not
     /// entered) this executor, or after it closed.
     pub fn call_soon_local(&self, f: Box<dyn FnOnce()>) -> Result<(), Box<dyn FnOnce()>> {
-        if self.shared.closed.load(Ordering::Acquire) {
+        let here = with_ctx(|ctx| ctx.is_some_and(|c| Arc::ptr_eq(c.shared(), &self.shared)));
+        if !here {
             return Err(f);
         }
-        let mut f = Some(f);
-        with_local(&self.shared, |local| {
-            if let Some(f) = f.take() {
-                local.queue.borrow_mut().push_back(Ready::Call(f));
-            }
-        });
-        match f {
-            None => Ok(()),
-            Some(f) => Err(f),
-        }
+        call_soon_current(f)
     }
 
     /// Whether the executor has closed.
     pub fn is_closed(&self) -> bool {
-        self.shared.closed.load(Ordering::Acquire)
+        self.shared.is_closed()
     }
 
     /// Whether two spawners reach the same executor.
@@ -709,103 +340,18 @@ impl Spawner {
 
     /// The spawner of the executor entered on this thread, if any.
     pub fn current() -> Option<Spawner> {
-        with_current_local(|l| Spawner {
-            shared: l.shared.clone(),
+        with_ctx(|ctx| {
+            ctx.map(|c| Spawner {
+                shared: c.shared().clone(),
+            })
         })
-    }
-}
-
-fn new_meta(
-    shared: &Arc<Shared>,
-    name: Option<Box<str>>,
-    location: &'static Location<'static>,
-) -> TaskMeta {
-    // Balanced by `Shared::task_done` when the task's future is dropped, which happens exactly
-    // once whether the task finishes, is cancelled, or is never run.
-    shared.live.fetch_add(1, Ordering::Relaxed);
-    TaskMeta {
-        id: TaskId::next(),
-        name,
-        location,
-        cancel_requested: AtomicBool::new(false),
-        slot: AtomicUsize::new(NO_SLOT),
-        shared: shared.clone(),
-    }
-}
-
-/// Spawns a `Send` future onto `shared`'s executor.
-pub(crate) fn spawn_send<F>(
-    shared: &Arc<Shared>,
-    future: F,
-    name: Option<Box<str>>,
-    location: &'static Location<'static>,
-) -> Task<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let meta = new_meta(shared, name, location);
-    // SAFETY: the future is Send + 'static; the only borrow it holds is of the task's own
-    // metadata, which async-task stores in the same allocation and drops after the future.
-    // The schedule function is a plain fn (Send + Sync + 'static).
-    let (runnable, task) = unsafe {
-        async_task::Builder::new()
-            .metadata(meta)
-            .spawn_unchecked(move |meta| TaskFuture::new(meta, future), schedule)
-    };
-    finish_spawn(shared, runnable, task)
-}
-
-/// Spawns a `!Send` future onto the executor of this thread.
-pub(crate) fn spawn_local_on<F>(
-    local: &Local,
-    future: F,
-    name: Option<Box<str>>,
-    location: &'static Location<'static>,
-) -> Task<F::Output>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    let meta = new_meta(&local.shared, name, location);
-    // SAFETY: the future may be !Send, so its Runnable must be run and dropped on this thread:
-    // `schedule` only runs it from the loop that owns `local` (remote wakes go through the
-    // injector, which only this loop drains), and `Executor::close` drops every unfinished
-    // Runnable on this thread (waiting for ones in flight from other threads) before the
-    // executor goes away. The future borrows only its own task's metadata, which outlives it.
-    let (runnable, task) = unsafe {
-        async_task::Builder::new()
-            .metadata(meta)
-            .spawn_unchecked(move |meta| TaskFuture::new(meta, future), schedule)
-    };
-    finish_spawn(&local.shared, runnable, task)
-}
-
-fn finish_spawn<T>(
-    shared: &Arc<Shared>,
-    runnable: Runnable<TaskMeta>,
-    task: async_task::Task<crate::task::Outcome<T>, TaskMeta>,
-) -> Task<T> {
-    if shared.closed.load(Ordering::Acquire) {
-        // Dropping the runnable cancels the task; its handle reports Cancelled.
-        drop(runnable);
-    } else {
-        runnable.schedule();
-    }
-    Task::new(task)
-}
-
-impl Shared {
-    /// Called when a task's future is dropped (finished or cancelled).
-    pub(crate) fn task_done(&self) {
-        self.live.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 /// Spawns a `Send` task on the current event loop (asyncio's `create_task`).
 ///
-/// The task starts at the loop's next turn, in FIFO order. Dropping the returned [`Task`]
-/// detaches it (it keeps running).
+/// The task starts at the loop's next turn, in FIFO order on a single-threaded loop. Dropping
+/// the returned [`Task`] detaches it (it keeps running).
 ///
 /// # Panics
 ///
@@ -825,12 +371,23 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let location = Location::caller();
-    let shared = with_current_local(|l| l.shared.clone()).unwrap_or_else(|| no_loop("spawn"));
-    spawn_send(&shared, future, None, location)
+    spawn_named(future, None)
 }
 
-/// Spawns a `!Send` task on the current event loop; it always runs on this thread.
+#[track_caller]
+pub(crate) fn spawn_named<F>(future: F, name: Option<Box<str>>) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let location = Location::caller();
+    let shared =
+        with_ctx(|ctx| ctx.map(|c| c.shared().clone())).unwrap_or_else(|| no_loop("spawn"));
+    spawn_send(&shared, future, name, location)
+}
+
+/// Spawns a `!Send` task on the current event loop; it always runs on this thread (on a
+/// multi-threaded loop: on this worker).
 ///
 /// # Panics
 ///
@@ -852,20 +409,32 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let location = Location::caller();
-    with_current_local(|l| spawn_local_on(l, future, None, location))
-        .unwrap_or_else(|| no_loop("spawn_local"))
+    spawn_local_named(future, None)
 }
 
 #[track_caller]
-pub(crate) fn no_loop(what: &str) -> ! {
+pub(crate) fn spawn_local_named<F>(future: F, name: Option<Box<str>>) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let location = Location::caller();
+    let target = with_ctx(|ctx| match ctx {
+        Some(Ctx::St(l)) => Some((l.shared.clone(), 0u32)),
+        Some(Ctx::Mt(w)) => Some((w.shared.clone(), w.index as u32)),
+        None => None,
+    });
+    let (shared, worker) = target.unwrap_or_else(|| no_loop("spawn_local"));
+    spawn_pinned(&shared, worker, future, name, location)
+}
+
+#[track_caller]
+fn no_loop(what: &str) -> ! {
     panic!("tulip::{what} called outside a running tulip event loop (start one with tulip::run)")
 }
 
 /// Runs a future to completion on a fresh executor without I/O; for doc examples.
 #[doc(hidden)]
 pub fn doc_block_on<F: Future>(future: F) -> F::Output {
-    let thread = std::thread::current();
-    let ex = Executor::new(move || thread.unpark());
-    ex.block_on(future, &mut ThreadPark::default())
+    Executor::new(Arc::new(ThreadDriver::new())).block_on(future)
 }

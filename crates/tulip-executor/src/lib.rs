@@ -20,16 +20,20 @@
 //! handler, surfaced as [`JoinError::Panicked`]), honours [`Task::cancel`], and contains a
 //! panic raised while a cancelled future is dropped. The loop never unwinds because of a task.
 //!
-//! This crate never touches a file descriptor and spawns no thread: waiting is delegated to a
-//! [`Park`] implementation (the reactor, in a full loop).
+//! With several workers ([`ExecutorConfig::workers`]), worker threads steal from each other's
+//! queues; each has a LIFO slot for message-passing patterns, and `!Send` tasks stay pinned to
+//! the worker that spawned them. The single-threaded flavour pays for none of this.
+//!
+//! This crate never touches a file descriptor: waiting is delegated to a [`Driver`] (the
+//! reactor, in a full loop). The single-threaded flavour spawns no thread.
 //!
 //! # Examples
 //!
 //! ```
-//! use tulip_executor::{Executor, ThreadPark};
+//! use std::sync::Arc;
+//! use tulip_executor::{Executor, ThreadDriver};
 //!
-//! let thread = std::thread::current();
-//! let ex = Executor::new(move || thread.unpark());
+//! let ex = Executor::new(Arc::new(ThreadDriver::new()));
 //! let total = ex.block_on(async {
 //!     let tasks: Vec<_> = (0..10).map(|i| tulip_executor::spawn(async move { i * 2 })).collect();
 //!     let mut sum = 0;
@@ -37,7 +41,7 @@
 //!         sum += t.await.unwrap();
 //!     }
 //!     sum
-//! }, &mut ThreadPark::default());
+//! });
 //! assert_eq!(total, 90);
 //! ```
 
@@ -45,15 +49,27 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod builder;
+mod context;
 mod executor;
+mod idle;
+mod mt;
+mod park;
+mod shared;
+mod st;
+mod sync;
 mod task;
 mod wrapper;
 mod yield_now;
 
+#[cfg(tulip_loom)]
+#[doc(hidden)]
+pub mod loom_models;
+
 pub use builder::Builder;
-pub use executor::{
-    default_panic_handler, doc_block_on, in_loop, spawn, spawn_local, EnterGuard, Executor,
-    ExecutorConfig, PanicHandler, PanicReport, Park, Spawner, ThreadPark, BUDGET,
-};
+pub use context::{in_loop, EnterGuard};
+pub use executor::{doc_block_on, spawn, spawn_local, Executor, ExecutorConfig, Spawner};
+pub use mt::ThreadStart;
+pub use shared::{default_panic_handler, Driver, PanicHandler, PanicReport, ThreadDriver};
+pub use st::BUDGET;
 pub use task::{payload_message, JoinError, Panic, Task, TaskId};
 pub use yield_now::{yield_now, YieldNow};

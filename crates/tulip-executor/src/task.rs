@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use crate::executor::Shared;
+use crate::shared::Shared;
 
 /// A task's unique id within this process (asyncio has none; tokio's `task::Id`).
 ///
@@ -48,6 +48,8 @@ impl fmt::Display for TaskId {
 
 /// Registry slot value meaning "not registered".
 pub(crate) const NO_SLOT: usize = usize::MAX;
+/// `TaskMeta::pinned` of a `Send` task, which may run on any worker.
+pub(crate) const NOT_PINNED: u32 = u32::MAX;
 
 /// Data stored in every task's header (async-task metadata), shared by the `Task` handle, the
 /// `Runnable` and the task's own future.
@@ -59,6 +61,8 @@ pub(crate) struct TaskMeta {
     pub(crate) cancel_requested: AtomicBool,
     /// Where the task's waker sits in the loop's registry while it is pending.
     pub(crate) slot: AtomicUsize,
+    /// The worker a `!Send` task is pinned to, or `NOT_PINNED`.
+    pub(crate) pinned: u32,
     /// The executor the task belongs to.
     pub(crate) shared: Arc<Shared>,
 }
@@ -154,7 +158,8 @@ impl From<JoinError> for std::io::Error {
 pub struct Panic(Mutex<Box<dyn Any + Send + 'static>>);
 
 impl Panic {
-    pub(crate) fn new(payload: Box<dyn Any + Send + 'static>) -> Panic {
+    /// Wraps a payload caught with `std::panic::catch_unwind`.
+    pub fn new(payload: Box<dyn Any + Send + 'static>) -> Panic {
         Panic(Mutex::new(payload))
     }
 
@@ -289,10 +294,10 @@ impl<T> Task<T> {
     /// Panics if called on a thread that is running a tulip event loop (it would deadlock).
     pub fn wait_blocking(self) -> Outcome<T> {
         assert!(
-            !crate::executor::in_loop(),
+            !crate::context::in_loop(),
             "Task::wait_blocking called on an event loop thread; await the task instead"
         );
-        futures_lite::future::block_on(self)
+        crate::park::block_on(self)
     }
 }
 

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use crate::executor::{with_current_local, PanicReport};
+use crate::shared::PanicReport;
 use crate::task::{JoinError, Outcome, Panic, TaskMeta, NO_SLOT};
 
 pin_project! {
@@ -81,7 +81,7 @@ fn unregister(meta: &TaskMeta, slot: &mut usize) {
     if *slot != NO_SLOT {
         let s = std::mem::replace(slot, NO_SLOT);
         meta.slot.store(NO_SLOT, Ordering::Release);
-        with_current_local(|local| local.unregister(s, meta.id));
+        meta.shared.unregister(s, meta.id);
     }
 }
 
@@ -117,11 +117,11 @@ impl<F: Future> Future for TaskFuture<'_, F> {
                     ));
                 }
                 if *this.slot == NO_SLOT {
-                    let waker = cx.waker().clone();
-                    if let Some(slot) = with_current_local(|local| local.register(meta.id, waker)) {
-                        *this.slot = slot;
-                        meta.slot.store(slot, Ordering::Release);
-                    }
+                    let slot = meta
+                        .shared
+                        .register(meta.id, cx.waker().clone(), meta.pinned);
+                    *this.slot = slot;
+                    meta.slot.store(slot, Ordering::Release);
                     // A cancel that raced with registration must still wake us.
                     if meta.cancel_requested.load(Ordering::Acquire) {
                         cx.waker().wake_by_ref();

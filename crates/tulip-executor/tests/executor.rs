@@ -9,11 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use tulip_executor::{spawn, spawn_local, yield_now, Executor, ExecutorConfig, ThreadPark};
+use tulip_executor::{spawn, spawn_local, yield_now, Executor, ExecutorConfig, ThreadDriver};
 
 fn executor() -> Executor {
-    let thread = std::thread::current();
-    Executor::new(move || thread.unpark())
+    Executor::new(Arc::new(ThreadDriver::new()))
 }
 
 /// Scale for Miri, which is slow.
@@ -59,17 +58,14 @@ impl Drop for DropCount {
 #[test]
 fn spawn_and_await_many() {
     let ex = executor();
-    let sum = ex.block_on(
-        async {
-            let tasks: Vec<_> = (0..N).map(|i| spawn(async move { i })).collect();
-            let mut s = 0;
-            for t in tasks {
-                s += t.await.unwrap();
-            }
-            s
-        },
-        &mut ThreadPark::default(),
-    );
+    let sum = ex.block_on(async {
+        let tasks: Vec<_> = (0..N).map(|i| spawn(async move { i })).collect();
+        let mut s = 0;
+        for t in tasks {
+            s += t.await.unwrap();
+        }
+        s
+    });
     assert_eq!(sum, N * (N - 1) / 2);
     assert_eq!(ex.live_tasks(), 0);
 }
@@ -79,19 +75,16 @@ fn wakes_from_another_thread_reach_a_parked_loop() {
     let ex = executor();
     let trig = Trigger::default();
     let t2 = trig.clone();
-    let out = ex.block_on(
-        async move {
-            let task = spawn(async move {
-                trig.await;
-                7
-            });
-            let th = std::thread::spawn(move || t2.fire());
-            let v = task.await.unwrap();
-            th.join().unwrap();
-            v
-        },
-        &mut ThreadPark::default(),
-    );
+    let out = ex.block_on(async move {
+        let task = spawn(async move {
+            trig.await;
+            7
+        });
+        let th = std::thread::spawn(move || t2.fire());
+        let v = task.await.unwrap();
+        th.join().unwrap();
+        v
+    });
     assert_eq!(out, 7);
 }
 
@@ -100,23 +93,20 @@ fn local_tasks_share_rc_state() {
     let ex = executor();
     let cell = Rc::new(Cell::new(0));
     let c = cell.clone();
-    ex.block_on(
-        async move {
-            let ts: Vec<_> = (0..10)
-                .map(|_| {
-                    let c = c.clone();
-                    spawn_local(async move {
-                        yield_now().await;
-                        c.set(c.get() + 1);
-                    })
+    ex.block_on(async move {
+        let ts: Vec<_> = (0..10)
+            .map(|_| {
+                let c = c.clone();
+                spawn_local(async move {
+                    yield_now().await;
+                    c.set(c.get() + 1);
                 })
-                .collect();
-            for t in ts {
-                t.await.unwrap();
-            }
-        },
-        &mut ThreadPark::default(),
-    );
+            })
+            .collect();
+        for t in ts {
+            t.await.unwrap();
+        }
+    });
     assert_eq!(cell.get(), 10);
 }
 
@@ -125,57 +115,46 @@ fn cancel_drops_pending_future_once() {
     let ex = executor();
     let drops = Arc::new(AtomicUsize::new(0));
     let d = drops.clone();
-    ex.block_on(
-        async move {
-            let guard = DropCount(d);
-            let t = spawn(async move {
-                let _g = guard;
-                std::future::pending::<()>().await
-            });
-            yield_now().await;
-            assert!(t.cancel());
-            assert!(t.await.unwrap_err().is_cancelled());
-        },
-        &mut ThreadPark::default(),
-    );
+    ex.block_on(async move {
+        let guard = DropCount(d);
+        let t = spawn(async move {
+            let _g = guard;
+            std::future::pending::<()>().await
+        });
+        yield_now().await;
+        assert!(t.cancel());
+        assert!(t.await.unwrap_err().is_cancelled());
+    });
     assert_eq!(drops.load(SeqCst), 1);
 }
 
 #[test]
 fn cancel_from_another_thread() {
     let ex = executor();
-    ex.block_on(
-        async {
-            let t = spawn(std::future::pending::<()>());
-            yield_now().await;
-            let t = std::thread::spawn(move || {
-                assert!(t.cancel());
-                t
-            })
-            .join()
-            .unwrap();
-            assert!(t.await.unwrap_err().is_cancelled());
-        },
-        &mut ThreadPark::default(),
-    );
+    ex.block_on(async {
+        let t = spawn(std::future::pending::<()>());
+        yield_now().await;
+        let t = std::thread::spawn(move || {
+            assert!(t.cancel());
+            t
+        })
+        .join()
+        .unwrap();
+        assert!(t.await.unwrap_err().is_cancelled());
+    });
 }
 
 #[test]
 fn panics_are_contained_and_reported() {
     let reports = Arc::new(Mutex::new(Vec::new()));
     let r = reports.clone();
-    let thread = std::thread::current();
-    let ex = Executor::with_config(ExecutorConfig {
-        unpark: Box::new(move || thread.unpark()),
-        panic_handler: Arc::new(move |rep| r.lock().unwrap().push(rep.to_string())),
+    let mut config = ExecutorConfig::new(Arc::new(ThreadDriver::new()));
+    config.panic_handler = Arc::new(move |rep| r.lock().unwrap().push(rep.to_string()));
+    let ex = Executor::with_config(config).unwrap();
+    ex.block_on(async {
+        let t = spawn(async { panic!("inner") });
+        assert!(t.await.unwrap_err().is_panic());
     });
-    ex.block_on(
-        async {
-            let t = spawn(async { panic!("inner") });
-            assert!(t.await.unwrap_err().is_panic());
-        },
-        &mut ThreadPark::default(),
-    );
     assert_eq!(reports.lock().unwrap().len(), 1);
 }
 
@@ -184,29 +163,28 @@ fn close_drops_every_unfinished_future_on_this_thread() {
     let ex = executor();
     let drops = Arc::new(AtomicUsize::new(0));
     let d = drops.clone();
-    let handles = ex.block_on(
-        async move {
-            let mut hs = Vec::new();
-            for _ in 0..N {
-                let g = DropCount(d.clone());
-                hs.push(spawn(async move {
-                    let _g = g;
-                    std::future::pending::<()>().await
-                }));
-            }
-            // Half of them get polled once; the other half never run.
-            for _ in 0..N / 2 {
-                yield_now().await;
-            }
-            hs
-        },
-        &mut ThreadPark::default(),
-    );
+    let handles = ex.block_on(async move {
+        let mut hs = Vec::new();
+        for _ in 0..N {
+            let g = DropCount(d.clone());
+            hs.push(spawn(async move {
+                let _g = g;
+                std::future::pending::<()>().await
+            }));
+        }
+        // Half of them get polled once; the other half never run.
+        for _ in 0..N / 2 {
+            yield_now().await;
+        }
+        hs
+    });
     ex.close();
     assert_eq!(drops.load(SeqCst), N);
     assert_eq!(ex.live_tasks(), 0);
     for h in handles {
-        assert!(futures_lite::future::block_on(h).unwrap_err().is_cancelled());
+        assert!(tulip_executor::Task::wait_blocking(h)
+            .unwrap_err()
+            .is_cancelled());
     }
 }
 
@@ -215,17 +193,18 @@ fn remote_spawns_run_and_after_close_are_cancelled() {
     let ex = executor();
     let spawner = ex.spawner();
     let s2 = spawner.clone();
-    let v = ex.block_on(
-        async move {
-            let t = std::thread::spawn(move || s2.spawn(async { 5 })).join().unwrap();
-            t.await.unwrap()
-        },
-        &mut ThreadPark::default(),
-    );
+    let v = ex.block_on(async move {
+        let t = std::thread::spawn(move || s2.spawn(async { 5 }))
+            .join()
+            .unwrap();
+        t.await.unwrap()
+    });
     assert_eq!(v, 5);
     ex.close();
     let late = spawner.spawn(async { 1 });
-    assert!(futures_lite::future::block_on(late).unwrap_err().is_cancelled());
+    assert!(tulip_executor::Task::wait_blocking(late)
+        .unwrap_err()
+        .is_cancelled());
 }
 
 #[test]
@@ -234,11 +213,94 @@ fn callbacks_interleave_fifo_with_tasks() {
     let log = Rc::new(std::cell::RefCell::new(Vec::new()));
     let (a, b) = (log.clone(), log.clone());
     ex.call_soon(Box::new(move || a.borrow_mut().push("cb")));
-    ex.block_on(
-        async move {
-            b.borrow_mut().push("main");
-        },
-        &mut ThreadPark::default(),
-    );
+    ex.block_on(async move {
+        b.borrow_mut().push("main");
+    });
     assert_eq!(*log.borrow(), ["cb", "main"]);
+}
+
+fn multi(workers: usize) -> Executor {
+    let mut config = ExecutorConfig::new(Arc::new(ThreadDriver::new()));
+    config.workers = workers;
+    Executor::with_config(config).unwrap()
+}
+
+#[test]
+fn multi_thread_spawns_steals_and_completes_everything() {
+    let ex = multi(2);
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    let sum = ex.block_on(async move {
+        let tasks: Vec<_> = (0..N)
+            .map(|i| {
+                let c = c.clone();
+                spawn(async move {
+                    yield_now().await;
+                    c.fetch_add(1, SeqCst);
+                    i
+                })
+            })
+            .collect();
+        let mut s = 0;
+        for t in tasks {
+            s += t.await.unwrap();
+        }
+        s
+    });
+    assert_eq!(sum, N * (N - 1) / 2);
+    assert_eq!(count.load(SeqCst), N);
+}
+
+#[test]
+fn multi_thread_local_tasks_stay_home_and_close_drops_them_there() {
+    let ex = multi(2);
+    let drops = Arc::new(AtomicUsize::new(0));
+    let d = drops.clone();
+    ex.block_on(async move {
+        let home = std::thread::current().id();
+        let rc = Rc::new(Cell::new(0));
+        let rc2 = rc.clone();
+        spawn_local(async move {
+            for _ in 0..5 {
+                yield_now().await;
+                assert_eq!(std::thread::current().id(), home);
+                rc2.set(rc2.get() + 1);
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(rc.get(), 5);
+        let g = DropCount(d);
+        spawn_local(async move {
+            let _g = g;
+            std::future::pending::<()>().await
+        })
+        .detach();
+        yield_now().await;
+    });
+    ex.close();
+    assert_eq!(drops.load(SeqCst), 1);
+}
+
+#[test]
+fn multi_thread_cross_thread_wake_and_cancel() {
+    let ex = multi(2);
+    let trig = Trigger::default();
+    let t2 = trig.clone();
+    ex.block_on(async move {
+        let waiting = spawn(async move {
+            trig.await;
+            1
+        });
+        let stuck = spawn(std::future::pending::<()>());
+        yield_now().await;
+        let th = std::thread::spawn(move || {
+            t2.fire();
+            assert!(stuck.cancel());
+            stuck
+        });
+        assert_eq!(waiting.await.unwrap(), 1);
+        let stuck = th.join().unwrap();
+        assert!(stuck.await.unwrap_err().is_cancelled());
+    });
 }

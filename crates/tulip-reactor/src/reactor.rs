@@ -299,6 +299,20 @@ impl Reactor {
     ///
     /// [`inhibit_auto_advance`]: Self::inhibit_auto_advance
     pub fn park(&self, timeout: Option<Duration>) -> io::Result<usize> {
+        self.park_with(timeout, true)
+    }
+
+    /// [`park`](Self::park), saying whether a paused clock may jump ahead now
+    /// (`may_advance_time` is `false` while other workers of a multi-threaded loop are busy).
+    ///
+    /// # Errors
+    ///
+    /// As [`park`](Self::park).
+    pub fn park_with(
+        &self,
+        timeout: Option<Duration>,
+        may_advance_time: bool,
+    ) -> io::Result<usize> {
         let inner = &*self.inner;
         let mut state = lock(&inner.park_state);
         let ParkState { events, wakers } = &mut *state;
@@ -317,7 +331,7 @@ impl Reactor {
             // work is running, jump to the next timer.
             self.wait_io(events, Some(Duration::ZERO))?;
             let idle = events.is_empty();
-            if idle && inner.inhibit_auto_advance.load(Ordering::SeqCst) == 0 {
+            if idle && may_advance_time && inner.inhibit_auto_advance.load(Ordering::SeqCst) == 0 {
                 let limit = timeout.map(|t| inner.clock.now().saturating_add(t));
                 let mut next = next;
                 // Jump from deadline to deadline until a timer fires (a jump may only cascade

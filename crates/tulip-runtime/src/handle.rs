@@ -13,14 +13,18 @@ use tulip_executor::{Spawner, Task};
 use tulip_reactor::Reactor;
 use tulip_time::Instant;
 
+use crate::blocking::{BlockingPool, BlockingTask};
+
 thread_local! {
     static CURRENT: RefCell<Option<LoopHandle>> = const { RefCell::new(None) };
 }
 
 /// State shared by every handle to one loop.
 pub(crate) struct LoopShared {
-    spawner: Spawner,
+    /// Set right after the executor is built (worker threads enter the handle first).
+    spawner: std::sync::OnceLock<Spawner>,
     reactor: Reactor,
+    pool: BlockingPool,
     debug: bool,
     slow_callback_duration: Duration,
     closed: AtomicBool,
@@ -35,19 +39,30 @@ struct StopState {
 
 impl LoopShared {
     pub(crate) fn new(
-        spawner: Spawner,
         reactor: Reactor,
+        pool: BlockingPool,
         debug: bool,
         slow_callback_duration: Duration,
     ) -> LoopShared {
         LoopShared {
-            spawner,
+            spawner: std::sync::OnceLock::new(),
             reactor,
+            pool,
             debug,
             slow_callback_duration,
             closed: AtomicBool::new(false),
             stop: Mutex::new(StopState::default()),
         }
+    }
+
+    pub(crate) fn set_spawner(&self, spawner: Spawner) {
+        let _ = self.spawner.set(spawner);
+    }
+
+    fn spawner(&self) -> &Spawner {
+        self.spawner
+            .get()
+            .expect("the loop's executor is built before its handle is used")
     }
 
     pub(crate) fn mark_closed(&self) {
@@ -116,6 +131,8 @@ impl LoopHandle {
 
     /// Makes this the loop that [`EventLoop::current`] returns on this thread until the guard
     /// drops.
+    /// Makes this loop current on this thread (for `EventLoop::current` and the blocking pool)
+    /// until the guard drops.
     pub(crate) fn enter(&self) -> LoopGuard {
         let prev = CURRENT.with(|c| c.replace(Some(self.clone())));
         LoopGuard { prev: Some(prev) }
@@ -124,7 +141,7 @@ impl LoopHandle {
     /// Whether this loop is running on the calling thread right now.
     pub fn is_running(&self) -> bool {
         tulip_executor::in_loop()
-            && Spawner::current().is_some_and(|s| s.same_executor(&self.shared.spawner))
+            && Spawner::current().is_some_and(|s| s.same_executor(self.shared.spawner()))
     }
 
     /// Whether the loop has been closed.
@@ -150,6 +167,36 @@ impl LoopHandle {
     /// The loop's reactor.
     pub fn reactor(&self) -> &Reactor {
         &self.shared.reactor
+    }
+
+    pub(crate) fn blocking_pool(&self) -> &BlockingPool {
+        &self.shared.pool
+    }
+
+    /// Number of threads in the loop's blocking pool right now (they come and go on demand).
+    pub fn blocking_threads(&self) -> usize {
+        self.shared.pool.threads()
+    }
+
+    /// Runs `f` on the loop's blocking pool (asyncio's `loop.run_in_executor(None, f)`); the
+    /// same as [`spawn_blocking`](crate::spawn_blocking) but callable from any thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulip_runtime::run(async {
+    ///     let lp = tulip_runtime::EventLoop::current();
+    ///     let r = lp.run_in_executor(|| 2 + 2).await;
+    ///     assert_eq!(r.unwrap(), 4);
+    /// });
+    /// ```
+    pub fn run_in_executor<F, T>(&self, f: F) -> BlockingTask<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let _loop = self.enter();
+        crate::blocking::spawn_blocking(f)
     }
 
     /// Schedules `callback` to run at the loop's next turn, in FIFO order with other callbacks
@@ -185,7 +232,7 @@ impl LoopHandle {
                 callback();
             }
         });
-        if let Err(e) = self.shared.spawner.call_soon_local(f) {
+        if let Err(e) = self.shared.spawner().call_soon_local(f) {
             drop(e);
             panic!(
                 "tulip: call_soon called from a thread that is not running this loop \
@@ -201,7 +248,7 @@ impl LoopHandle {
     pub fn call_soon_threadsafe(&self, callback: impl FnOnce() + Send + 'static) -> CallHandle {
         let handle = CallHandle::new(None);
         let state = handle.state.clone();
-        let queued = self.shared.spawner.call_soon(Box::new(move || {
+        let queued = self.shared.spawner().call_soon(Box::new(move || {
             if !state.cancelled.load(Ordering::Acquire) {
                 callback();
             }
@@ -269,7 +316,7 @@ impl LoopHandle {
     }
 
     fn is_running_here(&self) -> bool {
-        Spawner::current().is_some_and(|s| s.same_executor(&self.shared.spawner))
+        Spawner::current().is_some_and(|s| s.same_executor(self.shared.spawner()))
     }
 
     /// Spawns a `Send` task on this loop from any thread (asyncio's
@@ -280,7 +327,7 @@ impl LoopHandle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.shared.spawner.spawn(future)
+        self.shared.spawner().spawn(future)
     }
 
     /// Makes [`Runner::run_forever`](crate::Runner::run_forever) return (asyncio's

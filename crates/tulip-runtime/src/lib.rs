@@ -7,12 +7,17 @@
 //! - [`EventLoop::current`] → [`LoopHandle`]: asyncio's `get_running_loop()` with
 //!   `call_soon`, `call_later`, `call_at`, `call_soon_threadsafe`, `time`, `stop`, `spawn`.
 //! - [`block_on`]: run one future from synchronous code.
+//! - [`to_thread`] / [`spawn_blocking`]: run blocking closures on the loop's bounded blocking
+//!   pool (asyncio's `to_thread` / `run_in_executor`).
 //!
 //! # Implementation
 //!
 //! A loop is a `tulip_executor::Executor` (run queue, tasks) plus a `tulip_reactor::Reactor`
-//! (I/O, timers, clock) on one thread, and no other thread: when no task is ready the loop
-//! parks in the reactor until the next timer, an I/O event, or a wake from another thread.
+//! (I/O, timers, clock). With one worker (the default) it lives on one thread and spawns none:
+//! when no task is ready the loop parks in the reactor until the next timer, an I/O event, or a
+//! wake from another thread. With `workers(n)`, `n - 1` worker threads steal work from each
+//! other; whichever worker would otherwise sleep drives the one reactor. The blocking pool's
+//! threads come and go on demand.
 //! Every [`BUDGET`](tulip_executor::BUDGET) queue items it checks the reactor without blocking,
 //! so a task that is always ready cannot starve I/O or timers.
 //!
@@ -34,8 +39,10 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+mod blocking;
 mod handle;
 mod runner;
 
+pub use blocking::{spawn_blocking, to_thread, BlockingTask, ShutdownReport, ToThread};
 pub use handle::{CallHandle, EventLoop, LoopHandle, TimerHandle};
 pub use runner::{block_on, run, ExceptionHandler, Runner, RunnerBuilder};

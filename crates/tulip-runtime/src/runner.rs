@@ -5,10 +5,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tulip_executor::{Executor, ExecutorConfig, PanicReport, Park};
+use tulip_executor::{Driver, Executor, ExecutorConfig, PanicReport};
 use tulip_reactor::{Backend, Reactor};
 use tulip_time::Clock;
 
+use crate::blocking::{BlockingPool, ShutdownReport};
 use crate::handle::{LoopHandle, LoopShared, StopFuture};
 
 /// The loop's exception handler: called with every panic caught in a task or callback
@@ -41,6 +42,10 @@ pub struct RunnerBuilder {
     start_paused: bool,
     slow_callback_duration: Duration,
     backend: Backend,
+    max_blocking_threads: usize,
+    blocking_keep_alive: Duration,
+    shutdown_timeout: Duration,
+    thread_name: String,
 }
 
 impl fmt::Debug for RunnerBuilder {
@@ -51,6 +56,9 @@ impl fmt::Debug for RunnerBuilder {
             .field("start_paused", &self.start_paused)
             .field("slow_callback_duration", &self.slow_callback_duration)
             .field("backend", &self.backend)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("blocking_keep_alive", &self.blocking_keep_alive)
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -64,6 +72,10 @@ impl Default for RunnerBuilder {
             start_paused: false,
             slow_callback_duration: Duration::from_millis(100),
             backend: Backend::from_env(),
+            max_blocking_threads: 64,
+            blocking_keep_alive: Duration::from_secs(10),
+            shutdown_timeout: Duration::from_secs(10),
+            thread_name: "tulip".into(),
         }
     }
 }
@@ -84,9 +96,42 @@ impl RunnerBuilder {
         self
     }
 
-    /// Number of worker threads. `1` (the default) is asyncio's single-threaded loop.
+    /// Number of workers. `1` (the default) is asyncio's single-threaded loop: no thread is
+    /// spawned. `n > 1` gives a work-stealing loop: the thread calling `run` is worker 0 and
+    /// `n - 1` threads are spawned; `spawn` runs anywhere, `spawn_local` stays on the worker
+    /// that spawned it. `0` means one worker per CPU.
     pub fn workers(mut self, n: usize) -> Self {
-        self.workers = n.max(1);
+        self.workers = if n == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            n
+        };
+        self
+    }
+
+    /// The most threads the blocking pool (`to_thread`, `spawn_blocking`) may run at once
+    /// (default 64). More jobs wait in a queue.
+    pub fn max_blocking_threads(mut self, n: usize) -> Self {
+        self.max_blocking_threads = n.max(1);
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for a job before it exits (default 10 s).
+    pub fn blocking_keep_alive(mut self, d: Duration) -> Self {
+        self.blocking_keep_alive = d;
+        self
+    }
+
+    /// How long closing the loop waits for blocking jobs (default 10 s); what is still running
+    /// then is reported and left behind (asyncio's `shutdown_default_executor(timeout)`).
+    pub fn shutdown_timeout(mut self, d: Duration) -> Self {
+        self.shutdown_timeout = d;
+        self
+    }
+
+    /// Prefix of the names of the threads the loop spawns (default `"tulip"`).
+    pub fn thread_name(mut self, name: impl Into<String>) -> Self {
+        self.thread_name = name.into();
         self
     }
 
@@ -113,8 +158,8 @@ impl RunnerBuilder {
     ///
     /// # Panics
     ///
-    /// Panics if the OS refuses to create the poller (see [`try_build`](Self::try_build)), or
-    /// if more than one worker is asked for (the multi-threaded loop is not built yet).
+    /// Panics if the OS refuses to create the poller or the worker threads (see
+    /// [`try_build`](Self::try_build)).
     pub fn build(self) -> Runner {
         self.try_build()
             .unwrap_or_else(|e| panic!("tulip: cannot create the event loop: {e}"))
@@ -124,16 +169,9 @@ impl RunnerBuilder {
     ///
     /// # Errors
     ///
-    /// Fails if the backend is unavailable or the OS refuses to create the poller.
-    ///
-    /// # Panics
-    ///
-    /// Panics if more than one worker is asked for (the multi-threaded loop is not built yet).
+    /// Fails if the backend is unavailable, or the OS refuses to create the poller or the
+    /// worker threads.
     pub fn try_build(self) -> std::io::Result<Runner> {
-        assert!(
-            self.workers == 1,
-            "tulip: multi-threaded loops (workers > 1) are not available yet"
-        );
         let clock = if self.start_paused {
             Clock::paused()
         } else {
@@ -143,21 +181,38 @@ impl RunnerBuilder {
         let handler = self
             .exception_handler
             .unwrap_or_else(tulip_executor::default_panic_handler);
-        let unpark_reactor = reactor.clone();
-        let executor = Executor::with_config(ExecutorConfig {
-            unpark: Box::new(move || unpark_reactor.notify()),
-            panic_handler: handler,
-        });
+        let pool = BlockingPool::new(
+            self.max_blocking_threads,
+            self.blocking_keep_alive,
+            &self.thread_name,
+        );
+        // Worker threads enter the loop handle when they start, so the handle exists first and
+        // learns the executor's spawner once the executor is built.
+        let driver: Arc<dyn Driver> = Arc::new(ReactorDriver(reactor.clone()));
         let handle = LoopHandle::new(LoopShared::new(
-            executor.spawner(),
             reactor.clone(),
+            pool,
             self.debug,
             self.slow_callback_duration,
         ));
+        let start_reactor = reactor.clone();
+        let start_handle = handle.clone();
+        let mut config = ExecutorConfig::new(driver);
+        config.panic_handler = handler;
+        config.workers = self.workers;
+        config.thread_name = format!("{}-worker", self.thread_name);
+        config.thread_start = Some(Arc::new(move || {
+            let reactor_guard = start_reactor.enter();
+            let loop_guard = start_handle.enter();
+            Box::new((reactor_guard, loop_guard))
+        }));
+        let executor = Executor::with_config(config)?;
+        handle.shared().set_spawner(executor.spawner());
         Ok(Runner {
             executor,
             reactor,
             handle,
+            shutdown_timeout: self.shutdown_timeout,
         })
     }
 }
@@ -182,6 +237,7 @@ pub struct Runner {
     executor: Executor,
     reactor: Reactor,
     handle: LoopHandle,
+    shutdown_timeout: Duration,
 }
 
 impl fmt::Debug for Runner {
@@ -199,17 +255,25 @@ impl Default for Runner {
     }
 }
 
-/// The reactor as the executor's [`Park`].
-struct ReactorPark<'a>(&'a Reactor);
+/// The reactor as the executor's [`Driver`].
+struct ReactorDriver(Reactor);
 
-impl Park for ReactorPark<'_> {
-    fn park(&mut self, timeout: Option<Duration>) {
-        if let Err(e) = self.0.park(timeout) {
+impl Driver for ReactorDriver {
+    fn park(&self, timeout: Option<Duration>, may_advance_time: bool) {
+        if let Err(e) = self.0.park_with(timeout, may_advance_time) {
             // The OS wait itself failed (not an interruption): say so and back off a little so a
             // persistent failure does not spin.
             eprintln!("tulip: the reactor's wait failed: {e}");
             std::thread::sleep(Duration::from_millis(1));
         }
+    }
+
+    fn unpark(&self) {
+        self.0.notify();
+    }
+
+    fn time_is_paused(&self) -> bool {
+        self.0.clock().is_paused()
     }
 }
 
@@ -253,8 +317,12 @@ impl Runner {
         );
         let _reactor = self.reactor.enter();
         let _loop = self.handle.enter();
-        self.executor
-            .block_on(future, &mut ReactorPark(&self.reactor))
+        self.executor.block_on(future)
+    }
+
+    /// Number of workers (1 for asyncio's single-threaded loop).
+    pub fn workers(&self) -> usize {
+        self.executor.workers()
     }
 
     /// Runs the loop until [`LoopHandle::stop`] is called (asyncio's `run_forever`).
@@ -266,26 +334,44 @@ impl Runner {
         self.run(StopFuture::new(self.handle.shared()));
     }
 
-    /// Cancels every task left and closes the loop (asyncio's `Runner.close`). Dropping the
-    /// runner does the same.
+    /// Cancels every task left, waits for the blocking pool (up to the
+    /// [shutdown timeout](RunnerBuilder::shutdown_timeout)) and closes the loop (asyncio's
+    /// `Runner.close`). Blocking jobs left behind are reported on stderr. Dropping the runner
+    /// does the same.
     pub fn close(self) {
         drop(self);
     }
 
-    fn close_inner(&mut self) {
+    /// [`close`](Self::close), waiting at most `timeout` for blocking jobs, and returning what
+    /// was left behind instead of printing it.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> ShutdownReport {
+        self.shutdown_timeout = timeout;
+        self.close_inner()
+    }
+
+    fn close_inner(&mut self) -> ShutdownReport {
         if self.executor.is_closed() {
-            return;
+            return ShutdownReport::default();
         }
-        let _reactor = self.reactor.enter();
-        let _loop = self.handle.enter();
-        self.handle.shared().mark_closed();
-        self.executor.close();
+        {
+            let _reactor = self.reactor.enter();
+            let _loop = self.handle.enter();
+            self.handle.shared().mark_closed();
+            self.executor.close();
+        }
+        self.handle.blocking_pool().shutdown(self.shutdown_timeout)
     }
 }
 
 impl Drop for Runner {
     fn drop(&mut self) {
-        self.close_inner();
+        let report = self.close_inner();
+        if !report.is_clean() {
+            eprintln!(
+                "tulip: closing the loop after waiting {:?}: {report}",
+                self.shutdown_timeout
+            );
+        }
     }
 }
 

@@ -11,6 +11,7 @@
 //! | `asyncio.sleep(d)` / `sleep(0)` | [`sleep`]`(d)` / [`yield_now`]`()` |
 //! | `asyncio.timeout(d)` / `wait_for` | [`timeout`]`(d, fut)` |
 //! | `asyncio.get_running_loop()` | [`EventLoop::current`]`()` → [`LoopHandle`] |
+//! | `asyncio.to_thread(f)` | [`to_thread`]`(f)` |
 //!
 //! The modules follow the sections of asyncio's documentation: [`task`], [`time`], [`io`],
 //! and the low-level loop in [`rt`]. See `docs/asyncio-mapping.md` in the repository for every
@@ -47,7 +48,9 @@ pub use tulip_executor::{spawn, spawn_local, yield_now, JoinError, Task};
 #[doc(inline)]
 pub use tulip_reactor::{sleep, sleep_until, timeout, timeout_at};
 #[doc(inline)]
-pub use tulip_runtime::{block_on, run, EventLoop, LoopHandle, Runner, RunnerBuilder};
+pub use tulip_runtime::{
+    block_on, run, spawn_blocking, to_thread, EventLoop, LoopHandle, Runner, RunnerBuilder,
+};
 
 #[cfg(feature = "macros")]
 #[doc(inline)]
@@ -64,6 +67,8 @@ pub mod task {
     pub use tulip_executor::{
         spawn, spawn_local, yield_now, Builder, JoinError, Panic, Task, TaskId, YieldNow,
     };
+    #[doc(inline)]
+    pub use tulip_runtime::{spawn_blocking, to_thread, BlockingTask, ToThread};
 }
 
 /// Time: instants, sleeps, timeouts, intervals and virtual time.

@@ -1,0 +1,129 @@
+//! Models run by `tests/loom.rs` under `--cfg tulip_loom --cfg loom` (see `cargo xtask loom`).
+//! They drive the real scheduler code (`Idle`, `steal_half`) with loom's threads and atomics.
+
+use std::cell::Cell;
+use std::sync::atomic::Ordering::SeqCst;
+
+use concurrent_queue::ConcurrentQueue;
+use loom::sync::atomic::{AtomicBool, AtomicUsize};
+use loom::sync::{Arc, Condvar, Mutex};
+
+use crate::idle::{DriverPark, Idle};
+use crate::mt::steal_half;
+
+/// A driver that blocks on a condition variable until unparked.
+#[derive(Default)]
+struct ModelDriver {
+    flag: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl DriverPark for ModelDriver {
+    fn park(&self, _may_advance_time: bool) {
+        let mut flag = self.flag.lock().unwrap();
+        while !*flag {
+            flag = self.cv.wait(flag).unwrap();
+        }
+        *flag = false;
+    }
+
+    fn unpark(&self) {
+        *self.flag.lock().unwrap() = true;
+        self.cv.notify_one();
+    }
+
+    fn time_is_paused(&self) -> bool {
+        false
+    }
+}
+
+/// `workers` workers sleep through the idle protocol while the main thread produces `items`
+/// units of work, notifying after each. Every unit must be consumed and every worker must
+/// finish: a lost wake-up leaves a worker asleep with work pending, which loom reports as a
+/// deadlock.
+pub fn idle_no_lost_wakeup(workers: usize, items: usize) {
+    loom::model(move || {
+        let idle = Arc::new(Idle::new(workers));
+        let driver = Arc::new(ModelDriver::default());
+        let work = Arc::new(AtomicUsize::new(0));
+        let done = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let handles: Vec<_> = (0..workers)
+            .map(|i| {
+                let (idle, driver, work, done, stop) = (
+                    idle.clone(),
+                    driver.clone(),
+                    work.clone(),
+                    done.clone(),
+                    stop.clone(),
+                );
+                loom::thread::spawn(move || {
+                    idle.set_thread(i);
+                    let searching = Cell::new(false);
+                    loop {
+                        let took = work
+                            .fetch_update(SeqCst, SeqCst, |w| w.checked_sub(1))
+                            .is_ok();
+                        if took {
+                            idle.found_work(&searching, &*driver);
+                            if done.fetch_add(1, SeqCst) + 1 == items {
+                                stop.store(true, SeqCst);
+                                idle.wake_all(&*driver);
+                            }
+                            continue;
+                        }
+                        if stop.load(SeqCst) {
+                            return;
+                        }
+                        idle.park(
+                            i,
+                            &searching,
+                            &|| work.load(SeqCst) > 0,
+                            &|| stop.load(SeqCst),
+                            &*driver,
+                        );
+                    }
+                })
+            })
+            .collect();
+        for _ in 0..items {
+            work.fetch_add(1, SeqCst);
+            idle.notify_one(&*driver);
+        }
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(done.load(SeqCst), items);
+    });
+}
+
+/// A worker pushes `items` tasks into its queue and pops them while another steals half:
+/// every task is taken exactly once (no double run, none lost).
+pub fn steal_exactly_once(items: usize) {
+    loom::model(move || {
+        let queue = Arc::new(ConcurrentQueue::<usize>::bounded(4));
+        let taken = Arc::new(Mutex::new(Vec::new()));
+        for i in 0..items {
+            queue.push(i).unwrap();
+        }
+        let thief = {
+            let (queue, taken) = (queue.clone(), taken.clone());
+            loom::thread::spawn(move || {
+                let mut mine = Vec::new();
+                if let Some(first) = steal_half(&queue, |t| mine.push(t)) {
+                    mine.push(first);
+                }
+                taken.lock().unwrap().extend(mine);
+            })
+        };
+        let mut own = Vec::new();
+        while let Ok(t) = queue.pop() {
+            own.push(t);
+        }
+        thief.join().unwrap();
+        let mut all = taken.lock().unwrap().clone();
+        all.extend(own);
+        all.sort_unstable();
+        assert_eq!(all, (0..items).collect::<Vec<_>>());
+    });
+}
