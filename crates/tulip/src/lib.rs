@@ -14,7 +14,7 @@
 //! | `asyncio.to_thread(f)` | [`to_thread`]`(f)` |
 //!
 //! The modules follow the sections of asyncio's documentation: [`task`], [`time`], [`io`],
-//! and the low-level loop in [`rt`]. See `docs/asyncio-mapping.md` in the repository for every
+//! `sync`, `queue` (and `channel`), and the low-level loop in [`rt`]. See `docs/asyncio-mapping.md` in the repository for every
 //! asyncio name and where it lives.
 //!
 //! # Examples
@@ -38,6 +38,8 @@
 //! # Features
 //!
 //! - `macros` (default): [`main`] and [`test`].
+//! - `sync` (default): [`sync`].
+//! - `queue` (default): [`queue`] and [`channel`].
 //! - `full`: everything.
 
 #![forbid(unsafe_code)]
@@ -102,6 +104,31 @@ pub mod rt {
         TimerHandle,
     };
 }
+
+/// Synchronization primitives (asyncio's "Synchronization Primitives"): `Lock`, `Event`,
+/// `Condition`, `Semaphore`, `BoundedSemaphore`, `Barrier`, plus `Mutex<T>` and `RwLock<T>`.
+/// They work on any executor and across threads.
+#[cfg(feature = "sync")]
+pub mod sync {
+    #[doc(inline)]
+    pub use tulip_sync::*;
+}
+
+/// Queues (asyncio's "Queues"): `Queue`, `PriorityQueue`, `LifoQueue`, with `task_done`,
+/// `join` and 3.13's `shutdown`.
+#[cfg(feature = "queue")]
+pub mod queue {
+    #[doc(inline)]
+    pub use tulip_queue::{
+        futures, GetError, LifoQueue, PriorityQueue, PutError, Queue, QueueItem, QueueShutDown,
+        TooManyTaskDone,
+    };
+}
+
+/// Channels beyond asyncio: mpmc `bounded`/`unbounded`, `oneshot`, `broadcast`, `watch`.
+#[cfg(feature = "queue")]
+#[doc(inline)]
+pub use tulip_queue::channel;
 
 /// Futures and streams helpers (re-exported from futures-lite).
 pub mod future {
