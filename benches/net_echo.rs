@@ -87,7 +87,7 @@ fn main() {
                 n: 10_000,
                 quick_n: 1_000,
                 warmup: 1,
-                reps: 5,
+                reps: 3,
                 quick_reps: 3,
                 run: dispatch!(tcp_echo),
             },
