@@ -80,7 +80,9 @@ pub(crate) struct RunInfo {
 /// A value with three significant digits or so.
 pub(crate) fn fmt_val(v: f64) -> String {
     let a = v.abs();
-    if a >= 1000.0 {
+    if a == 0.0 {
+        "0".into()
+    } else if a >= 1000.0 {
         format!("{v:.0}")
     } else if a >= 100.0 {
         format!("{v:.1}")
