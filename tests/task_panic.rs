@@ -72,7 +72,7 @@ fn a_panic_while_dropping_a_cancelled_future_is_contained() {
     let all = reports.all();
     assert_eq!(all.len(), 1, "{all:?}");
     assert!(
-        all[0].contains("task drop") && all[0].contains("drop exploded"),
+        all[0].contains("while its future was dropped") && all[0].contains("drop exploded"),
         "{all:?}"
     );
 }

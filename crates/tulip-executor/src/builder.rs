@@ -3,7 +3,7 @@
 use std::future::Future;
 
 use crate::executor::{spawn_local_named, spawn_named};
-use crate::task::Task;
+use crate::task_handle::Task;
 
 /// Spawns tasks with options (asyncio's `create_task(coro, name=...)`).
 ///

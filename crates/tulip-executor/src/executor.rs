@@ -5,24 +5,30 @@ use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::context::{self, in_loop, with_ctx, Ctx, EnterGuard};
 use crate::mt::{self, MtExecutor, MtShared, ThreadStart};
+use crate::report::{default_exception_handler, ExceptionHandler, UnhandledPanic};
 use crate::shared::{
-    default_panic_handler, spawn_pinned, spawn_send, Driver, Flavor, PanicHandler, Shared,
-    ThreadDriver,
+    run_watchdog, spawn_pinned, spawn_send, Driver, Flavor, Shared, SharedConfig, ThreadDriver,
 };
 use crate::st::{self, StExecutor, StShared};
-use crate::task::Task;
+use crate::task_handle::Task;
 
 /// Configuration of an [`Executor`].
 pub struct ExecutorConfig {
     /// Waits for I/O and timers; see [`Driver`].
     pub driver: Arc<dyn Driver>,
-    /// Reports panics caught in tasks and callbacks.
-    pub panic_handler: PanicHandler,
+    /// Receives panics caught in tasks and callbacks, and debug-mode reports.
+    pub handler: ExceptionHandler,
+    /// What happens after a task panics (default: report it and go on).
+    pub unhandled_panic: UnhandledPanic,
+    /// Debug mode: report task polls and callbacks slower than this.
+    pub debug: Option<std::time::Duration>,
+    /// Run a watchdog thread that reports, while it happens, a task or callback that runs
+    /// longer than this without yielding (a blocked loop).
+    pub watchdog: Option<std::time::Duration>,
     /// Number of workers: 1 is asyncio's single-threaded loop (no extra thread); `n > 1`
     /// spawns `n - 1` worker threads that steal work from each other and from the thread
     /// calling [`Executor::block_on`].
@@ -38,7 +44,10 @@ impl ExecutorConfig {
     pub fn new(driver: Arc<dyn Driver>) -> ExecutorConfig {
         ExecutorConfig {
             driver,
-            panic_handler: default_panic_handler(),
+            handler: default_exception_handler(),
+            unhandled_panic: UnhandledPanic::Log,
+            debug: None,
+            watchdog: None,
             workers: 1,
             thread_start: None,
             thread_name: "tulip-worker".into(),
@@ -116,32 +125,42 @@ impl Executor {
     /// Fails if a worker thread cannot be spawned.
     pub fn with_config(config: ExecutorConfig) -> std::io::Result<Executor> {
         let workers = config.workers.max(1);
-        if workers == 1 {
+        let shared_config = SharedConfig {
+            driver: config.driver,
+            handler: config.handler,
+            unhandled: config.unhandled_panic,
+            debug: config.debug,
+            watchdog: config.watchdog,
+        };
+        let (inner, shared) = if workers == 1 {
             let shared = Arc::new(Shared::new(
                 Flavor::St(StShared::new()),
-                config.driver,
-                config.panic_handler,
+                &shared_config,
+                1,
                 1,
             ));
-            Ok(Executor {
-                inner: Inner::St(StExecutor::new(shared.clone())),
-                shared,
-                _not_send: std::marker::PhantomData,
-            })
+            (Inner::St(StExecutor::new(shared.clone())), shared)
         } else {
             let shared = Arc::new(Shared::new(
                 Flavor::Mt(MtShared::new(workers)),
-                config.driver,
-                config.panic_handler,
+                &shared_config,
                 workers * 4,
+                workers,
             ));
             let mt = MtExecutor::new(shared.clone(), config.thread_start, &config.thread_name)?;
-            Ok(Executor {
-                inner: Inner::Mt(mt),
-                shared,
-                _not_send: std::marker::PhantomData,
-            })
+            (Inner::Mt(mt), shared)
+        };
+        if shared.watchdog.is_some() {
+            let weak = Arc::downgrade(&shared);
+            std::thread::Builder::new()
+                .name(format!("{}-watchdog", config.thread_name))
+                .spawn(move || run_watchdog(weak))?;
         }
+        Ok(Executor {
+            inner,
+            shared,
+            _not_send: std::marker::PhantomData,
+        })
     }
 
     /// Number of workers (1 for asyncio's single-threaded loop).
@@ -177,7 +196,13 @@ impl Executor {
 
     /// Number of tasks spawned whose future has not been dropped yet.
     pub fn live_tasks(&self) -> usize {
-        self.shared.live.load(Ordering::Acquire)
+        self.shared.registry.len()
+    }
+
+    /// Every live task (asyncio's `all_tasks()` for this loop, callable from any thread via
+    /// the spawner too).
+    pub fn tasks(&self) -> Vec<crate::task::TaskInfo> {
+        self.spawner().tasks()
     }
 
     /// Number of items waiting in run queues.
@@ -331,6 +356,24 @@ impl Spawner {
     /// Whether the executor has closed.
     pub fn is_closed(&self) -> bool {
         self.shared.is_closed()
+    }
+
+    /// Every live task of the executor (callable from any thread).
+    pub fn tasks(&self) -> Vec<crate::task::TaskInfo> {
+        let mut out = Vec::new();
+        self.shared
+            .registry
+            .for_each(|m| out.push(crate::introspect::TaskInfo::of(m)));
+        out.sort_by_key(|t| t.id);
+        out
+    }
+
+    /// Number of workers of the executor.
+    pub fn workers(&self) -> usize {
+        match &self.shared.flavor {
+            Flavor::St(_) => 1,
+            Flavor::Mt(_) => mt::worker_count(&self.shared),
+        }
     }
 
     /// Whether two spawners reach the same executor.

@@ -52,12 +52,16 @@ mod builder;
 mod context;
 mod executor;
 mod idle;
+mod introspect;
+mod local;
 mod mt;
 mod park;
+mod registry;
+mod report;
 mod shared;
 mod st;
 mod sync;
-mod task;
+mod task_handle;
 mod wrapper;
 mod yield_now;
 
@@ -68,8 +72,19 @@ pub mod loom_models;
 pub use builder::Builder;
 pub use context::{in_loop, EnterGuard};
 pub use executor::{doc_block_on, spawn, spawn_local, Executor, ExecutorConfig, Spawner};
+pub use local::{AccessError, Context, LocalKey, Scoped};
 pub use mt::ThreadStart;
-pub use shared::{default_panic_handler, Driver, PanicHandler, PanicReport, ThreadDriver};
+pub use report::{
+    default_exception_handler, ExceptionContext, ExceptionHandler, ReportKind, UnhandledPanic,
+};
+pub use shared::{Driver, ThreadDriver};
 pub use st::BUDGET;
-pub use task::{payload_message, JoinError, Panic, Task, TaskId};
+pub use task_handle::{payload_message, JoinError, Panic, Task, TaskId};
+
+/// Introspection of the running loop's tasks (asyncio's `current_task()` and `all_tasks()`).
+pub mod task {
+    pub use crate::introspect::{
+        all, current, current_id, note_waiting, TaskInfo, TaskState, WaitingOn,
+    };
+}
 pub use yield_now::{yield_now, YieldNow};

@@ -53,7 +53,7 @@ use crate::context::{self, with_ctx, Ctx, RunningGuard};
 use crate::idle::{DriverPark, Idle};
 use crate::shared::{Flavor, Shared};
 use crate::st::run_callback;
-use crate::task::{TaskMeta, NOT_PINNED};
+use crate::task_handle::{TaskMeta, NOT_PINNED};
 
 /// Capacity of a worker's stealable queue.
 const LOCAL_CAP: usize = 256;
@@ -366,9 +366,13 @@ impl WorkerLocal {
     /// Runs work until `poll_main` reports completion or the executor closes.
     fn run(&self, poll_main: &mut dyn FnMut() -> bool) -> bool {
         let shared = &*self.shared;
+        context::set_worker_index(self.index);
         loop {
             if shared.is_closed() {
                 return false;
+            }
+            if self.index == 0 {
+                shared.check_poisoned();
             }
             match self.next() {
                 Some(item) => {
@@ -377,10 +381,17 @@ impl WorkerLocal {
                         LocalItem::Task(r) => {
                             r.run();
                         }
-                        LocalItem::Call(f) => run_callback(shared, f),
-                        LocalItem::SendCall(f) => run_callback(shared, f),
+                        LocalItem::Call(f) => run_callback(shared, self.index, f),
+                        LocalItem::SendCall(f) => run_callback(shared, self.index, f),
                         LocalItem::Main => {
-                            if poll_main() {
+                            if let Some(w) = &shared.watchdog {
+                                w.start(self.index, 0);
+                            }
+                            let done = poll_main();
+                            if let Some(w) = &shared.watchdog {
+                                w.end(self.index);
+                            }
+                            if done {
                                 return true;
                             }
                         }
@@ -397,7 +408,7 @@ impl WorkerLocal {
         let idx = self.index as u32;
         let mut spins = 0u32;
         loop {
-            for w in shared.registered_wakers(|e| e.pinned == idx) {
+            for w in shared.registry.wakers(|e| e.pinned == idx) {
                 w.wake();
             }
             self.drain_inbox();
@@ -413,7 +424,7 @@ impl WorkerLocal {
                 }
                 self.drain_inbox();
             }
-            let left = shared.registered_wakers(|e| e.pinned == idx).len();
+            let left = shared.registry.wakers(|e| e.pinned == idx).len();
             if left == 0 {
                 break;
             }
@@ -650,7 +661,7 @@ impl MtExecutor {
         self.local.drop_pinned();
         let mut spins = 0u32;
         loop {
-            for wk in shared.registered_wakers(|_| true) {
+            for wk in shared.registry.wakers(|_| true) {
                 wk.wake();
             }
             let mut dropped = 0usize;
@@ -677,7 +688,7 @@ impl MtExecutor {
                 drop(r);
                 dropped += 1;
             }
-            if shared.registered() == 0 && dropped == 0 {
+            if shared.registry.len() == 0 && dropped == 0 {
                 break;
             }
             if dropped == 0 {

@@ -1,26 +1,23 @@
-//! State shared by every flavour of executor: the driver seam, panic reporting, the registry of
-//! pending tasks, and spawning.
+//! State shared by every flavour of executor: the driver seam, reporting, the registry of live
+//! tasks, the watchdog's shared state, and spawning.
 
-use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::Waker;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::thread::Thread;
 use std::time::Duration;
 
 use async_task::{Runnable, ScheduleInfo, WithInfo};
 
+use crate::context::with_context;
+use crate::introspect::SCHEDULED;
 use crate::mt::MtShared;
+use crate::registry::{lock, Registry};
+use crate::report::{ExceptionContext, ExceptionHandler, ReportKind, UnhandledPanic};
 use crate::st::StShared;
-use crate::task::{payload_message, Task, TaskId, TaskMeta, NOT_PINNED, NO_SLOT};
+use crate::task_handle::{Task, TaskId, TaskMeta, NOT_PINNED, NO_SLOT};
 use crate::wrapper::TaskFuture;
-
-/// Locks a mutex, ignoring poisoning: no user code runs under the executor's locks.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// What the loop does when it has nothing to run: wait for I/O and timers (the reactor, in a
 /// full tulip loop).
@@ -84,108 +81,6 @@ impl Driver for ThreadDriver {
     }
 }
 
-/// What happened when a task or callback panicked, for the loop's exception handler.
-#[derive(Debug)]
-pub struct PanicReport<'a> {
-    /// The task's id (`None` for a callback).
-    pub task_id: Option<TaskId>,
-    /// The task's name, if any.
-    pub task_name: Option<&'a str>,
-    /// Where the task was spawned.
-    pub location: Option<&'static Location<'static>>,
-    /// What was running: `"task"`, `"task drop"` (a panic while a cancelled task's future was
-    /// dropped) or `"callback"`.
-    pub context: &'static str,
-    /// The panic payload.
-    pub payload: &'a (dyn std::any::Any + Send),
-}
-
-impl PanicReport<'_> {
-    /// The panic message, when it is a string.
-    pub fn message(&self) -> Option<&str> {
-        payload_message(self.payload)
-    }
-}
-
-impl fmt::Display for PanicReport<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.task_id, self.task_name) {
-            (Some(id), Some(name)) => write!(f, "{} '{}' (id {})", self.context, name, id)?,
-            (Some(id), None) => write!(f, "{} {}", self.context, id)?,
-            _ => write!(f, "{}", self.context)?,
-        }
-        if let Some(loc) = self.location {
-            write!(f, " spawned at {loc}")?;
-        }
-        match self.message() {
-            Some(m) => write!(f, " panicked: {m}"),
-            None => f.write_str(" panicked"),
-        }
-    }
-}
-
-/// Handler for panics caught in tasks and callbacks.
-pub type PanicHandler = Arc<dyn Fn(&PanicReport<'_>) + Send + Sync>;
-
-/// The default panic handler: one line on stderr.
-pub fn default_panic_handler() -> PanicHandler {
-    Arc::new(|report: &PanicReport<'_>| {
-        eprintln!("tulip: {report}");
-    })
-}
-
-/// Wakers of pending tasks, so that cancellation and shutdown can reach them.
-#[derive(Default)]
-pub(crate) struct Registry {
-    slots: Vec<Option<Entry>>,
-    free: Vec<usize>,
-    len: usize,
-}
-
-/// One pending task.
-pub(crate) struct Entry {
-    pub(crate) id: TaskId,
-    pub(crate) waker: Waker,
-    /// The worker a `!Send` task is pinned to (`NOT_PINNED` otherwise).
-    pub(crate) pinned: u32,
-}
-
-impl Registry {
-    fn insert(&mut self, entry: Entry) -> usize {
-        self.len += 1;
-        match self.free.pop() {
-            Some(i) => {
-                self.slots[i] = Some(entry);
-                i
-            }
-            None => {
-                self.slots.push(Some(entry));
-                self.slots.len() - 1
-            }
-        }
-    }
-
-    fn remove(&mut self, slot: usize, id: TaskId) -> Option<Entry> {
-        match self.slots.get_mut(slot) {
-            Some(s) if s.as_ref().is_some_and(|e| e.id == id) => {
-                let e = s.take();
-                self.free.push(slot);
-                self.len -= 1;
-                e
-            }
-            _ => None,
-        }
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-
-    pub(crate) fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.slots.iter().flatten()
-    }
-}
-
 /// The scheduler half that differs by flavour.
 pub(crate) enum Flavor {
     /// asyncio's single-threaded loop.
@@ -199,32 +94,51 @@ pub(crate) struct Shared {
     pub(crate) flavor: Flavor,
     /// Waits for I/O and timers.
     pub(crate) driver: Arc<dyn Driver>,
-    /// Reports panics caught in tasks and callbacks.
-    pub(crate) panic_handler: PanicHandler,
+    /// Reports panics and debug-mode findings.
+    pub(crate) handler: ExceptionHandler,
+    /// What to do after a task panics.
+    pub(crate) unhandled: UnhandledPanic,
+    /// Debug mode: the slow-poll threshold.
+    pub(crate) debug: Option<Duration>,
+    /// The blocked-loop detector, when enabled.
+    pub(crate) watchdog: Option<Watchdog>,
     /// Set when the executor closes; later spawns are cancelled at once.
     pub(crate) closed: AtomicBool,
-    /// Number of live tasks (spawned, future not yet dropped).
-    pub(crate) live: AtomicUsize,
-    /// Pending tasks, sharded by task id.
-    registry: Box<[Mutex<Registry>]>,
+    /// Why a panic under `UnhandledPanic::ShutdownLoop` stopped the loop.
+    poisoned: Mutex<Option<String>>,
+    /// Whether `poisoned` is set (read on every turn of the loop).
+    is_poisoned: AtomicBool,
+    /// Every live task.
+    pub(crate) registry: Registry,
+}
+
+/// The parts of the executor configuration that [`Shared`] keeps.
+pub(crate) struct SharedConfig {
+    pub(crate) driver: Arc<dyn Driver>,
+    pub(crate) handler: ExceptionHandler,
+    pub(crate) unhandled: UnhandledPanic,
+    pub(crate) debug: Option<Duration>,
+    pub(crate) watchdog: Option<Duration>,
 }
 
 impl Shared {
     pub(crate) fn new(
         flavor: Flavor,
-        driver: Arc<dyn Driver>,
-        panic_handler: PanicHandler,
+        config: &SharedConfig,
         shards: usize,
+        workers: usize,
     ) -> Shared {
         Shared {
             flavor,
-            driver,
-            panic_handler,
+            driver: config.driver.clone(),
+            handler: config.handler.clone(),
+            unhandled: config.unhandled,
+            debug: config.debug,
+            watchdog: config.watchdog.map(|t| Watchdog::new(t, workers)),
             closed: AtomicBool::new(false),
-            live: AtomicUsize::new(0),
-            registry: (0..shards.max(1))
-                .map(|_| Mutex::new(Registry::default()))
-                .collect(),
+            poisoned: Mutex::new(None),
+            is_poisoned: AtomicBool::new(false),
+            registry: Registry::new(shards),
         }
     }
 
@@ -232,77 +146,175 @@ impl Shared {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Reports a panic to the handler, containing a panic of the handler itself.
-    pub(crate) fn report(&self, report: &PanicReport<'_>) {
-        if catch_unwind(AssertUnwindSafe(|| (self.panic_handler)(report))).is_err() {
+    /// Reports to the handler, containing a panic of the handler itself.
+    pub(crate) fn report(&self, report: &ExceptionContext<'_>) {
+        if catch_unwind(AssertUnwindSafe(|| (self.handler)(report))).is_err() {
             eprintln!("tulip: the exception handler panicked while reporting: {report}");
         }
     }
 
-    fn shard_of(&self, id: TaskId) -> usize {
-        (id.as_u64() as usize) % self.registry.len()
-    }
-
-    /// Registers a pending task; returns its slot.
-    pub(crate) fn register(&self, id: TaskId, waker: Waker, pinned: u32) -> usize {
-        let shard = self.shard_of(id);
-        let idx = lock(&self.registry[shard]).insert(Entry { id, waker, pinned });
-        idx * self.registry.len() + shard
-    }
-
-    /// Removes a task from the registry (its waker is dropped outside the lock).
-    pub(crate) fn unregister(&self, slot: usize, id: TaskId) {
-        let n = self.registry.len();
-        let entry = lock(&self.registry[slot % n]).remove(slot / n, id);
-        drop(entry);
-    }
-
-    /// Number of registered (pending) tasks.
-    pub(crate) fn registered(&self) -> usize {
-        self.registry.iter().map(|r| lock(r).len()).sum()
-    }
-
-    /// Wakers of registered tasks matching `filter` (cloned; woken by the caller).
-    pub(crate) fn registered_wakers(&self, filter: impl Fn(&Entry) -> bool) -> Vec<Waker> {
-        let mut out = Vec::new();
-        for r in self.registry.iter() {
-            out.extend(
-                lock(r)
-                    .entries()
-                    .filter(|e| filter(e))
-                    .map(|e| e.waker.clone()),
-            );
+    /// Applies debug mode's never-retrieved check and the unhandled-panic policy after a task
+    /// panicked (the panic has been reported already).
+    pub(crate) fn after_panic(&self, meta: &TaskMeta, payload: &(dyn std::any::Any + Send)) {
+        if self.debug.is_some()
+            && !meta.handle_alive.load(Ordering::SeqCst)
+            && !meta.never_retrieved_reported.swap(true, Ordering::SeqCst)
+        {
+            self.report(&meta.report(ReportKind::NeverRetrieved));
         }
-        out
+        match self.unhandled {
+            UnhandledPanic::Log => {}
+            UnhandledPanic::Abort => {
+                eprintln!(
+                    "tulip: aborting: task {} panicked (UnhandledPanic::Abort)",
+                    meta.id
+                );
+                std::process::abort();
+            }
+            UnhandledPanic::ShutdownLoop => {
+                let msg = crate::task_handle::payload_message(payload).unwrap_or("(no message)");
+                let mut p = lock(&self.poisoned);
+                if p.is_none() {
+                    *p = Some(format!("task {} panicked: {msg}", meta.id));
+                }
+                self.is_poisoned.store(true, Ordering::SeqCst);
+                drop(p);
+                self.driver.unpark();
+            }
+        }
+    }
+
+    /// Panics (on the thread running `block_on`) if a task panic has stopped the loop.
+    pub(crate) fn check_poisoned(&self) {
+        if self.is_poisoned.load(Ordering::Relaxed) {
+            let msg = lock(&self.poisoned).clone().unwrap_or_default();
+            panic!("tulip: the loop stopped because {msg} (UnhandledPanic::ShutdownLoop)");
+        }
     }
 
     /// Makes a task whose cancellation was just requested run again.
     pub(crate) fn wake_for_cancel(&self, id: TaskId, slot: usize) {
         if slot == NO_SLOT {
-            // Not pending: it is queued or running, and checks its flag when it next polls.
             return;
         }
-        let n = self.registry.len();
-        let waker = {
-            let reg = lock(&self.registry[slot % n]);
-            match reg.slots.get(slot / n) {
-                Some(Some(e)) if e.id == id => Some(e.waker.clone()),
-                _ => None,
-            }
-        };
-        if let Some(w) = waker {
+        if let Some(w) = self.registry.waker(slot, id) {
             w.wake();
         }
     }
 
-    /// Called when a task's future is dropped (finished or cancelled).
-    pub(crate) fn task_done(&self) {
-        self.live.fetch_sub(1, Ordering::Relaxed);
+    /// Called when a task's future is dropped (finished or cancelled): it leaves the registry.
+    pub(crate) fn task_done(&self, meta: &TaskMeta) {
+        let slot = meta.slot.swap(NO_SLOT, Ordering::AcqRel);
+        if slot != NO_SLOT {
+            self.registry.remove(slot, meta.id);
+        }
+    }
+}
+
+/// The blocked-loop detector's shared state: a coarse clock (`epoch`, advanced by the
+/// watchdog thread every `tick`) and, per worker, the epoch at which its current poll began.
+/// Publishing a poll costs a relaxed load and three relaxed stores: cheap enough to leave on.
+pub(crate) struct Watchdog {
+    epoch: AtomicU64,
+    tick: Duration,
+    threshold: Duration,
+    busy: Box<[Busy]>,
+}
+
+/// One worker's current poll.
+struct Busy {
+    /// Epoch at which the poll began (0: idle).
+    since: AtomicU64,
+    /// The task polled (0: a callback or the main future).
+    task: AtomicU64,
+    /// Whether this poll has been reported already.
+    reported: AtomicBool,
+}
+
+impl Watchdog {
+    fn new(threshold: Duration, workers: usize) -> Watchdog {
+        Watchdog {
+            epoch: AtomicU64::new(1),
+            tick: (threshold / 4).max(Duration::from_millis(1)),
+            threshold,
+            busy: (0..workers.max(1))
+                .map(|_| Busy {
+                    since: AtomicU64::new(0),
+                    task: AtomicU64::new(0),
+                    reported: AtomicBool::new(false),
+                })
+                .collect(),
+        }
+    }
+
+    /// A poll (of task `task`, 0 for callbacks and the main future) begins on worker `slot`.
+    pub(crate) fn start(&self, slot: usize, task: u64) {
+        if let Some(b) = self.busy.get(slot) {
+            b.task.store(task, Ordering::Relaxed);
+            b.reported.store(false, Ordering::Relaxed);
+            b.since
+                .store(self.epoch.load(Ordering::Relaxed), Ordering::Release);
+        }
+    }
+
+    /// The poll on worker `slot` ended.
+    pub(crate) fn end(&self, slot: usize) {
+        if let Some(b) = self.busy.get(slot) {
+            b.since.store(0, Ordering::Release);
+        }
+    }
+}
+
+/// The watchdog thread: advances the epoch and reports polls that have run too long. It holds
+/// only a weak reference and exits when the executor closes or goes away.
+pub(crate) fn run_watchdog(shared: Weak<Shared>) {
+    let Some(tick) = shared
+        .upgrade()
+        .and_then(|s| s.watchdog.as_ref().map(|w| w.tick))
+    else {
+        return;
+    };
+    loop {
+        std::thread::sleep(tick);
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        if shared.is_closed() {
+            return;
+        }
+        let Some(w) = shared.watchdog.as_ref() else {
+            return;
+        };
+        let now = w.epoch.fetch_add(1, Ordering::AcqRel) + 1;
+        for b in w.busy.iter() {
+            let since = b.since.load(Ordering::Acquire);
+            if since == 0 || now <= since {
+                continue;
+            }
+            let ran = w.tick * u32::try_from(now - since).unwrap_or(u32::MAX);
+            if ran >= w.threshold && !b.reported.swap(true, Ordering::AcqRel) {
+                let id = b.task.load(Ordering::Relaxed);
+                let known = shared.registry.with_task(TaskId::from_u64(id), |meta| {
+                    let mut r = meta.report(ReportKind::Blocked);
+                    r.duration = Some(ran);
+                    shared.report(&r);
+                });
+                if known.is_none() {
+                    let mut r = ExceptionContext::new(ReportKind::Blocked);
+                    r.duration = Some(ran);
+                    shared.report(&r);
+                }
+            }
+        }
     }
 }
 
 /// async-task's schedule function for every task.
 fn schedule(runnable: Runnable<TaskMeta>, info: ScheduleInfo) {
+    runnable
+        .metadata()
+        .state
+        .store(SCHEDULED, Ordering::Relaxed);
     if let Flavor::St(_) = runnable.metadata().shared.flavor {
         crate::st::schedule(runnable);
     } else {
@@ -316,9 +328,6 @@ fn new_meta(
     location: &'static Location<'static>,
     pinned: u32,
 ) -> TaskMeta {
-    // Balanced by `Shared::task_done` when the task's future is dropped, which happens exactly
-    // once whether the task finishes, is cancelled, or is never run.
-    shared.live.fetch_add(1, Ordering::Relaxed);
     TaskMeta {
         id: TaskId::next(),
         name,
@@ -326,6 +335,12 @@ fn new_meta(
         cancel_requested: AtomicBool::new(false),
         slot: AtomicUsize::new(NO_SLOT),
         pinned,
+        state: AtomicU8::new(SCHEDULED),
+        polls: AtomicU64::new(0),
+        waiting: Mutex::new(None),
+        panicked: AtomicBool::new(false),
+        handle_alive: AtomicBool::new(true),
+        never_retrieved_reported: AtomicBool::new(false),
         shared: shared.clone(),
     }
 }
@@ -342,12 +357,14 @@ where
     F::Output: Send + 'static,
 {
     let meta = new_meta(shared, name, location, NOT_PINNED);
+    // The child starts with a copy of the spawner's task-local context.
+    let context = with_context(|c| c.clone());
     // SAFETY: the future is Send + 'static; the only borrow it holds is of the task's own
     // metadata, which async-task stores in the same allocation and drops after the future.
     // The schedule function is a plain fn (Send + Sync + 'static).
     let (runnable, task) = unsafe {
         async_task::Builder::new().metadata(meta).spawn_unchecked(
-            move |meta| TaskFuture::new(meta, future),
+            move |meta| TaskFuture::new(meta, context, future),
             WithInfo(schedule),
         )
     };
@@ -368,6 +385,7 @@ where
     F::Output: 'static,
 {
     let meta = new_meta(shared, name, location, pinned);
+    let context = with_context(|c| c.clone());
     // SAFETY: the future may be !Send, so its Runnable must be run and dropped on the thread of
     // worker `pinned` (the current thread). `schedule` only ever queues a pinned task where that
     // worker alone takes it (its own local queue, or its inbox, which only it drains), and
@@ -376,7 +394,7 @@ where
     // only its own task's metadata, which outlives it.
     let (runnable, task) = unsafe {
         async_task::Builder::new().metadata(meta).spawn_unchecked(
-            move |meta| TaskFuture::new(meta, future),
+            move |meta| TaskFuture::new(meta, context, future),
             WithInfo(schedule),
         )
     };
@@ -386,8 +404,12 @@ where
 fn finish_spawn<T>(
     shared: &Arc<Shared>,
     runnable: Runnable<TaskMeta>,
-    task: async_task::Task<crate::task::Outcome<T>, TaskMeta>,
+    task: async_task::Task<crate::task_handle::Outcome<T>, TaskMeta>,
 ) -> Task<T> {
+    // Register before the task can run: closing and cancellation reach it through here.
+    let meta = runnable.metadata();
+    let slot = shared.registry.insert(meta, runnable.waker());
+    meta.slot.store(slot, Ordering::Release);
     if shared.is_closed() {
         // Dropping the runnable cancels the task; its handle reports Cancelled.
         drop(runnable);

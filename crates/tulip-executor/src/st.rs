@@ -24,8 +24,9 @@ use async_task::Runnable;
 use concurrent_queue::ConcurrentQueue;
 
 use crate::context::{self, with_ctx, Ctx, RunningGuard};
-use crate::shared::{Flavor, PanicReport, Shared};
-use crate::task::TaskMeta;
+use crate::report::{ExceptionContext, ReportKind};
+use crate::shared::{Flavor, Shared};
+use crate::task_handle::TaskMeta;
 
 /// How many queue items run between two non-blocking checks of the driver (I/O and timers)
 /// and of the injector. A task that is always ready cannot starve I/O for longer than this.
@@ -188,6 +189,7 @@ impl StExecutor {
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _enter = context::enter(self.ctx());
         let _running = RunningGuard::set();
+        context::set_worker_index(0);
         let local = &*self.local;
         let shared = &*local.shared;
         let st = st(shared);
@@ -212,14 +214,21 @@ impl StExecutor {
             match item {
                 Some(Ready::Main) => {
                     main.queued.store(false, Ordering::Release);
-                    if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+                    if let Some(w) = &shared.watchdog {
+                        w.start(0, 0);
+                    }
+                    let polled = future.as_mut().poll(&mut cx);
+                    if let Some(w) = &shared.watchdog {
+                        w.end(0);
+                    }
+                    if let Poll::Ready(v) = polled {
                         return v;
                     }
                 }
                 Some(Ready::Task(runnable)) => {
                     runnable.run();
                 }
-                Some(Ready::Call(f)) => run_callback(shared, f),
+                Some(Ready::Call(f)) => run_callback(shared, 0, f),
                 None => {
                     // Idle: park until I/O, a timer or a remote wake.
                     st.parked.store(true, Ordering::SeqCst);
@@ -239,6 +248,7 @@ impl StExecutor {
                 local.drain_injector();
                 driver.park(Some(Duration::ZERO), true);
             }
+            shared.check_poisoned();
         }
     }
 
@@ -249,7 +259,7 @@ impl StExecutor {
         let _enter = context::enter(self.ctx());
         let mut spins = 0u32;
         loop {
-            for w in shared.registered_wakers(|_| true) {
+            for w in shared.registry.wakers(|_| true) {
                 w.wake();
             }
             let mut dropped = 0usize;
@@ -266,7 +276,7 @@ impl StExecutor {
                     None => break,
                 }
             }
-            if shared.registered() == 0 {
+            if shared.registry.len() == 0 {
                 break;
             }
             if dropped == 0 {
@@ -286,15 +296,28 @@ impl StExecutor {
     }
 }
 
-/// Runs a callback, reporting a panic.
-pub(crate) fn run_callback(shared: &Shared, f: impl FnOnce()) {
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
-        shared.report(&PanicReport {
-            task_id: None,
-            task_name: None,
-            location: None,
-            context: "callback",
-            payload: &*payload,
-        });
+/// Runs a callback (or polls the main future), reporting a panic and, in debug mode, a slow
+/// run; the watchdog sees it as work on `worker`.
+pub(crate) fn run_callback(shared: &Shared, worker: usize, f: impl FnOnce()) {
+    if let Some(w) = &shared.watchdog {
+        w.start(worker, 0);
+    }
+    let started = shared.debug.map(|slow| (std::time::Instant::now(), slow));
+    let res = catch_unwind(AssertUnwindSafe(f));
+    if let Some(w) = &shared.watchdog {
+        w.end(worker);
+    }
+    if let Some((t0, slow)) = started {
+        let took = t0.elapsed();
+        if took >= slow {
+            let mut r = ExceptionContext::new(ReportKind::SlowCallback);
+            r.duration = Some(took);
+            shared.report(&r);
+        }
+    }
+    if let Err(payload) = res {
+        let mut r = ExceptionContext::new(ReportKind::CallbackPanic);
+        r.payload = Some(&*payload);
+        shared.report(&r);
     }
 }

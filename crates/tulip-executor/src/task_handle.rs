@@ -7,10 +7,12 @@ use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
+use crate::introspect::{note_waiting, WaitingOn, WaitingSlot};
+use crate::report::ReportKind;
 use crate::shared::Shared;
 
 /// A task's unique id within this process (asyncio has none; tokio's `task::Id`).
@@ -38,6 +40,11 @@ impl TaskId {
     pub fn as_u64(self) -> u64 {
         self.0
     }
+
+    /// The id with this number (ids are never 0).
+    pub(crate) fn from_u64(n: u64) -> TaskId {
+        TaskId(n)
+    }
 }
 
 impl fmt::Display for TaskId {
@@ -59,10 +66,22 @@ pub(crate) struct TaskMeta {
     pub(crate) location: &'static Location<'static>,
     /// Set by [`Task::cancel`]; the task's future checks it on every poll.
     pub(crate) cancel_requested: AtomicBool,
-    /// Where the task's waker sits in the loop's registry while it is pending.
+    /// Where the task sits in the loop's registry (from spawn until its future is dropped).
     pub(crate) slot: AtomicUsize,
     /// The worker a `!Send` task is pinned to, or `NOT_PINNED`.
     pub(crate) pinned: u32,
+    /// Scheduled, running or idle (introspection; relaxed stores).
+    pub(crate) state: AtomicU8,
+    /// Number of polls so far.
+    pub(crate) polls: AtomicU64,
+    /// What the task last said it waits for (debug mode).
+    pub(crate) waiting: WaitingSlot,
+    /// Whether the task ended in a panic.
+    pub(crate) panicked: AtomicBool,
+    /// Whether a `Task` handle still exists for it (not dropped nor detached).
+    pub(crate) handle_alive: AtomicBool,
+    /// Whether "never retrieved" has been reported already.
+    pub(crate) never_retrieved_reported: AtomicBool,
     /// The executor the task belongs to.
     pub(crate) shared: Arc<Shared>,
 }
@@ -213,6 +232,8 @@ pub struct Task<T> {
     task: Option<async_task::FallibleTask<Outcome<T>, TaskMeta>>,
     /// The task's metadata, inside the task's heap allocation.
     meta: NonNull<TaskMeta>,
+    /// Whether the outcome has been taken by awaiting.
+    retrieved: bool,
 }
 
 // SAFETY: `Task<T>` is an async-task handle (Send when T: Send, since TaskMeta is Send + Sync)
@@ -231,6 +252,7 @@ impl<T> Task<T> {
         Task {
             task: Some(task.fallible()),
             meta,
+            retrieved: false,
         }
     }
 
@@ -281,9 +303,23 @@ impl<T> Task<T> {
 
     /// Lets the task run on with nobody awaiting it (what dropping the handle does too).
     pub fn detach(mut self) {
-        if let Some(t) = self.task.take() {
-            t.detach();
+        self.let_go();
+    }
+
+    /// Gives up the handle: in debug mode, a panic nobody will ever retrieve is reported.
+    fn let_go(&mut self) {
+        let Some(t) = self.task.take() else { return };
+        if !self.retrieved {
+            let meta = self.meta();
+            meta.handle_alive.store(false, Ordering::SeqCst);
+            if meta.shared.debug.is_some()
+                && meta.panicked.load(Ordering::SeqCst)
+                && !meta.never_retrieved_reported.swap(true, Ordering::SeqCst)
+            {
+                meta.shared.report(&meta.report(ReportKind::NeverRetrieved));
+            }
         }
+        t.detach();
     }
 
     /// Blocks this (non-loop) thread until the task finishes; for plain threads waiting on a
@@ -303,9 +339,7 @@ impl<T> Task<T> {
 
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
-        if let Some(t) = self.task.take() {
-            t.detach();
-        }
+        self.let_go();
     }
 }
 
@@ -318,10 +352,19 @@ impl<T> Future for Task<T> {
             .as_mut()
             .expect("a detached Task cannot be awaited");
         match Pin::new(task).poll(cx) {
-            Poll::Ready(Some(outcome)) => Poll::Ready(outcome),
+            Poll::Ready(Some(outcome)) => {
+                self.retrieved = true;
+                Poll::Ready(outcome)
+            }
             // The loop dropped the task before it finished (it closed).
-            Poll::Ready(None) => Poll::Ready(Err(JoinError::Cancelled)),
-            Poll::Pending => Poll::Pending,
+            Poll::Ready(None) => {
+                self.retrieved = true;
+                Poll::Ready(Err(JoinError::Cancelled))
+            }
+            Poll::Pending => {
+                note_waiting(WaitingOn::Task(self.id()));
+                Poll::Pending
+            }
         }
     }
 }

@@ -1,16 +1,20 @@
-//! The future every task runs: the user's future plus cancellation, panic containment and
-//! registry bookkeeping.
+//! The future every task runs: the user's future plus cancellation, panic containment,
+//! task-local context, introspection state and debug-mode timing.
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use pin_project_lite::pin_project;
 
-use crate::shared::PanicReport;
-use crate::task::{JoinError, Outcome, Panic, TaskMeta, NO_SLOT};
+use crate::context::{enter_task, leave_task, worker_index};
+use crate::introspect::{IDLE, RUNNING};
+use crate::local::Context as LocalContext;
+use crate::report::{ExceptionContext, ReportKind};
+use crate::task_handle::{JoinError, Outcome, Panic, TaskMeta};
 
 pin_project! {
     #[project = StageProj]
@@ -24,8 +28,8 @@ pin_project! {
     /// Wraps a task's future. Lives inside the task's allocation next to its metadata.
     pub(crate) struct TaskFuture<'m, F> {
         meta: &'m TaskMeta,
-        // Registry slot while pending (also mirrored in `meta.slot` for cancellation).
-        slot: usize,
+        // The task's task-local context (installed on the thread while it is polled).
+        context: LocalContext,
         #[pin]
         stage: Stage<F>,
     }
@@ -34,21 +38,22 @@ pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
             let meta = *this.meta;
-            let ran = matches!(*this.stage, Stage::Running { .. });
-            if ran {
+            if matches!(*this.stage, Stage::Running { .. }) {
+                // Dropped unfinished (cancelled, or at shutdown): drop it in its own context.
+                let prev = enter_task(meta, std::mem::take(this.context));
                 drop_contained(meta, this.stage.as_mut());
+                leave_task(prev);
             }
-            unregister(meta, this.slot);
-            meta.shared.task_done();
+            meta.shared.task_done(meta);
         }
     }
 }
 
 impl<'m, F> TaskFuture<'m, F> {
-    pub(crate) fn new(meta: &'m TaskMeta, future: F) -> Self {
+    pub(crate) fn new(meta: &'m TaskMeta, context: LocalContext, future: F) -> Self {
         TaskFuture {
             meta,
-            slot: NO_SLOT,
+            context,
             stage: Stage::Running { future },
         }
     }
@@ -67,21 +72,9 @@ fn drop_contained<F>(meta: &TaskMeta, stage: Pin<&mut Stage<F>>) {
         res
     };
     if let Err(payload) = res {
-        meta.shared.report(&PanicReport {
-            task_id: Some(meta.id),
-            task_name: meta.name.as_deref(),
-            location: Some(meta.location),
-            context: "task drop",
-            payload: &*payload,
-        });
-    }
-}
-
-fn unregister(meta: &TaskMeta, slot: &mut usize) {
-    if *slot != NO_SLOT {
-        let s = std::mem::replace(slot, NO_SLOT);
-        meta.slot.store(NO_SLOT, Ordering::Release);
-        meta.shared.unregister(s, meta.id);
+        let mut r = meta.report(ReportKind::DropPanic);
+        r.payload = Some(&*payload);
+        meta.shared.report(&r);
     }
 }
 
@@ -91,10 +84,11 @@ impl<F: Future> Future for TaskFuture<'_, F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let meta = *this.meta;
+        let shared = &*meta.shared;
         if meta.cancel_requested.load(Ordering::Acquire) {
             return Poll::Ready(finish(
                 meta,
-                this.slot,
+                this.context,
                 this.stage,
                 Err(JoinError::Cancelled),
             ));
@@ -104,42 +98,56 @@ impl<F: Future> Future for TaskFuture<'_, F> {
             // async-task never polls a future again after it returned Ready.
             StageProj::Done => return Poll::Ready(Err(JoinError::Cancelled)),
         };
-        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-            Ok(Poll::Ready(value)) => Poll::Ready(finish(meta, this.slot, this.stage, Ok(value))),
+        meta.state.store(RUNNING, Ordering::Relaxed);
+        meta.polls.fetch_add(1, Ordering::Relaxed);
+        let watchdog = shared.watchdog.as_ref().map(|w| {
+            let slot = worker_index();
+            w.start(slot, meta.id.as_u64());
+            (w, slot)
+        });
+        let started = shared.debug.map(|slow| (Instant::now(), slow));
+
+        let prev = enter_task(meta, std::mem::take(this.context));
+        let res = catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
+        *this.context = leave_task(prev);
+
+        if let Some((w, slot)) = watchdog {
+            w.end(slot);
+        }
+        if let Some((t0, slow)) = started {
+            let took = t0.elapsed();
+            if took >= slow {
+                let mut r = meta.report(ReportKind::SlowPoll);
+                r.duration = Some(took);
+                shared.report(&r);
+            }
+        }
+        match res {
+            Ok(Poll::Ready(value)) => {
+                Poll::Ready(finish(meta, this.context, this.stage, Ok(value)))
+            }
             Ok(Poll::Pending) => {
                 if meta.cancel_requested.load(Ordering::Acquire) {
                     // Cancelled while it ran (it cancelled itself, or another thread did).
                     return Poll::Ready(finish(
                         meta,
-                        this.slot,
+                        this.context,
                         this.stage,
                         Err(JoinError::Cancelled),
                     ));
                 }
-                if *this.slot == NO_SLOT {
-                    let slot = meta
-                        .shared
-                        .register(meta.id, cx.waker().clone(), meta.pinned);
-                    *this.slot = slot;
-                    meta.slot.store(slot, Ordering::Release);
-                    // A cancel that raced with registration must still wake us.
-                    if meta.cancel_requested.load(Ordering::Acquire) {
-                        cx.waker().wake_by_ref();
-                    }
-                }
+                meta.state.store(IDLE, Ordering::Relaxed);
                 Poll::Pending
             }
             Err(payload) => {
-                meta.shared.report(&PanicReport {
-                    task_id: Some(meta.id),
-                    task_name: meta.name.as_deref(),
-                    location: Some(meta.location),
-                    context: "task",
-                    payload: &*payload,
-                });
+                let mut r = meta.report(ReportKind::TaskPanic);
+                r.payload = Some(&*payload);
+                shared.report(&r);
+                meta.panicked.store(true, Ordering::Relaxed);
+                shared.after_panic(meta, &*payload);
                 Poll::Ready(finish(
                     meta,
-                    this.slot,
+                    this.context,
                     this.stage,
                     Err(JoinError::Panicked(Panic::new(payload))),
                 ))
@@ -148,14 +156,26 @@ impl<F: Future> Future for TaskFuture<'_, F> {
     }
 }
 
-/// Ends the task: drops the user's future (containing panics) and leaves the registry.
+/// Ends the task: drops the user's future (in its context, containing panics).
 fn finish<F, T>(
     meta: &TaskMeta,
-    slot: &mut usize,
+    context: &mut LocalContext,
     stage: Pin<&mut Stage<F>>,
     outcome: Outcome<T>,
 ) -> Outcome<T> {
+    let prev = enter_task(meta, std::mem::take(context));
     drop_contained(meta, stage);
-    unregister(meta, slot);
+    leave_task(prev);
     outcome
+}
+
+impl TaskMeta {
+    /// A report about this task.
+    pub(crate) fn report(&self, kind: ReportKind) -> ExceptionContext<'_> {
+        let mut r = ExceptionContext::new(kind);
+        r.task_id = Some(self.id);
+        r.task_name = self.name.as_deref();
+        r.location = Some(self.location);
+        r
+    }
 }

@@ -149,7 +149,7 @@ fn panics_are_contained_and_reported() {
     let reports = Arc::new(Mutex::new(Vec::new()));
     let r = reports.clone();
     let mut config = ExecutorConfig::new(Arc::new(ThreadDriver::new()));
-    config.panic_handler = Arc::new(move |rep| r.lock().unwrap().push(rep.to_string()));
+    config.handler = Arc::new(move |rep| r.lock().unwrap().push(rep.to_string()));
     let ex = Executor::with_config(config).unwrap();
     ex.block_on(async {
         let t = spawn(async { panic!("inner") });

@@ -225,6 +225,10 @@ impl<T: AsFd> Async<T> {
             }
             drop(st);
             self.reactor.rearm(&self.source, dir)?;
+            self.reactor.note(crate::reactor::WaitNote::Io {
+                fd: self.source.fd,
+                write: dir == WRITE,
+            });
             return Poll::Pending;
         }
     }
@@ -358,6 +362,10 @@ impl<T: AsFd> Future for Ready<'_, T> {
         }
         drop(st);
         this.io.reactor.rearm(source, dir)?;
+        this.io.reactor.note(crate::reactor::WaitNote::Io {
+            fd: source.fd,
+            write: dir == WRITE,
+        });
         Poll::Pending
     }
 }

@@ -57,7 +57,7 @@ mod sys;
 mod timer;
 
 pub use io::{Async, Ready};
-pub use reactor::{AutoAdvanceGuard, EnterGuard, Reactor};
+pub use reactor::{AutoAdvanceGuard, EnterGuard, Reactor, WaitHook, WaitNote};
 pub use sys::Backend;
 pub use timer::{
     advance, interval, interval_at, sleep, sleep_until, timeout, timeout_at, Interval,

@@ -92,7 +92,27 @@ pub(crate) struct Inner {
     /// While non-zero, a paused clock does not jump to the next timer (work is happening off
     /// the loop, e.g. on the blocking pool).
     inhibit_auto_advance: AtomicUsize,
+    /// Told what a task is about to wait for (installed by the loop in debug mode).
+    wait_hook: std::sync::OnceLock<WaitHook>,
 }
+
+/// What a timer or I/O object is about to wait for, for introspection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WaitNote {
+    /// A timer due at this (real-clock) instant.
+    Timer(std::time::Instant),
+    /// Readiness of a file descriptor.
+    Io {
+        /// The file descriptor.
+        fd: RawFd,
+        /// Writability (`true`) or readability (`false`).
+        write: bool,
+    },
+}
+
+/// Receives [`WaitNote`]s (see [`Reactor::set_wait_hook`]).
+pub type WaitHook = Box<dyn Fn(WaitNote) + Send + Sync>;
 
 /// Timers and the deadline of the thread currently waiting in the poller.
 struct Timers {
@@ -186,8 +206,23 @@ impl Reactor {
                     wakers: Vec::new(),
                 }),
                 inhibit_auto_advance: AtomicUsize::new(0),
+                wait_hook: std::sync::OnceLock::new(),
             }),
         })
+    }
+
+    /// Installs a hook told what each timer and I/O object is about to wait for when it
+    /// returns `Pending` (the loop installs one in debug mode to fill in task dumps). Only the
+    /// first hook installed counts.
+    pub fn set_wait_hook(&self, hook: WaitHook) {
+        let _ = self.inner.wait_hook.set(hook);
+    }
+
+    /// Tells the wait hook, if any.
+    pub(crate) fn note(&self, note: WaitNote) {
+        if let Some(h) = self.inner.wait_hook.get() {
+            h(note);
+        }
     }
 
     /// The backend this reactor waits on.

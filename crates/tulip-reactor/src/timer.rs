@@ -185,6 +185,7 @@ impl Sleep {
             return Poll::Pending;
         }
         self.state = State::Registered(reactor.insert_timer(deadline, cx.waker()));
+        reactor.note(crate::reactor::WaitNote::Timer(deadline.into_std()));
         Poll::Pending
     }
 }

@@ -227,8 +227,11 @@ where
     });
     let s2 = shared.clone();
     let guard: AutoAdvanceGuard = handle.reactor().inhibit_auto_advance();
+    // The closure runs in the submitting task's task-local context (asyncio's to_thread
+    // copies contextvars).
+    let context = tulip_executor::Context::current();
     let job: Job = Box::new(move || {
-        let result = match catch_unwind(AssertUnwindSafe(f)) {
+        let result = match catch_unwind(AssertUnwindSafe(|| context.run(f))) {
             Ok(v) => Finished::Value(v),
             Err(payload) => Finished::Panicked(payload),
         };

@@ -227,9 +227,12 @@ impl LoopHandle {
     pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> CallHandle {
         let handle = CallHandle::new(None);
         let state = handle.state.clone();
+        // Callbacks run in the task-local context they were scheduled from (asyncio's
+        // `context=` default).
+        let context = tulip_executor::Context::current();
         let f: Box<dyn FnOnce()> = Box::new(move || {
             if !state.cancelled.load(Ordering::Acquire) {
-                callback();
+                context.run(callback);
             }
         });
         if let Err(e) = self.shared.spawner().call_soon_local(f) {
@@ -248,9 +251,10 @@ impl LoopHandle {
     pub fn call_soon_threadsafe(&self, callback: impl FnOnce() + Send + 'static) -> CallHandle {
         let handle = CallHandle::new(None);
         let state = handle.state.clone();
+        let context = tulip_executor::Context::current();
         let queued = self.shared.spawner().call_soon(Box::new(move || {
             if !state.cancelled.load(Ordering::Acquire) {
-                callback();
+                context.run(callback);
             }
         }));
         if !queued {
@@ -328,6 +332,30 @@ impl LoopHandle {
         F::Output: Send + 'static,
     {
         self.shared.spawner().spawn(future)
+    }
+
+    /// A snapshot of the loop: every live task with its state, spawn site and (in debug mode)
+    /// what it waits on, plus queue, timer and pool counts. Printable as text (`Display`) and
+    /// as JSON ([`LoopDump::to_json`]). Callable from any thread, while the loop runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulip_runtime::run(async {
+    ///     let lp = tulip_runtime::EventLoop::current();
+    ///     let _t = tulip_executor::Builder::new().name("idle one").spawn(std::future::pending::<()>());
+    ///     tulip_executor::yield_now().await;
+    ///     let dump = lp.dump();
+    ///     assert!(dump.to_string().contains("idle one"));
+    ///     assert!(dump.to_json().contains("\"name\":\"idle one\""));
+    /// });
+    /// ```
+    pub fn dump(&self) -> crate::dump::LoopDump {
+        crate::dump::LoopDump::capture(self)
+    }
+
+    pub(crate) fn spawner_ref(&self) -> &Spawner {
+        self.shared.spawner()
     }
 
     /// Makes [`Runner::run_forever`](crate::Runner::run_forever) return (asyncio's

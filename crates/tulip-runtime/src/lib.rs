@@ -40,9 +40,12 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod blocking;
+mod dump;
 mod handle;
 mod runner;
 
 pub use blocking::{spawn_blocking, to_thread, BlockingTask, ShutdownReport, ToThread};
+pub use dump::{LoopDump, TaskDump};
 pub use handle::{CallHandle, EventLoop, LoopHandle, TimerHandle};
-pub use runner::{block_on, run, ExceptionHandler, Runner, RunnerBuilder};
+pub use runner::{block_on, run, Runner, RunnerBuilder};
+pub use tulip_executor::{ExceptionContext, ExceptionHandler, ReportKind, UnhandledPanic};

@@ -5,16 +5,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tulip_executor::{Driver, Executor, ExecutorConfig, PanicReport};
+use tulip_executor::{
+    Driver, ExceptionContext, ExceptionHandler, Executor, ExecutorConfig, UnhandledPanic,
+};
 use tulip_reactor::{Backend, Reactor};
 use tulip_time::Clock;
 
 use crate::blocking::{BlockingPool, ShutdownReport};
 use crate::handle::{LoopHandle, LoopShared, StopFuture};
-
-/// The loop's exception handler: called with every panic caught in a task or callback
-/// (asyncio's `loop.set_exception_handler`).
-pub type ExceptionHandler = Arc<dyn Fn(&PanicReport<'_>) + Send + Sync>;
 
 /// Configures a [`Runner`] (asyncio's `Runner(debug=…, loop_factory=…)`).
 ///
@@ -46,6 +44,8 @@ pub struct RunnerBuilder {
     blocking_keep_alive: Duration,
     shutdown_timeout: Duration,
     thread_name: String,
+    unhandled_panic: UnhandledPanic,
+    watchdog: Option<Option<Duration>>,
 }
 
 impl fmt::Debug for RunnerBuilder {
@@ -76,23 +76,46 @@ impl Default for RunnerBuilder {
             blocking_keep_alive: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(10),
             thread_name: "tulip".into(),
+            unhandled_panic: UnhandledPanic::Log,
+            watchdog: None,
         }
     }
 }
 
 impl RunnerBuilder {
-    /// Debug mode (asyncio's `debug=True`; also turned on by `TULIP_DEBUG=1`).
+    /// Debug mode (asyncio's `debug=True`; also turned on by `TULIP_DEBUG=1`): task polls and
+    /// callbacks slower than [`slow_callback_duration`](Self::slow_callback_duration) are
+    /// reported with the task's name and spawn site; the blocked-loop watchdog runs; a task
+    /// that panicked with nobody ever awaiting it is reported; task dumps say what each task
+    /// waits on.
     pub fn debug(mut self, debug: bool) -> Self {
         self.debug = debug;
         self
     }
 
-    /// The handler for panics caught in tasks and callbacks (default: one line on stderr).
+    /// The handler for panics caught in tasks and callbacks and for debug-mode reports
+    /// (asyncio's `loop.set_exception_handler`; default: one line on stderr).
     pub fn exception_handler(
         mut self,
-        handler: impl Fn(&PanicReport<'_>) + Send + Sync + 'static,
+        handler: impl Fn(&ExceptionContext<'_>) + Send + Sync + 'static,
     ) -> Self {
         self.exception_handler = Some(Arc::new(handler));
+        self
+    }
+
+    /// What happens after a task panics, once it is reported: go on (the default), stop the
+    /// loop (the running `run` panics), or abort the process.
+    pub fn unhandled_panic(mut self, policy: UnhandledPanic) -> Self {
+        self.unhandled_panic = policy;
+        self
+    }
+
+    /// The blocked-loop watchdog: a thread that reports, while it happens, a task poll or
+    /// callback that has run longer than `threshold` without yielding. `None` turns it off.
+    /// Default: on in debug mode (threshold: the slow-callback duration), off otherwise. It
+    /// costs each poll a few relaxed atomic stores, so it can stay on in production.
+    pub fn watchdog(mut self, threshold: Option<Duration>) -> Self {
+        self.watchdog = Some(threshold);
         self
     }
 
@@ -180,7 +203,7 @@ impl RunnerBuilder {
         let reactor = Reactor::with_backend_and_clock(self.backend, clock)?;
         let handler = self
             .exception_handler
-            .unwrap_or_else(tulip_executor::default_panic_handler);
+            .unwrap_or_else(tulip_executor::default_exception_handler);
         let pool = BlockingPool::new(
             self.max_blocking_threads,
             self.blocking_keep_alive,
@@ -198,7 +221,13 @@ impl RunnerBuilder {
         let start_reactor = reactor.clone();
         let start_handle = handle.clone();
         let mut config = ExecutorConfig::new(driver);
-        config.panic_handler = handler;
+        config.handler = handler;
+        config.unhandled_panic = self.unhandled_panic;
+        config.debug = self.debug.then_some(self.slow_callback_duration);
+        config.watchdog = match self.watchdog {
+            Some(explicit) => explicit,
+            None => self.debug.then_some(self.slow_callback_duration),
+        };
         config.workers = self.workers;
         config.thread_name = format!("{}-worker", self.thread_name);
         config.thread_start = Some(Arc::new(move || {
@@ -208,6 +237,19 @@ impl RunnerBuilder {
         }));
         let executor = Executor::with_config(config)?;
         handle.shared().set_spawner(executor.spawner());
+        if self.debug {
+            // Fill in what tasks wait on, for task dumps.
+            reactor.set_wait_hook(Box::new(|note| {
+                use tulip_executor::task::{note_waiting, WaitingOn};
+                match note {
+                    tulip_reactor::WaitNote::Timer(at) => note_waiting(WaitingOn::Timer(at)),
+                    tulip_reactor::WaitNote::Io { fd, write } => {
+                        note_waiting(WaitingOn::Io { fd, write })
+                    }
+                    _ => {}
+                }
+            }));
+        }
         Ok(Runner {
             executor,
             reactor,

@@ -46,7 +46,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 #[doc(inline)]
-pub use tulip_executor::{spawn, spawn_local, yield_now, JoinError, Task};
+pub use tulip_executor::{spawn, spawn_local, task_local, yield_now, JoinError, Task};
 #[doc(inline)]
 pub use tulip_reactor::{sleep, sleep_until, timeout, timeout_at};
 #[doc(inline)]
@@ -66,8 +66,11 @@ struct ReadmeDoctests;
 /// Tasks: spawning, handles, cancellation and errors (asyncio's "Coroutines and Tasks").
 pub mod task {
     #[doc(inline)]
+    pub use tulip_executor::task::{all, current, current_id, TaskInfo, TaskState, WaitingOn};
+    #[doc(inline)]
     pub use tulip_executor::{
-        spawn, spawn_local, yield_now, Builder, JoinError, Panic, Task, TaskId, YieldNow,
+        spawn, spawn_local, yield_now, AccessError, Builder, Context, JoinError, LocalKey, Panic,
+        Scoped, Task, TaskId, YieldNow,
     };
     #[doc(inline)]
     pub use tulip_runtime::{spawn_blocking, to_thread, BlockingTask, ToThread};
@@ -97,11 +100,12 @@ pub mod io {
 /// The low-level event loop (asyncio's "Event Loop" page): runners, handles, callbacks.
 pub mod rt {
     #[doc(inline)]
-    pub use tulip_executor::{PanicReport, BUDGET};
+    pub use tulip_executor::BUDGET;
     #[doc(inline)]
     pub use tulip_runtime::{
-        block_on, run, CallHandle, EventLoop, ExceptionHandler, LoopHandle, Runner, RunnerBuilder,
-        TimerHandle,
+        block_on, run, CallHandle, EventLoop, ExceptionContext, ExceptionHandler, LoopDump,
+        LoopHandle, ReportKind, Runner, RunnerBuilder, ShutdownReport, TaskDump, TimerHandle,
+        UnhandledPanic,
     };
 }
 

@@ -1,0 +1,237 @@
+//! Task-local values that flow into children: [`task_local!`](crate::task_local) and
+//! [`LocalKey`] (asyncio's `contextvars`).
+//!
+//! Every task has a context: an immutable map from keys to values, shared copy-on-write.
+//! `spawn`, `spawn_local`, task groups and the blocking pool copy the spawning task's context
+//! into the child (cheap: one reference count), so a request id set by a handler is seen by
+//! everything it starts, while a child's own `set` never leaks back into its parent.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use crate::context::{swap_context, with_context};
+
+/// A task's context: key id → value.
+#[derive(Clone, Default)]
+pub struct Context {
+    map: Option<Arc<HashMap<usize, Arc<dyn Any + Send + Sync>>>>,
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("values", &self.map.as_ref().map_or(0, |m| m.len()))
+            .finish()
+    }
+}
+
+impl Context {
+    /// The current task's context (a copy: later changes on either side are not shared).
+    pub fn current() -> Context {
+        with_context(|c| c.clone())
+    }
+
+    /// Whether the context holds no value.
+    pub fn is_empty(&self) -> bool {
+        self.map.as_ref().is_none_or(|m| m.is_empty())
+    }
+
+    /// Runs `f` with this context installed on this thread (for code that runs outside tasks,
+    /// like the blocking pool's threads).
+    pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        let prev = swap_context(self.clone());
+        let guard = Restore(Some(prev));
+        let r = f();
+        drop(guard);
+        r
+    }
+
+    /// Wraps `future` so that it runs in this context (its own `set` calls stay inside).
+    pub fn scope<F: Future>(self, future: F) -> Scoped<F> {
+        Scoped {
+            context: self,
+            future,
+        }
+    }
+
+    fn get(&self, key: usize) -> Option<&Arc<dyn Any + Send + Sync>> {
+        self.map.as_ref()?.get(&key)
+    }
+
+    fn with_value(&self, key: usize, value: Arc<dyn Any + Send + Sync>) -> Context {
+        let mut map = self.map.as_deref().cloned().unwrap_or_default();
+        map.insert(key, value);
+        Context {
+            map: Some(Arc::new(map)),
+        }
+    }
+}
+
+/// Restores the previous context on drop.
+struct Restore(Option<Context>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        if let Some(prev) = self.0.take() {
+            swap_context(prev);
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future running in a given [`Context`] (see [`Context::scope`], [`LocalKey::scope`]).
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Scoped<F> {
+        context: Context,
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for Scoped<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let prev = swap_context(std::mem::take(this.context));
+        let out = this.future.poll(cx);
+        // Keep what the future set for its next poll.
+        *this.context = swap_context(prev);
+        out
+    }
+}
+
+/// A key for a task-local value; made by [`task_local!`](crate::task_local).
+pub struct LocalKey<T: 'static> {
+    #[doc(hidden)]
+    pub __id: &'static u8,
+    #[doc(hidden)]
+    pub __marker: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: 'static> fmt::Debug for LocalKey<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalKey").finish_non_exhaustive()
+    }
+}
+
+/// `LocalKey::get` outside any value of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessError;
+
+impl fmt::Display for AccessError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the task-local value is not set in this task's context")
+    }
+}
+
+impl std::error::Error for AccessError {}
+
+impl<T: Send + Sync + 'static> LocalKey<T> {
+    fn key(&self) -> usize {
+        self.__id as *const u8 as usize
+    }
+
+    /// Sets the value in the current task's context (asyncio's `ContextVar.set`). Children
+    /// spawned afterwards inherit it; the parent and children spawned before do not see it.
+    /// Outside any task it sets the value for the code running on this thread right now.
+    pub fn set(&'static self, value: T) {
+        let key = self.key();
+        with_context(|c| {
+            let new = c.with_value(key, Arc::new(value));
+            *c = new;
+        });
+    }
+
+    /// Runs `future` with the value set (for it and the children it spawns), restoring the
+    /// previous value afterwards (tokio's `LocalKey::scope`).
+    pub fn scope<F: Future>(&'static self, value: T, future: F) -> Scoped<F> {
+        let ctx = Context::current().with_value(self.key(), Arc::new(value));
+        ctx.scope(future)
+    }
+
+    /// Runs `f` with a reference to the value.
+    ///
+    /// # Errors
+    ///
+    /// [`AccessError`] when the value is not set in the current context.
+    pub fn try_with<R>(&'static self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
+        let value = with_context(|c| c.get(self.key()).cloned());
+        match value {
+            Some(v) => Ok(f(v.downcast_ref::<T>().expect("keys are typed"))),
+            None => Err(AccessError),
+        }
+    }
+
+    /// Runs `f` with a reference to the value.
+    ///
+    /// # Panics
+    ///
+    /// Panics when the value is not set (see [`try_with`](Self::try_with)).
+    pub fn with<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
+        self.try_with(f).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A clone of the value, if set.
+    pub fn try_get(&'static self) -> Option<T>
+    where
+        T: Clone,
+    {
+        self.try_with(T::clone).ok()
+    }
+
+    /// A clone of the value.
+    ///
+    /// # Panics
+    ///
+    /// Panics when the value is not set.
+    pub fn get(&'static self) -> T
+    where
+        T: Clone,
+    {
+        self.with(T::clone)
+    }
+}
+
+/// Declares task-local keys whose values flow into spawned children by copy (asyncio's
+/// `contextvars.ContextVar`).
+///
+/// # Examples
+///
+/// ```
+/// tulip_executor::task_local! {
+///     /// The id of the request being served.
+///     static REQUEST_ID: u64;
+/// }
+///
+/// # tulip_executor::doc_block_on(async {
+/// REQUEST_ID.scope(7, async {
+///     // Children inherit the value.
+///     let child = tulip_executor::spawn(async { REQUEST_ID.get() });
+///     assert_eq!(child.await.unwrap(), 7);
+///     // A child's own set stays in the child.
+///     tulip_executor::spawn(async { REQUEST_ID.set(8) }).await.unwrap();
+///     assert_eq!(REQUEST_ID.get(), 7);
+/// })
+/// .await;
+/// assert!(REQUEST_ID.try_get().is_none());
+/// # });
+/// ```
+#[macro_export]
+macro_rules! task_local {
+    ($($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty;)+) => {
+        $(
+            $(#[$attr])*
+            $vis static $name: $crate::LocalKey<$t> = {
+                static ID: u8 = 0;
+                $crate::LocalKey { __id: &ID, __marker: ::std::marker::PhantomData }
+            };
+        )+
+    };
+}

@@ -1,0 +1,133 @@
+//! What the loop tells its exception handler: panics, slow polls, a blocked loop, results never
+//! retrieved (asyncio's exception handler `context`, plus debug mode's reports).
+
+use std::any::Any;
+use std::fmt;
+use std::panic::Location;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::task_handle::{payload_message, TaskId};
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ReportKind {
+    /// A task panicked (the panic surfaces as `JoinError::Panicked` to its awaiter).
+    TaskPanic,
+    /// A task's future panicked while it was being dropped (cancelled, or at shutdown).
+    DropPanic,
+    /// A `call_soon`/`call_later` callback panicked.
+    CallbackPanic,
+    /// Debug mode: one poll of a task took longer than `slow_callback_duration`.
+    SlowPoll,
+    /// Debug mode: a callback took longer than `slow_callback_duration`.
+    SlowCallback,
+    /// The watchdog saw a task (or callback) run without yielding for longer than its
+    /// threshold: the loop thread is blocked right now.
+    Blocked,
+    /// Debug mode: a task panicked and its `Task` handle was dropped without anyone awaiting
+    /// it (asyncio's "Task exception was never retrieved").
+    NeverRetrieved,
+}
+
+/// One report to the loop's exception handler (asyncio's `context` argument).
+///
+/// Its `Display` is one line, which is what the default handler prints on stderr.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ExceptionContext<'a> {
+    /// What happened.
+    pub kind: ReportKind,
+    /// The task concerned, if any.
+    pub task_id: Option<TaskId>,
+    /// The task's name, if it has one.
+    pub task_name: Option<&'a str>,
+    /// Where the task was spawned.
+    pub location: Option<&'static Location<'static>>,
+    /// The panic payload, for panics.
+    pub payload: Option<&'a (dyn Any + Send)>,
+    /// How long it took (slow polls) or has been running (blocked loop).
+    pub duration: Option<Duration>,
+}
+
+impl<'a> ExceptionContext<'a> {
+    /// A report of `kind` with nothing else filled in.
+    pub fn new(kind: ReportKind) -> ExceptionContext<'a> {
+        ExceptionContext {
+            kind,
+            task_id: None,
+            task_name: None,
+            location: None,
+            payload: None,
+            duration: None,
+        }
+    }
+
+    /// The panic message, when there is a string payload.
+    pub fn message(&self) -> Option<&str> {
+        self.payload.and_then(payload_message)
+    }
+
+    fn who(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.task_id, self.task_name) {
+            (Some(id), Some(name)) => write!(f, "task '{name}' (id {id})")?,
+            (Some(id), None) => write!(f, "task {id}")?,
+            _ => f.write_str("callback")?,
+        }
+        if let Some(loc) = self.location {
+            write!(f, " spawned at {loc}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ExceptionContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.who(f)?;
+        let ms = |d: Option<Duration>| d.map_or(0.0, |d| d.as_secs_f64() * 1e3);
+        match self.kind {
+            ReportKind::TaskPanic | ReportKind::CallbackPanic => f.write_str(" panicked")?,
+            ReportKind::DropPanic => f.write_str(" panicked while its future was dropped")?,
+            ReportKind::NeverRetrieved => {
+                f.write_str(" panicked and its result was never retrieved")?
+            }
+            ReportKind::SlowPoll => write!(f, " took {:.1} ms in one poll", ms(self.duration))?,
+            ReportKind::SlowCallback => write!(f, " took {:.1} ms", ms(self.duration))?,
+            ReportKind::Blocked => write!(
+                f,
+                " has been running for {:.0} ms without yielding: the loop thread is blocked",
+                ms(self.duration)
+            )?,
+        }
+        if let Some(m) = self.message() {
+            write!(f, ": {m}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The loop's exception handler (asyncio's `loop.set_exception_handler`).
+pub type ExceptionHandler = Arc<dyn Fn(&ExceptionContext<'_>) + Send + Sync>;
+
+/// The default exception handler: one line on stderr.
+pub fn default_exception_handler() -> ExceptionHandler {
+    Arc::new(|report: &ExceptionContext<'_>| {
+        eprintln!("tulip: {report}");
+    })
+}
+
+/// What the loop does when a task panics, after reporting it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum UnhandledPanic {
+    /// Report it; the panic surfaces as `JoinError::Panicked` and the loop goes on (the
+    /// default, asyncio's behaviour).
+    #[default]
+    Log,
+    /// Report it, then stop the loop: the running `block_on`/`run` panics with the task's
+    /// message. For tests and services that must not run on with a broken invariant.
+    ShutdownLoop,
+    /// Report it, then abort the process.
+    Abort,
+}
