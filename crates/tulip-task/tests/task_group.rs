@@ -13,7 +13,7 @@ use common::{
 };
 use tulip_executor::{spawn, yield_now, Builder, JoinError};
 use tulip_reactor::{sleep, Instant};
-use tulip_task::{timeout, Failure, GroupError, SpawnErrorKind, TaskGroup};
+use tulip_task::{timeout, Cancelled, Failure, GroupError, SpawnErrorKind, TaskGroup};
 
 #[test]
 fn children_values_are_ready_after_join() {
@@ -528,6 +528,73 @@ fn a_failure_while_siblings_yield_is_seen_at_once() {
             "siblings stopped promptly: {}",
             polls.get()
         );
+    });
+}
+
+#[test]
+fn the_group_cancel_scope_interrupts_the_owner_body_when_a_child_fails() {
+    on_both(|| async {
+        let start = Instant::now();
+        let tg = TaskGroup::new();
+        let scope = tg.cancel_scope();
+        let body = scope.run(async {
+            tg.spawn(async {
+                sleep(secs(2)).await;
+                Err::<(), _>("child")
+            })
+            .unwrap();
+            sleep(secs(3600)).await;
+        });
+        assert_eq!(body.await, Err(Cancelled::Requested));
+        assert_eq!(since(start), secs(2));
+        assert!(scope.cancel_called());
+        assert!(tg.join().await.is_err());
+    });
+}
+
+#[test]
+fn the_group_cancel_scope_is_cancelled_by_cancel_and_by_drop_but_not_by_join() {
+    on_both(|| async {
+        let tg = TaskGroup::<()>::new();
+        let scope = tg.cancel_scope();
+        tg.cancel();
+        assert!(scope.cancel_called());
+
+        let tg = TaskGroup::<()>::new();
+        let scope = tg.cancel_scope();
+        drop(tg);
+        assert!(scope.cancel_called());
+
+        let tg = TaskGroup::<()>::new();
+        let scope = tg.cancel_scope();
+        tg.spawn(async { Ok(()) }).unwrap();
+        tg.join().await.unwrap();
+        assert!(!scope.cancel_called());
+    });
+}
+
+#[test]
+fn a_cleanup_panic_in_a_dropped_group_goes_to_the_loop_exception_handler() {
+    // The owner is cancelled, so nobody will join the group: the panic of a child's cleanup
+    // cannot reach a GroupError and is reported like any task's panic instead of being lost.
+    on_both_counting_reports(1, || async {
+        let started = Counter::new();
+        let s = started.clone();
+        let owner = spawn(async move {
+            let tg = TaskGroup::<()>::new();
+            tg.spawn(async move {
+                let _cleanup = PanicOnDrop("cleanup after the owner was cancelled");
+                s.bump();
+                pending::<Result<(), ()>>().await
+            })
+            .unwrap();
+            tg.join().await
+        });
+        until("the child started", || started.get() == 1).await;
+        owner.cancel();
+        assert!(owner.await.unwrap_err().is_cancelled());
+        // Let the child be dropped and its task report the panic.
+        sleep(secs(1)).await;
     });
 }
 

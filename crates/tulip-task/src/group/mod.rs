@@ -29,6 +29,12 @@
 //! an error, and is **not** reported to the loop's exception handler (asyncio does not report
 //! the exceptions of `TaskGroup` children to the loop either: the group raises them). A panic
 //! raised while a child's future is dropped (on cancellation) is collected the same way.
+//!
+//! The exception: once the group has been dropped without being joined, nobody can receive a
+//! `GroupError` any more, so a panic of a child that is being cancelled (a cleanup that
+//! panics in `Drop`) is resumed in the child's task instead, where the executor catches it
+//! and the loop's exception handler reports it like any task's panic. Errors (`Err` values)
+//! of such children are dropped, like the result of a detached task.
 
 mod error;
 
@@ -42,6 +48,8 @@ use std::task::{Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
 use tulip_executor::{payload_message, Builder, JoinError, Panic, Task, TaskId};
+
+use crate::scope::CancelScope;
 
 pub use error::{Failure, GroupError, SpawnError, SpawnErrorKind};
 
@@ -57,6 +65,9 @@ enum Phase {
 
 /// State shared by a group, its handles and its children's wrappers.
 struct GroupShared<E> {
+    /// Cancelled when the group stops (Trio's `nursery.cancel_scope`), so that work run in it,
+    /// such as the owner's own code, is cancelled with the children.
+    scope: CancelScope,
     /// Children must stop: set under `state`'s lock when `phase` leaves `Open` for `Failed`,
     /// `Cancelled` or `Dropped`. Read without the lock before each poll of a child.
     stop: AtomicBool,
@@ -80,6 +91,7 @@ struct GroupState<E> {
 impl<E> GroupShared<E> {
     fn new() -> GroupShared<E> {
         GroupShared {
+            scope: CancelScope::new(),
             stop: AtomicBool::new(false),
             state: Mutex::new(GroupState {
                 phase: Phase::Open,
@@ -137,6 +149,7 @@ impl<E> GroupShared<E> {
             self.stop_locked(&mut st)
         };
         wakers.into_iter().for_each(Waker::wake);
+        self.scope.cancel();
     }
 
     /// Stores the waker of the child in `slot`; `false` if the children must stop.
@@ -150,18 +163,32 @@ impl<E> GroupShared<E> {
     }
 
     /// A child ended (completed, was cancelled, or was dropped), with what went wrong.
-    fn finish(&self, slot: usize, failures: [Option<Failure<E>>; 2]) {
-        let (join, siblings) = {
+    ///
+    /// Returns the panics nobody can receive any more because the group was dropped without
+    /// being joined; the child resumes one of them so that the loop's exception handler
+    /// reports it, as for any task.
+    #[must_use = "undeliverable panics must be resumed"]
+    fn finish(&self, slot: usize, failures: [Option<Failure<E>>; 2]) -> Option<Panic> {
+        let (join, siblings, failed, orphan) = {
             let mut st = self.lock();
             st.wakers[slot] = None;
             st.free.push(slot);
             st.live -= 1;
             let mut siblings = Vec::new();
+            let mut failed = false;
+            let mut orphan = None;
             for failure in failures.into_iter().flatten() {
+                if st.phase == Phase::Dropped {
+                    if let (Failure::Panic(p), None) = (failure, &orphan) {
+                        orphan = Some(p);
+                    }
+                    continue;
+                }
                 st.failures.push(failure);
                 if st.phase == Phase::Open {
                     st.phase = Phase::Failed;
                     siblings = self.stop_locked(&mut st);
+                    failed = true;
                 }
             }
             let join = if st.live == 0 {
@@ -169,11 +196,25 @@ impl<E> GroupShared<E> {
             } else {
                 None
             };
-            (join, siblings)
+            (join, siblings, failed, orphan)
         };
         siblings.into_iter().for_each(Waker::wake);
+        if failed {
+            self.scope.cancel();
+        }
         if let Some(w) = join {
             w.wake();
+        }
+        orphan
+    }
+}
+
+/// Resumes a panic that a dropped group cannot collect, so that the executor reports it;
+/// never while already unwinding (that would abort).
+fn resume_orphan(orphan: Option<Panic>) {
+    if let Some(p) = orphan {
+        if !std::thread::panicking() {
+            std::panic::resume_unwind(p.into_inner());
         }
     }
 }
@@ -195,7 +236,13 @@ impl<E> GroupShared<E> {
 /// - Once the group has failed, been cancelled, been joined or been dropped, spawning is
 ///   refused with a [`SpawnError`] that hands the future back, unpolled.
 ///
+/// - asyncio also cancels the body of the `async with` block when a child fails; here the
+///   owner's code is not a child, so run it in the group's
+///   [`cancel_scope`](TaskGroup::cancel_scope) to get that (Trio's `nursery.cancel_scope`).
+///
 /// A child cancelled on its own (with [`GroupTask::cancel`]) is not a failure, as in asyncio.
+/// Cancellation is Rust's: a cancelled child's future is dropped at its next poll, which the
+/// group schedules at once; a child's cleanup can only run in `Drop`.
 /// Children can spawn siblings through a [`TaskGroupHandle`], for as long as the group
 /// admits them (while `join` waits too).
 ///
@@ -503,6 +550,43 @@ impl<E> TaskGroup<E> {
     /// Whether [`cancel`](Self::cancel) was called (before any child failed).
     pub fn is_cancelled(&self) -> bool {
         self.shared.lock().phase == Phase::Cancelled
+    }
+
+    /// The group's cancel scope (Trio's `nursery.cancel_scope`): it is cancelled when the
+    /// group stops, that is when a child fails, when [`cancel`](Self::cancel) is called, or
+    /// when the group is dropped.
+    ///
+    /// Run the owner's own code in it to get asyncio's behaviour, where a failing child also
+    /// cancels the body of the `async with TaskGroup()` block: the code then ends with
+    /// `Err(Cancelled::Requested)` at the failure instead of running on until
+    /// [`join`](Self::join). Cancelling this scope yourself cancels only the work it runs, not
+    /// the children; use [`cancel`](Self::cancel) for those.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tulip_reactor::{sleep, Instant};
+    /// use tulip_task::{Cancelled, TaskGroup};
+    ///
+    /// tulip_runtime::Runner::builder().start_paused(true).build().run(async {
+    ///     let start = Instant::now();
+    ///     let tg = TaskGroup::new();
+    ///     let body = tg.cancel_scope().run(async {
+    ///         tg.spawn(async {
+    ///             sleep(Duration::from_secs(1)).await;
+    ///             Err::<(), _>("child failed")
+    ///         })
+    ///         .unwrap();
+    ///         sleep(Duration::from_secs(3600)).await; // interrupted by the failure
+    ///     });
+    ///     assert_eq!(body.await, Err(Cancelled::Requested));
+    ///     assert_eq!(start.elapsed(), Duration::from_secs(1));
+    ///     assert!(tg.join().await.is_err());
+    /// });
+    /// ```
+    pub fn cancel_scope(&self) -> CancelScope {
+        self.shared.scope.clone()
     }
 
     /// Waits until every child has finished; `Ok(())`, or a [`GroupError`] with every error
@@ -858,7 +942,7 @@ pin_project! {
             if !*this.finished {
                 // Dropped before it completed: cancelled alone, or its loop closed.
                 let failure = drop_future(this.future);
-                this.group.finish(*this.slot, [failure, None]);
+                resume_orphan(this.group.finish(*this.slot, [failure, None]));
             }
         }
     }
@@ -910,7 +994,7 @@ where
         if stopped {
             let failure = drop_future(this.future.as_mut());
             *this.finished = true;
-            this.group.finish(*this.slot, [failure, None]);
+            resume_orphan(this.group.finish(*this.slot, [failure, None]));
             return Poll::Ready(Err(JoinError::Cancelled));
         }
         if !this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
@@ -939,7 +1023,7 @@ where
             (_, outcome) => outcome,
         };
         *this.finished = true;
-        this.group.finish(*this.slot, [failure, drop_failure]);
+        resume_orphan(this.group.finish(*this.slot, [failure, drop_failure]));
         Poll::Ready(outcome)
     }
 }
