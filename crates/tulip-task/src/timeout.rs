@@ -45,7 +45,8 @@ impl<F> fmt::Debug for Timeout<F> {
 /// several expire at once, the outermost reports it; an inner timeout whose deadline is not
 /// earlier than an outer one's never does. It never ends early: `Err(Elapsed)` means the
 /// loop's clock has reached the deadline. A future that completes at its first poll wins even
-/// if the duration is zero.
+/// if the duration is zero; after that, once the deadline has passed the future is not polled
+/// again, so work that would finish at the deadline itself loses, as in asyncio.
 ///
 /// # Cancel safety
 ///
