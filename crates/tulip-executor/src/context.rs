@@ -100,39 +100,56 @@ impl Drop for RunningGuard {
     }
 }
 
-/// The task being polled on this thread and its task-local context.
+/// The task being polled on this thread (no destructor, so access is a plain TLS load).
 struct TaskTls {
     /// The metadata of the task being polled (null outside task polls).
     meta: Cell<*const TaskMeta>,
-    /// The current task-local context (the running task's, or the thread's outside tasks).
-    context: RefCell<Context>,
+    /// Whether [`CONTEXT`] may hold a value: when false the current context is empty and
+    /// nobody needs to touch `CONTEXT` (the common case: tasks that use no task-locals).
+    ctx_live: Cell<bool>,
     /// The index of the worker running on this thread (for the watchdog's busy slots).
     worker: Cell<usize>,
 }
 
 thread_local! {
-    static TASK: TaskTls = TaskTls {
-        meta: Cell::new(std::ptr::null()),
-        context: RefCell::new(Context::default()),
-        worker: Cell::new(0),
+    static TASK: TaskTls = const {
+        TaskTls {
+            meta: Cell::new(std::ptr::null()),
+            ctx_live: Cell::new(false),
+            worker: Cell::new(0),
+        }
     };
+    /// The current task-local context (the running task's, or the thread's outside tasks).
+    static CONTEXT: Cell<Context> = const { Cell::new(Context::EMPTY) };
 }
 
-/// Marks `meta` as the task being polled on this thread and installs `context`; returns what
-/// to restore with [`leave_task`].
-pub(crate) fn enter_task(meta: &TaskMeta, context: Context) -> (*const TaskMeta, Context) {
+/// Marks `meta` as the task being polled on this thread and installs its `context`; returns
+/// what [`leave_task`] restores.
+///
+/// Invariant: between polls the thread's context is empty (`block_on` moves the caller's
+/// context into the main future and swaps it around each of its polls; callbacks run inside
+/// `Context::run`), so an empty task context needs no swap at all.
+#[inline]
+pub(crate) fn enter_task(meta: &TaskMeta, context: Context) -> *const TaskMeta {
     TASK.with(|t| {
-        let prev_meta = t.meta.replace(meta);
-        let prev_ctx = std::mem::replace(&mut *t.context.borrow_mut(), context);
-        (prev_meta, prev_ctx)
+        if !context.is_empty() {
+            CONTEXT.set(context);
+            t.ctx_live.set(true);
+        }
+        t.meta.replace(meta)
     })
 }
 
-/// Undoes [`enter_task`]; returns the task's (possibly updated) context.
-pub(crate) fn leave_task(prev: (*const TaskMeta, Context)) -> Context {
+/// Undoes [`enter_task`]; returns the task's context as the poll left it.
+#[inline]
+pub(crate) fn leave_task(prev: *const TaskMeta) -> Context {
     TASK.try_with(|t| {
-        t.meta.set(prev.0);
-        std::mem::replace(&mut *t.context.borrow_mut(), prev.1)
+        t.meta.set(prev);
+        if t.ctx_live.replace(false) {
+            CONTEXT.try_with(Cell::take).unwrap_or_default()
+        } else {
+            Context::EMPTY
+        }
     })
     .unwrap_or_default()
 }
@@ -147,10 +164,35 @@ pub(crate) fn current_task_meta<R>(f: impl FnOnce(Option<&TaskMeta>) -> R) -> R 
     f(unsafe { ptr.as_ref() })
 }
 
-/// Runs `f` with this thread's current task-local context.
+/// A copy of this thread's current task-local context (cheap when it is empty).
+#[inline]
+pub(crate) fn capture_context() -> Context {
+    if TASK.try_with(|t| t.ctx_live.get()).unwrap_or(false) {
+        CONTEXT
+            .try_with(|c| {
+                let v = c.take();
+                let copy = v.clone();
+                c.set(v);
+                copy
+            })
+            .unwrap_or_default()
+    } else {
+        Context::EMPTY
+    }
+}
+
+/// Runs `f` with this thread's current task-local context, which it may change.
 pub(crate) fn with_context<R>(f: impl FnOnce(&mut Context) -> R) -> R {
     let mut f = Some(f);
-    match TASK.try_with(|t| (f.take().expect("once"))(&mut t.context.borrow_mut())) {
+    let r = CONTEXT.try_with(|c| {
+        let mut ctx = c.take();
+        let r = (f.take().expect("once"))(&mut ctx);
+        let live = !ctx.is_empty();
+        c.set(ctx);
+        let _ = TASK.try_with(|t| t.ctx_live.set(live));
+        r
+    });
+    match r {
         Ok(r) => r,
         Err(_) => (f.take().expect("once"))(&mut Context::default()),
     }
@@ -158,8 +200,10 @@ pub(crate) fn with_context<R>(f: impl FnOnce(&mut Context) -> R) -> R {
 
 /// Installs `context` on this thread; returns the previous one.
 pub(crate) fn swap_context(context: Context) -> Context {
-    TASK.try_with(|t| std::mem::replace(&mut *t.context.borrow_mut(), context))
-        .unwrap_or_default()
+    let live = !context.is_empty();
+    let prev = CONTEXT.try_with(|c| c.replace(context)).unwrap_or_default();
+    let _ = TASK.try_with(|t| t.ctx_live.set(live));
+    prev
 }
 
 /// Records which worker runs on this thread.
@@ -170,4 +214,38 @@ pub(crate) fn set_worker_index(i: usize) {
 /// The worker running on this thread.
 pub(crate) fn worker_index() -> usize {
     TASK.try_with(|t| t.worker.get()).unwrap_or(0)
+}
+
+/// The main future's task-local context while `block_on` runs: it starts as a copy of the
+/// caller's, is installed only around the main future's polls (so the thread's context is
+/// empty between polls, as tasks expect), and the caller's is put back when `block_on` ends.
+pub(crate) struct MainContext {
+    main: Context,
+    caller: Option<Context>,
+}
+
+impl MainContext {
+    pub(crate) fn take_from_thread() -> MainContext {
+        let caller = swap_context(Context::default());
+        MainContext {
+            main: caller.clone(),
+            caller: Some(caller),
+        }
+    }
+
+    /// Runs `f` (a poll of the main future) with the main context installed.
+    pub(crate) fn run<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        swap_context(std::mem::take(&mut self.main));
+        let r = f();
+        self.main = swap_context(Context::default());
+        r
+    }
+}
+
+impl Drop for MainContext {
+    fn drop(&mut self) {
+        if let Some(c) = self.caller.take() {
+            swap_context(c);
+        }
+    }
 }

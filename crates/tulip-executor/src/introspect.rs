@@ -3,7 +3,6 @@
 use std::fmt;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::context::{current_task_meta, with_ctx};
@@ -90,7 +89,7 @@ pub struct TaskInfo {
     /// What it last said it waits for (debug mode; `None` otherwise or when unknown).
     pub waiting_on: Option<WaitingOn>,
     /// How many times it has been polled.
-    pub polls: u64,
+    pub polls: u32,
 }
 
 impl fmt::Display for TaskInfo {
@@ -115,10 +114,15 @@ impl TaskInfo {
     pub(crate) fn of(meta: &TaskMeta) -> TaskInfo {
         TaskInfo {
             id: meta.id,
-            name: meta.name.as_deref().map(str::to_owned),
+            name: meta.name.as_deref().map(|n| n.to_string()),
             state: state_of(&meta.state),
             location: meta.location,
-            waiting_on: *meta.waiting.lock().unwrap_or_else(|e| e.into_inner()),
+            waiting_on: meta.shared.waiting.as_ref().and_then(|w| {
+                w.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(&meta.id)
+                    .copied()
+            }),
             polls: meta.polls.load(Ordering::Relaxed),
         }
     }
@@ -147,15 +151,20 @@ pub fn current_id() -> Option<TaskId> {
     current_task_meta(|m| m.map(|m| m.id))
 }
 
-/// Every live task of the loop running on this thread (asyncio's `all_tasks()`), in no
-/// particular order; empty outside a loop.
+/// The live tasks of the loop running on this thread (asyncio's `all_tasks()`), by id; empty
+/// outside a loop.
+///
+/// In debug mode every task is listed from the moment it is spawned. Otherwise, to keep
+/// spawning cheap, a task is listed once it has run and is waiting (or running): tasks spawned
+/// but not yet started are not listed — they sit in a run queue and appear at their first
+/// turn.
 ///
 /// # Examples
 ///
 /// ```
 /// # tulip_executor::doc_block_on(async {
 /// let t = tulip_executor::Builder::new().name("sleeper").spawn(std::future::pending::<()>());
-/// tulip_executor::yield_now().await;
+/// tulip_executor::yield_now().await; // let it start
 /// let all = tulip_executor::task::all();
 /// assert!(all.iter().any(|i| i.name.as_deref() == Some("sleeper")));
 /// t.cancel();
@@ -177,13 +186,10 @@ pub fn all() -> Vec<TaskInfo> {
 /// no-op). tulip's timers, I/O objects and task handles call this when they return `Pending`.
 pub fn note_waiting(on: WaitingOn) {
     current_task_meta(|m| {
-        if let Some(m) = m {
-            if m.shared.debug.is_some() {
-                *m.waiting.lock().unwrap_or_else(|e| e.into_inner()) = Some(on);
-            }
+        if let Some(w) = m.and_then(|m| m.shared.waiting.as_ref().map(|w| (m.id, w))) {
+            w.1.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(w.0, on);
         }
     });
 }
-
-/// Storage for [`note_waiting`].
-pub(crate) type WaitingSlot = Mutex<Option<WaitingOn>>;

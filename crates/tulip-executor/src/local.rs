@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
-use crate::context::{swap_context, with_context};
+use crate::context::{capture_context, swap_context, with_context};
 
 /// A task's context: key id → value.
 #[derive(Clone, Default)]
@@ -31,14 +31,17 @@ impl fmt::Debug for Context {
 }
 
 impl Context {
+    /// The empty context.
+    pub(crate) const EMPTY: Context = Context { map: None };
+
     /// The current task's context (a copy: later changes on either side are not shared).
     pub fn current() -> Context {
-        with_context(|c| c.clone())
+        capture_context()
     }
 
     /// Whether the context holds no value.
     pub fn is_empty(&self) -> bool {
-        self.map.as_ref().is_none_or(|m| m.is_empty())
+        self.map.is_none()
     }
 
     /// Runs `f` with this context installed on this thread (for code that runs outside tasks,

@@ -408,7 +408,7 @@ impl WorkerLocal {
         let idx = self.index as u32;
         let mut spins = 0u32;
         loop {
-            for w in shared.registry.wakers(|e| e.pinned == idx) {
+            for w in shared.registry.wakers(|e| e.meta().pinned == idx) {
                 w.wake();
             }
             self.drain_inbox();
@@ -424,7 +424,7 @@ impl WorkerLocal {
                 }
                 self.drain_inbox();
             }
-            let left = shared.registry.wakers(|e| e.pinned == idx).len();
+            let left = shared.registry.wakers(|e| e.meta().pinned == idx).len();
             if left == 0 {
                 break;
             }
@@ -622,9 +622,10 @@ impl MtExecutor {
         let mut future = pin!(future);
         let mut output = None;
         w.pinned.borrow_mut().push_back(LocalItem::Main);
+        let mut main_ctx = context::MainContext::take_from_thread();
         let mut poll_main = || {
             main.queued.store(false, Ordering::Release);
-            match future.as_mut().poll(&mut cx) {
+            match main_ctx.run(|| future.as_mut().poll(&mut cx)) {
                 Poll::Ready(v) => {
                     output = Some(v);
                     true

@@ -6,20 +6,17 @@
 use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
 
-use crate::task_handle::{TaskId, TaskMeta};
+use crate::task_handle::TaskMeta;
 
 /// Locks a mutex, ignoring poisoning: no user code runs under the registry's locks.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// One live task.
+/// One registered task (24 bytes: `Option<Entry>` uses the waker's niche).
 pub(crate) struct Entry {
-    pub(crate) id: TaskId,
     pub(crate) waker: Waker,
-    /// The worker a `!Send` task is pinned to (`NOT_PINNED` otherwise).
-    pub(crate) pinned: u32,
-    /// The task's metadata, inside its allocation.
+    /// The task's metadata, inside its allocation (also the entry's identity).
     meta: *const TaskMeta,
 }
 
@@ -47,12 +44,7 @@ pub(crate) struct Shard {
 
 impl Shard {
     pub(crate) fn insert(&mut self, meta: &TaskMeta, waker: Waker) -> usize {
-        let entry = Entry {
-            id: meta.id,
-            waker,
-            pinned: meta.pinned,
-            meta,
-        };
+        let entry = Entry { waker, meta };
         self.len += 1;
         match self.free.pop() {
             Some(i) => {
@@ -66,9 +58,9 @@ impl Shard {
         }
     }
 
-    pub(crate) fn remove(&mut self, slot: usize, id: TaskId) -> Option<Entry> {
+    pub(crate) fn remove(&mut self, slot: usize, meta: &TaskMeta) -> Option<Entry> {
         match self.slots.get_mut(slot) {
-            Some(s) if s.as_ref().is_some_and(|e| e.id == id) => {
+            Some(s) if s.as_ref().is_some_and(|e| std::ptr::eq(e.meta, meta)) => {
                 let e = s.take();
                 self.free.push(slot);
                 self.len -= 1;
@@ -78,9 +70,9 @@ impl Shard {
         }
     }
 
-    pub(crate) fn get(&self, slot: usize, id: TaskId) -> Option<&Entry> {
+    pub(crate) fn get(&self, slot: usize, meta: &TaskMeta) -> Option<&Entry> {
         match self.slots.get(slot) {
-            Some(Some(e)) if e.id == id => Some(e),
+            Some(Some(e)) if std::ptr::eq(e.meta, meta) => Some(e),
             _ => None,
         }
     }
@@ -108,30 +100,30 @@ impl Registry {
         }
     }
 
-    fn shard_of(&self, id: TaskId) -> usize {
-        (id.as_u64() as usize) % self.shards.len()
+    fn shard_of(&self, id: u64) -> usize {
+        (id as usize) % self.shards.len()
     }
 
     /// Registers a task; returns its slot.
     pub(crate) fn insert(&self, meta: &TaskMeta, waker: Waker) -> usize {
         let n = self.shards.len();
-        let shard = self.shard_of(meta.id);
+        let shard = self.shard_of(meta.id.as_u64());
         let idx = lock(&self.shards[shard]).insert(meta, waker);
         idx * n + shard
     }
 
     /// Removes a task (its waker is dropped outside the lock).
-    pub(crate) fn remove(&self, slot: usize, id: TaskId) {
+    pub(crate) fn remove(&self, slot: usize, meta: &TaskMeta) {
         let n = self.shards.len();
-        let entry = lock(&self.shards[slot % n]).remove(slot / n, id);
+        let entry = lock(&self.shards[slot % n]).remove(slot / n, meta);
         drop(entry);
     }
 
     /// The waker of a registered task.
-    pub(crate) fn waker(&self, slot: usize, id: TaskId) -> Option<Waker> {
+    pub(crate) fn waker(&self, slot: usize, meta: &TaskMeta) -> Option<Waker> {
         let n = self.shards.len();
         lock(&self.shards[slot % n])
-            .get(slot / n, id)
+            .get(slot / n, meta)
             .map(|e| e.waker.clone())
     }
 
@@ -163,10 +155,13 @@ impl Registry {
         }
     }
 
-    /// Runs `f` on the metadata of the task with `id`, if live.
-    pub(crate) fn with_task<R>(&self, id: TaskId, f: impl FnOnce(&TaskMeta) -> R) -> Option<R> {
+    /// Runs `f` on the metadata of the task with id `id`, if registered.
+    pub(crate) fn with_task<R>(&self, id: u64, f: impl FnOnce(&TaskMeta) -> R) -> Option<R> {
         let s = lock(&self.shards[self.shard_of(id)]);
-        let found = s.entries().find(|e| e.id == id).map(|e| f(e.meta()));
+        let found = s
+            .entries()
+            .find(|e| e.meta().id.as_u64() == id)
+            .map(|e| f(e.meta()));
         found
     }
 }

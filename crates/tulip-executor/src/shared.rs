@@ -1,22 +1,23 @@
 //! State shared by every flavour of executor: the driver seam, reporting, the registry of live
 //! tasks, the watchdog's shared state, and spawning.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::thread::Thread;
 use std::time::Duration;
 
 use async_task::{Runnable, ScheduleInfo, WithInfo};
 
-use crate::context::with_context;
-use crate::introspect::SCHEDULED;
+use crate::context::capture_context;
+use crate::introspect::{WaitingOn, SCHEDULED};
 use crate::mt::MtShared;
 use crate::registry::{lock, Registry};
 use crate::report::{ExceptionContext, ExceptionHandler, ReportKind, UnhandledPanic};
 use crate::st::StShared;
-use crate::task_handle::{Task, TaskId, TaskMeta, NOT_PINNED, NO_SLOT};
+use crate::task_handle::{Task, TaskId, TaskMeta, NOT_PINNED, NO_SLOT, PANICKED};
 use crate::wrapper::TaskFuture;
 
 /// What the loop does when it has nothing to run: wait for I/O and timers (the reactor, in a
@@ -102,14 +103,19 @@ pub(crate) struct Shared {
     pub(crate) debug: Option<Duration>,
     /// The blocked-loop detector, when enabled.
     pub(crate) watchdog: Option<Watchdog>,
+    /// `debug.is_some() || watchdog.is_some()`: one branch on the hot path.
+    pub(crate) instrumented: bool,
     /// Set when the executor closes; later spawns are cancelled at once.
     pub(crate) closed: AtomicBool,
     /// Why a panic under `UnhandledPanic::ShutdownLoop` stopped the loop.
     poisoned: Mutex<Option<String>>,
     /// Whether `poisoned` is set (read on every turn of the loop).
     is_poisoned: AtomicBool,
-    /// Every live task.
+    /// Registered tasks: every live task in debug mode; otherwise the ones that have
+    /// returned `Pending` at least once.
     pub(crate) registry: Registry,
+    /// Debug mode: what each waiting task last said it waits for.
+    pub(crate) waiting: Option<Mutex<HashMap<TaskId, WaitingOn>>>,
 }
 
 /// The parts of the executor configuration that [`Shared`] keeps.
@@ -135,10 +141,12 @@ impl Shared {
             unhandled: config.unhandled,
             debug: config.debug,
             watchdog: config.watchdog.map(|t| Watchdog::new(t, workers)),
+            instrumented: config.debug.is_some() || config.watchdog.is_some(),
             closed: AtomicBool::new(false),
             poisoned: Mutex::new(None),
             is_poisoned: AtomicBool::new(false),
             registry: Registry::new(shards),
+            waiting: config.debug.map(|_| Mutex::new(HashMap::new())),
         }
     }
 
@@ -156,11 +164,10 @@ impl Shared {
     /// Applies debug mode's never-retrieved check and the unhandled-panic policy after a task
     /// panicked (the panic has been reported already).
     pub(crate) fn after_panic(&self, meta: &TaskMeta, payload: &(dyn std::any::Any + Send)) {
-        if self.debug.is_some()
-            && !meta.handle_alive.load(Ordering::SeqCst)
-            && !meta.never_retrieved_reported.swap(true, Ordering::SeqCst)
-        {
-            self.report(&meta.report(ReportKind::NeverRetrieved));
+        if self.debug.is_some() {
+            meta.check_never_retrieved(PANICKED);
+        } else {
+            meta.flags.fetch_or(PANICKED, Ordering::Relaxed);
         }
         match self.unhandled {
             UnhandledPanic::Log => {}
@@ -185,28 +192,47 @@ impl Shared {
     }
 
     /// Panics (on the thread running `block_on`) if a task panic has stopped the loop.
+    #[inline]
     pub(crate) fn check_poisoned(&self) {
         if self.is_poisoned.load(Ordering::Relaxed) {
-            let msg = lock(&self.poisoned).clone().unwrap_or_default();
-            panic!("tulip: the loop stopped because {msg} (UnhandledPanic::ShutdownLoop)");
+            self.poisoned_panic();
         }
     }
 
-    /// Makes a task whose cancellation was just requested run again.
-    pub(crate) fn wake_for_cancel(&self, id: TaskId, slot: usize) {
+    #[cold]
+    fn poisoned_panic(&self) -> ! {
+        let msg = lock(&self.poisoned).clone().unwrap_or_default();
+        panic!("tulip: the loop stopped because {msg} (UnhandledPanic::ShutdownLoop)");
+    }
+
+    /// Makes a task whose cancellation was just requested run again. An unregistered task is
+    /// queued or running: it sees the flag when it next polls.
+    pub(crate) fn wake_for_cancel(&self, meta: &TaskMeta, slot: usize) {
         if slot == NO_SLOT {
             return;
         }
-        if let Some(w) = self.registry.waker(slot, id) {
+        if let Some(w) = self.registry.waker(slot, meta) {
             w.wake();
         }
     }
 
+    /// Registers a task with the waker that reaches it.
+    pub(crate) fn register(&self, meta: &TaskMeta, waker: std::task::Waker) {
+        let slot = self.registry.insert(meta, waker);
+        meta.slot.store(slot, Ordering::Release);
+    }
+
     /// Called when a task's future is dropped (finished or cancelled): it leaves the registry.
+    #[inline]
     pub(crate) fn task_done(&self, meta: &TaskMeta) {
-        let slot = meta.slot.swap(NO_SLOT, Ordering::AcqRel);
+        // Only this task's own poll and drop write its slot, never concurrently.
+        let slot = meta.slot.load(Ordering::Acquire);
         if slot != NO_SLOT {
-            self.registry.remove(slot, meta.id);
+            meta.slot.store(NO_SLOT, Ordering::Release);
+            self.registry.remove(slot, meta);
+        }
+        if let Some(w) = &self.waiting {
+            lock(w).remove(&meta.id);
         }
     }
 }
@@ -294,7 +320,7 @@ pub(crate) fn run_watchdog(shared: Weak<Shared>) {
             let ran = w.tick * u32::try_from(now - since).unwrap_or(u32::MAX);
             if ran >= w.threshold && !b.reported.swap(true, Ordering::AcqRel) {
                 let id = b.task.load(Ordering::Relaxed);
-                let known = shared.registry.with_task(TaskId::from_u64(id), |meta| {
+                let known = shared.registry.with_task(id, |meta| {
                     let mut r = meta.report(ReportKind::Blocked);
                     r.duration = Some(ran);
                     shared.report(&r);
@@ -330,18 +356,14 @@ fn new_meta(
 ) -> TaskMeta {
     TaskMeta {
         id: TaskId::next(),
-        name,
+        name: name.map(Box::new),
         location,
-        cancel_requested: AtomicBool::new(false),
         slot: AtomicUsize::new(NO_SLOT),
-        pinned,
-        state: AtomicU8::new(SCHEDULED),
-        polls: AtomicU64::new(0),
-        waiting: Mutex::new(None),
-        panicked: AtomicBool::new(false),
-        handle_alive: AtomicBool::new(true),
-        never_retrieved_reported: AtomicBool::new(false),
         shared: shared.clone(),
+        pinned,
+        polls: AtomicU32::new(0),
+        state: AtomicU8::new(SCHEDULED),
+        flags: AtomicU8::new(0),
     }
 }
 
@@ -358,7 +380,7 @@ where
 {
     let meta = new_meta(shared, name, location, NOT_PINNED);
     // The child starts with a copy of the spawner's task-local context.
-    let context = with_context(|c| c.clone());
+    let context = capture_context();
     // SAFETY: the future is Send + 'static; the only borrow it holds is of the task's own
     // metadata, which async-task stores in the same allocation and drops after the future.
     // The schedule function is a plain fn (Send + Sync + 'static).
@@ -385,7 +407,7 @@ where
     F::Output: 'static,
 {
     let meta = new_meta(shared, name, location, pinned);
-    let context = with_context(|c| c.clone());
+    let context = capture_context();
     // SAFETY: the future may be !Send, so its Runnable must be run and dropped on the thread of
     // worker `pinned` (the current thread). `schedule` only ever queues a pinned task where that
     // worker alone takes it (its own local queue, or its inbox, which only it drains), and
@@ -406,10 +428,12 @@ fn finish_spawn<T>(
     runnable: Runnable<TaskMeta>,
     task: async_task::Task<crate::task_handle::Outcome<T>, TaskMeta>,
 ) -> Task<T> {
-    // Register before the task can run: closing and cancellation reach it through here.
-    let meta = runnable.metadata();
-    let slot = shared.registry.insert(meta, runnable.waker());
-    meta.slot.store(slot, Ordering::Release);
+    // In debug mode every task is registered from the start, so `task::all()` and dumps list
+    // tasks that have not run yet. Otherwise a task registers at its first `Pending`: until
+    // then it sits in a run queue, where closing finds it anyway.
+    if shared.debug.is_some() {
+        shared.register(runnable.metadata(), runnable.waker());
+    }
     if shared.is_closed() {
         // Dropping the runnable cancels the task; its handle reports Cancelled.
         drop(runnable);

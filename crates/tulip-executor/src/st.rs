@@ -190,6 +190,7 @@ impl StExecutor {
         let _enter = context::enter(self.ctx());
         let _running = RunningGuard::set();
         context::set_worker_index(0);
+        let mut main_ctx = context::MainContext::take_from_thread();
         let local = &*self.local;
         let shared = &*local.shared;
         let st = st(shared);
@@ -217,7 +218,7 @@ impl StExecutor {
                     if let Some(w) = &shared.watchdog {
                         w.start(0, 0);
                     }
-                    let polled = future.as_mut().poll(&mut cx);
+                    let polled = main_ctx.run(|| future.as_mut().poll(&mut cx));
                     if let Some(w) = &shared.watchdog {
                         w.end(0);
                     }
@@ -238,6 +239,7 @@ impl StExecutor {
                     }
                     driver.park(None, true);
                     st.parked.store(false, Ordering::SeqCst);
+                    shared.check_poisoned();
                     ticks = 0;
                     continue;
                 }
@@ -247,8 +249,8 @@ impl StExecutor {
                 ticks = 0;
                 local.drain_injector();
                 driver.park(Some(Duration::ZERO), true);
+                shared.check_poisoned();
             }
-            shared.check_poisoned();
         }
     }
 

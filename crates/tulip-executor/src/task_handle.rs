@@ -7,11 +7,11 @@ use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use crate::introspect::{note_waiting, WaitingOn, WaitingSlot};
+use crate::introspect::{note_waiting, WaitingOn};
 use crate::report::ReportKind;
 use crate::shared::Shared;
 
@@ -40,11 +40,6 @@ impl TaskId {
     pub fn as_u64(self) -> u64 {
         self.0
     }
-
-    /// The id with this number (ids are never 0).
-    pub(crate) fn from_u64(n: u64) -> TaskId {
-        TaskId(n)
-    }
 }
 
 impl fmt::Display for TaskId {
@@ -58,32 +53,56 @@ pub(crate) const NO_SLOT: usize = usize::MAX;
 /// `TaskMeta::pinned` of a `Send` task, which may run on any worker.
 pub(crate) const NOT_PINNED: u32 = u32::MAX;
 
+/// `TaskMeta::flags`: cancellation was requested.
+pub(crate) const CANCEL: u8 = 1;
+/// `TaskMeta::flags`: the task ended in a panic.
+pub(crate) const PANICKED: u8 = 2;
+/// `TaskMeta::flags`: the `Task` handle is gone without having taken the outcome.
+pub(crate) const HANDLE_GONE: u8 = 4;
+/// `TaskMeta::flags`: "never retrieved" has been reported.
+pub(crate) const REPORTED: u8 = 8;
+
 /// Data stored in every task's header (async-task metadata), shared by the `Task` handle, the
-/// `Runnable` and the task's own future.
+/// `Runnable` and the task's own future. Kept small: it is part of every task's allocation.
 pub(crate) struct TaskMeta {
     pub(crate) id: TaskId,
-    pub(crate) name: Option<Box<str>>,
+    /// The name, boxed twice so that an unnamed task pays one pointer, not two.
+    pub(crate) name: Option<Box<Box<str>>>,
     pub(crate) location: &'static Location<'static>,
-    /// Set by [`Task::cancel`]; the task's future checks it on every poll.
-    pub(crate) cancel_requested: AtomicBool,
-    /// Where the task sits in the loop's registry (from spawn until its future is dropped).
+    /// Where the task sits in the loop's registry (`NO_SLOT` until registered: at spawn in
+    /// debug mode, at its first `Pending` otherwise).
     pub(crate) slot: AtomicUsize,
-    /// The worker a `!Send` task is pinned to, or `NOT_PINNED`.
-    pub(crate) pinned: u32,
-    /// Scheduled, running or idle (introspection; relaxed stores).
-    pub(crate) state: AtomicU8,
-    /// Number of polls so far.
-    pub(crate) polls: AtomicU64,
-    /// What the task last said it waits for (debug mode).
-    pub(crate) waiting: WaitingSlot,
-    /// Whether the task ended in a panic.
-    pub(crate) panicked: AtomicBool,
-    /// Whether a `Task` handle still exists for it (not dropped nor detached).
-    pub(crate) handle_alive: AtomicBool,
-    /// Whether "never retrieved" has been reported already.
-    pub(crate) never_retrieved_reported: AtomicBool,
     /// The executor the task belongs to.
     pub(crate) shared: Arc<Shared>,
+    /// The worker a `!Send` task is pinned to, or `NOT_PINNED`.
+    pub(crate) pinned: u32,
+    /// Number of polls so far (written only by the polling thread).
+    pub(crate) polls: AtomicU32,
+    /// Scheduled, running or idle (introspection; relaxed stores).
+    pub(crate) state: AtomicU8,
+    /// `CANCEL`, `PANICKED`, `HANDLE_GONE`, `REPORTED`.
+    pub(crate) flags: AtomicU8,
+}
+
+impl TaskMeta {
+    pub(crate) fn cancel_requested(&self) -> bool {
+        self.flags.load(Ordering::Acquire) & CANCEL != 0
+    }
+
+    /// Debug mode's "never retrieved" rule: report once, when the task has panicked and its
+    /// handle is gone, whichever happens second. `event` is the bit that just became true.
+    pub(crate) fn check_never_retrieved(&self, event: u8) {
+        if self.shared.debug.is_none() {
+            return;
+        }
+        let before = self.flags.fetch_or(event, Ordering::SeqCst);
+        let now = before | event;
+        if now & (PANICKED | HANDLE_GONE) == (PANICKED | HANDLE_GONE)
+            && self.flags.fetch_or(REPORTED, Ordering::SeqCst) & REPORTED == 0
+        {
+            self.shared.report(&self.report(ReportKind::NeverRetrieved));
+        }
+    }
 }
 
 /// The output of a task's future as stored by async-task.
@@ -173,13 +192,14 @@ impl From<JoinError> for std::io::Error {
     }
 }
 
-/// A panic payload caught from a task (`Send + Sync`, so [`JoinError`] is too).
-pub struct Panic(Mutex<Box<dyn Any + Send + 'static>>);
+/// A panic payload caught from a task (`Send + Sync`, so [`JoinError`] is too). One pointer
+/// wide, so every task's output slot stays small.
+pub struct Panic(Box<Mutex<Box<dyn Any + Send + 'static>>>);
 
 impl Panic {
     /// Wraps a payload caught with `std::panic::catch_unwind`.
     pub fn new(payload: Box<dyn Any + Send + 'static>) -> Panic {
-        Panic(Mutex::new(payload))
+        Panic(Box::new(Mutex::new(payload)))
     }
 
     /// The payload.
@@ -271,7 +291,7 @@ impl<T> Task<T> {
 
     /// The task's name, if it was given one with [`Builder::name`](crate::Builder::name).
     pub fn name(&self) -> Option<&str> {
-        self.meta().name.as_deref()
+        self.meta().name.as_deref().map(|n| &**n)
     }
 
     /// Where the task was spawned.
@@ -295,9 +315,9 @@ impl<T> Task<T> {
             return false;
         }
         let meta = self.meta();
-        meta.cancel_requested.store(true, Ordering::Release);
+        meta.flags.fetch_or(CANCEL, Ordering::Release);
         meta.shared
-            .wake_for_cancel(meta.id, meta.slot.load(Ordering::Acquire));
+            .wake_for_cancel(meta, meta.slot.load(Ordering::Acquire));
         true
     }
 
@@ -310,14 +330,7 @@ impl<T> Task<T> {
     fn let_go(&mut self) {
         let Some(t) = self.task.take() else { return };
         if !self.retrieved {
-            let meta = self.meta();
-            meta.handle_alive.store(false, Ordering::SeqCst);
-            if meta.shared.debug.is_some()
-                && meta.panicked.load(Ordering::SeqCst)
-                && !meta.never_retrieved_reported.swap(true, Ordering::SeqCst)
-            {
-                meta.shared.report(&meta.report(ReportKind::NeverRetrieved));
-            }
+            self.meta().check_never_retrieved(HANDLE_GONE);
         }
         t.detach();
     }

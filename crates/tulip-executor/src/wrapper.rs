@@ -10,11 +10,11 @@ use std::time::Instant;
 
 use pin_project_lite::pin_project;
 
-use crate::context::{enter_task, leave_task, worker_index};
+use crate::context::{enter_task, leave_task, swap_context, worker_index};
 use crate::introspect::{IDLE, RUNNING};
 use crate::local::Context as LocalContext;
 use crate::report::{ExceptionContext, ReportKind};
-use crate::task_handle::{JoinError, Outcome, Panic, TaskMeta};
+use crate::task_handle::{JoinError, Outcome, Panic, TaskMeta, NO_SLOT};
 
 pin_project! {
     #[project = StageProj]
@@ -39,10 +39,13 @@ pin_project! {
             let mut this = this.project();
             let meta = *this.meta;
             if matches!(*this.stage, Stage::Running { .. }) {
-                // Dropped unfinished (cancelled, or at shutdown): drop it in its own context.
-                let prev = enter_task(meta, std::mem::take(this.context));
+                // Dropped unfinished (cancelled, or at shutdown; possibly from inside another
+                // task's poll): drop it in its own context, then restore the thread's.
+                let prev_ctx = swap_context(std::mem::take(this.context));
+                let prev = enter_task(meta, LocalContext::default());
                 drop_contained(meta, this.stage.as_mut());
                 leave_task(prev);
+                swap_context(prev_ctx);
             }
             meta.shared.task_done(meta);
         }
@@ -85,7 +88,7 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         let mut this = self.project();
         let meta = *this.meta;
         let shared = &*meta.shared;
-        if meta.cancel_requested.load(Ordering::Acquire) {
+        if meta.cancel_requested() {
             return Poll::Ready(finish(
                 meta,
                 this.context,
@@ -99,13 +102,30 @@ impl<F: Future> Future for TaskFuture<'_, F> {
             StageProj::Done => return Poll::Ready(Err(JoinError::Cancelled)),
         };
         meta.state.store(RUNNING, Ordering::Relaxed);
-        meta.polls.fetch_add(1, Ordering::Relaxed);
-        let watchdog = shared.watchdog.as_ref().map(|w| {
-            let slot = worker_index();
-            w.start(slot, meta.id.as_u64());
-            (w, slot)
-        });
-        let started = shared.debug.map(|slow| (Instant::now(), slow));
+        // Only the polling thread writes the count: no read-modify-write needed.
+        meta.polls.store(
+            meta.polls.load(Ordering::Relaxed).wrapping_add(1),
+            Ordering::Relaxed,
+        );
+        let instrumented = shared.instrumented;
+        let watchdog = if instrumented {
+            shared.watchdog.as_ref().map(|w| {
+                if meta.slot.load(Ordering::Relaxed) == NO_SLOT {
+                    // The watchdog names a blocked task through the registry.
+                    shared.register(meta, cx.waker().clone());
+                }
+                let slot = worker_index();
+                w.start(slot, meta.id.as_u64());
+                (w, slot)
+            })
+        } else {
+            None
+        };
+        let started = if instrumented {
+            shared.debug.map(|slow| (Instant::now(), slow))
+        } else {
+            None
+        };
 
         let prev = enter_task(meta, std::mem::take(this.context));
         let res = catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
@@ -127,7 +147,7 @@ impl<F: Future> Future for TaskFuture<'_, F> {
                 Poll::Ready(finish(meta, this.context, this.stage, Ok(value)))
             }
             Ok(Poll::Pending) => {
-                if meta.cancel_requested.load(Ordering::Acquire) {
+                if meta.cancel_requested() {
                     // Cancelled while it ran (it cancelled itself, or another thread did).
                     return Poll::Ready(finish(
                         meta,
@@ -137,13 +157,21 @@ impl<F: Future> Future for TaskFuture<'_, F> {
                     ));
                 }
                 meta.state.store(IDLE, Ordering::Relaxed);
+                if meta.slot.load(Ordering::Relaxed) == NO_SLOT {
+                    // First `Pending`: from now on closing and cancellation reach the task
+                    // through its registered waker.
+                    shared.register(meta, cx.waker().clone());
+                    // A cancel that raced with registration must still wake us.
+                    if meta.cancel_requested() {
+                        cx.waker().wake_by_ref();
+                    }
+                }
                 Poll::Pending
             }
             Err(payload) => {
                 let mut r = meta.report(ReportKind::TaskPanic);
                 r.payload = Some(&*payload);
                 shared.report(&r);
-                meta.panicked.store(true, Ordering::Relaxed);
                 shared.after_panic(meta, &*payload);
                 Poll::Ready(finish(
                     meta,
@@ -174,7 +202,7 @@ impl TaskMeta {
     pub(crate) fn report(&self, kind: ReportKind) -> ExceptionContext<'_> {
         let mut r = ExceptionContext::new(kind);
         r.task_id = Some(self.id);
-        r.task_name = self.name.as_deref();
+        r.task_name = self.name.as_deref().map(|n| &**n);
         r.location = Some(self.location);
         r
     }
