@@ -55,6 +55,25 @@ where
 }
 
 /// Stream of [`as_completed`]: each future's output as it completes.
+///
+/// # Cancel safety
+///
+/// Dropping the stream drops every future not yet finished; a dropped `next()` loses nothing.
+///
+/// # Examples
+///
+/// ```
+/// use futures_lite::StreamExt;
+///
+/// # tulip_runtime::run(async {
+/// let mut s = tulip_task::as_completed([1, 2].map(std::future::ready));
+/// assert_eq!(s.remaining(), 2);
+/// let mut got = vec![s.next().await.unwrap(), s.next().await.unwrap()];
+/// got.sort();
+/// assert_eq!(got, [1, 2]);
+/// assert_eq!(s.remaining(), 0);
+/// # });
+/// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct AsCompleted<F> {
     set: FutureSet<Pin<Box<F>>>,
@@ -114,6 +133,23 @@ impl<F: Future> FusedStream for AsCompleted<F> {
 }
 
 /// Stream of [`AsCompleted::indexed`]: `(input position, output)` in completion order.
+///
+/// # Cancel safety
+///
+/// As [`AsCompleted`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use futures_lite::StreamExt;
+///
+/// tulip_runtime::Runner::builder().start_paused(true).build().run(async {
+///     let futs = [2u64, 1].map(|s| tulip_reactor::sleep(Duration::from_secs(s)));
+///     let order: Vec<usize> = tulip_task::as_completed(futs).indexed().map(|(i, ())| i).collect().await;
+///     assert_eq!(order, [1, 0]);
+/// });
+/// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct Indexed<F> {
     set: FutureSet<Pin<Box<F>>>,

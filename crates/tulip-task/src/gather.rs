@@ -61,6 +61,16 @@ where
 /// # Cancel safety
 ///
 /// Dropping it drops every future not yet finished.
+///
+/// # Examples
+///
+/// ```
+/// # tulip_runtime::run(async {
+/// let g: tulip_task::Gather<std::future::Ready<char>> =
+///     tulip_task::gather(['a', 'b'].map(std::future::ready));
+/// assert_eq!(g.await, ['a', 'b']);
+/// # });
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Gather<F: Future> {
     set: FutureSet<Pin<Box<F>>>,
@@ -160,7 +170,16 @@ where
 ///
 /// # Cancel safety
 ///
-/// Dropping it drops every future not yet finished.
+/// Dropping it drops every future not yet finished; the first `Err` drops them at once.
+///
+/// # Examples
+///
+/// ```
+/// # tulip_runtime::run(async {
+/// let results = [Ok(1), Err("no"), Ok(3)].map(std::future::ready);
+/// assert_eq!(tulip_task::try_gather(results).await, Err("no"));
+/// # });
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct TryGather<F, T> {
     set: FutureSet<Pin<Box<F>>>,

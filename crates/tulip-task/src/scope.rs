@@ -51,7 +51,8 @@ use tulip_time::{Elapsed, Instant};
 /// ```
 /// use tulip_task::Cancelled;
 ///
-/// assert!(Cancelled::Elapsed.is_elapsed());
+/// assert!(Cancelled::Elapsed.is_elapsed() && !Cancelled::Elapsed.is_requested());
+/// assert!(Cancelled::Requested.is_requested());
 /// assert_eq!(Cancelled::Requested.to_string(), "the cancel scope was cancelled");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -320,6 +321,11 @@ impl CancelScope {
     /// A scope may run several futures, one after another or at once; its deadline and
     /// `cancel()` apply to all of them.
     ///
+    /// # Errors
+    ///
+    /// `Err(Cancelled::Elapsed)` when the deadline passed first, `Err(Cancelled::Requested)`
+    /// when [`cancel`](Self::cancel) was called; when both happened, the one seen first.
+    ///
     /// # Cancel safety
     ///
     /// As cancel safe as `future`: dropping the [`Scoped`] future drops `future` and the
@@ -429,6 +435,19 @@ impl CancelScope {
 
     /// Whether cancellation was requested, by [`cancel`](Self::cancel) or by the deadline
     /// passing while the work ran (Trio's `cancel_called`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// tulip_runtime::Runner::builder().start_paused(true).build().run(async {
+    ///     let scope = tulip_task::CancelScope::with_timeout(Duration::from_secs(1));
+    ///     assert!(!scope.cancel_called() && !scope.cancelled_caught());
+    ///     let _ = scope.run(std::future::pending::<()>()).await;
+    ///     assert!(scope.cancel_called() && scope.cancelled_caught());
+    /// });
+    /// ```
     pub fn cancel_called(&self) -> bool {
         self.shared.cancel_requested.load(Ordering::Acquire) || self.expired()
     }
@@ -563,6 +582,21 @@ pin_project! {
     ///
     /// As cancel safe as the future inside: dropping a `Scoped` drops that future and the
     /// scope's timer, and nothing else.
+    ///
+    /// # Errors
+    ///
+    /// As [`CancelScope::run`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulip_runtime::run(async {
+    /// let scope = tulip_task::CancelScope::new();
+    /// let work: tulip_task::Scoped<_> = scope.run(async { 1 });
+    /// assert!(!work.scope().cancel_called());
+    /// assert_eq!(work.await, Ok(1));
+    /// # });
+    /// ```
     #[must_use = "futures do nothing unless polled"]
     pub struct Scoped<F> {
         #[pin]

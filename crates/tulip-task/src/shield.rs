@@ -117,6 +117,22 @@ enum State<F: Future> {
 ///
 /// Dropping it after its first poll leaves the work running to completion (the task is
 /// detached).
+///
+/// # Errors
+///
+/// As [`shield`].
+///
+/// # Examples
+///
+/// ```
+/// # tulip_runtime::run(async {
+/// let mut s = tulip_task::shield(async { 3 });
+/// assert!(s.task().is_none()); // lazy: nothing spawned yet
+/// assert!(futures_lite::future::poll_once(&mut s).await.is_none()); // spawned, not run yet
+/// assert!(s.task().is_some());
+/// assert_eq!(s.await.unwrap(), 3);
+/// # });
+/// ```
 #[must_use = "a Shield does nothing until polled; dropping it unpolled drops the work"]
 pub struct Shield<F: Future> {
     state: State<F>,

@@ -21,6 +21,29 @@ pin_project! {
     ///
     /// As cancel safe as the future inside: dropping a `Timeout` drops that future and the
     /// timer.
+    ///
+    /// # Errors
+    ///
+    /// `Err(Elapsed)` if the deadline passed before the future completed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tulip_time::Instant;
+    ///
+    /// tulip_runtime::Runner::builder().start_paused(true).build().run(async {
+    ///     let t: tulip_task::Timeout<_> =
+    ///         tulip_task::timeout(Duration::from_secs(1), std::future::pending::<()>());
+    ///     let handle = t.scope().clone(); // to reschedule or cancel from elsewhere
+    ///     assert!(!t.expired());
+    ///     assert!(t.await.is_err());
+    ///     assert!(handle.expired());
+    ///     let start = Instant::now();
+    ///     let t = tulip_task::timeout_at(start, async { 1 });
+    ///     assert_eq!(t.deadline(), Some(start));
+    /// });
+    /// ```
     #[must_use = "futures do nothing unless polled"]
     pub struct Timeout<F> {
         #[pin]
@@ -141,6 +164,18 @@ impl<F> Timeout<F> {
 
     /// Moves the deadline (the reactor's `Timeout::reset`, kept for drop-in use); the same as
     /// [`reschedule`](Self::reschedule)`(Some(deadline))`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tulip_time::Instant;
+    ///
+    /// let t = tulip_task::timeout(Duration::from_secs(1), async {});
+    /// let when = Instant::now() + Duration::from_secs(9);
+    /// t.reset(when);
+    /// assert_eq!(t.deadline(), Some(when));
+    /// ```
     pub fn reset(&self, deadline: Instant) {
         self.reschedule(Some(deadline));
     }
@@ -175,6 +210,19 @@ pin_project! {
     /// # Cancel safety
     ///
     /// As cancel safe as the future inside.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// tulip_runtime::Runner::builder().start_paused(true).build().run(async {
+    ///     let m = tulip_task::move_on_after(Duration::from_secs(1), std::future::pending::<()>());
+    ///     let scope = m.scope().clone();
+    ///     assert_eq!(m.await, None);
+    ///     assert!(scope.expired());
+    /// });
+    /// ```
     #[must_use = "futures do nothing unless polled"]
     pub struct MoveOn<F> {
         #[pin]

@@ -97,6 +97,27 @@ enum Limit {
 }
 
 /// The builder of [`wait`]; await it (it is `IntoFuture`) for `(done, pending)`.
+///
+/// # Cancel safety
+///
+/// See [`WaitFuture`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tulip_task::{wait, ReturnWhen};
+///
+/// tulip_runtime::Runner::builder().start_paused(true).build().run(async {
+///     let deadline = tulip_time::Instant::now() + Duration::from_secs(2);
+///     let tasks = [tulip_executor::spawn(std::future::pending::<()>())];
+///     let builder: tulip_task::Wait<_> =
+///         wait(tasks).return_when(ReturnWhen::FirstCompleted).timeout_at(deadline);
+///     let (done, pending) = builder.await;
+///     assert!(done.is_empty() && pending.len() == 1);
+///     assert_eq!(tulip_time::Instant::now(), deadline);
+/// });
+/// ```
 #[must_use = "a Wait does nothing until awaited"]
 pub struct Wait<F> {
     tasks: Vec<F>,
@@ -176,6 +197,19 @@ where
 ///
 /// Dropping it drops the handles it holds (tasks detach and keep running) and the results
 /// already collected.
+///
+/// # Examples
+///
+/// ```
+/// use std::future::IntoFuture;
+///
+/// # tulip_runtime::run(async {
+/// let fut: tulip_task::WaitFuture<_> =
+///     tulip_task::wait([tulip_executor::spawn(async { 1 })]).into_future();
+/// let (done, _) = fut.await;
+/// assert_eq!(*done[0].output().as_ref().unwrap(), 1);
+/// # });
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct WaitFuture<F: Future> {
     set: FutureSet<F>,
@@ -245,6 +279,10 @@ where
 ///
 /// Awaiting it gives the result at once (like awaiting a finished task);
 /// [`get_ref`](Done::get_ref) reaches the task for its id or name.
+///
+/// # Cancel safety
+///
+/// Awaiting it completes at its first poll; dropping it drops the result.
 ///
 /// # Examples
 ///

@@ -598,6 +598,36 @@ fn a_cleanup_panic_in_a_dropped_group_goes_to_the_loop_exception_handler() {
     });
 }
 
+tulip_executor::task_local! {
+    static REQUEST_ID: u32;
+}
+
+#[test]
+fn children_inherit_the_task_local_values_of_whoever_spawns_them() {
+    on_both(|| async {
+        REQUEST_ID.set(7);
+        let tg = TaskGroup::<()>::new();
+        let handle = tg.handle();
+        let child = tg
+            .spawn(async move {
+                let seen = REQUEST_ID.get();
+                REQUEST_ID.set(8); // stays in this child
+                let grandchild = handle.spawn(async { Ok(REQUEST_ID.get()) }).unwrap();
+                Ok((seen, grandchild))
+            })
+            .unwrap();
+        tg.join().await.unwrap();
+        let (seen, grandchild) = child.await.unwrap();
+        assert_eq!(seen, 7);
+        assert_eq!(
+            grandchild.await.unwrap(),
+            8,
+            "copied from the spawning child"
+        );
+        assert_eq!(REQUEST_ID.get(), 7);
+    });
+}
+
 /// `Ok`-wrapping for the futures above.
 trait MapOk: std::future::Future + Sized {
     fn map_ok<E>(self) -> impl std::future::Future<Output = Result<Self::Output, E>> {

@@ -16,7 +16,13 @@ use tulip_executor::Panic;
 ///
 /// let f: Failure<&str> = Failure::Error("refused");
 /// assert_eq!(f.error(), Some(&"refused"));
-/// assert!(!f.is_panic());
+/// assert!(!f.is_panic() && f.panic().is_none());
+/// assert_eq!(f.to_string(), "refused");
+/// assert_eq!(f.into_error().unwrap(), "refused");
+///
+/// let p: Failure<&str> = Failure::Panic(tulip_executor::Panic::new(Box::new("boom")));
+/// assert_eq!(p.to_string(), "panic: boom");
+/// assert!(p.into_error().is_err());
 /// ```
 #[derive(Debug)]
 pub enum Failure<E> {
@@ -107,9 +113,24 @@ impl<E: fmt::Display> fmt::Display for Failure<E> {
 /// tg.spawn(async { Err::<(), _>("first") }).unwrap();
 /// let err = tg.join().await.unwrap_err();
 /// assert_eq!(err.len(), 2);
+/// assert!(!err.is_empty());
+/// assert_eq!(err.failures().len(), 2);
+/// assert!(matches!(err.first(), tulip_task::Failure::Error("first")));
 /// assert_eq!(err.errors().collect::<Vec<_>>(), [&"first"]);
 /// let panic = err.panics().next().unwrap();
 /// assert_eq!(panic.message().as_deref(), Some("cleanup failed"));
+/// assert_eq!(err.to_string(), "2 tasks of a task group failed: first; panic: cleanup failed");
+/// let (errors, panics) = err.split();
+/// assert_eq!((errors.len(), panics.len()), (1, 1));
+/// # });
+/// # tulip_runtime::run(async {
+/// // Treating panics as fatal: `resume_panics` re-raises the first one, if any.
+/// let tg = tulip_task::TaskGroup::new();
+/// tg.spawn(async { Err::<(), _>("plain error") }).unwrap();
+/// let errors = tg.join().await.unwrap_err().resume_panics();
+/// assert_eq!(errors, ["plain error"]);
+/// # let tg = tulip_task::TaskGroup::<()>::new();
+/// # tg.join().await.unwrap();
 /// # });
 /// ```
 pub struct GroupError<E> {
@@ -216,6 +237,19 @@ impl<E: Error + 'static> Error for GroupError<E> {
 }
 
 /// Why a [`TaskGroup`](crate::TaskGroup) refused a spawn.
+///
+/// # Examples
+///
+/// ```
+/// # tulip_runtime::run(async {
+/// use tulip_task::{SpawnErrorKind, TaskGroup};
+///
+/// let tg = TaskGroup::<()>::new();
+/// let h = tg.handle();
+/// drop(tg);
+/// assert_eq!(h.spawn(async { Ok(()) }).unwrap_err().kind(), SpawnErrorKind::Closed);
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SpawnErrorKind {

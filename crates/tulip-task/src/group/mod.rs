@@ -525,7 +525,7 @@ impl<E> TaskGroup<E> {
         self.shared.lock().live
     }
 
-    /// Whether every child has finished.
+    /// Whether every child has finished (see [`len`](Self::len)).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -548,6 +548,15 @@ impl<E> TaskGroup<E> {
     }
 
     /// Whether [`cancel`](Self::cancel) was called (before any child failed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let tg = tulip_task::TaskGroup::<()>::new();
+    /// assert!(!tg.is_cancelled() && tg.is_empty());
+    /// tg.cancel();
+    /// assert!(tg.is_cancelled());
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         self.shared.lock().phase == Phase::Cancelled
     }
@@ -637,10 +646,21 @@ impl<E> Drop for TaskGroup<E> {
 ///
 /// ```
 /// # tulip_runtime::run(async {
+/// use tulip_executor::Builder;
+///
 /// let tg = tulip_task::TaskGroup::<()>::new();
 /// let h = tg.handle();
+/// h.spawn(async { Ok(()) }).unwrap();
+/// h.spawn_with(Builder::new().name("named"), async { Ok(()) }).unwrap();
+/// h.spawn_local(async { Ok(()) }).unwrap();
+/// assert!(h.is_open());
 /// tg.join().await.unwrap();
+/// assert!(!h.is_open());
 /// assert!(h.spawn(async { Ok(()) }).is_err());
+///
+/// let tg = tulip_task::TaskGroup::<()>::new();
+/// tg.handle().cancel(); // the same as tg.cancel()
+/// assert!(tg.is_cancelled());
 /// # });
 /// ```
 pub struct TaskGroupHandle<E> {
@@ -786,6 +806,25 @@ where
 /// # Cancel safety
 ///
 /// Dropping it before it completes drops the group and so cancels every child still running.
+///
+/// # Errors
+///
+/// Gives a [`GroupError`] if at least one child failed.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// tulip_runtime::Runner::builder().start_paused(true).build().run(async {
+///     let tg = tulip_task::TaskGroup::<()>::new();
+///     let child = tg.spawn(std::future::pending::<Result<(), ()>>()).unwrap();
+///     let join: tulip_task::Join<()> = tg.join();
+///     // Giving up on the join cancels the children.
+///     assert!(tulip_task::timeout(Duration::from_secs(1), join).await.is_err());
+///     assert!(child.await.unwrap_err().is_cancelled());
+/// });
+/// ```
 #[must_use = "futures do nothing unless polled; dropping a Join cancels the group's children"]
 pub struct Join<E> {
     group: TaskGroup<E>,
@@ -839,13 +878,24 @@ impl<E> Future for Join<E> {
 /// `Err(JoinError::Cancelled)` here, and one that panicked gives `JoinError::Panicked` with a
 /// copy of the panic message (the payload is in the `GroupError`).
 ///
+/// # Cancel safety
+///
+/// Awaiting it is cancel safe: dropping the handle, or a poll of it, only detaches; the child
+/// and its result stay with the group.
+///
 /// # Examples
 ///
 /// ```
 /// # tulip_runtime::run(async {
+/// use tulip_executor::Builder;
+///
 /// let tg = tulip_task::TaskGroup::<()>::new();
-/// let child = tg.spawn(async { Ok("value") }).unwrap();
+/// let child = tg.spawn_with(Builder::new().name("c"), async { Ok("value") }).unwrap();
+/// assert_eq!(child.name(), Some("c"));
+/// assert!(child.location().file().ends_with(".rs"));
+/// let _id: tulip_executor::TaskId = child.id();
 /// assert!(!child.is_finished());
+/// tg.spawn(async { Ok("ignored") }).unwrap().detach();
 /// tg.join().await.unwrap();
 /// assert_eq!(child.await.unwrap(), "value");
 /// # });
