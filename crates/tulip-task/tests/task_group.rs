@@ -628,6 +628,25 @@ fn children_inherit_the_task_local_values_of_whoever_spawns_them() {
     });
 }
 
+#[test]
+fn a_panic_collected_by_a_group_that_is_then_dropped_is_reported() {
+    // The owner returns early (drops the group) after a child panicked: the panic was
+    // collected for a GroupError that nobody will ever see, so it is reported instead.
+    on_both_counting_reports(1, || async {
+        let tg = TaskGroup::<()>::new();
+        tg.spawn(async {
+            if true {
+                panic!("collected, then orphaned");
+            }
+            Ok(())
+        })
+        .unwrap();
+        until("the child failed", || tg.is_failed()).await;
+        drop(tg);
+        sleep(secs(1)).await;
+    });
+}
+
 /// `Ok`-wrapping for the futures above.
 trait MapOk: std::future::Future + Sized {
     fn map_ok<E>(self) -> impl std::future::Future<Output = Result<Self::Output, E>> {

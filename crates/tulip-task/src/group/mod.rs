@@ -31,10 +31,12 @@
 //! raised while a child's future is dropped (on cancellation) is collected the same way.
 //!
 //! The exception: once the group has been dropped without being joined, nobody can receive a
-//! `GroupError` any more, so a panic of a child that is being cancelled (a cleanup that
+//! `GroupError` any more. Then a panic of a child that is being cancelled (a cleanup that
 //! panics in `Drop`) is resumed in the child's task instead, where the executor catches it
-//! and the loop's exception handler reports it like any task's panic. Errors (`Err` values)
-//! of such children are dropped, like the result of a detached task.
+//! and the loop's exception handler reports it like any task's panic; and the panics the group
+//! had already collected are each resumed in a small task spawned for the purpose, with the
+//! same effect. No panic is lost silently while a loop runs. Errors (`Err` values) of a
+//! dropped group are dropped, like the result of a detached task.
 
 mod error;
 
@@ -138,7 +140,7 @@ impl<E> GroupShared<E> {
 
     /// Moves an `Open` group to `phase` and stops its children.
     fn close(&self, phase: Phase) {
-        let wakers = {
+        let (wakers, unretrieved) = {
             let mut st = self.lock();
             match (st.phase, phase) {
                 (Phase::Open, _) => st.phase = phase,
@@ -146,10 +148,24 @@ impl<E> GroupShared<E> {
                 (Phase::Failed | Phase::Cancelled, Phase::Dropped) => st.phase = phase,
                 _ => return,
             }
-            self.stop_locked(&mut st)
+            // Dropped without a join: nobody will see the panics collected so far.
+            let unretrieved: Vec<Panic> = if phase == Phase::Dropped {
+                let (panics, errors) = std::mem::take(&mut st.failures)
+                    .into_iter()
+                    .partition::<Vec<_>, _>(Failure::is_panic);
+                st.failures = errors;
+                panics
+                    .into_iter()
+                    .filter_map(|f| f.into_error().err())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            (self.stop_locked(&mut st), unretrieved)
         };
         wakers.into_iter().for_each(Waker::wake);
         self.scope.cancel();
+        unretrieved.into_iter().for_each(report_unretrieved);
     }
 
     /// Stores the waker of the child in `slot`; `false` if the children must stop.
@@ -206,6 +222,19 @@ impl<E> GroupShared<E> {
             w.wake();
         }
         orphan
+    }
+}
+
+/// Reports the panic of a child that a dropped group had collected and nobody will retrieve:
+/// a tiny task resumes it, so the loop's exception handler reports it like any task's panic
+/// (tulip-executor has no public way to report to the handler directly). Outside a loop there
+/// is nobody to report to, and the panic is dropped.
+fn report_unretrieved(panic: Panic) {
+    if tulip_executor::Spawner::current().is_some() {
+        Builder::new()
+            .name("tulip-task: panic of a child of a dropped TaskGroup")
+            .spawn(async move { std::panic::resume_unwind(panic.into_inner()) })
+            .detach();
     }
 }
 
