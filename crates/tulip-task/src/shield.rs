@@ -165,7 +165,6 @@ impl<F: Future> Shield<F> {
 impl<F: Future> Future for Shield<F> {
     type Output = Result<F::Output, JoinError>;
 
-    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if let State::Lazy(..) = self.state {
             let State::Lazy(future, spawn) = std::mem::replace(&mut self.state, State::Done) else {
