@@ -466,3 +466,23 @@ fn runner_runs_many_times_with_workers() {
     let b = runner.run(async { tulip::spawn(async { 2 }).await.unwrap() });
     assert_eq!(a + b, 3);
 }
+
+/// Regression: a worker woken for its own inbox (the main future's wake-up) must count as
+/// busy at once, or another worker going idle lets a paused clock jump past the main future's
+/// timer. Racy by nature, so it runs many times.
+#[test]
+fn virtual_time_does_not_jump_past_the_main_futures_timer() {
+    for _ in 0..100 {
+        let runner = tulip::Runner::builder()
+            .workers(2)
+            .start_paused(true)
+            .build();
+        runner.run(async {
+            let start = tulip::time::Instant::now();
+            tulip::spawn(tulip::sleep(Duration::from_secs(3600))).detach();
+            tulip::yield_now().await;
+            tulip::sleep(Duration::from_secs(10)).await;
+            assert_eq!(tulip::time::Instant::now() - start, Duration::from_secs(10));
+        });
+    }
+}

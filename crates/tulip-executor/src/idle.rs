@@ -20,7 +20,7 @@ use std::cell::Cell;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::OnceLock;
 
-use crate::sync::{current_thread, lock, park, AtomicU8, AtomicUsize, Mutex, Thread};
+use crate::sync::{current_thread, lock, park, AtomicBool, AtomicU8, AtomicUsize, Mutex, Thread};
 
 /// Parker states.
 const EMPTY: u8 = 0;
@@ -55,8 +55,18 @@ pub(crate) struct Idle {
     sleepers: Mutex<Vec<usize>>,
     /// Sleeping workers (`>> 16`) and searching workers (low 16 bits).
     state: AtomicUsize,
-    /// Held by the worker blocked in (or polling) the driver.
-    driver_lock: Mutex<()>,
+    /// Set while a worker is blocked in (or polling) the driver. An atomic flag rather than a
+    /// mutex: it is only ever tried, never waited for.
+    driver_busy: AtomicBool,
+}
+
+/// Releases the driver when dropped.
+struct DriverGuard<'a>(&'a AtomicBool);
+
+impl Drop for DriverGuard<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, SeqCst);
+    }
 }
 
 /// How a worker sleeps in (and is woken from) the driver.
@@ -81,7 +91,7 @@ impl Idle {
                 .collect(),
             sleepers: Mutex::new(Vec::new()),
             state: AtomicUsize::new(0),
-            driver_lock: Mutex::new(()),
+            driver_busy: AtomicBool::new(false),
         }
     }
 
@@ -90,14 +100,22 @@ impl Idle {
         let _ = self.parkers[i].thread.set(current_thread());
     }
 
+    /// Takes the driver if nobody holds it.
+    fn try_driver(&self) -> Option<DriverGuard<'_>> {
+        self.driver_busy
+            .compare_exchange(false, true, SeqCst, SeqCst)
+            .ok()
+            .map(|_| DriverGuard(&self.driver_busy))
+    }
+
     /// Runs `f` while holding the driver, if nobody else holds it.
     pub(crate) fn try_with_driver(&self, f: impl FnOnce()) -> bool {
-        match self.driver_lock.try_lock() {
-            Ok(_g) => {
+        match self.try_driver() {
+            Some(_g) => {
                 f();
                 true
             }
-            Err(_) => false,
+            None => false,
         }
     }
 
@@ -113,6 +131,20 @@ impl Idle {
             }
             _ => {}
         }
+    }
+
+    /// Wakes worker `i` because work was queued for it alone (its inbox): it leaves the sleeper
+    /// set at once, counted as searching like a worker woken by [`notify_one`], so that no
+    /// other worker mistakes it for idle (a paused clock must not jump meanwhile).
+    pub(crate) fn wake_worker(&self, i: usize, driver: &dyn DriverPark) {
+        {
+            let mut sleepers = lock(&self.sleepers);
+            if let Some(pos) = sleepers.iter().position(|&w| w == i) {
+                sleepers.swap_remove(pos);
+                self.state.fetch_sub(SLEEPER - 1, SeqCst);
+            }
+        }
+        self.unpark(i, driver);
     }
 
     /// Wakes one sleeping worker, unless one is already searching for work.
@@ -184,8 +216,8 @@ impl Idle {
             // that virtual time may advance now that nothing runs.
             driver.unpark();
         }
-        match self.driver_lock.try_lock() {
-            Ok(_g) => {
+        match self.try_driver() {
+            Some(_g) => {
                 if p.state
                     .compare_exchange(EMPTY, PARKED_DRIVER, SeqCst, SeqCst)
                     .is_ok()
@@ -195,7 +227,7 @@ impl Idle {
                 }
                 p.state.swap(EMPTY, SeqCst);
             }
-            Err(_) => {
+            None => {
                 if p.state
                     .compare_exchange(EMPTY, PARKED_THREAD, SeqCst, SeqCst)
                     .is_ok()

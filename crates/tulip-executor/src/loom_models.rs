@@ -127,3 +127,47 @@ pub fn steal_exactly_once(items: usize) {
         assert_eq!(all, (0..items).collect::<Vec<_>>());
     });
 }
+
+/// Work queued for one worker alone (its inbox) wakes that worker, wherever it sleeps, and it
+/// counts as busy from then on: every worker finishes, none sleeps with its inbox non-empty.
+pub fn targeted_wakeup_no_loss() {
+    loom::model(|| {
+        let idle = Arc::new(Idle::new(2));
+        let driver = Arc::new(ModelDriver::default());
+        let inbox = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+        let stop = Arc::new(AtomicBool::new(false));
+        let handles: Vec<_> = (0..2)
+            .map(|i| {
+                let (idle, driver, inbox, stop) =
+                    (idle.clone(), driver.clone(), inbox.clone(), stop.clone());
+                loom::thread::spawn(move || {
+                    idle.set_thread(i);
+                    let searching = Cell::new(false);
+                    loop {
+                        if inbox[i].swap(0, SeqCst) > 0 {
+                            idle.found_work(&searching, &*driver);
+                            stop.store(true, SeqCst);
+                            idle.wake_all(&*driver);
+                            continue;
+                        }
+                        if stop.load(SeqCst) {
+                            return;
+                        }
+                        idle.park(
+                            i,
+                            &searching,
+                            &|| inbox[i].load(SeqCst) > 0,
+                            &|| stop.load(SeqCst),
+                            &*driver,
+                        );
+                    }
+                })
+            })
+            .collect();
+        inbox[1].fetch_add(1, SeqCst);
+        idle.wake_worker(1, &*driver);
+        for h in handles {
+            h.join().unwrap();
+        }
+    });
+}

@@ -122,11 +122,6 @@ impl MtShared {
         self.workers.len()
     }
 
-    /// Wakes worker `i`, wherever it sleeps.
-    fn unpark(&self, shared: &Shared, i: usize) {
-        self.idle.unpark(i, &DriverOf(shared));
-    }
-
     /// Wakes one sleeping worker, unless one is already searching for work.
     fn notify_one(&self, shared: &Shared) {
         self.idle.notify_one(&DriverOf(shared));
@@ -147,7 +142,7 @@ impl MtShared {
             drop(e.into_inner());
             return;
         }
-        self.unpark(shared, i);
+        self.idle.wake_worker(i, &DriverOf(shared));
     }
 }
 

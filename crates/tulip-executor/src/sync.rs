@@ -2,14 +2,14 @@
 //! `--cfg tulip_loom` so the models in `tests/loom.rs` explore every interleaving.
 
 #[cfg(not(tulip_loom))]
-pub(crate) use std::sync::atomic::{AtomicU8, AtomicUsize};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize};
 #[cfg(not(tulip_loom))]
 pub(crate) use std::sync::Mutex;
 #[cfg(not(tulip_loom))]
 pub(crate) use std::thread::{current as current_thread, park, Thread};
 
 #[cfg(tulip_loom)]
-pub(crate) use loom::sync::atomic::{AtomicU8, AtomicUsize};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize};
 #[cfg(tulip_loom)]
 pub(crate) use loom::sync::Mutex;
 #[cfg(tulip_loom)]

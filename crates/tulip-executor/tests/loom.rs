@@ -24,3 +24,8 @@ fn two_workers_two_items_no_lost_wakeup() {
 fn stealing_takes_every_task_exactly_once() {
     tulip_executor::loom_models::steal_exactly_once(3);
 }
+
+#[test]
+fn work_for_one_worker_wakes_that_worker() {
+    tulip_executor::loom_models::targeted_wakeup_no_loss();
+}
