@@ -119,12 +119,20 @@ fn debug_mode_dumps_say_what_tasks_wait_on() {
 
 #[test]
 fn dump_works_from_another_thread_on_a_multi_thread_loop() {
-    let runner = tulip::Runner::builder().workers(2).build();
+    // Debug mode registers tasks at spawn, so the dump cannot race with the task's first poll.
+    let runner = tulip::Runner::builder()
+        .workers(2)
+        .debug(true)
+        .watchdog(None)
+        .build();
     let lp = runner.handle();
     runner.run(async move {
-        let _t = task::Builder::new()
-            .name("parked")
-            .spawn(std::future::pending::<()>());
+        let (tx, rx) = tulip::channel::oneshot();
+        let _t = task::Builder::new().name("parked").spawn(async move {
+            let _ = tx.send(());
+            std::future::pending::<()>().await
+        });
+        rx.await.unwrap();
         tulip::yield_now().await;
         let dump = std::thread::spawn(move || lp.dump()).join().unwrap();
         assert_eq!(dump.workers, 2);

@@ -9,7 +9,9 @@
 //! | `asyncio.Runner` | [`Runner`] |
 //! | `asyncio.create_task(coro)` | [`spawn`]`(fut)` → [`Task`] |
 //! | `asyncio.sleep(d)` / `sleep(0)` | [`sleep`]`(d)` / [`yield_now`]`()` |
-//! | `asyncio.timeout(d)` / `wait_for` | [`timeout`]`(d, fut)` |
+//! | `asyncio.timeout(d)` / `wait_for` | [`timeout`]`(d, fut)`, [`CancelScope`] |
+//! | `asyncio.TaskGroup()` | [`TaskGroup`] |
+//! | `asyncio.gather(*aws)` | [`gather`]`(futs)`, [`join!`] |
 //! | `asyncio.get_running_loop()` | [`EventLoop::current`]`()` → [`LoopHandle`] |
 //! | `asyncio.to_thread(f)` | [`to_thread`]`(f)` |
 //!
@@ -48,10 +50,15 @@
 #[doc(inline)]
 pub use tulip_executor::{spawn, spawn_local, task_local, yield_now, JoinError, Task};
 #[doc(inline)]
-pub use tulip_reactor::{sleep, sleep_until, timeout, timeout_at};
+pub use tulip_reactor::{sleep, sleep_until};
 #[doc(inline)]
 pub use tulip_runtime::{
     block_on, run, spawn_blocking, to_thread, EventLoop, LoopHandle, Runner, RunnerBuilder,
+};
+#[doc(inline)]
+pub use tulip_task::{
+    as_completed, gather, join, shield, timeout, timeout_at, try_gather, try_join, wait,
+    CancelScope, GroupError, ReturnWhen, TaskGroup,
 };
 
 #[cfg(feature = "macros")]
@@ -74,6 +81,12 @@ pub mod task {
     };
     #[doc(inline)]
     pub use tulip_runtime::{spawn_blocking, to_thread, BlockingTask, ToThread};
+    #[doc(inline)]
+    pub use tulip_task::{
+        as_completed, gather, shield, shield_local, try_gather, wait, AsCompleted, Done, Failure,
+        Gather, GroupError, GroupTask, Indexed, Join, ReturnWhen, Shield, SpawnError,
+        SpawnErrorKind, TaskGroup, TaskGroupHandle, TryGather, Wait, WaitFuture,
+    };
 }
 
 /// Time: instants, sleeps, timeouts, intervals and virtual time.
@@ -81,8 +94,12 @@ pub mod time {
     pub use std::time::Duration;
     #[doc(inline)]
     pub use tulip_reactor::{
-        advance, interval, interval_at, sleep, sleep_until, timeout, timeout_at, Interval,
-        MissedTickBehavior, Sleep, Timeout,
+        advance, interval, interval_at, sleep, sleep_until, Interval, MissedTickBehavior, Sleep,
+    };
+    #[doc(inline)]
+    pub use tulip_task::{
+        current_deadline, move_on_after, move_on_at, timeout, timeout_at, CancelScope, Cancelled,
+        MoveOn, Scoped, Timeout,
     };
     #[doc(inline)]
     pub use tulip_time::{Clock, Elapsed, Instant};
