@@ -1,6 +1,6 @@
 //! The harness behind tulip's side-by-side benchmarks against tokio and smol.
 //!
-//! - [`rt`]: the [`Runtime`](rt::Runtime) trait and its three implementations, [`rt::Tulip`],
+//! - [`rt`]: the [`rt::Runtime`] trait and its three implementations, [`rt::Tulip`],
 //!   [`rt::Tokio`] and [`rt::Smol`], each with a single-threaded (`ct`) and a two-worker (`mt`)
 //!   [`Flavour`].
 //! - [`Spec`] describes one workload (name, unit, sizes, repetitions); [`dispatch!`] turns a

@@ -1,7 +1,5 @@
 //! `cargo xtask ci`: what CI runs.
 
-use std::process::Command;
-
 use crate::util::{cargo, run as run_cmd, succeeds};
 
 pub(crate) fn run_all() -> Result<(), String> {
@@ -33,17 +31,10 @@ pub(crate) fn run_all() -> Result<(), String> {
     Ok(())
 }
 
-/// The README's test command.
+/// The README's test command, exactly: `cargo test --workspace` (unit, integration and doc
+/// tests of every crate).
 pub(crate) fn tests() -> Result<(), String> {
-    if succeeds(Command::new("cargo-nextest").arg("--version"))
-        || succeeds(cargo().args(["nextest", "--version"]))
-    {
-        run_cmd(cargo().args(["nextest", "run", "--workspace", "--no-fail-fast"]))?;
-        // nextest does not run doc tests.
-        run_cmd(cargo().args(["test", "--workspace", "--doc"]))
-    } else {
-        run_cmd(cargo().args(["test", "--workspace", "--no-fail-fast"]))
-    }
+    run_cmd(cargo().args(["test", "--workspace"]))
 }
 
 fn deny() -> Result<(), String> {

@@ -336,7 +336,7 @@ impl LoopHandle {
 
     /// A snapshot of the loop: every live task with its state, spawn site and (in debug mode)
     /// what it waits on, plus queue, timer and pool counts. Printable as text (`Display`) and
-    /// as JSON ([`LoopDump::to_json`]). Callable from any thread, while the loop runs.
+    /// as JSON ([`LoopDump::to_json`](crate::LoopDump::to_json)). Callable from any thread, while the loop runs.
     ///
     /// # Examples
     ///
