@@ -2,15 +2,25 @@
 
 use std::process::Command;
 
-use crate::util::{cargo, root, run, succeeds};
+use crate::util::{cargo, nightly_cargo, root, run, succeeds};
 
 /// Crates with `unsafe` code, whose tests Miri checks.
-const MIRI_CRATES: &[&str] = &["tulip-time", "tulip-executor"];
+const MIRI_CRATES: &[&str] = &["tulip-executor"];
 
 fn nightly_has(component: &str) -> bool {
     match component {
-        "miri" => succeeds(Command::new("cargo").args(["+nightly", "miri", "--version"])),
-        _ => succeeds(Command::new("rustc").args(["+nightly", "--version"])),
+        "miri" => succeeds(nightly_cargo().args(["miri", "--version"])),
+        "rust-src" => {
+            succeeds(
+                Command::new("rustup")
+                    .args(["component", "list", "--toolchain", "nightly", "--installed"])
+                    .stdout(std::process::Stdio::piped()),
+            ) && Command::new("rustup")
+                .args(["component", "list", "--toolchain", "nightly", "--installed"])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("rust-src"))
+        }
+        _ => succeeds(Command::new("rustup").args(["run", "nightly", "rustc", "--version"])),
     }
 }
 
@@ -22,12 +32,12 @@ pub(crate) fn miri(_args: &[String]) -> Result<(), String> {
         );
         return Ok(());
     }
-    run(cargo().args(["+nightly", "miri", "setup"]))?;
+    run(nightly_cargo().args(["miri", "setup"]))?;
     for krate in MIRI_CRATES {
-        run(cargo()
+        run(nightly_cargo()
             .env("MIRIFLAGS", "-Zmiri-symbolic-alignment-check")
             .env("CARGO_TARGET_DIR", root().join("target/miri"))
-            .args(["+nightly", "miri", "test", "-p", krate, "--lib", "--tests"]))?;
+            .args(["miri", "test", "-p", krate, "--lib", "--tests"]))?;
     }
     Ok(())
 }
@@ -80,29 +90,23 @@ pub(crate) fn loom(args: &[String]) -> Result<(), String> {
 const TSAN_CRATES: &[&str] = &["tulip-executor", "tulip-sync", "tulip-queue"];
 
 pub(crate) fn tsan(_args: &[String]) -> Result<(), String> {
-    if !nightly_has("rustc")
-        || !succeeds(Command::new("rustup").args([
-            "component",
-            "list",
-            "--toolchain",
-            "nightly",
-            "--installed",
-        ]))
-    {
-        println!("skipped: no nightly toolchain (ThreadSanitizer needs -Zbuild-std)");
+    if !nightly_has("rustc") || !nightly_has("rust-src") {
+        println!(
+            "skipped: no nightly toolchain with rust-src (ThreadSanitizer needs -Zbuild-std; \
+             rustup component add rust-src --toolchain nightly)"
+        );
         return Ok(());
     }
     let target = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
     for krate in TSAN_CRATES {
         // TSan reports make the process exit 66 even when libtest printed "ok": the exit status
         // is what counts, and `run` checks it.
-        run(cargo()
+        run(nightly_cargo()
             .env("RUSTFLAGS", "-Zsanitizer=thread --cfg tulip_tsan")
             .env("RUSTDOCFLAGS", "-Zsanitizer=thread")
             .env("TSAN_OPTIONS", "halt_on_error=1")
             .env("CARGO_TARGET_DIR", root().join("target/tsan"))
             .args([
-                "+nightly",
                 "test",
                 "-Zbuild-std",
                 "--target",

@@ -18,6 +18,15 @@ pub(crate) fn cargo() -> Command {
     c
 }
 
+/// A `cargo` of the nightly toolchain (through rustup, which understands toolchains even when
+/// `CARGO` points at a stable cargo binary), rooted at the workspace.
+pub(crate) fn nightly_cargo() -> Command {
+    let mut c = Command::new("rustup");
+    c.args(["run", "nightly", "cargo"]);
+    c.current_dir(root());
+    c
+}
+
 /// Runs a command, failing with its description if it does not exit 0.
 pub(crate) fn run(cmd: &mut Command) -> Result<(), String> {
     eprintln!("$ {}", describe(cmd));
