@@ -7,6 +7,7 @@ use std::time::Duration;
 use tulip::channel;
 use tulip::queue::{GetError, LifoQueue, PriorityQueue, PutError, Queue};
 use tulip::stream::StreamExt;
+use tulip_tests::single_threaded;
 
 fn flavours() -> [tulip::Runner; 2] {
     [
@@ -70,7 +71,7 @@ fn priority_and_lifo_orders() {
 
 #[test]
 fn a_getter_cancelled_after_a_put_loses_no_item() {
-    tulip::run(async {
+    single_threaded().run(async {
         let q: Queue<u32> = Queue::new(0);
         let q2 = q.clone();
         let getter = tulip::spawn(async move { q2.get().await });

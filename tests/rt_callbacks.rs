@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use tulip::rt::EventLoop;
-use tulip_tests::{Log, Reports};
+use tulip_tests::{single_threaded, Log, Reports};
 
 #[test]
 fn call_soon_runs_callbacks_fifo() {
@@ -27,7 +27,7 @@ fn call_soon_runs_callbacks_fifo() {
 fn callbacks_and_tasks_share_one_fifo_queue() {
     let log = Log::new();
     let l = log.clone();
-    tulip::run(async move {
+    single_threaded().run(async move {
         let lp = EventLoop::current();
         let (a, b, c) = (l.clone(), l.clone(), l.clone());
         lp.call_soon(move || a.push("cb1"));

@@ -14,7 +14,7 @@ fn mt(workers: usize) -> tulip::Runner {
 #[test]
 fn runner_reports_its_workers() {
     assert_eq!(mt(3).workers(), 3);
-    assert_eq!(tulip::Runner::new().workers(), 1);
+    assert_eq!(tulip::Runner::builder().workers(1).build().workers(), 1);
 }
 
 /// Spawns two tasks that can only both finish if they run on different threads at once: the

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tulip::rt::EventLoop;
-use tulip_tests::DropCounter;
+use tulip_tests::{single_threaded, DropCounter, Latch};
 
 #[test]
 fn run_returns_the_future_output() {
@@ -32,18 +32,21 @@ fn leftover_tasks_are_cancelled_when_run_ends() {
     let progressed = Arc::new(AtomicUsize::new(0));
     let (d, p) = (drops.clone(), progressed.clone());
     tulip::run(async move {
+        let started = Latch::new(10);
         for _ in 0..10 {
             let token = d.token();
             let p = p.clone();
+            let started = started.clone();
             tulip::spawn(async move {
                 let _token = token;
                 p.fetch_add(1, SeqCst);
+                started.arrive();
                 std::future::pending::<()>().await;
             })
             .detach();
         }
-        // Let them start, then leave them pending.
-        tulip::yield_now().await;
+        // Wait until they all started, then leave them pending.
+        started.wait().await;
     });
     assert_eq!(progressed.load(SeqCst), 10);
     assert_eq!(
@@ -96,7 +99,8 @@ fn nested_run_panics_with_a_clear_message() {
 
 #[test]
 fn runner_keeps_tasks_between_runs_and_cancels_them_on_close() {
-    let runner = tulip::Runner::new();
+    // asyncio's Runner: nothing runs between two runs, which only the one-thread loop promises.
+    let runner = single_threaded();
     let counter = Arc::new(AtomicUsize::new(0));
     let c = counter.clone();
     let drops = DropCounter::new();
@@ -182,7 +186,8 @@ fn event_loop_current_is_available_inside_and_not_outside() {
 
 #[test]
 fn loop_handle_spawn_from_another_thread_runs_on_the_loop() {
-    let runner = tulip::Runner::new();
+    // "The loop's thread" is one thread only on the single-threaded loop.
+    let runner = single_threaded();
     let handle = runner.handle();
     let loop_thread = std::thread::current().id();
     let out = runner.run(async move {

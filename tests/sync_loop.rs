@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tulip::sync::{Barrier, BoundedSemaphore, Condition, Event, Lock, Mutex, RwLock, Semaphore};
-use tulip_tests::Log;
+use tulip_tests::{single_threaded, Log};
 
 fn flavours() -> [tulip::Runner; 2] {
     [
@@ -20,7 +20,7 @@ fn semaphore_one_three_tasks_acquire_twice_in_fifo_order() {
     // asyncio's documented example: c1, c2, c3, c1, c2, c3.
     let log = Log::new();
     let l = log.clone();
-    tulip::run(async move {
+    single_threaded().run(async move {
         let sem = Arc::new(Semaphore::new(1));
         let tasks: Vec<_> = (1..=3)
             .map(|i| {
@@ -45,7 +45,7 @@ fn semaphore_one_three_tasks_acquire_twice_in_fifo_order() {
 fn lock_serves_waiters_in_fifo_order_on_the_loop() {
     let log = Log::new();
     let l = log.clone();
-    tulip::run(async move {
+    single_threaded().run(async move {
         let lock = Arc::new(Lock::new());
         let guard = lock.lock().await;
         let tasks: Vec<_> = (0..5)
@@ -189,7 +189,7 @@ fn bounded_semaphore_release_past_the_bound_is_an_error() {
 
 #[test]
 fn a_cancelled_lock_waiter_loses_its_place_without_blocking_others() {
-    tulip::run(async {
+    single_threaded().run(async {
         let lock = Arc::new(Lock::new());
         let g = lock.lock().await;
         let l2 = lock.clone();

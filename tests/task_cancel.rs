@@ -1,10 +1,12 @@
-//! Cancellation: asyncio's `Task.cancel()` semantics on drop-based Rust cancellation.
+//! Cancellation: asyncio's `Task.cancel()` semantics on drop-based Rust cancellation. The tests
+//! synchronise explicitly, so they hold on every flavour of loop (CI also runs them with
+//! `TULIP_WORKERS=2`).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tulip_tests::{DropCounter, Log};
+use tulip_tests::{single_threaded, until, DropCounter, Latch, Log};
 
 #[test]
 fn cancel_drops_the_future_at_its_await_point() {
@@ -14,13 +16,16 @@ fn cancel_drops_the_future_at_its_await_point() {
     tulip::run(async move {
         let token = d.token();
         let l2 = l.clone();
+        let started = Latch::new(1);
+        let s2 = started.clone();
         let t = tulip::spawn(async move {
             let _token = token;
             l2.push("started");
+            s2.arrive();
             tulip::sleep(Duration::from_secs(3600)).await;
             l2.push("unreachable");
         });
-        tulip::yield_now().await;
+        started.wait().await;
         assert!(t.cancel(), "cancel of a running task returns true");
         let err = t.await.unwrap_err();
         assert!(err.is_cancelled());
@@ -32,9 +37,10 @@ fn cancel_drops_the_future_at_its_await_point() {
 
 #[test]
 fn cancel_before_the_first_poll_never_runs_the_future() {
+    // Only the single-threaded loop can promise the task has not started yet.
     let ran = Arc::new(AtomicBool::new(false));
     let r = ran.clone();
-    tulip::run(async move {
+    single_threaded().run(async move {
         let t = tulip::spawn(async move { r.store(true, SeqCst) });
         assert!(t.cancel());
         assert!(t.await.unwrap_err().is_cancelled());
@@ -45,9 +51,15 @@ fn cancel_before_the_first_poll_never_runs_the_future() {
 #[test]
 fn cancel_of_a_finished_task_returns_false_and_keeps_the_result() {
     tulip::run(async {
-        let t = tulip::spawn(async { 9 });
-        tulip::yield_now().await;
-        assert!(t.is_finished());
+        let done = Latch::new(1);
+        let d2 = done.clone();
+        let t = tulip::spawn(async move {
+            d2.arrive();
+            9
+        });
+        done.wait().await;
+        // Finishing is the step right after the body returns; wait for it without awaiting.
+        until(|| t.is_finished()).await;
         assert!(!t.cancel());
         assert_eq!(t.await.unwrap(), 9);
     });
@@ -58,7 +70,7 @@ fn cancelling_the_sleep_frees_the_timer() {
     tulip::run(async {
         let lp = tulip::EventLoop::current();
         let t = tulip::spawn(tulip::sleep(Duration::from_secs(3600)));
-        tulip::yield_now().await;
+        until(|| lp.reactor().timer_count() > 0).await;
         assert_eq!(lp.reactor().timer_count(), 1);
         t.cancel();
         let _ = t.await;
@@ -72,23 +84,20 @@ fn a_task_can_cancel_itself_and_stops_at_its_next_await() {
     let drops = DropCounter::new();
     let (s, d) = (steps.clone(), drops.clone());
     tulip::run(async move {
-        let slot: Arc<std::sync::Mutex<Option<tulip::Task<()>>>> = Arc::default();
-        let slot2 = slot.clone();
+        let (tx, rx) = tulip::channel::oneshot::<tulip::Task<()>>();
         let token = d.token();
         let t = tulip::spawn(async move {
             let _token = token;
-            tulip::yield_now().await;
-            let me = slot2.lock().unwrap().take().unwrap();
+            let me = rx.await.unwrap();
             s.fetch_add(1, SeqCst);
             assert!(me.cancel());
             // Cancelled at this await point, as asyncio raises CancelledError here.
             tulip::yield_now().await;
             s.fetch_add(1, SeqCst);
         });
-        *slot.lock().unwrap() = Some(t);
-        for _ in 0..5 {
-            tulip::yield_now().await;
-        }
+        // Hand the task its own handle; wait until its future has been dropped.
+        tx.send(t).unwrap();
+        until(|| d.dropped() == 1).await;
     });
     assert_eq!(steps.load(SeqCst), 1);
     assert_eq!(drops.dropped(), 1);
@@ -97,8 +106,13 @@ fn a_task_can_cancel_itself_and_stops_at_its_next_await() {
 #[test]
 fn cancel_from_another_thread_reaches_a_parked_loop() {
     tulip::run(async {
-        let t = tulip::spawn(std::future::pending::<()>());
-        tulip::yield_now().await;
+        let started = Latch::new(1);
+        let s2 = started.clone();
+        let t = tulip::spawn(async move {
+            s2.arrive();
+            std::future::pending::<()>().await
+        });
+        started.wait().await;
         let t = std::thread::spawn(move || {
             assert!(t.cancel());
             t
@@ -120,12 +134,18 @@ fn cancel_of_a_task_awaiting_another_leaves_the_other_running() {
             l2.push("inner done");
             1
         });
+        let inner_id = inner.id();
         let outer = tulip::spawn(inner);
-        tulip::yield_now().await;
         outer.cancel();
         assert!(outer.await.unwrap_err().is_cancelled());
         // The inner task was detached when the outer's future dropped its handle.
-        tulip::sleep(Duration::from_millis(20)).await;
+        let _ = inner_id;
+        for _ in 0..1000 {
+            if !l.entries().is_empty() {
+                break;
+            }
+            tulip::sleep(Duration::from_millis(1)).await;
+        }
     });
     assert_eq!(log.entries(), ["inner done"]);
 }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use tulip::task::{self, TaskState, WaitingOn};
+use tulip_tests::single_threaded;
 
 #[test]
 fn current_names_the_running_task() {
@@ -28,7 +29,9 @@ fn current_names_the_running_task() {
 
 #[test]
 fn all_lists_every_live_task_with_its_state_in_debug_mode() {
+    // States right after spawning are deterministic on the single-threaded loop only.
     tulip::Runner::builder()
+        .workers(1)
         .debug(true)
         .watchdog(None)
         .build()
@@ -52,7 +55,7 @@ fn all_lists_every_live_task_with_its_state_in_debug_mode() {
 
 #[test]
 fn all_lists_started_tasks_outside_debug_mode() {
-    tulip::run(async {
+    single_threaded().run(async {
         let idle = task::Builder::new()
             .name("idle")
             .spawn(std::future::pending::<()>());
@@ -69,52 +72,56 @@ fn all_lists_started_tasks_outside_debug_mode() {
 
 #[test]
 fn debug_mode_dumps_say_what_tasks_wait_on() {
-    tulip::Runner::builder().debug(true).build().run(async {
-        let lp = tulip::EventLoop::current();
-        let sleeper = task::Builder::new()
-            .name("sleeper")
-            .spawn(tulip::sleep(Duration::from_secs(30)));
-        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
-        let reader = task::Builder::new().name("reader").spawn(async move {
-            let a = tulip::io::Async::new(a).unwrap();
-            let mut buf = [0u8; 1];
-            use tulip::io::AsyncReadExt;
-            let mut a = a;
-            let _ = a.read(&mut buf).await;
+    tulip::Runner::builder()
+        .workers(1)
+        .debug(true)
+        .build()
+        .run(async {
+            let lp = tulip::EventLoop::current();
+            let sleeper = task::Builder::new()
+                .name("sleeper")
+                .spawn(tulip::sleep(Duration::from_secs(30)));
+            let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+            let reader = task::Builder::new().name("reader").spawn(async move {
+                let a = tulip::io::Async::new(a).unwrap();
+                let mut buf = [0u8; 1];
+                use tulip::io::AsyncReadExt;
+                let mut a = a;
+                let _ = a.read(&mut buf).await;
+            });
+            let sleeper_id = sleeper.id();
+            let joiner = task::Builder::new().name("joiner").spawn(sleeper);
+            for _ in 0..3 {
+                tulip::yield_now().await;
+            }
+            let dump = lp.dump();
+            let info = |n: &str| {
+                dump.tasks
+                    .iter()
+                    .find(|t| t.info.name.as_deref() == Some(n))
+                    .unwrap()
+                    .info
+                    .clone()
+            };
+            assert!(matches!(
+                info("sleeper").waiting_on,
+                Some(WaitingOn::Timer(_))
+            ));
+            assert!(matches!(
+                info("reader").waiting_on,
+                Some(WaitingOn::Io { write: false, .. })
+            ));
+            assert_eq!(info("joiner").waiting_on, Some(WaitingOn::Task(sleeper_id)));
+            let text = dump.to_string();
+            assert!(text.contains("3 task(s)"), "{text}");
+            assert!(text.contains("waiting on timer"), "{text}");
+            let json = dump.to_json();
+            assert!(json.starts_with("{\"workers\":1,"), "{json}");
+            assert!(json.contains("\"name\":\"reader\""), "{json}");
+            assert!(json.contains("\"state\":\"idle\""), "{json}");
+            reader.cancel();
+            joiner.cancel();
         });
-        let sleeper_id = sleeper.id();
-        let joiner = task::Builder::new().name("joiner").spawn(sleeper);
-        for _ in 0..3 {
-            tulip::yield_now().await;
-        }
-        let dump = lp.dump();
-        let info = |n: &str| {
-            dump.tasks
-                .iter()
-                .find(|t| t.info.name.as_deref() == Some(n))
-                .unwrap()
-                .info
-                .clone()
-        };
-        assert!(matches!(
-            info("sleeper").waiting_on,
-            Some(WaitingOn::Timer(_))
-        ));
-        assert!(matches!(
-            info("reader").waiting_on,
-            Some(WaitingOn::Io { write: false, .. })
-        ));
-        assert_eq!(info("joiner").waiting_on, Some(WaitingOn::Task(sleeper_id)));
-        let text = dump.to_string();
-        assert!(text.contains("3 task(s)"), "{text}");
-        assert!(text.contains("waiting on timer"), "{text}");
-        let json = dump.to_json();
-        assert!(json.starts_with("{\"workers\":1,"), "{json}");
-        assert!(json.contains("\"name\":\"reader\""), "{json}");
-        assert!(json.contains("\"state\":\"idle\""), "{json}");
-        reader.cancel();
-        joiner.cancel();
-    });
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use tulip_tests::Reports;
+use tulip_tests::{Latch, Reports};
 
 #[test]
 fn a_panicking_task_surfaces_as_join_error_and_is_reported_with_its_name() {
@@ -59,11 +59,14 @@ impl Drop for PanicOnDrop {
 fn a_panic_while_dropping_a_cancelled_future_is_contained() {
     let reports = Reports::new();
     reports.builder().build().run(async {
-        let t = tulip::spawn(async {
+        let started = Latch::new(1);
+        let s2 = started.clone();
+        let t = tulip::spawn(async move {
             let _bomb = PanicOnDrop;
+            s2.arrive();
             tulip::sleep(Duration::from_secs(60)).await;
         });
-        tulip::yield_now().await;
+        started.wait().await;
         t.cancel();
         assert!(t.await.unwrap_err().is_cancelled());
         // The loop is fine.
@@ -82,12 +85,15 @@ fn a_panic_while_dropping_leftover_tasks_at_close_is_contained() {
     let reports = Reports::new();
     let runner = reports.builder().build();
     runner.run(async {
-        tulip::spawn(async {
+        let started = Latch::new(1);
+        let s2 = started.clone();
+        tulip::spawn(async move {
             let _bomb = PanicOnDrop;
+            s2.arrive();
             std::future::pending::<()>().await;
         })
         .detach();
-        tulip::yield_now().await;
+        started.wait().await;
     });
     runner.close();
     assert_eq!(reports.all().len(), 1);

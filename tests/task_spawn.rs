@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tulip::task::Builder;
-use tulip_tests::Log;
+use tulip_tests::{single_threaded, Log};
 
 #[test]
 fn tasks_start_in_spawn_order() {
     let log = Log::new();
     let l = log.clone();
-    tulip::run(async move {
+    single_threaded().run(async move {
         let tasks: Vec<_> = (0..5)
             .map(|i| {
                 let l = l.clone();
@@ -36,7 +36,7 @@ fn tasks_start_in_spawn_order() {
 fn yielding_tasks_interleave_round_robin() {
     let log = Log::new();
     let l = log.clone();
-    tulip::run(async move {
+    single_threaded().run(async move {
         let tasks: Vec<_> = ["a", "b"]
             .into_iter()
             .map(|name| {
@@ -88,7 +88,7 @@ fn ids_are_unique_and_names_are_kept() {
 
 #[test]
 fn is_finished_tracks_completion() {
-    tulip::run(async {
+    single_threaded().run(async {
         let t = tulip::spawn(async {
             tulip::yield_now().await;
             5

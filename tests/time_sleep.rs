@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use tulip::time::{sleep, sleep_until, timeout, timeout_at, Instant};
-use tulip_tests::Log;
+use tulip_tests::{single_threaded, Log};
 
 #[test]
 fn sleep_never_wakes_early() {
@@ -27,7 +27,7 @@ fn sleep_never_wakes_early() {
 fn concurrent_sleeps_wake_in_deadline_order() {
     let log = Log::new();
     let l = log.clone();
-    tulip::run(async move {
+    single_threaded().run(async move {
         let tasks: Vec<_> = [7u64, 3, 5, 1, 9]
             .into_iter()
             .map(|ms| {
@@ -49,7 +49,7 @@ fn concurrent_sleeps_wake_in_deadline_order() {
 fn sleep_zero_yields_like_asyncio_sleep_0() {
     let log = Log::new();
     let l = log.clone();
-    tulip::run(async move {
+    single_threaded().run(async move {
         let l2 = l.clone();
         let t = tulip::spawn(async move { l2.push("other task") });
         sleep(Duration::ZERO).await;

@@ -77,3 +77,50 @@ impl Log {
         self.0.lock().unwrap().clone()
     }
 }
+
+/// A single-threaded runner whatever `TULIP_WORKERS` says: for tests of asyncio's ordering
+/// guarantees (FIFO turns, callbacks interleaved with tasks), which only the single-threaded
+/// loop makes.
+pub fn single_threaded() -> tulip::Runner {
+    tulip::Runner::builder().workers(1).build()
+}
+
+/// Counts arrivals and lets a task wait for `n` of them: explicit synchronisation for tests
+/// that must know other tasks have started, on any flavour of loop.
+#[derive(Clone, Debug)]
+pub struct Latch(Arc<(AtomicUsize, usize, tulip::sync::Event)>);
+
+impl Latch {
+    /// A latch that opens after `n` arrivals.
+    pub fn new(n: usize) -> Latch {
+        Latch(Arc::new((
+            AtomicUsize::new(0),
+            n,
+            tulip::sync::Event::new(),
+        )))
+    }
+
+    /// One arrival.
+    pub fn arrive(&self) {
+        if self.0 .0.fetch_add(1, Ordering::SeqCst) + 1 >= self.0 .1 {
+            self.0 .2.set();
+        }
+    }
+
+    /// Waits until every arrival happened.
+    pub async fn wait(&self) {
+        self.0 .2.wait().await;
+    }
+}
+
+/// Yields to the loop until `cond` holds; fails the test (instead of hanging it) if it never
+/// does within a million turns.
+pub async fn until(mut cond: impl FnMut() -> bool) {
+    for _ in 0..1_000_000 {
+        if cond() {
+            return;
+        }
+        tulip::yield_now().await;
+    }
+    panic!("the awaited condition never became true");
+}

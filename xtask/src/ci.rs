@@ -20,6 +20,14 @@ pub(crate) fn run_all() -> Result<(), String> {
             .args(["clippy", "--workspace", "--tests", "--", "-D", "warnings"]),
     )?;
     tests()?;
+    // The same behavioural tests on the multi-threaded loop: `tulip::run`, `Runner::new()` and
+    // `#[tulip::test]` take their worker count from TULIP_WORKERS (tests of asyncio's ordering
+    // pin one worker explicitly).
+    run_cmd(
+        cargo()
+            .env("TULIP_WORKERS", "2")
+            .args(["test", "-p", "tulip-tests"]),
+    )?;
     run_cmd(
         cargo()
             .env("RUSTDOCFLAGS", "-D warnings")

@@ -68,7 +68,11 @@ impl Default for RunnerBuilder {
         RunnerBuilder {
             debug: std::env::var("TULIP_DEBUG").is_ok_and(|v| !v.is_empty() && v != "0"),
             exception_handler: None,
-            workers: 1,
+            workers: std::env::var("TULIP_WORKERS")
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .filter(|&n| n > 0)
+                .unwrap_or(1),
             start_paused: false,
             slow_callback_duration: Duration::from_millis(100),
             backend: Backend::from_env(),
@@ -119,8 +123,8 @@ impl RunnerBuilder {
         self
     }
 
-    /// Number of workers. `1` (the default) is asyncio's single-threaded loop: no thread is
-    /// spawned. `n > 1` gives a work-stealing loop: the thread calling `run` is worker 0 and
+    /// Number of workers. `1` (the default, unless the `TULIP_WORKERS` environment variable
+    /// says otherwise) is asyncio's single-threaded loop: no thread is spawned. `n > 1` gives a work-stealing loop: the thread calling `run` is worker 0 and
     /// `n - 1` threads are spawned; `spawn` runs anywhere, `spawn_local` stays on the worker
     /// that spawned it. `0` means one worker per CPU.
     pub fn workers(mut self, n: usize) -> Self {
