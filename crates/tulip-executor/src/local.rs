@@ -55,6 +55,10 @@ impl Context {
     }
 
     /// Wraps `future` so that it runs in this context (its own `set` calls stay inside).
+    ///
+    /// # Cancel safety
+    ///
+    /// As cancel safe as `future`; dropping the wrapper drops `future` and the context.
     pub fn scope<F: Future>(self, future: F) -> Scoped<F> {
         Scoped {
             context: self,
@@ -154,6 +158,10 @@ impl<T: Send + Sync + 'static> LocalKey<T> {
 
     /// Runs `future` with the value set (for it and the children it spawns), restoring the
     /// previous value afterwards (tokio's `LocalKey::scope`).
+    ///
+    /// # Cancel safety
+    ///
+    /// As cancel safe as `future`; the value never outlives the returned future.
     pub fn scope<F: Future>(&'static self, value: T, future: F) -> Scoped<F> {
         let ctx = Context::current().with_value(self.key(), Arc::new(value));
         ctx.scope(future)

@@ -238,6 +238,12 @@ pub fn payload_message(payload: &(dyn Any + Send)) -> Option<&str> {
 /// Awaiting gives `Ok(value)`, `Err(JoinError::Cancelled)` if the task was cancelled (or its
 /// loop closed before it finished), or `Err(JoinError::Panicked(_))` if it panicked.
 ///
+/// # Cancel safety
+///
+/// Awaiting a `Task` moves it into the `await`; dropping that await (say, a `select` branch
+/// that lost) drops the handle, which detaches the task: it keeps running and its result is
+/// discarded. Await `&mut` through a wrapper, or cancel the task explicitly, to stop it.
+///
 /// # Examples
 ///
 /// ```

@@ -94,11 +94,7 @@ impl<T> Future for Put<'_, T> {
                 }
                 Err(PutError::Full(item)) => this.item = Some(item),
             }
-            if this.slot.is_registered() {
-                ready!(this.slot.poll(&shared.putters, cx));
-            } else {
-                this.slot.register(&shared.putters);
-            }
+            ready!(this.slot.poll_wait(&shared.putters, cx));
         }
     }
 }
@@ -167,11 +163,7 @@ impl<T> Future for Get<'_, T> {
                 }
                 Err(crate::GetError::Empty) => {}
             }
-            if this.slot.is_registered() {
-                ready!(this.slot.poll(&shared.getters, cx));
-            } else {
-                this.slot.register(&shared.getters);
-            }
+            ready!(this.slot.poll_wait(&shared.getters, cx));
         }
     }
 }

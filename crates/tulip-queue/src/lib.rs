@@ -85,6 +85,7 @@ mod shared;
 mod sync;
 mod tasks;
 mod waiters;
+mod waitlist;
 
 pub mod channel;
 pub mod futures;

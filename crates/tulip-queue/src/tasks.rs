@@ -130,12 +130,8 @@ impl TaskCounter {
                 slot.discard(&self.joiners);
                 return Poll::Ready(());
             }
-            if slot.is_registered() {
-                if slot.poll(&self.joiners, cx).is_pending() {
-                    return Poll::Pending;
-                }
-            } else {
-                slot.register(&self.joiners);
+            if slot.poll_wait(&self.joiners, cx).is_pending() {
+                return Poll::Pending;
             }
         }
     }

@@ -1,44 +1,52 @@
-//! Wait lists: an event-listener [`Event`] plus a count of registered waiters.
+//! Wait lists: a FIFO [`WaitList`] behind a short mutex, plus a count of registered
+//! waiters.
 //!
 //! # Protocol
 //!
 //! A waiter that found its condition false (queue empty, queue full, count not zero, …):
 //!
-//! 1. inserts a listener into the event ([`WaitSlot::register`]),
+//! 1. inserts an entry with its waker into the list ([`WaitSlot::poll_wait`]),
 //! 2. increments `waiting`, then issues a `SeqCst` fence,
-//! 3. checks its condition again, and only then waits for the listener.
+//! 3. checks its condition again, and only then waits (returns `Pending`: its waker is in
+//!    the list already).
 //!
 //! A notifier first changes the state (pushes the item, frees the slot, …), then issues a
-//! `SeqCst` fence and reads `waiting`; only when it is non-zero does it call into the event.
-//! By the fence-to-fence rule either the notifier sees the increment (and the listener, which
+//! `SeqCst` fence and reads `waiting`; only when it is non-zero does it take the list's lock.
+//! By the fence-to-fence rule either the notifier sees the increment (and the entry, which
 //! was inserted before it), or the waiter's re-check sees the new state. So the common case —
-//! nobody waiting — costs a fence and a load instead of event-listener's internal lock.
+//! nobody waiting — costs a fence and a load instead of a lock.
 //!
 //! # Hand-off
 //!
 //! One put wakes one getter with an *additional* notification (asyncio's `_wakeup_next`): a
 //! second put while the first getter has not run yet wakes a second getter. A notified
-//! listener that is dropped without having consumed its wake-up passes it on to the next
-//! listener (event-listener's propagation), so a cancelled waiter never swallows a hand-off.
-//! A waiter that *did* get what it waited for discards its listener instead
-//! ([`WaitSlot::discard`]), so success causes no spurious wake-up of a neighbour.
+//! waiter that is dropped without having used its wake-up passes it on to the next waiter
+//! ([`WaitSlot::clear`]), so a cancelled waiter never swallows a hand-off. A waiter that *did*
+//! get what it waited for discards its entry instead ([`WaitSlot::discard`]), so success
+//! causes no spurious wake-up of a neighbour. (These are event-listener's semantics, which
+//! this module used before it had its own list; see [`WaitList`].)
+//!
+//! # Cost
+//!
+//! A wait takes the list's lock three times — to register, to be notified, and to take the
+//! entry out once woken — and allocates nothing: the list's slab is reused from one wait to
+//! the next. Tasks are woken after the lock is released.
 
 use std::{
     fmt,
-    future::Future,
-    pin::Pin,
-    task::{Context, Poll},
+    task::{Context, Poll, Waker},
 };
 
-use event_listener::{Event, EventListener, IntoNotification, Listener};
-
-use crate::sync::{fence, AtomicUsize, Ordering};
+use crate::{
+    sync::{fence, lock, AtomicUsize, Mutex, Ordering},
+    waitlist::{WaitList, WakeList},
+};
 
 /// One wait list (getters, putters, joiners, …).
 pub(crate) struct Waiters {
-    /// The FIFO list of listeners.
-    event: Event,
-    /// How many [`WaitSlot`]s are registered on `event`. May briefly over-count (a slot that
+    /// The FIFO list of waiters.
+    list: Mutex<WaitList>,
+    /// How many [`WaitSlot`]s are registered in `list`. May briefly over-count (a slot that
     /// is being removed); never under-counts a registered slot.
     waiting: AtomicUsize,
 }
@@ -47,7 +55,7 @@ impl Waiters {
     /// An empty wait list.
     pub(crate) fn new() -> Self {
         Self {
-            event: Event::new(),
+            list: Mutex::new(WaitList::new()),
             waiting: AtomicUsize::new(0),
         }
     }
@@ -58,10 +66,19 @@ impl Waiters {
         self.waiting.load(Ordering::Relaxed) != 0
     }
 
+    /// Notifies `n` waiters (see [`WaitList::notify`]) and wakes them once the lock is
+    /// released.
+    #[cold]
+    fn notify(&self, n: usize, additional: bool) {
+        let mut wakers = WakeList::new();
+        lock(&self.list).notify(n, additional, &mut wakers);
+        wakers.wake();
+    }
+
     /// Wakes one more waiter than are already woken (asyncio's `_wakeup_next`).
     pub(crate) fn notify_one(&self) {
         if self.anyone_waiting() {
-            self.event.notify(1.additional());
+            self.notify(1, true);
         }
     }
 
@@ -70,17 +87,17 @@ impl Waiters {
     pub(crate) fn notify_one_and_all(&self, all: &Waiters) {
         fence(Ordering::SeqCst);
         if self.waiting.load(Ordering::Relaxed) != 0 {
-            self.event.notify(1.additional());
+            self.notify(1, true);
         }
         if all.waiting.load(Ordering::Relaxed) != 0 {
-            all.event.notify(usize::MAX);
+            all.notify(usize::MAX, false);
         }
     }
 
     /// Wakes every waiter.
     pub(crate) fn notify_all(&self) {
         if self.anyone_waiting() {
-            self.event.notify(usize::MAX);
+            self.notify(usize::MAX, false);
         }
     }
 }
@@ -93,56 +110,76 @@ impl fmt::Debug for Waiters {
     }
 }
 
-/// A waiter's place in one [`Waiters`] list; empty until [`register`](Self::register)ed.
+/// A waiter's place in one [`Waiters`] list; empty until it first waits.
 ///
 /// The slot does not remember its list: its owner passes the same `Waiters` to every call,
 /// and must call [`clear`](Self::clear) (usually from `Drop`) before the slot goes away.
 #[derive(Default)]
 pub(crate) struct WaitSlot {
-    listener: Option<EventListener>,
+    /// The key of our entry in the list, while registered.
+    key: Option<usize>,
+    /// Registered during the current poll and not re-checked yet: the caller's next
+    /// [`poll_wait`](Self::poll_wait) returns `Pending` at once.
+    fresh: bool,
 }
 
 impl WaitSlot {
     /// An empty slot.
     pub(crate) fn new() -> Self {
-        Self { listener: None }
+        Self {
+            key: None,
+            fresh: false,
+        }
     }
 
-    /// Whether the slot holds a listener.
+    /// Whether the slot is registered in its list.
     pub(crate) fn is_registered(&self) -> bool {
-        self.listener.is_some()
+        self.key.is_some()
     }
 
-    /// Steps 1 and 2 of the protocol. The caller re-checks its condition afterwards.
-    pub(crate) fn register(&mut self, waiters: &Waiters) {
-        debug_assert!(self.listener.is_none(), "slot registered twice");
-        self.listener = Some(waiters.event.listen());
-        waiters.waiting.fetch_add(1, Ordering::Relaxed);
-        fence(Ordering::SeqCst);
-    }
-
-    /// Polls the registered listener. On a wake-up the slot is empty again, and the caller
-    /// re-checks its condition (and registers anew if it still has to wait).
-    pub(crate) fn poll(&mut self, waiters: &Waiters, cx: &mut Context<'_>) -> Poll<()> {
-        let listener = self
-            .listener
-            .as_mut()
-            .expect("polled a wait slot that is not registered");
-        match Pin::new(listener).poll(cx) {
-            Poll::Ready(()) => {
-                self.listener = None;
+    /// Call when the waiter's condition was found false. `Ready` means "check again", and
+    /// `Pending` means "return `Pending`": the waker of `cx` is registered.
+    ///
+    /// Not registered: registers (steps 1 and 2 of the protocol) and returns `Ready`, for
+    /// the re-check of step 3. Just registered, and the re-check failed: `Pending`.
+    /// Registered earlier: `Ready` once notified (the slot is then empty again, and
+    /// registers anew at the tail if the caller still has to wait), `Pending` otherwise.
+    pub(crate) fn poll_wait(&mut self, waiters: &Waiters, cx: &mut Context<'_>) -> Poll<()> {
+        match self.key {
+            None => {
+                self.register(waiters, cx.waker());
+                Poll::Ready(())
+            }
+            Some(_) if self.fresh => {
+                self.fresh = false;
+                Poll::Pending
+            }
+            Some(key) => {
+                if !lock(&waiters.list).poll(key, cx.waker()) {
+                    return Poll::Pending;
+                }
+                self.key = None;
                 waiters.waiting.fetch_sub(1, Ordering::Relaxed);
                 Poll::Ready(())
             }
-            Poll::Pending => Poll::Pending,
         }
+    }
+
+    /// Steps 1 and 2 of the protocol.
+    fn register(&mut self, waiters: &Waiters, waker: &Waker) {
+        debug_assert!(self.key.is_none(), "slot registered twice");
+        self.key = Some(lock(&waiters.list).push(waker.clone()));
+        self.fresh = true;
+        waiters.waiting.fetch_add(1, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
     }
 
     /// Leaves the list after getting what we waited for: a pending wake-up is consumed, not
     /// passed on.
     pub(crate) fn discard(&mut self, waiters: &Waiters) {
-        if let Some(listener) = self.listener.take() {
-            listener.discard();
+        if let Some(key) = self.key.take() {
+            self.fresh = false;
+            lock(&waiters.list).remove(key);
             waiters.waiting.fetch_sub(1, Ordering::Relaxed);
         }
     }
@@ -150,9 +187,22 @@ impl WaitSlot {
     /// Leaves the list without having got anything (cancellation): a pending wake-up is passed
     /// on to the next waiter.
     pub(crate) fn clear(&mut self, waiters: &Waiters) {
-        if self.listener.take().is_some() {
+        if let Some(key) = self.key.take() {
+            self.fresh = false;
+            let mut wakers = WakeList::new();
+            lock(&waiters.list).remove_and_pass_on(key, &mut wakers);
             waiters.waiting.fetch_sub(1, Ordering::Relaxed);
+            wakers.wake();
         }
+    }
+}
+
+impl Drop for WaitSlot {
+    fn drop(&mut self) {
+        debug_assert!(
+            self.key.is_none() || std::thread::panicking(),
+            "a wait slot was dropped while still registered"
+        );
     }
 }
 

@@ -495,7 +495,13 @@ impl futures_core::Stream for Interval {
 /// the tasks they woke run before the caller continues.
 ///
 /// For tests on virtual time (`#[tulip::test(start_paused = true)]`); the loop also jumps the
-/// clock to the next timer by itself whenever every task is idle.
+/// clock to the next timer by itself whenever every task is idle. On a multi-threaded loop the
+/// woken tasks may still be running on other workers when `advance` returns.
+///
+/// # Cancel safety
+///
+/// The clock moves and the due timers fire when the future is first polled; dropping it
+/// afterwards only skips the final yield.
 ///
 /// # Panics
 ///

@@ -349,6 +349,11 @@ where
 /// Awaiting gives `Ok(value)`, or `Err(JoinError::Panicked)` if the closure panicked, or
 /// `Err(JoinError::Cancelled)` if the pool had shut down. Dropping the handle detaches the job.
 ///
+/// # Cancel safety
+///
+/// Dropping the handle (or an await of it) discards the result; the closure runs to the end
+/// anyway, since a thread cannot be cancelled.
+///
 /// # Panics
 ///
 /// Panics if no tulip event loop runs on this thread.

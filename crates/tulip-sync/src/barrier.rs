@@ -15,10 +15,12 @@
 //!
 //! Every state change wakes the whole wait list; each waiter then re-reads the state.
 
-use crate::sync::{block_on, lock, Listener, Mutex, Notify};
+use crate::notify::{Listener, Notify};
+use crate::sync::{block_on, lock, Mutex};
 use std::error::Error;
 use std::fmt;
 use std::future::Future;
+use std::mem;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -168,7 +170,7 @@ impl Barrier {
     pub fn wait(&self) -> BarrierWait<'_> {
         BarrierWait {
             barrier: self,
-            phase: Phase::Arrive(None),
+            phase: Phase::Arrive(Listener::new()),
         }
     }
 
@@ -309,9 +311,9 @@ impl fmt::Debug for Barrier {
 
 enum Phase {
     /// Not inside yet; waiting (with the listener) while the barrier drains or resets.
-    Arrive(Option<Listener>),
+    Arrive(Listener),
     /// Inside with this arrival index; waiting for the barrier to fill.
-    Inside(usize, Option<Listener>),
+    Inside(usize, Listener),
     /// Left the barrier.
     Done,
 }
@@ -344,19 +346,18 @@ impl Future for BarrierWait<'_> {
         let barrier = this.barrier;
         loop {
             match &mut this.phase {
-                Phase::Arrive(listener) | Phase::Inside(_, listener) if listener.is_some() => {
-                    let waiting = listener.as_mut().expect("checked by the guard");
-                    if waiting.poll(cx).is_pending() {
+                Phase::Arrive(listener) | Phase::Inside(_, listener) if listener.is_listening() => {
+                    if listener.poll(&barrier.notify, cx).is_pending() {
                         return Poll::Pending;
                     }
-                    *listener = None;
                 }
                 Phase::Arrive(listener) => {
                     let mut inner = lock(&barrier.inner);
                     match inner.state {
                         State::Draining | State::Resetting => {
                             // Listen with the lock held: the change we wait for needs it.
-                            *listener = Some(barrier.notify.listen());
+                            listener.listen(&barrier.notify, cx.waker());
+                            return Poll::Pending;
                         }
                         State::Broken => {
                             this.phase = Phase::Done;
@@ -374,7 +375,10 @@ impl Future for BarrierWait<'_> {
                                 this.phase = Phase::Done;
                                 return Poll::Ready(Ok(index));
                             }
-                            this.phase = Phase::Inside(index, Some(barrier.notify.listen()));
+                            let mut listener = Listener::new();
+                            listener.listen(&barrier.notify, cx.waker());
+                            this.phase = Phase::Inside(index, listener);
+                            return Poll::Pending;
                         }
                     }
                 }
@@ -383,8 +387,8 @@ impl Future for BarrierWait<'_> {
                     let mut inner = lock(&barrier.inner);
                     let result = match inner.state {
                         State::Filling => {
-                            *listener = Some(barrier.notify.listen());
-                            continue;
+                            listener.listen(&barrier.notify, cx.waker());
+                            return Poll::Pending;
                         }
                         State::Draining => Ok(index),
                         State::Resetting | State::Broken => Err(BrokenBarrierError),
@@ -405,12 +409,19 @@ impl Future for BarrierWait<'_> {
 
 impl Drop for BarrierWait<'_> {
     fn drop(&mut self) {
-        if let Phase::Inside(..) = self.phase {
-            self.phase = Phase::Done;
-            let wake = lock(&self.barrier.inner).exit();
-            if wake {
-                self.barrier.notify.notify(usize::MAX);
+        let barrier = self.barrier;
+        match mem::replace(&mut self.phase, Phase::Done) {
+            Phase::Arrive(mut listener) => {
+                listener.discard(&barrier.notify);
             }
+            Phase::Inside(_, mut listener) => {
+                listener.discard(&barrier.notify);
+                let wake = lock(&barrier.inner).exit();
+                if wake {
+                    barrier.notify.notify(usize::MAX);
+                }
+            }
+            Phase::Done => {}
         }
     }
 }

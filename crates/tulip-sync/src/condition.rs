@@ -1,8 +1,9 @@
 //! [`Condition`]: asyncio's `Condition`, a condition variable with its lock.
 
 use crate::lock::{Lock, LockAcquire, LockAcquireArc, LockGuard, LockGuardArc};
+use crate::notify::{Listener, Notify};
 use crate::raw::AcquireSlot;
-use crate::sync::{block_on, Arc, Listener, Notify};
+use crate::sync::{block_on, Arc};
 use std::fmt;
 use std::future::Future;
 use std::mem;
@@ -551,12 +552,15 @@ impl<G> WaitPhase<G> {
         loop {
             match self {
                 WaitPhase::Start(_) => {
-                    // Register first, then release the lock (by dropping the guard).
-                    let listener = cond.notify.listen();
+                    // Register first (with our waker), then release the lock by dropping the
+                    // guard: a notification sent once the lock is free finds us.
+                    let mut listener = Listener::new();
+                    listener.listen(&cond.notify, cx.waker());
                     *self = WaitPhase::Waiting(listener);
+                    return Poll::Pending;
                 }
                 WaitPhase::Waiting(listener) => {
-                    ready!(listener.poll(cx));
+                    ready!(listener.poll(&cond.notify, cx));
                     *self = WaitPhase::Relock(AcquireSlot::new());
                 }
                 WaitPhase::Relock(slot) => {
@@ -575,8 +579,8 @@ impl<G> WaitPhase<G> {
         match mem::replace(self, WaitPhase::Done) {
             // Never waited: dropping the guard releases the lock.
             WaitPhase::Start(guard) => drop(guard),
-            WaitPhase::Waiting(listener) => {
-                if listener.discard() {
+            WaitPhase::Waiting(mut listener) => {
+                if listener.discard(&cond.notify) {
                     // Notified but never returned: pass the notification on.
                     cond.notify.notify(1);
                 }

@@ -1,7 +1,8 @@
 //! [`Event`]: asyncio's `Event`, a flag that tasks can wait for.
 
+use crate::notify::{Listener, Notify};
 use crate::sync::atomic::{AtomicBool, Ordering};
-use crate::sync::{block_on, const_fn, Listener, Notify};
+use crate::sync::{block_on, const_fn};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -130,7 +131,7 @@ impl Event {
     pub fn wait(&self) -> EventWait<'_> {
         EventWait {
             event: Some(self),
-            listener: None,
+            listener: Listener::new(),
         }
     }
 
@@ -191,7 +192,7 @@ impl fmt::Debug for Event {
 #[must_use = "futures do nothing unless polled"]
 pub struct EventWait<'a> {
     event: Option<&'a Event>,
-    listener: Option<Listener>,
+    listener: Listener,
 }
 
 impl Future for EventWait<'_> {
@@ -200,30 +201,27 @@ impl Future for EventWait<'_> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
         let event = this.event.expect("EventWait polled after completion");
-        let listener = match &mut this.listener {
-            Some(listener) => listener,
-            None => {
-                if event.is_set() {
-                    this.event = None;
-                    return Poll::Ready(());
-                }
-                // Listen first, then look again: a `set()` in between is seen either way.
-                let listener = this.listener.insert(event.notify.listen());
-                if event.is_set() {
-                    this.listener = None;
-                    this.event = None;
-                    return Poll::Ready(());
-                }
-                listener
+        if this.listener.is_listening() {
+            if this.listener.poll(&event.notify, cx).is_pending() {
+                return Poll::Pending;
             }
-        };
-        match listener.poll(cx) {
-            Poll::Ready(()) => {
-                this.listener = None;
-                this.event = None;
-                Poll::Ready(())
+        } else if !event.is_set() {
+            // Listen first, then look again: a `set()` in between is seen either way.
+            this.listener.listen(&event.notify, cx.waker());
+            if !event.is_set() {
+                return Poll::Pending;
             }
-            Poll::Pending => Poll::Pending,
+            this.listener.discard(&event.notify);
+        }
+        this.event = None;
+        Poll::Ready(())
+    }
+}
+
+impl Drop for EventWait<'_> {
+    fn drop(&mut self) {
+        if let Some(event) = self.event {
+            self.listener.discard(&event.notify);
         }
     }
 }
@@ -231,7 +229,7 @@ impl Future for EventWait<'_> {
 impl fmt::Debug for EventWait<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventWait")
-            .field("waiting", &self.listener.is_some())
+            .field("waiting", &self.listener.is_listening())
             .finish_non_exhaustive()
     }
 }

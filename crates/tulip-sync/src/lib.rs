@@ -106,10 +106,12 @@ mod condition;
 mod event;
 mod lock;
 mod mutex;
+mod notify;
 mod raw;
 mod rwlock;
 mod semaphore;
 mod sync;
+mod waitlist;
 
 pub use barrier::{Barrier, BrokenBarrierError};
 pub use bounded::{BoundedPermit, BoundedPermitArc, BoundedSemaphore, TooManyReleases};

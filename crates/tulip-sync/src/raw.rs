@@ -7,47 +7,54 @@
 //!   [`QUEUED`] bit. The fast paths (take a permit, give one back) are a single
 //!   compare-and-swap on this word, allowed only while `QUEUED` is clear, and touch nothing
 //!   else.
-//! * `queue`, behind a `Mutex`: `waiters`, the queued waiters not yet handed a permit, and
-//!   `handed`, the waiters handed a permit that have not run yet; plus, in `notify`, the FIFO
-//!   list of the waiters' listeners.
+//! * `queue`, behind a `Mutex`: the [`WaitList`] of the waiters, oldest first. Its
+//!   `waiting()` entries are the queued waiters not yet handed a permit; its `notified()`
+//!   entries are the waiters handed a permit that have not run yet ("handed" below).
 //!
 //! # Invariants
 //!
-//! 1. `QUEUED` is set if and only if `waiters + handed > 0`; both change only under the mutex.
+//! 1. `QUEUED` is set if and only if `waiting + handed > 0`; both change only under the mutex.
 //! 2. While `QUEUED` is set, `state` changes only under the mutex: both fast paths
 //!    compare-and-swap against a word without `QUEUED`.
 //! 3. Outside the mutex, queued waiters and free permits coexist only while `handed > 0`:
 //!    every critical section ends with [`settle`](RawSemaphore::settle), which hands free
 //!    permits to queued waiters, and a newcomer queues rather than take a free permit only
 //!    while some handed waiter has not run (whose run, or cancellation, settles again).
-//! 4. The listeners in `notify` that are not notified yet are exactly the `waiters` queued
-//!    waiters: `listen` goes with `waiters += 1`, `notify(1)` with `waiters -= 1, handed += 1`,
-//!    each under the mutex. A notified listener owns one permit.
+//! 4. A notified entry owns one permit: handing a permit (`state -= ONE`) and notifying the
+//!    oldest waiting entry happen together, under the mutex.
 //!
 //! # Hand-off, hand-on, and asyncio's "let the woken run first"
 //!
 //! A release that finds `QUEUED` takes the mutex, adds its permit and settles: the permit is
-//! handed to the oldest waiter (its listener is notified) instead of staying free, so a
-//! newcomer cannot take it (strict FIFO, no barging).
+//! handed to the oldest waiter (its entry is notified and its task woken, after the mutex is
+//! released) instead of staying free, so a newcomer cannot take it (strict FIFO, no
+//! barging).
 //!
 //! While a handed waiter has not run yet (`handed > 0`), `QUEUED` stays set, so a newcomer
 //! queues even if a permit is free (asyncio 3.12's rule: "wait for others to start even if
-//! `_value > 0`"). When the handed waiter runs, it takes the mutex, leaves `handed` and
-//! settles, handing any free permits to the waiters queued meanwhile.
+//! `_value > 0`"). When the handed waiter runs, it takes the mutex, takes its entry out
+//! (leaving `handed`) and settles, handing any free permits to the waiters queued meanwhile.
 //!
-//! A waiter whose future is dropped takes the mutex and discards its listener. If the
-//! listener had been notified, the waiter owned a permit it never used: it leaves `handed`
-//! and gives the permit back, and the settle hands it to the next waiter ("hand-on").
-//! Otherwise it just leaves `waiters`. Either way no permit is lost and none is granted twice.
+//! A waiter whose future is dropped takes the mutex and removes its entry. If the entry had
+//! been notified, the waiter owned a permit it never used: it gives the permit back, and the
+//! settle hands it to the next waiter ("hand-on"). Either way no permit is lost and none is
+//! granted twice.
+//!
+//! # Cost of a wait
+//!
+//! Three short critical sections and no allocation: the waiter queues with its waker
+//! ([`enqueue`](RawSemaphore::enqueue)), a release hands it the permit, and the woken waiter
+//! takes its entry out. The slab of the wait list is reused from one wait to the next.
 
 use crate::sync::atomic::{AtomicUsize, Ordering};
-use crate::sync::{block_on, const_fn, lock, Listener, Mutex, Notify};
+use crate::sync::{block_on, const_fn, lock, Mutex};
+use crate::waitlist::{WaitList, WakeList};
 use std::fmt;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 /// Bit 0 of `state`: some waiters are queued, or were handed a permit and have not run.
 ///
-/// Invariant: set if and only if `waiters + handed > 0` (see the module docs).
+/// Invariant: set if and only if `waiting + handed > 0` (see the module docs).
 const QUEUED: usize = 1;
 
 /// One permit, as counted in `state`.
@@ -56,24 +63,12 @@ const ONE: usize = 2;
 /// The largest number of free permits `state` can hold.
 pub(crate) const MAX_PERMITS: usize = usize::MAX >> 1;
 
-/// The counts kept under the mutex.
-#[derive(Debug)]
-struct Queue {
-    /// Queued waiters that were not handed a permit yet.
-    waiters: usize,
-    /// Waiters handed a permit that have not observed it yet.
-    handed: usize,
-}
-
 /// A counting semaphore with FIFO hand-off; see the module docs.
 pub(crate) struct RawSemaphore {
     /// Free permits times [`ONE`], plus [`QUEUED`].
     state: AtomicUsize,
-    /// The waiter counts. The mutex also serializes every `listen`, `notify` and `discard`
-    /// on `notify`.
-    queue: Mutex<Queue>,
-    /// The waiters' listeners, oldest first.
-    notify: Notify,
+    /// The waiters, oldest first: waiting, or handed a permit and not run yet.
+    queue: Mutex<WaitList>,
 }
 
 impl RawSemaphore {
@@ -85,11 +80,7 @@ impl RawSemaphore {
             assert!(permits <= MAX_PERMITS, "too many permits for a semaphore");
             Self {
                 state: AtomicUsize::new(permits << 1),
-                queue: Mutex::new(Queue {
-                    waiters: 0,
-                    handed: 0,
-                }),
-                notify: Notify::new(),
+                queue: Mutex::new(WaitList::new()),
             }
         }
     }
@@ -185,6 +176,20 @@ impl RawSemaphore {
         let mut queue = lock(&self.queue);
         // With QUEUED set only we change `state`; without it only increments race with us.
         let mut state = self.state.load(Ordering::Relaxed);
+        if queue.waiting() > 0 {
+            // QUEUED is set and, by invariant 3 and the settle that ended the last critical
+            // section, no permit is free unless a handed waiter has not run yet.
+            if state >> 1 >= bound {
+                return refuse(bound);
+            }
+            if state < ONE {
+                // Hand our permit straight to the oldest waiter: `state` does not change.
+                let waker = queue.notify_one().expect("waiting() > 0");
+                drop(queue);
+                waker.wake();
+                return true;
+            }
+        }
         loop {
             if state >> 1 >= bound {
                 return refuse(bound);
@@ -199,36 +204,40 @@ impl RawSemaphore {
                 Err(actual) => state = actual,
             }
         }
-        self.settle(&mut queue);
+        let wakers = self.settle(&mut queue);
+        drop(queue);
+        wakers.wake();
         true
     }
 
     /// Ends every critical section: hands free permits to the queued waiters, oldest first,
-    /// and clears [`QUEUED`] when nobody is left in line. Only the lock-free fast paths race
-    /// with this, and only while `QUEUED` is clear.
-    fn settle(&self, queue: &mut Queue) {
-        while queue.waiters > 0 {
-            // `waiters > 0` means QUEUED is set: nobody else changes `state` now.
+    /// and clears [`QUEUED`] when nobody is left in line. Returns the wakers of the waiters
+    /// handed a permit, to be woken once the mutex is released. Only the lock-free fast
+    /// paths race with this, and only while `QUEUED` is clear.
+    #[inline]
+    fn settle(&self, queue: &mut WaitList) -> WakeList {
+        let mut wakers = WakeList::new();
+        while queue.waiting() > 0 {
+            // Someone waits, so QUEUED is set: nobody else changes `state` now.
             let state = self.state.load(Ordering::Relaxed);
             debug_assert_ne!(state & QUEUED, 0);
             if state < ONE {
                 break;
             }
             self.state.store(state - ONE, Ordering::Relaxed);
-            queue.waiters -= 1;
-            queue.handed += 1;
-            let notified = self.notify.notify(1);
-            debug_assert_eq!(notified, 1, "a queued waiter has no listener");
+            wakers.push(queue.notify_one().expect("waiting() > 0"));
         }
-        if queue.waiters == 0 && queue.handed == 0 {
+        if queue.waiting() == 0 && queue.notified() == 0 {
             self.state.fetch_and(!QUEUED, Ordering::Relaxed);
         }
+        wakers
     }
 
     /// The slow path of an acquire: with the mutex held, either take a free permit (nobody
-    /// in line) or join the line. `None` means the permit was taken.
+    /// in line) or join the line, to be woken through `waker`. `None` means the permit was
+    /// taken; otherwise the key of the waiter's entry.
     #[cold]
-    fn enqueue(&self) -> Option<Listener> {
+    fn enqueue(&self, waker: &Waker) -> Option<usize> {
         let mut queue = lock(&self.queue);
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
@@ -252,29 +261,36 @@ impl RawSemaphore {
                 Err(actual) => state = actual,
             }
         }
-        queue.waiters += 1;
-        Some(self.notify.listen())
+        Some(queue.push(waker.clone()))
     }
 
-    /// A handed waiter ran and took its permit.
-    fn taken(&self) {
+    /// A queued waiter is polled: `true` if it was handed a permit, which it now owns (its
+    /// entry is out of the queue). Otherwise it waits on, woken through `waker`.
+    fn poll_queued(&self, key: usize, waker: &Waker) -> bool {
         let mut queue = lock(&self.queue);
-        queue.handed -= 1;
-        self.settle(&mut queue);
+        if !queue.poll(key, waker) {
+            return false;
+        }
+        // We left `handed`: hand permits that became free meanwhile to those behind us.
+        // (The release that handed us the permit did so under this mutex, so everything
+        // before it happens before our return.)
+        let wakers = self.settle(&mut queue);
+        drop(queue);
+        wakers.wake();
+        true
     }
 
-    /// Leaves the line: the acquire owning `listener` was cancelled.
-    fn cancel(&self, listener: Listener) {
+    /// Leaves the line: the acquire owning the entry `key` was cancelled.
+    fn cancel(&self, key: usize) {
         let mut queue = lock(&self.queue);
-        if listener.discard() {
+        if queue.remove(key) {
             // We were handed a permit and never used it: give it back, to the next waiter.
-            queue.handed -= 1;
             let prev = self.state.fetch_add(ONE, Ordering::Release);
             debug_assert_ne!(prev & QUEUED, 0);
-        } else {
-            queue.waiters -= 1;
         }
-        self.settle(&mut queue);
+        let wakers = self.settle(&mut queue);
+        drop(queue);
+        wakers.wake();
     }
 
     /// Blocks the current thread until a permit is taken.
@@ -301,18 +317,18 @@ impl fmt::Debug for RawSemaphore {
     }
 }
 
-/// The state of one acquire: not queued yet, or queued with a listener.
+/// The state of one acquire: not queued yet, or queued with the key of its entry.
 ///
 /// The owner must call [`cancel`](Self::cancel) when it is dropped before completion (the
 /// public futures do it in their `Drop`), so that a handed-off permit is handed on.
 pub(crate) struct AcquireSlot {
-    listener: Option<Listener>,
+    key: Option<usize>,
 }
 
 impl AcquireSlot {
     /// An acquire that has not started.
     pub(crate) const fn new() -> Self {
-        Self { listener: None }
+        Self { key: None }
     }
 
     /// Polls for a permit. `LOCK` selects the one-permit fast path. Once this returned
@@ -322,41 +338,55 @@ impl AcquireSlot {
         sem: &RawSemaphore,
         cx: &mut Context<'_>,
     ) -> Poll<()> {
-        if self.listener.is_none() {
-            let taken = if LOCK {
-                sem.try_lock()
-            } else {
-                sem.try_acquire()
-            };
-            if taken {
-                return Poll::Ready(());
+        match self.key {
+            None => {
+                let taken = if LOCK {
+                    sem.try_lock()
+                } else {
+                    sem.try_acquire()
+                };
+                if taken {
+                    return Poll::Ready(());
+                }
+                match sem.enqueue(cx.waker()) {
+                    None => Poll::Ready(()),
+                    // Queued with our waker: a hand-off from now on wakes us.
+                    Some(key) => {
+                        self.key = Some(key);
+                        Poll::Pending
+                    }
+                }
             }
-            match sem.enqueue() {
-                None => return Poll::Ready(()),
-                Some(listener) => self.listener = Some(listener),
+            Some(key) => {
+                if sem.poll_queued(key, cx.waker()) {
+                    self.key = None;
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
             }
-        }
-        let listener = self.listener.as_mut().expect("checked above");
-        match listener.poll(cx) {
-            Poll::Ready(()) => {
-                self.listener = None;
-                sem.taken();
-                Poll::Ready(())
-            }
-            Poll::Pending => Poll::Pending,
         }
     }
 
     /// Leaves the queue if this acquire is in it, handing on a permit it was handed.
     pub(crate) fn cancel(&mut self, sem: &RawSemaphore) {
-        if let Some(listener) = self.listener.take() {
-            sem.cancel(listener);
+        if let Some(key) = self.key.take() {
+            sem.cancel(key);
         }
     }
 
     /// Whether this acquire waits in the queue.
     pub(crate) fn is_queued(&self) -> bool {
-        self.listener.is_some()
+        self.key.is_some()
+    }
+}
+
+impl Drop for AcquireSlot {
+    fn drop(&mut self) {
+        debug_assert!(
+            self.key.is_none() || std::thread::panicking(),
+            "an acquire left the queue without cancel()"
+        );
     }
 }
 

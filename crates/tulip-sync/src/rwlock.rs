@@ -14,9 +14,10 @@
 //! `unsafe` is needed for the data cell; see the `mutex` module.
 #![allow(unsafe_code)]
 
+use crate::notify::{Listener, Notify};
 use crate::raw::{AcquireSlot, RawSemaphore};
 use crate::sync::atomic::{AtomicUsize, Ordering};
-use crate::sync::{block_on, const_fn, Arc, Listener, Notify, UnsafeCell};
+use crate::sync::{block_on, const_fn, Arc, UnsafeCell};
 use std::fmt;
 use std::future::Future;
 use std::mem;
@@ -118,7 +119,7 @@ impl RawRwLock {
     }
 
     fn read_blocking(&self) {
-        let mut slot = ReadSlot { listener: None };
+        let mut slot = ReadSlot::new();
         block_on(std::future::poll_fn(|cx| slot.poll(self, cx)));
     }
 
@@ -129,25 +130,47 @@ impl RawRwLock {
 }
 
 /// One read acquire: not waiting, or waiting on `no_writer`.
+///
+/// The owner must call [`cancel`](Self::cancel) when it is dropped before completion.
 struct ReadSlot {
-    listener: Option<Listener>,
+    listener: Listener,
 }
 
 impl ReadSlot {
+    const fn new() -> Self {
+        Self {
+            listener: Listener::new(),
+        }
+    }
+
     fn poll(&mut self, raw: &RawRwLock, cx: &mut Context<'_>) -> Poll<()> {
+        let mut listened = false;
         loop {
             if raw.try_read() {
-                self.listener = None;
+                // `no_writer` wakes every reader: a notification we got needs no passing on.
+                self.listener.discard(&raw.no_writer);
                 return Poll::Ready(());
             }
-            match &mut self.listener {
-                None => self.listener = Some(raw.no_writer.listen()),
-                Some(listener) => {
-                    ready!(listener.poll(cx));
-                    self.listener = None;
-                }
+            if listened {
+                // Still locked after listening: our waker is registered.
+                return Poll::Pending;
+            }
+            if self.listener.is_listening() {
+                ready!(self.listener.poll(&raw.no_writer, cx));
+            } else {
+                // Listen, then look again: a write unlock in between is seen either way.
+                self.listener.listen(&raw.no_writer, cx.waker());
+                listened = true;
             }
         }
+    }
+
+    fn cancel(&mut self, raw: &RawRwLock) {
+        self.listener.discard(&raw.no_writer);
+    }
+
+    fn is_waiting(&self) -> bool {
+        self.listener.is_listening()
     }
 }
 
@@ -156,7 +179,7 @@ enum WritePhase {
     /// Queued for `mutex`.
     Mutex(AcquireSlot),
     /// Holding `mutex` with [`WRITER`] set; waiting for the readers to leave.
-    Drain(Option<Listener>),
+    Drain(Listener),
     /// Finished (or cancelled).
     Done,
 }
@@ -183,22 +206,21 @@ impl WriteSlot {
                         self.phase = WritePhase::Done;
                         return Poll::Ready(());
                     }
-                    self.phase = WritePhase::Drain(None);
+                    self.phase = WritePhase::Drain(Listener::new());
                 }
-                WritePhase::Drain(listener) => match listener {
-                    None => {
-                        let new = raw.no_readers.listen();
-                        if raw.state.load(Ordering::Acquire) == WRITER {
-                            self.phase = WritePhase::Done;
-                            return Poll::Ready(());
-                        }
-                        *listener = Some(new);
+                WritePhase::Drain(listener) => {
+                    if listener.is_listening() {
+                        ready!(listener.poll(&raw.no_readers, cx));
                     }
-                    Some(waiting) => {
-                        ready!(waiting.poll(cx));
-                        *listener = None;
+                    // Listen, then look: the last reader's notification is seen either way.
+                    listener.listen(&raw.no_readers, cx.waker());
+                    if raw.state.load(Ordering::Acquire) == WRITER {
+                        listener.discard(&raw.no_readers);
+                        self.phase = WritePhase::Done;
+                        return Poll::Ready(());
                     }
-                },
+                    return Poll::Pending;
+                }
                 WritePhase::Done => panic!("write future polled after completion"),
             }
         }
@@ -208,8 +230,8 @@ impl WriteSlot {
     fn cancel(&mut self, raw: &RawRwLock) {
         match mem::replace(&mut self.phase, WritePhase::Done) {
             WritePhase::Mutex(mut slot) => slot.cancel(&raw.mutex),
-            WritePhase::Drain(listener) => {
-                drop(listener);
+            WritePhase::Drain(mut listener) => {
+                listener.discard(&raw.no_readers);
                 raw.write_unlock();
             }
             WritePhase::Done => {}
@@ -314,7 +336,7 @@ impl<T: ?Sized> RwLock<T> {
     pub fn read(&self) -> Read<'_, T> {
         Read {
             lock: Some(self),
-            slot: ReadSlot { listener: None },
+            slot: ReadSlot::new(),
         }
     }
 
@@ -375,7 +397,7 @@ impl<T: ?Sized> RwLock<T> {
     pub fn read_arc(self: &Arc<Self>) -> ReadArc<T> {
         ReadArc {
             lock: Some(Arc::clone(self)),
-            slot: ReadSlot { listener: None },
+            slot: ReadSlot::new(),
         }
     }
 
@@ -948,10 +970,18 @@ impl<'a, T: ?Sized> Future for Read<'a, T> {
     }
 }
 
+impl<T: ?Sized> Drop for Read<'_, T> {
+    fn drop(&mut self) {
+        if let Some(lock) = self.lock {
+            self.slot.cancel(&lock.raw);
+        }
+    }
+}
+
 impl<T: ?Sized> fmt::Debug for Read<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Read")
-            .field("waiting", &self.slot.listener.is_some())
+            .field("waiting", &self.slot.is_waiting())
             .finish_non_exhaustive()
     }
 }
@@ -989,10 +1019,18 @@ impl<T: ?Sized> Future for ReadArc<T> {
     }
 }
 
+impl<T: ?Sized> Drop for ReadArc<T> {
+    fn drop(&mut self) {
+        if let Some(lock) = &self.lock {
+            self.slot.cancel(&lock.raw);
+        }
+    }
+}
+
 impl<T: ?Sized> fmt::Debug for ReadArc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReadArc")
-            .field("waiting", &self.slot.listener.is_some())
+            .field("waiting", &self.slot.is_waiting())
             .finish_non_exhaustive()
     }
 }

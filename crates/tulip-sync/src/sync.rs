@@ -1,30 +1,21 @@
 //! The one place where the crate picks its low-level synchronization tools.
 //!
-//! Every primitive in this crate is built from four things, and this module decides where
-//! each comes from:
+//! Every primitive in this crate is built from these, and this module decides where each
+//! comes from:
 //!
 //! | tool | normal build | `--cfg tulip_loom` |
 //! |---|---|---|
-//! | atomics (`atomic::*`) | `std::sync::atomic` | `loom::sync::atomic` |
+//! | atomics and fences (`atomic::*`) | `std::sync::atomic` | `loom::sync::atomic` |
 //! | the slow-path [`Mutex`] | `std::sync::Mutex` | `loom::sync::Mutex` |
 //! | [`UnsafeCell`] (data of `Mutex<T>`/`RwLock<T>`) | a thin wrapper over `std::cell::UnsafeCell` | `loom::cell::UnsafeCell` |
-//! | [`Notify`] / [`Listener`] (the FIFO wait list) | `event_listener::Event` | a small wait list on a loom mutex |
 //! | [`block_on`] (for the `*_blocking` methods) | thread parking | `loom::future::block_on` |
 //!
-//! `event-listener` cannot be modelled by loom: it keeps its own `std` mutex and atomics and
-//! wakes tasks while holding that mutex. Under `tulip_loom` it is therefore replaced by the
-//! stand-in below, which has the same observable semantics for the subset this crate uses:
-//! listeners are queued in FIFO order, [`Notify::notify`] marks the first `n` listeners that
-//! are not yet notified ("additional" notifications in event-listener's terms), a notified
-//! listener completes when polled, and [`Listener::discard`] removes a listener and says
-//! whether it had been notified. Dropping a [`Listener`] discards it in both builds: a
-//! notification that has to be passed on is passed on explicitly by the caller, never
-//! implicitly by a destructor.
-//!
-//! So the loom models check our own state machines (the permit word, the waiter count, the
-//! reader/writer word, the event flag, the barrier state) against every interleaving, on
-//! top of a wait list with event-listener's semantics; they do not check event-listener's
-//! own lock-free fast paths.
+//! The wait queues (`waitlist.rs`, used by `raw.rs` and `notify.rs`) are plain data kept
+//! behind these mutexes and published through these atomics, the same code in both builds.
+//! So under loom every lock, atomic and fence on a waiting path is loom's: the models check
+//! the wait queues together with the state machines built on them (the permit word, the
+//! reader/writer word, the event flag, the barrier state) in every interleaving. There is no
+//! stand-in any more, and no third-party code on those paths.
 
 #![allow(dead_code)] // Not every helper is used in both the std and the loom build.
 
@@ -39,16 +30,16 @@ pub(crate) use loom::sync::{Mutex, MutexGuard};
 /// Atomics: `std` or loom.
 pub(crate) mod atomic {
     #[cfg(not(tulip_loom))]
-    pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 
     #[cfg(tulip_loom)]
-    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 }
 
 /// Locks a slow-path mutex, ignoring poisoning.
 ///
-/// The critical sections in this crate only update counters and the wait list; a panic
-/// inside one (a panicking waker) leaves the protected data consistent, so poisoning
+/// The critical sections in this crate only update counters and wait lists, and wake no
+/// task while the lock is held; they leave the protected data consistent, so poisoning
 /// carries no information here.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
@@ -110,208 +101,6 @@ impl<T: ?Sized> UnsafeCell<T> {
 
 #[cfg(tulip_loom)]
 pub(crate) use loom::cell::UnsafeCell;
-
-// ---------------------------------------------------------------------------------------
-// Notify / Listener: event-listener in normal builds
-// ---------------------------------------------------------------------------------------
-
-#[cfg(not(tulip_loom))]
-mod notify_impl {
-    use event_listener::{Event, EventListener, IntoNotification, Listener as _};
-    use std::fmt;
-    use std::task::{Context, Poll};
-
-    /// A FIFO list of listeners (event-listener's `Event`).
-    pub(crate) struct Notify(Event);
-
-    impl Notify {
-        /// An empty list; allocates nothing until the first listener.
-        pub(crate) const fn new() -> Self {
-            Self(Event::new())
-        }
-
-        /// Appends a listener at the tail of the list.
-        pub(crate) fn listen(&self) -> Listener {
-            Listener(Some(self.0.listen()))
-        }
-
-        /// Notifies the first `n` listeners that are not notified yet, in FIFO order, and
-        /// returns how many were notified.
-        pub(crate) fn notify(&self, n: usize) -> usize {
-            self.0.notify(n.additional())
-        }
-    }
-
-    impl fmt::Debug for Notify {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            self.0.fmt(f)
-        }
-    }
-
-    /// One entry of a [`Notify`] list. Dropping it discards it (see the module docs).
-    pub(crate) struct Listener(Option<EventListener>);
-
-    impl Listener {
-        /// Polls for the notification. Must not be polled again after `Ready`.
-        pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-            let listener = self.0.as_mut().expect("listener polled after completion");
-            match std::pin::Pin::new(listener).poll(cx) {
-                Poll::Ready(()) => {
-                    self.0 = None;
-                    Poll::Ready(())
-                }
-                Poll::Pending => Poll::Pending,
-            }
-        }
-
-        /// Removes the listener from the list; `true` if it had been notified.
-        pub(crate) fn discard(mut self) -> bool {
-            self.0.take().is_some_and(|listener| listener.discard())
-        }
-    }
-
-    impl Drop for Listener {
-        fn drop(&mut self) {
-            if let Some(listener) = self.0.take() {
-                listener.discard();
-            }
-        }
-    }
-
-    impl fmt::Debug for Listener {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.debug_struct("Listener")
-                .field("done", &self.0.is_none())
-                .finish()
-        }
-    }
-
-    use std::future::Future as _;
-}
-
-// ---------------------------------------------------------------------------------------
-// Notify / Listener: a loom-visible stand-in
-// ---------------------------------------------------------------------------------------
-
-#[cfg(tulip_loom)]
-mod notify_impl {
-    use super::{lock, Arc, Mutex};
-    use std::collections::VecDeque;
-    use std::fmt;
-    use std::task::{Context, Poll, Waker};
-
-    struct Entry {
-        id: u64,
-        notified: bool,
-        waker: Option<Waker>,
-    }
-
-    #[derive(Default)]
-    struct List {
-        entries: VecDeque<Entry>,
-        next_id: u64,
-    }
-
-    /// A FIFO list of listeners, protected by a loom mutex.
-    pub(crate) struct Notify(Arc<Mutex<List>>);
-
-    impl Notify {
-        pub(crate) fn new() -> Self {
-            Self(Arc::new(Mutex::new(List::default())))
-        }
-
-        pub(crate) fn listen(&self) -> Listener {
-            let mut list = lock(&self.0);
-            let id = list.next_id;
-            list.next_id += 1;
-            list.entries.push_back(Entry {
-                id,
-                notified: false,
-                waker: None,
-            });
-            Listener {
-                list: Arc::clone(&self.0),
-                id: Some(id),
-            }
-        }
-
-        pub(crate) fn notify(&self, n: usize) -> usize {
-            let mut wakers = Vec::new();
-            let mut count = 0;
-            {
-                let mut list = lock(&self.0);
-                for entry in list.entries.iter_mut().filter(|e| !e.notified) {
-                    if count == n {
-                        break;
-                    }
-                    entry.notified = true;
-                    count += 1;
-                    wakers.extend(entry.waker.take());
-                }
-            }
-            for waker in wakers {
-                waker.wake();
-            }
-            count
-        }
-    }
-
-    impl fmt::Debug for Notify {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("Notify")
-        }
-    }
-
-    pub(crate) struct Listener {
-        list: Arc<Mutex<List>>,
-        id: Option<u64>,
-    }
-
-    impl Listener {
-        pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-            let id = self.id.expect("listener polled after completion");
-            let mut list = lock(&self.list);
-            let index = list.entries.iter().position(|e| e.id == id).unwrap();
-            if list.entries[index].notified {
-                list.entries.remove(index);
-                self.id = None;
-                Poll::Ready(())
-            } else {
-                list.entries[index].waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
-
-        pub(crate) fn discard(mut self) -> bool {
-            self.remove()
-        }
-
-        fn remove(&mut self) -> bool {
-            match self.id.take() {
-                None => false,
-                Some(id) => {
-                    let mut list = lock(&self.list);
-                    let index = list.entries.iter().position(|e| e.id == id).unwrap();
-                    list.entries.remove(index).unwrap().notified
-                }
-            }
-        }
-    }
-
-    impl Drop for Listener {
-        fn drop(&mut self) {
-            self.remove();
-        }
-    }
-
-    impl fmt::Debug for Listener {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.debug_struct("Listener").field("id", &self.id).finish()
-        }
-    }
-}
-
-pub(crate) use notify_impl::{Listener, Notify};
 
 // ---------------------------------------------------------------------------------------
 // block_on for the *_blocking methods

@@ -449,11 +449,7 @@ fn poll_recv_at<T: Clone>(
             Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
             Err(TryRecvError::Closed) => Err(RecvError::Closed),
             Err(TryRecvError::Empty) => {
-                if slot.is_registered() {
-                    ready!(slot.poll(waiters, cx));
-                } else {
-                    slot.register(waiters);
-                }
+                ready!(slot.poll_wait(waiters, cx));
                 continue;
             }
         };

@@ -97,11 +97,7 @@ impl<T> Chan<T> {
                 }
                 Err(TryRecvError::Empty) => {}
             }
-            if slot.is_registered() {
-                ready!(slot.poll(waiters, cx));
-            } else {
-                slot.register(waiters);
-            }
+            ready!(slot.poll_wait(waiters, cx));
         }
     }
 }
@@ -766,11 +762,7 @@ impl<T> Future for Send<'_, T> {
                 }
                 Err(TrySendError::Full(msg)) => this.msg = Some(msg),
             }
-            if this.slot.is_registered() {
-                ready!(this.slot.poll(&chan.send_ops, cx));
-            } else {
-                this.slot.register(&chan.send_ops);
-            }
+            ready!(this.slot.poll_wait(&chan.send_ops, cx));
         }
     }
 }

@@ -336,11 +336,7 @@ impl<T> Future for Closed<'_, T> {
                 this.slot.discard(waiters);
                 return Poll::Ready(());
             }
-            if this.slot.is_registered() {
-                ready!(this.slot.poll(waiters, cx));
-            } else {
-                this.slot.register(waiters);
-            }
+            ready!(this.slot.poll_wait(waiters, cx));
         }
     }
 }
@@ -603,11 +599,7 @@ impl<T> Receiver<T> {
                 slot.discard(&shared.changed);
                 return Poll::Ready(Err(RecvError));
             }
-            if slot.is_registered() {
-                ready!(slot.poll(&shared.changed, cx));
-            } else {
-                slot.register(&shared.changed);
-            }
+            ready!(slot.poll_wait(&shared.changed, cx));
         }
     }
 }

@@ -1,0 +1,387 @@
+//! The FIFO wait queue behind every [`Waiters`](crate::waiters::Waiters) list.
+//!
+//! A [`WaitList`] is a slab of entries plus a doubly linked FIFO of the waiting ones,
+//! threaded through the slab by index. A waiter [`push`](WaitList::push)es an entry with its
+//! waker and keeps the returned key; [`notify`](WaitList::notify) marks the oldest waiting
+//! entries as notified, which unlinks them from the FIFO and hands back their wakers; the
+//! waiter later takes its entry out: after seeing the notification
+//! ([`poll`](WaitList::poll)), after getting what it waited for anyway
+//! ([`remove`](WaitList::remove), the notification is consumed), or when it gives up
+//! ([`remove_and_pass_on`](WaitList::remove_and_pass_on), a notification it did not use goes
+//! to the next waiter).
+//!
+//! The notifications have event-listener's semantics, which this list replaces:
+//! *additional* notifications (`notify(n, true)`) notify `n` more waiters than are notified
+//! already; plain ones (`notify(n, false)`) make sure that `n` waiters are notified,
+//! counting those notified earlier that have not taken their entries out. A notification
+//! passed on by a cancelled waiter keeps its kind.
+//!
+//! Every operation is O(1) per entry touched. Entries that leave go on a free list and are
+//! reused, so a list whose number of waiters stays bounded allocates nothing once its slab
+//! has grown to that number: there is no allocation per wait. A slab that grew large (a
+//! burst of waiters) is given back to the allocator when the list becomes empty.
+//!
+//! The list does no locking and no waking itself: its owner holds a lock around every call
+//! and wakes the collected wakers after releasing it (see [`WakeList`]), so no task is woken
+//! while the lock is held. A key is only valid until its entry is taken out; only the waiter
+//! that pushed an entry takes it out, so a key is never stale while its owner holds it.
+
+use std::{fmt, mem, task::Waker};
+
+/// "No entry": the end of a link, or an empty free list.
+const NIL: usize = usize::MAX;
+
+/// A slab with more entries than this is freed when the list becomes empty.
+const SHRINK_ABOVE: usize = 1024;
+
+enum Entry {
+    /// Unused; `next_free` links the free list.
+    Vacant { next_free: usize },
+    /// Waiting, linked into the FIFO.
+    Waiting {
+        waker: Waker,
+        prev: usize,
+        next: usize,
+    },
+    /// Notified (and unlinked), until its waiter takes it out; `additional` is the kind of
+    /// the notification, for passing it on.
+    Notified { additional: bool },
+}
+
+/// A FIFO wait queue without allocation per wait; see the module docs.
+pub(crate) struct WaitList {
+    entries: Vec<Entry>,
+    /// Oldest and newest waiting entries.
+    head: usize,
+    tail: usize,
+    /// First vacant entry.
+    free: usize,
+    /// Entries in the FIFO.
+    waiting: usize,
+    /// Notified entries not taken out yet.
+    notified: usize,
+}
+
+impl WaitList {
+    /// An empty list; allocates nothing until the first waiter.
+    pub(crate) const fn new() -> Self {
+        Self {
+            entries: Vec::new(),
+            head: NIL,
+            tail: NIL,
+            free: NIL,
+            waiting: 0,
+            notified: 0,
+        }
+    }
+
+    /// Appends a waiting entry at the tail and returns its key.
+    pub(crate) fn push(&mut self, waker: Waker) -> usize {
+        let entry = Entry::Waiting {
+            waker,
+            prev: self.tail,
+            next: NIL,
+        };
+        let key = if self.free == NIL {
+            self.entries.push(entry);
+            self.entries.len() - 1
+        } else {
+            let key = self.free;
+            match mem::replace(&mut self.entries[key], entry) {
+                Entry::Vacant { next_free } => self.free = next_free,
+                _ => unreachable!("the free list links an entry in use"),
+            }
+            key
+        };
+        match self.tail {
+            NIL => self.head = key,
+            tail => self.set_next(tail, key),
+        }
+        self.tail = key;
+        self.waiting += 1;
+        key
+    }
+
+    /// Notifies up to `n` waiting entries, oldest first, with event-listener's semantics
+    /// (see the module docs); their wakers go to `wakers`. Returns how many were notified.
+    pub(crate) fn notify(&mut self, n: usize, additional: bool, wakers: &mut WakeList) -> usize {
+        let n = if additional {
+            n
+        } else {
+            n.saturating_sub(self.notified)
+        };
+        let mut count = 0;
+        while count < n {
+            let key = self.head;
+            if key == NIL {
+                break;
+            }
+            let Entry::Waiting { waker, next, .. } =
+                mem::replace(&mut self.entries[key], Entry::Notified { additional })
+            else {
+                unreachable!("the FIFO links an entry that is not waiting")
+            };
+            self.head = next;
+            match next {
+                NIL => self.tail = NIL,
+                next => self.set_prev(next, NIL),
+            }
+            self.waiting -= 1;
+            self.notified += 1;
+            wakers.push(waker);
+            count += 1;
+        }
+        count
+    }
+
+    /// The waiter of `key` looks at its entry. If it was notified, the entry is taken out
+    /// (the notification is used) and this returns `true`; otherwise the entry keeps
+    /// waiting, now with `waker`.
+    pub(crate) fn poll(&mut self, key: usize, waker: &Waker) -> bool {
+        match &mut self.entries[key] {
+            Entry::Notified { .. } => {
+                self.notified -= 1;
+                self.vacate(key);
+                true
+            }
+            Entry::Waiting { waker: old, .. } => {
+                if !old.will_wake(waker) {
+                    *old = waker.clone();
+                }
+                false
+            }
+            Entry::Vacant { .. } => unreachable!("polled a vacant wait-list entry"),
+        }
+    }
+
+    /// Takes the entry of `key` out, consuming a notification it may have received. Returns
+    /// the kind of that notification, if any.
+    pub(crate) fn remove(&mut self, key: usize) -> Option<bool> {
+        let notification = match mem::replace(
+            &mut self.entries[key],
+            Entry::Notified { additional: false },
+        ) {
+            Entry::Notified { additional } => {
+                self.notified -= 1;
+                Some(additional)
+            }
+            Entry::Waiting { prev, next, .. } => {
+                match prev {
+                    NIL => self.head = next,
+                    prev => self.set_next(prev, next),
+                }
+                match next {
+                    NIL => self.tail = prev,
+                    next => self.set_prev(next, prev),
+                }
+                self.waiting -= 1;
+                None
+            }
+            Entry::Vacant { .. } => unreachable!("removed a vacant wait-list entry"),
+        };
+        self.vacate(key);
+        notification
+    }
+
+    /// Takes the entry of `key` out; a notification it received and did not use is passed
+    /// on to the next waiting entry (event-listener's drop of a notified listener).
+    pub(crate) fn remove_and_pass_on(&mut self, key: usize, wakers: &mut WakeList) {
+        if let Some(additional) = self.remove(key) {
+            self.notify(1, additional, wakers);
+        }
+    }
+
+    fn vacate(&mut self, key: usize) {
+        self.entries[key] = Entry::Vacant {
+            next_free: self.free,
+        };
+        self.free = key;
+        if self.waiting == 0 && self.notified == 0 && self.entries.capacity() > SHRINK_ABOVE {
+            // Nobody is in the list: give a large slab back.
+            self.entries = Vec::new();
+            self.free = NIL;
+        }
+    }
+
+    fn set_next(&mut self, key: usize, to: usize) {
+        match &mut self.entries[key] {
+            Entry::Waiting { next, .. } => *next = to,
+            _ => unreachable!("the FIFO links an entry that is not waiting"),
+        }
+    }
+
+    fn set_prev(&mut self, key: usize, to: usize) {
+        match &mut self.entries[key] {
+            Entry::Waiting { prev, .. } => *prev = to,
+            _ => unreachable!("the FIFO links an entry that is not waiting"),
+        }
+    }
+}
+
+impl fmt::Debug for WaitList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitList")
+            .field("waiting", &self.waiting)
+            .field("notified", &self.notified)
+            .finish()
+    }
+}
+
+/// Wakers collected under a lock, to [`wake`](WakeList::wake) once it is released.
+#[must_use = "the wakers must be woken"]
+pub(crate) struct WakeList {
+    first: Option<Waker>,
+    more: Vec<Waker>,
+}
+
+impl WakeList {
+    /// An empty list.
+    #[inline]
+    pub(crate) const fn new() -> Self {
+        Self {
+            first: None,
+            more: Vec::new(),
+        }
+    }
+
+    /// Adds a waker (woken in the order added).
+    #[inline]
+    pub(crate) fn push(&mut self, waker: Waker) {
+        if self.first.is_none() {
+            self.first = Some(waker);
+        } else {
+            self.more.push(waker);
+        }
+    }
+
+    /// Wakes every waker, in the order they were added. Call it after releasing the lock
+    /// the wakers were collected under.
+    #[inline]
+    pub(crate) fn wake(self) {
+        // `more` is only used once `first` is taken.
+        if let Some(waker) = self.first {
+            waker.wake();
+            if !self.more.is_empty() {
+                wake_all(self.more);
+            }
+        }
+    }
+}
+
+#[cold]
+fn wake_all(wakers: Vec<Waker>) {
+    for waker in wakers {
+        waker.wake();
+    }
+}
+
+impl fmt::Debug for WakeList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WakeList")
+            .field(
+                "len",
+                &(usize::from(self.first.is_some()) + self.more.len()),
+            )
+            .finish()
+    }
+}
+
+#[cfg(all(test, not(tulip_loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn waker() -> Waker {
+        Waker::from(Arc::new(Count(AtomicUsize::new(0))))
+    }
+
+    fn notify(list: &mut WaitList, n: usize, additional: bool) -> usize {
+        let mut wakers = WakeList::new();
+        let count = list.notify(n, additional, &mut wakers);
+        wakers.wake();
+        count
+    }
+
+    #[test]
+    fn additional_and_plain_notifications() {
+        let mut list = WaitList::new();
+        let keys: Vec<usize> = (0..4).map(|_| list.push(waker())).collect();
+        assert_eq!(notify(&mut list, 1, true), 1);
+        assert_eq!(notify(&mut list, 1, true), 1);
+        // Two are notified already: a plain notify(2) adds none, notify(3) one.
+        assert_eq!(notify(&mut list, 2, false), 0);
+        assert_eq!(notify(&mut list, 3, false), 1);
+        assert!(list.poll(keys[0], &waker()));
+        assert!(list.poll(keys[1], &waker()));
+        assert!(list.poll(keys[2], &waker()));
+        assert!(!list.poll(keys[3], &waker()));
+        assert_eq!(notify(&mut list, usize::MAX, false), 1);
+        assert!(list.poll(keys[3], &waker()));
+    }
+
+    #[test]
+    fn a_dropped_notified_entry_passes_its_notification_on() {
+        let mut list = WaitList::new();
+        let a = list.push(waker());
+        let b = list.push(waker());
+        let c = list.push(waker());
+        notify(&mut list, 1, true);
+        // `b` leaves without a notification: nothing to pass on.
+        let mut wakers = WakeList::new();
+        list.remove_and_pass_on(b, &mut wakers);
+        wakers.wake();
+        assert!(!list.poll(c, &waker()));
+        // `a` leaves with one: `c` gets it.
+        let mut wakers = WakeList::new();
+        list.remove_and_pass_on(a, &mut wakers);
+        wakers.wake();
+        assert!(list.poll(c, &waker()));
+        // A consumed notification is not passed on.
+        let d = list.push(waker());
+        let e = list.push(waker());
+        notify(&mut list, 1, true);
+        assert_eq!(list.remove(d), Some(true));
+        assert!(!list.poll(e, &waker()));
+        assert_eq!(list.remove(e), None);
+    }
+
+    #[test]
+    fn a_plain_notification_passed_on_counts_those_still_notified() {
+        let mut list = WaitList::new();
+        let a = list.push(waker());
+        let b = list.push(waker());
+        notify(&mut list, usize::MAX, false);
+        let c = list.push(waker());
+        // `b` is still notified, so `a`'s plain notification passed on adds nobody.
+        let mut wakers = WakeList::new();
+        list.remove_and_pass_on(a, &mut wakers);
+        wakers.wake();
+        assert!(!list.poll(c, &waker()));
+        // Now nobody else is notified: `b`'s goes to `c`.
+        let mut wakers = WakeList::new();
+        list.remove_and_pass_on(b, &mut wakers);
+        wakers.wake();
+        assert!(list.poll(c, &waker()));
+    }
+
+    #[test]
+    fn a_large_slab_is_freed_when_empty() {
+        let mut list = WaitList::new();
+        let keys: Vec<usize> = (0..2 * SHRINK_ABOVE).map(|_| list.push(waker())).collect();
+        for key in keys {
+            list.remove(key);
+        }
+        assert_eq!(list.entries.capacity(), 0);
+        assert_eq!(list.push(waker()), 0);
+    }
+}
