@@ -37,24 +37,32 @@
 //!
 //! # Implementation
 //!
-//! Everything here is built on [`event-listener`](https://docs.rs/event-listener), whose wait
-//! lists are FIFO, and spawns no thread. Each FIFO primitive keeps its free permits in one
-//! atomic word: taking a free lock or permit while nobody waits, and giving one back while
-//! nobody waits, is a single compare-and-swap. Only once a task has to wait does the
-//! primitive take a small internal `std` mutex, which keeps the count of waiters and their
-//! event-listener list consistent, so that a release can hand its permit to exactly the
-//! oldest waiter. [`RwLock`] adds a reader count and a writer bit to a FIFO writers' lock;
-//! [`Barrier`] keeps asyncio's state machine behind a short-lived mutex.
+//! The crate has no dependencies and spawns no thread. Each FIFO primitive keeps its free
+//! permits in one atomic word: taking a free lock or permit while nobody waits, and giving
+//! one back while nobody waits, is a single compare-and-swap. Only once a task has to wait
+//! does the primitive take a small internal `std` mutex, which guards its wait queue, so that
+//! a release can hand its permit to exactly the oldest waiter.
+//!
+//! The wait queue is a slab of entries (the waiter's waker, and links of a FIFO threaded
+//! through the slab by index) behind that mutex; a waiting future keeps only its entry's
+//! index. Entries are reused, so waiting allocates nothing once the slab has grown to the
+//! number of tasks waiting at once; a large slab is freed when it empties. A wait costs three
+//! short critical sections: join the queue with the waker, be handed the permit by a release,
+//! take the entry out once woken. Tasks are woken after the mutex is released. [`Event`],
+//! [`Condition`]'s notifications, [`RwLock`]'s readers and [`Barrier`] use the same queue
+//! behind a mutex of its own, with a lock-free check that makes a notification with nobody
+//! waiting a fence and a load. [`RwLock`] adds a reader count and a writer bit to a FIFO
+//! writers' lock; [`Barrier`] keeps asyncio's state machine behind a short-lived mutex.
 //!
 //! The only `unsafe` code is in `Mutex<T>` and `RwLock<T>`: their guards hand out `&mut T`
 //! and must stay `Send`, which needs an `UnsafeCell` (a `std` lock inside would make the
 //! guards `!Send`).
 //!
 //! The state machines are checked with [loom](https://docs.rs/loom) under `--cfg
-//! tulip_loom` (`tests/loom.rs`). There, the atomics and mutexes come from loom and
-//! event-listener is replaced by a loom-visible wait list with the same FIFO semantics: the
-//! models check this crate's own atomics and hand-off logic in every interleaving, not
-//! event-listener's internals.
+//! tulip_loom` (`tests/loom.rs`). There the atomics, fences, mutexes and data cells come
+//! from loom, and the wait queues are the same code as in a normal build, so the models
+//! check the permit word, the hand-off logic and the wait queues together, in every
+//! interleaving.
 //!
 //! # Relationship with `std::sync`
 //!

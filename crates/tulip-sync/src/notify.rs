@@ -72,6 +72,17 @@ impl Notify {
     }
 }
 
+impl Notify {
+    /// Takes the entry of `key` out; `true` if it had been notified.
+    #[inline(never)]
+    fn remove(&self, key: usize) -> bool {
+        let mut list = lock(&self.list);
+        let notified = list.remove(key);
+        self.waiting.store(list.waiting(), Ordering::Relaxed);
+        notified
+    }
+}
+
 impl fmt::Debug for Notify {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Notify")
@@ -125,14 +136,12 @@ impl Listener {
 
     /// Leaves the list if in it; `true` if this listener had been notified (the caller
     /// passes the notification on if it must).
+    #[inline]
     pub(crate) fn discard(&mut self, notify: &Notify) -> bool {
-        let Some(key) = self.key.take() else {
-            return false;
-        };
-        let mut list = lock(&notify.list);
-        let notified = list.remove(key);
-        notify.waiting.store(list.waiting(), Ordering::Relaxed);
-        notified
+        match self.key.take() {
+            Some(key) => notify.remove(key),
+            None => false,
+        }
     }
 }
 

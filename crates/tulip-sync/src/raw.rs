@@ -214,7 +214,7 @@ impl RawSemaphore {
     /// and clears [`QUEUED`] when nobody is left in line. Returns the wakers of the waiters
     /// handed a permit, to be woken once the mutex is released. Only the lock-free fast
     /// paths race with this, and only while `QUEUED` is clear.
-    #[inline]
+    #[inline(always)]
     fn settle(&self, queue: &mut WaitList) -> WakeList {
         let mut wakers = WakeList::new();
         while queue.waiting() > 0 {

@@ -58,6 +58,7 @@ pub(crate) struct WaitList {
 
 impl WaitList {
     /// An empty list; allocates nothing until the first waiter.
+    #[inline(always)]
     pub(crate) const fn new() -> Self {
         Self {
             entries: Vec::new(),
@@ -70,16 +71,19 @@ impl WaitList {
     }
 
     /// Waiting (not notified) entries.
+    #[inline(always)]
     pub(crate) fn waiting(&self) -> usize {
         self.waiting
     }
 
     /// Notified entries whose waiters have not taken them out yet.
+    #[inline(always)]
     pub(crate) fn notified(&self) -> usize {
         self.notified
     }
 
     /// Appends a waiting entry at the tail and returns its key.
+    #[inline(always)]
     pub(crate) fn push(&mut self, waker: Waker) -> usize {
         let entry = Entry::Waiting {
             waker,
@@ -107,6 +111,7 @@ impl WaitList {
     }
 
     /// Notifies the oldest waiting entry and returns its waker; `None` if nobody waits.
+    #[inline(always)]
     pub(crate) fn notify_one(&mut self) -> Option<Waker> {
         let key = self.head;
         if key == NIL {
@@ -129,6 +134,7 @@ impl WaitList {
 
     /// The waiter of `key` looks at its entry. If it was notified, the entry is taken out
     /// and this returns `true`; otherwise the entry keeps waiting, now with `waker`.
+    #[inline(always)]
     pub(crate) fn poll(&mut self, key: usize, waker: &Waker) -> bool {
         match &mut self.entries[key] {
             Entry::Notified => {
@@ -148,6 +154,7 @@ impl WaitList {
     }
 
     /// Takes the entry of `key` out, waiting or not; `true` if it had been notified.
+    #[inline(always)]
     pub(crate) fn remove(&mut self, key: usize) -> bool {
         let notified = match mem::replace(&mut self.entries[key], Entry::Notified) {
             Entry::Notified => {
@@ -173,6 +180,7 @@ impl WaitList {
         notified
     }
 
+    #[inline(always)]
     fn vacate(&mut self, key: usize) {
         self.entries[key] = Entry::Vacant {
             next_free: self.free,
@@ -181,6 +189,7 @@ impl WaitList {
     }
 
     /// Gives a large slab back once nobody is in it.
+    #[inline(always)]
     fn shrink_if_empty(&mut self) {
         if self.waiting == 0 && self.notified == 0 && self.entries.capacity() > SHRINK_ABOVE {
             self.entries = Vec::new();
@@ -188,6 +197,7 @@ impl WaitList {
         }
     }
 
+    #[inline(always)]
     fn set_next(&mut self, key: usize, to: usize) {
         match &mut self.entries[key] {
             Entry::Waiting { next, .. } => *next = to,
@@ -195,6 +205,7 @@ impl WaitList {
         }
     }
 
+    #[inline(always)]
     fn set_prev(&mut self, key: usize, to: usize) {
         match &mut self.entries[key] {
             Entry::Waiting { prev, .. } => *prev = to,
@@ -221,7 +232,7 @@ pub(crate) struct WakeList {
 
 impl WakeList {
     /// An empty list.
-    #[inline]
+    #[inline(always)]
     pub(crate) const fn new() -> Self {
         Self {
             first: None,
@@ -230,7 +241,7 @@ impl WakeList {
     }
 
     /// Adds a waker (woken in the order added).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, waker: Waker) {
         if self.first.is_none() {
             self.first = Some(waker);
@@ -241,7 +252,7 @@ impl WakeList {
 
     /// Wakes every waker, in the order they were added. Call it after releasing the lock
     /// the wakers were collected under.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn wake(self) {
         // `more` is only used once `first` is taken.
         if let Some(waker) = self.first {

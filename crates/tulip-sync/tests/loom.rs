@@ -7,13 +7,13 @@
 //!     cargo test -p tulip-sync --release --test loom
 //! ```
 //!
-//! Under `tulip_loom` the crate takes its atomics, its slow-path mutexes and its data cells
-//! from loom, and replaces event-listener by a loom-visible FIFO wait list with the same
-//! semantics (see `src/sync.rs`). The models therefore explore every interleaving of:
-//! the permit word and waiter counts of the FIFO core (hand-off, hand-on after a cancelled
-//! wakeup, the "woken run first" rule), `BoundedSemaphore`'s bound, `Event`'s flag, the
-//! notify/cancel hand-over of `Condition`, the reader/writer word of `RwLock`, and the state
-//! of `Barrier`. They do not model event-listener's own lock-free fast paths.
+//! Under `tulip_loom` the crate takes its atomics, fences, slow-path mutexes and data cells
+//! from loom (see `src/sync.rs`); its wait queues are its own code behind those mutexes. The
+//! models therefore explore every interleaving of: the permit word and the wait queue of the
+//! FIFO core (hand-off, hand-on after a cancelled wakeup, the "woken run first" rule, reuse
+//! of a wait-queue entry), `BoundedSemaphore`'s bound, `Event`'s flag, the notify/cancel
+//! hand-over of `Condition`, the reader/writer word of `RwLock`, the state of `Barrier`, and
+//! the lock-free fast path of the wait lists' `notify`.
 //!
 //! A lost wakeup shows up as a loom deadlock report; a permit granted twice as a failed
 //! assertion or a causality violation on a data cell.
@@ -351,5 +351,26 @@ fn barrier_abort_wakes_the_waiter() {
         barrier.abort();
         assert_eq!(waiter.join().unwrap(), Err(BrokenBarrierError));
         assert!(barrier.broken());
+    });
+}
+
+/// A waiter cancelled while a release races to hand it the permit, then a newcomer that
+/// reuses its wait-list entry and blocks: the permit reaches the newcomer (a deadlock report
+/// otherwise) and is neither lost nor duplicated.
+#[test]
+fn semaphore_entry_reused_after_a_cancelled_hand_off_keeps_the_permit() {
+    loom::model(|| {
+        let sem = Arc::new(Semaphore::new(1));
+        let permit = sem.try_acquire_arc().unwrap();
+        let mut first = sem.acquire();
+        assert!(poll_once(&mut first).is_pending());
+        let releaser = thread::spawn(move || drop(permit));
+        drop(first);
+        let second = block_on(sem.acquire());
+        assert_eq!(sem.available(), 0);
+        releaser.join().unwrap();
+        drop(second);
+        assert_eq!(sem.available(), 1);
+        assert!(!sem.locked());
     });
 }
