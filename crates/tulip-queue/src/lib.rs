@@ -15,10 +15,9 @@
 //!
 //! # Implementation
 //!
-//! No thread is spawned and no timer is used. The crate only composes
-//! [concurrent-queue](concurrent_queue) (the FIFO queue's and the mpmc channel's items) and
-//! [event-listener](event_listener) (every wait list), plus a few atomics and short locks of
-//! its own, and has no `unsafe` code.
+//! No thread is spawned and no timer is used. The crate composes
+//! [concurrent-queue](concurrent_queue) (the FIFO queue's and the mpmc channel's items) with
+//! wait lists, a few atomics and short locks of its own, and has no `unsafe` code.
 //!
 //! - **Hand-off.** Waiters queue in FIFO order. Each put wakes one more getter than are
 //!   already woken, and each get wakes one more putter (asyncio's `_wakeup_next`). A woken
@@ -26,9 +25,14 @@
 //! - **Cancel safety.** Items move only inside the `poll` that returns them: a cancelled get
 //!   takes nothing, and a cancelled put enqueues nothing. Each async method says so in its
 //!   `# Cancel safety` section.
-//! - **No lock when nobody waits.** Each wait list counts its waiters; a put or get that
-//!   finds the count at zero skips event-listener entirely (a fence and a load). The
-//!   protocol is documented in the `waiters` module.
+//! - **Wait lists.** Each wait list is a FIFO queue threaded through a slab of entries
+//!   (a waker and two links each) behind a short mutex; a waiting future keeps only the
+//!   index of its entry. Entries are reused, so waiting allocates nothing once the slab has
+//!   grown to the number of tasks waiting at once. A wait takes the list's lock three times
+//!   (register, be notified, leave), and tasks are woken after the lock is released.
+//! - **No lock when nobody needs a wake-up.** Each wait list mirrors in an atomic how many
+//!   of its waiters are not notified yet; a put or get that finds it at zero skips the lock
+//!   entirely (a fence and a load). The protocol is documented in the `waiters` module.
 //! - **Drops.** Every item is dropped exactly once, including items left in a dropped queue
 //!   or channel and items discarded by an immediate shutdown. Items are never dropped under a
 //!   lock, and if an item's `Drop` panics, the queue stays consistent and the remaining
@@ -36,11 +40,11 @@
 //! - **FIFO queues are lock-free**; LIFO and priority queues keep a `Vec` (a stack or a
 //!   binary heap) behind a short lock.
 //! - **Testing.** The loom models in `tests/loom.rs` (run with
-//!   `RUSTFLAGS="--cfg tulip_loom"`) explore this crate's own atomics and locks: the waiter
-//!   counting protocol, the unfinished-task counter, the lock-based queues and shutdown, the
-//!   oneshot, broadcast and watch channels. Loom cannot see inside concurrent-queue and
-//!   event-listener, which run as ordinary code inside the models; their own test suites
-//!   (with loom) cover them.
+//!   `RUSTFLAGS="--cfg tulip_loom"`) explore this crate's own atomics and locks: the wait
+//!   lists and their waiter-counting protocol, the unfinished-task counter, the lock-based
+//!   queues and shutdown, the oneshot, broadcast and watch channels. Loom cannot see inside
+//!   concurrent-queue, which runs as ordinary code inside the models; its own test suite
+//!   (with loom) covers it.
 //!
 //! # Examples
 //!

@@ -4,10 +4,13 @@
 //! module: `std`'s types in a normal build, loom's under `RUSTFLAGS="--cfg tulip_loom"`, so the
 //! loom models in `tests/loom.rs` explore our own atomics, locks and reference counts.
 //!
-//! The cfg is deliberately not the bare `loom`: concurrent-queue and event-listener switch into
-//! their own loom mode under `cfg(loom)` and then fail to build without their `loom` feature.
-//! Under `tulip_loom` they stay ordinary std code, which loom runs but does not explore (see
-//! the crate documentation, "Implementation").
+//! The wait lists (`waitlist.rs`) are plain data behind these mutexes, the same code in both
+//! builds, so loom explores them too.
+//!
+//! The cfg is deliberately not the bare `loom`: concurrent-queue switches into its own loom
+//! mode under `cfg(loom)` and then fails to build without its `loom` feature. Under
+//! `tulip_loom` it stays ordinary std code, which loom runs but does not explore (see the
+//! crate documentation, "Implementation").
 
 #[cfg(not(tulip_loom))]
 pub(crate) use std::sync::{

@@ -5,16 +5,22 @@
 //!
 //! A waiter that found its condition false (queue empty, queue full, count not zero, …):
 //!
-//! 1. inserts an entry with its waker into the list ([`WaitSlot::poll_wait`]),
-//! 2. increments `waiting`, then issues a `SeqCst` fence,
+//! 1. inserts an entry with its waker into the list, which raises `unnotified`, the number
+//!    of entries not notified yet ([`WaitSlot::poll_wait`]),
+//! 2. issues a `SeqCst` fence,
 //! 3. checks its condition again, and only then waits (returns `Pending`: its waker is in
 //!    the list already).
 //!
 //! A notifier first changes the state (pushes the item, frees the slot, …), then issues a
-//! `SeqCst` fence and reads `waiting`; only when it is non-zero does it take the list's lock.
-//! By the fence-to-fence rule either the notifier sees the increment (and the entry, which
-//! was inserted before it), or the waiter's re-check sees the new state. So the common case —
-//! nobody waiting — costs a fence and a load instead of a lock.
+//! `SeqCst` fence and reads `unnotified`; only when it is non-zero does it take the list's
+//! lock. By the fence-to-fence rule either the notifier sees the entry, or the waiter's
+//! re-check sees the new state. So the common cases — nobody waiting, or every waiter
+//! notified already and not run yet (a burst of sends to a receiver that was woken by the
+//! first) — cost a fence and a load instead of a lock. Skipping the lock then changes
+//! nothing: every notification here notifies entries that are not notified yet.
+//!
+//! `unnotified` is written only under the lock, after every change of the list, so it is
+//! the list's count as of the last critical section.
 //!
 //! # Hand-off
 //!
@@ -46,9 +52,8 @@ use crate::{
 pub(crate) struct Waiters {
     /// The FIFO list of waiters.
     list: Mutex<WaitList>,
-    /// How many [`WaitSlot`]s are registered in `list`. May briefly over-count (a slot that
-    /// is being removed); never under-counts a registered slot.
-    waiting: AtomicUsize,
+    /// The entries of `list` that are not notified yet; see the module docs.
+    unnotified: AtomicUsize,
 }
 
 impl Waiters {
@@ -56,26 +61,33 @@ impl Waiters {
     pub(crate) fn new() -> Self {
         Self {
             list: Mutex::new(WaitList::new()),
-            waiting: AtomicUsize::new(0),
+            unnotified: AtomicUsize::new(0),
         }
     }
 
-    /// Whether anyone may be waiting; the caller has already changed the state.
+    /// Whether anyone may be waiting without a notification; the caller has already
+    /// changed the state.
+    #[inline]
     fn anyone_waiting(&self) -> bool {
         fence(Ordering::SeqCst);
-        self.waiting.load(Ordering::Relaxed) != 0
+        self.unnotified.load(Ordering::Relaxed) != 0
     }
 
     /// Notifies `n` waiters (see [`WaitList::notify`]) and wakes them once the lock is
     /// released.
-    #[cold]
+    #[inline(never)]
     fn notify(&self, n: usize, additional: bool) {
         let mut wakers = WakeList::new();
-        lock(&self.list).notify(n, additional, &mut wakers);
+        {
+            let mut list = lock(&self.list);
+            list.notify(n, additional, &mut wakers);
+            self.unnotified.store(list.waiting(), Ordering::Relaxed);
+        }
         wakers.wake();
     }
 
     /// Wakes one more waiter than are already woken (asyncio's `_wakeup_next`).
+    #[inline]
     pub(crate) fn notify_one(&self) {
         if self.anyone_waiting() {
             self.notify(1, true);
@@ -84,12 +96,13 @@ impl Waiters {
 
     /// [`notify_one`](Self::notify_one) on `self` and [`notify_all`](Self::notify_all) on
     /// `all`, with a single fence (a send wakes one receiver and every stream).
+    #[inline]
     pub(crate) fn notify_one_and_all(&self, all: &Waiters) {
         fence(Ordering::SeqCst);
-        if self.waiting.load(Ordering::Relaxed) != 0 {
+        if self.unnotified.load(Ordering::Relaxed) != 0 {
             self.notify(1, true);
         }
-        if all.waiting.load(Ordering::Relaxed) != 0 {
+        if all.unnotified.load(Ordering::Relaxed) != 0 {
             all.notify(usize::MAX, false);
         }
     }
@@ -105,7 +118,7 @@ impl Waiters {
 impl fmt::Debug for Waiters {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Waiters")
-            .field("waiting", &self.waiting.load(Ordering::Relaxed))
+            .field("unnotified", &self.unnotified.load(Ordering::Relaxed))
             .finish()
     }
 }
@@ -144,10 +157,13 @@ impl WaitSlot {
     /// the re-check of step 3. Just registered, and the re-check failed: `Pending`.
     /// Registered earlier: `Ready` once notified (the slot is then empty again, and
     /// registers anew at the tail if the caller still has to wait), `Pending` otherwise.
+    #[inline]
     pub(crate) fn poll_wait(&mut self, waiters: &Waiters, cx: &mut Context<'_>) -> Poll<()> {
         match self.key {
             None => {
-                self.register(waiters, cx.waker());
+                // Steps 1 and 2 of the protocol; the caller re-checks (step 3).
+                self.key = Some(Self::register(waiters, cx.waker()));
+                self.fresh = true;
                 Poll::Ready(())
             }
             Some(_) if self.fresh => {
@@ -155,45 +171,72 @@ impl WaitSlot {
                 Poll::Pending
             }
             Some(key) => {
-                if !lock(&waiters.list).poll(key, cx.waker()) {
-                    return Poll::Pending;
+                if Self::poll_entry(waiters, key, cx.waker()) {
+                    self.key = None;
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
                 }
-                self.key = None;
-                waiters.waiting.fetch_sub(1, Ordering::Relaxed);
-                Poll::Ready(())
             }
         }
     }
 
-    /// Steps 1 and 2 of the protocol.
-    fn register(&mut self, waiters: &Waiters, waker: &Waker) {
-        debug_assert!(self.key.is_none(), "slot registered twice");
-        self.key = Some(lock(&waiters.list).push(waker.clone()));
-        self.fresh = true;
-        waiters.waiting.fetch_add(1, Ordering::Relaxed);
+    /// Steps 1 and 2 of the protocol; returns the key of the new entry.
+    #[inline(never)]
+    fn register(waiters: &Waiters, waker: &Waker) -> usize {
+        let key = {
+            let mut list = lock(&waiters.list);
+            let key = list.push(waker.clone());
+            waiters.unnotified.store(list.waiting(), Ordering::Relaxed);
+            key
+        };
         fence(Ordering::SeqCst);
+        key
+    }
+
+    /// `true` if the entry was notified; it is then out of the list. Taking a notified
+    /// entry out leaves `unnotified` as it is.
+    #[inline(never)]
+    fn poll_entry(waiters: &Waiters, key: usize, waker: &Waker) -> bool {
+        lock(&waiters.list).poll(key, waker)
     }
 
     /// Leaves the list after getting what we waited for: a pending wake-up is consumed, not
     /// passed on.
+    #[inline]
     pub(crate) fn discard(&mut self, waiters: &Waiters) {
         if let Some(key) = self.key.take() {
             self.fresh = false;
-            lock(&waiters.list).remove(key);
-            waiters.waiting.fetch_sub(1, Ordering::Relaxed);
+            Self::discard_entry(waiters, key);
         }
+    }
+
+    #[inline(never)]
+    fn discard_entry(waiters: &Waiters, key: usize) {
+        let mut list = lock(&waiters.list);
+        list.remove(key);
+        waiters.unnotified.store(list.waiting(), Ordering::Relaxed);
     }
 
     /// Leaves the list without having got anything (cancellation): a pending wake-up is passed
     /// on to the next waiter.
+    #[inline]
     pub(crate) fn clear(&mut self, waiters: &Waiters) {
         if let Some(key) = self.key.take() {
             self.fresh = false;
-            let mut wakers = WakeList::new();
-            lock(&waiters.list).remove_and_pass_on(key, &mut wakers);
-            waiters.waiting.fetch_sub(1, Ordering::Relaxed);
-            wakers.wake();
+            Self::clear_entry(waiters, key);
         }
+    }
+
+    #[inline(never)]
+    fn clear_entry(waiters: &Waiters, key: usize) {
+        let mut wakers = WakeList::new();
+        {
+            let mut list = lock(&waiters.list);
+            list.remove_and_pass_on(key, &mut wakers);
+            waiters.unnotified.store(list.waiting(), Ordering::Relaxed);
+        }
+        wakers.wake();
     }
 }
 

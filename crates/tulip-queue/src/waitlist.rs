@@ -64,6 +64,7 @@ pub(crate) struct WaitList {
 
 impl WaitList {
     /// An empty list; allocates nothing until the first waiter.
+    #[inline(always)]
     pub(crate) const fn new() -> Self {
         Self {
             entries: Vec::new(),
@@ -75,7 +76,14 @@ impl WaitList {
         }
     }
 
+    /// Entries waiting, not notified yet.
+    #[inline(always)]
+    pub(crate) fn waiting(&self) -> usize {
+        self.waiting
+    }
+
     /// Appends a waiting entry at the tail and returns its key.
+    #[inline(always)]
     pub(crate) fn push(&mut self, waker: Waker) -> usize {
         let entry = Entry::Waiting {
             waker,
@@ -104,6 +112,7 @@ impl WaitList {
 
     /// Notifies up to `n` waiting entries, oldest first, with event-listener's semantics
     /// (see the module docs); their wakers go to `wakers`. Returns how many were notified.
+    #[inline(always)]
     pub(crate) fn notify(&mut self, n: usize, additional: bool, wakers: &mut WakeList) -> usize {
         let n = if additional {
             n
@@ -137,6 +146,7 @@ impl WaitList {
     /// The waiter of `key` looks at its entry. If it was notified, the entry is taken out
     /// (the notification is used) and this returns `true`; otherwise the entry keeps
     /// waiting, now with `waker`.
+    #[inline(always)]
     pub(crate) fn poll(&mut self, key: usize, waker: &Waker) -> bool {
         match &mut self.entries[key] {
             Entry::Notified { .. } => {
@@ -156,6 +166,7 @@ impl WaitList {
 
     /// Takes the entry of `key` out, consuming a notification it may have received. Returns
     /// the kind of that notification, if any.
+    #[inline(always)]
     pub(crate) fn remove(&mut self, key: usize) -> Option<bool> {
         let notification = match mem::replace(
             &mut self.entries[key],
@@ -185,12 +196,14 @@ impl WaitList {
 
     /// Takes the entry of `key` out; a notification it received and did not use is passed
     /// on to the next waiting entry (event-listener's drop of a notified listener).
+    #[inline(always)]
     pub(crate) fn remove_and_pass_on(&mut self, key: usize, wakers: &mut WakeList) {
         if let Some(additional) = self.remove(key) {
             self.notify(1, additional, wakers);
         }
     }
 
+    #[inline(always)]
     fn vacate(&mut self, key: usize) {
         self.entries[key] = Entry::Vacant {
             next_free: self.free,
@@ -203,6 +216,7 @@ impl WaitList {
         }
     }
 
+    #[inline(always)]
     fn set_next(&mut self, key: usize, to: usize) {
         match &mut self.entries[key] {
             Entry::Waiting { next, .. } => *next = to,
@@ -210,6 +224,7 @@ impl WaitList {
         }
     }
 
+    #[inline(always)]
     fn set_prev(&mut self, key: usize, to: usize) {
         match &mut self.entries[key] {
             Entry::Waiting { prev, .. } => *prev = to,
@@ -236,7 +251,7 @@ pub(crate) struct WakeList {
 
 impl WakeList {
     /// An empty list.
-    #[inline]
+    #[inline(always)]
     pub(crate) const fn new() -> Self {
         Self {
             first: None,
@@ -245,7 +260,7 @@ impl WakeList {
     }
 
     /// Adds a waker (woken in the order added).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, waker: Waker) {
         if self.first.is_none() {
             self.first = Some(waker);
@@ -256,7 +271,7 @@ impl WakeList {
 
     /// Wakes every waker, in the order they were added. Call it after releasing the lock
     /// the wakers were collected under.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn wake(self) {
         // `more` is only used once `first` is taken.
         if let Some(waker) = self.first {

@@ -5,13 +5,13 @@
 //!
 //! Under `tulip_loom` the crate's `Arc`, `Mutex`, `RwLock`, atomics and fences are loom's
 //! (see `src/sync.rs`), so loom explores every interleaving and weak-memory outcome of *our*
-//! code: the waiter-counting protocol (register, fence, re-check / change, fence, load), the
-//! unfinished-task counter and its join epochs, the lock-based LIFO and priority stores and
-//! shutdown, the mpmc channel's handle counts, and the oneshot, broadcast and watch channels.
-//! concurrent-queue and event-listener are not loom-aware here: they run as ordinary code
-//! inside the models, and loom does not interleave inside them (their own loom suites cover
-//! them). For that reason no model blocks inside event-listener: futures are polled with a
-//! plain flag waker and checked after the threads are joined.
+//! code: the wait lists and their waiter-counting protocol (register, fence, re-check /
+//! change, fence, load), the unfinished-task counter and its join epochs, the lock-based LIFO
+//! and priority stores and shutdown, the mpmc channel's handle counts, and the oneshot,
+//! broadcast and watch channels. concurrent-queue is not loom-aware here: it runs as ordinary
+//! code inside the models, and loom does not interleave inside it (its own loom suite covers
+//! it). Most models poll futures with a plain flag waker and check it after the threads are
+//! joined; the last ones block inside the wait lists, which are loom-visible.
 
 #![cfg(tulip_loom)]
 
@@ -432,5 +432,55 @@ fn broadcast_receiver_racing_evicting_sends_accounts_for_every_message() {
         }
         assert_eq!(accounted, 2);
         assert_eq!(last, 2);
+    });
+}
+
+// The wait lists are the crate's own (a slab behind a loom mutex), so the models below may
+// block inside them, which they could not while event-listener held the waiters.
+
+/// Two getters blocked on two threads, two puts: both are served, whichever order the
+/// registrations, wake-ups and re-registrations take.
+#[test]
+fn blocked_getters_on_two_threads_are_both_served() {
+    loom::model(|| {
+        let q = Queue::new(0);
+        let getters: Vec<_> = (0..2)
+            .map(|_| {
+                let q = q.clone();
+                thread::spawn(move || q.get_blocking().unwrap())
+            })
+            .collect();
+        q.put_nowait(1).unwrap();
+        q.put_nowait(2).unwrap();
+        let mut got: Vec<i32> = getters.into_iter().map(|g| g.join().unwrap()).collect();
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+        assert!(q.empty());
+    });
+}
+
+/// A sender blocked on a full channel is woken by the receive that frees the slot, and a
+/// blocked receive by the send.
+#[test]
+fn blocked_sender_and_receiver_wake_each_other() {
+    loom::model(|| {
+        let (tx, rx) = channel::bounded(1);
+        tx.try_send(1).unwrap();
+        let sender = thread::spawn(move || tx.send_blocking(2).unwrap());
+        assert_eq!(rx.recv_blocking(), Ok(1));
+        assert_eq!(rx.recv_blocking(), Ok(2));
+        sender.join().unwrap();
+        assert!(rx.recv_blocking().is_err(), "the sender is gone");
+    });
+}
+
+/// Closing the channel wakes a receiver blocked in the wait list.
+#[test]
+fn close_wakes_a_blocked_receiver() {
+    loom::model(|| {
+        let (tx, rx) = channel::bounded::<u8>(1);
+        let receiver = thread::spawn(move || rx.recv_blocking());
+        drop(tx);
+        assert!(receiver.join().unwrap().is_err());
     });
 }
