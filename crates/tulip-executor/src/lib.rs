@@ -12,7 +12,7 @@
 //!
 //! Tasks are [`async-task`](async_task) allocations: one allocation per task holding the
 //! future, its output and a small header (id, name, spawn site, cancel flag). The loop thread
-//! owns a FIFO run queue (a `VecDeque`, no atomics or locks); wakes from other threads go
+//! owns a FIFO run queue (segmented, no atomics or locks); wakes from other threads go
 //! through a concurrent injector and notify the driver only if the loop is parked. The future
 //! passed to [`Executor::block_on`] is polled in place, not spawned.
 //!
@@ -58,6 +58,7 @@ mod mt;
 mod park;
 mod registry;
 mod report;
+mod segqueue;
 mod shared;
 mod st;
 mod sync;

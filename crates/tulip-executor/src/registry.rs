@@ -34,55 +34,128 @@ impl Entry {
     }
 }
 
+/// Slots per chunk of a [`ChunkSlab`] (24 KiB, like a run-queue segment: see `segqueue`).
+const CHUNK: usize = 1024;
+
+/// A slot of a [`ChunkSlab`]: a value, or a link in the free list.
+enum Slot<T> {
+    /// Free; holds the next free slot's index plus one (0 ends the list).
+    Vacant(usize),
+    Occupied(T),
+}
+
+// Vacant slots cost nothing beyond the 24 bytes of an entry.
+const _: () = assert!(std::mem::size_of::<Slot<Entry>>() == std::mem::size_of::<Option<Entry>>());
+
+/// A slab in fixed-size chunks: it grows without copying (no moment where an old and a new
+/// buffer are both live, as when a `Vec` doubles), and its free slots form a list through the
+/// slots themselves (no second vector that grows as values leave). Indices are stable.
+struct ChunkSlab<T> {
+    chunks: Vec<Box<[Slot<T>]>>,
+    /// Slots handed out so far (the used prefix of the chunks).
+    used: usize,
+    /// Index plus one of the first free slot (0: none).
+    free_head: usize,
+    len: usize,
+}
+
+impl<T> Default for ChunkSlab<T> {
+    fn default() -> Self {
+        ChunkSlab {
+            chunks: Vec::new(),
+            used: 0,
+            free_head: 0,
+            len: 0,
+        }
+    }
+}
+
+impl<T> ChunkSlab<T> {
+    fn slot_mut(&mut self, i: usize) -> Option<&mut Slot<T>> {
+        self.chunks.get_mut(i / CHUNK).map(|c| &mut c[i % CHUNK])
+    }
+
+    fn insert(&mut self, value: T) -> usize {
+        let value = Slot::Occupied(value);
+        self.len += 1;
+        if self.free_head != 0 {
+            let i = self.free_head - 1;
+            let slot = self.slot_mut(i).expect("a free slot exists");
+            let Slot::Vacant(next) = std::mem::replace(slot, value) else {
+                unreachable!("the free list links only vacant slots");
+            };
+            self.free_head = next;
+            return i;
+        }
+        let i = self.used;
+        if i / CHUNK == self.chunks.len() {
+            self.chunks
+                .push((0..CHUNK).map(|_| Slot::Vacant(0)).collect());
+        }
+        self.used += 1;
+        *self.slot_mut(i).expect("chunk allocated") = value;
+        i
+    }
+
+    fn get(&self, i: usize) -> Option<&T> {
+        match self.chunks.get(i / CHUNK).map(|c| &c[i % CHUNK]) {
+            Some(Slot::Occupied(v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Removes the value at `i` if there is one and `check` accepts it.
+    fn remove_if(&mut self, i: usize, check: impl FnOnce(&T) -> bool) -> Option<T> {
+        if !self.get(i).is_some_and(check) {
+            return None;
+        }
+        let next = self.free_head;
+        let s = self.slot_mut(i).expect("occupied slot exists");
+        let Slot::Occupied(v) = std::mem::replace(s, Slot::Vacant(next)) else {
+            unreachable!("checked occupied");
+        };
+        self.free_head = i + 1;
+        self.len -= 1;
+        Some(v)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.chunks
+            .iter()
+            .flat_map(|c| c.iter())
+            .take(self.used)
+            .filter_map(|s| match s {
+                Slot::Occupied(v) => Some(v),
+                Slot::Vacant(_) => None,
+            })
+    }
+}
+
 /// One shard of the registry.
 #[derive(Default)]
 pub(crate) struct Shard {
-    slots: Vec<Option<Entry>>,
-    free: Vec<usize>,
-    len: usize,
+    slab: ChunkSlab<Entry>,
 }
 
 impl Shard {
     pub(crate) fn insert(&mut self, meta: &TaskMeta, waker: Waker) -> usize {
-        let entry = Entry { waker, meta };
-        self.len += 1;
-        match self.free.pop() {
-            Some(i) => {
-                self.slots[i] = Some(entry);
-                i
-            }
-            None => {
-                self.slots.push(Some(entry));
-                self.slots.len() - 1
-            }
-        }
+        self.slab.insert(Entry { waker, meta })
     }
 
     pub(crate) fn remove(&mut self, slot: usize, meta: &TaskMeta) -> Option<Entry> {
-        match self.slots.get_mut(slot) {
-            Some(s) if s.as_ref().is_some_and(|e| std::ptr::eq(e.meta, meta)) => {
-                let e = s.take();
-                self.free.push(slot);
-                self.len -= 1;
-                e
-            }
-            _ => None,
-        }
+        self.slab.remove_if(slot, |e| std::ptr::eq(e.meta, meta))
     }
 
     pub(crate) fn get(&self, slot: usize, meta: &TaskMeta) -> Option<&Entry> {
-        match self.slots.get(slot) {
-            Some(Some(e)) if std::ptr::eq(e.meta, meta) => Some(e),
-            _ => None,
-        }
+        self.slab.get(slot).filter(|e| std::ptr::eq(e.meta, meta))
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.slab.len
     }
 
     pub(crate) fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.slots.iter().flatten()
+        self.slab.iter()
     }
 }
 
@@ -163,5 +236,105 @@ impl Registry {
             .find(|e| e.meta().id.as_u64() == id)
             .map(|e| f(e.meta()));
         found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(u32),
+        InsertMany(u16),
+        /// Removes the `n % len`-th live value (by index order).
+        Remove(usize),
+        /// Tries to remove a slot that may be vacant or past the end.
+        RemoveAt(usize),
+        /// Removes every value whose index is divisible by `k`.
+        RemoveEvery(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            any::<u32>().prop_map(Op::Insert),
+            (0..1500u16).prop_map(Op::InsertMany),
+            any::<usize>().prop_map(Op::Remove),
+            (0..3000usize).prop_map(Op::RemoveAt),
+            (1..8u8).prop_map(Op::RemoveEvery),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: if cfg!(miri) { 2 } else { 256 },
+            ..ProptestConfig::default()
+        })]
+
+        /// The slab agrees with a map from index to value, never hands out a live index, and
+        /// reuses freed slots before growing.
+        #[test]
+        fn behaves_like_a_map(ops in proptest::collection::vec(op(), 0..48)) {
+            let mut slab = ChunkSlab::default();
+            let mut model: BTreeMap<usize, u32> = BTreeMap::new();
+            let mut freed = 0usize;
+            let mut next = 0u32;
+            let insert = |slab: &mut ChunkSlab<u32>, model: &mut BTreeMap<usize, u32>,
+                              freed: &mut usize, v: u32| -> Result<(), TestCaseError> {
+                let used_before = slab.used;
+                let i = slab.insert(v);
+                prop_assert!(model.insert(i, v).is_none(), "index {} handed out twice", i);
+                if *freed > 0 {
+                    *freed -= 1;
+                    prop_assert_eq!(slab.used, used_before, "a free slot is reused before growing");
+                } else {
+                    prop_assert_eq!(i, used_before, "grows only when nothing is free");
+                }
+                Ok(())
+            };
+            for op in ops {
+                match op {
+                    Op::Insert(v) => insert(&mut slab, &mut model, &mut freed, v)?,
+                    Op::InsertMany(n) => {
+                        for _ in 0..n {
+                            next = next.wrapping_add(1);
+                            insert(&mut slab, &mut model, &mut freed, next)?;
+                        }
+                    }
+                    Op::Remove(k) => {
+                        if !model.is_empty() {
+                            let i = *model.keys().nth(k % model.len()).expect("in range");
+                            prop_assert_eq!(slab.remove_if(i, |_| true), model.remove(&i));
+                            freed += 1;
+                        }
+                    }
+                    Op::RemoveAt(i) => {
+                        let removed = slab.remove_if(i, |_| true);
+                        prop_assert_eq!(removed, model.remove(&i));
+                        if removed.is_some() {
+                            freed += 1;
+                        }
+                    }
+                    Op::RemoveEvery(k) => {
+                        let doomed: Vec<usize> =
+                            model.keys().copied().filter(|i| i % k as usize == 0).collect();
+                        for i in doomed {
+                            prop_assert!(slab.remove_if(i, |_| false).is_none(), "a veto keeps it");
+                            prop_assert_eq!(slab.remove_if(i, |_| true), model.remove(&i));
+                            freed += 1;
+                        }
+                    }
+                }
+                prop_assert_eq!(slab.len, model.len());
+                let live: Vec<u32> = slab.iter().copied().collect();
+                let expected: Vec<u32> = model.values().copied().collect();
+                prop_assert_eq!(live, expected);
+                for (&i, &v) in &model {
+                    prop_assert_eq!(slab.get(i), Some(&v));
+                }
+            }
+        }
     }
 }

@@ -3,14 +3,13 @@
 //! # Invariants
 //!
 //! * Every task `Runnable` is run and dropped on the loop thread. Wakes on the loop thread push
-//!   onto the local `VecDeque` (no atomics, no locks); wakes from other threads go through the
+//!   onto the local segmented queue (no atomics, no locks); wakes from other threads go through the
 //!   `injector` and, only when the loop is parked, [`Driver::unpark`].
 //! * Closing wakes every registered (pending) task and drops every queued item, on the loop
 //!   thread, until no task is registered; a task woken from another thread concurrently is
 //!   waited for (it is on its way into the injector).
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::pin;
@@ -25,6 +24,7 @@ use concurrent_queue::ConcurrentQueue;
 
 use crate::context::{self, with_ctx, Ctx, RunningGuard};
 use crate::report::{ExceptionContext, ReportKind};
+use crate::segqueue::SegQueue;
 use crate::shared::{Flavor, Shared};
 use crate::task_handle::TaskMeta;
 
@@ -106,7 +106,7 @@ pub(crate) fn schedule(runnable: Runnable<TaskMeta>) {
 pub(crate) struct StLocal {
     pub(crate) shared: Arc<Shared>,
     /// The run queue (FIFO, as asyncio's ready queue).
-    queue: RefCell<VecDeque<Ready>>,
+    queue: RefCell<SegQueue<Ready>>,
 }
 
 impl StLocal {
@@ -173,7 +173,7 @@ impl StExecutor {
         StExecutor {
             local: Rc::new(StLocal {
                 shared,
-                queue: RefCell::new(VecDeque::new()),
+                queue: RefCell::new(SegQueue::new()),
             }),
         }
     }
