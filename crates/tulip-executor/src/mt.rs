@@ -619,7 +619,11 @@ impl MtExecutor {
         w.pinned.borrow_mut().push_back(LocalItem::Main);
         let mut main_ctx = context::MainContext::take_from_thread();
         let mut poll_main = || {
-            main.queued.store(false, Ordering::Release);
+            // A swap, not a store: reading the waker's `swap(true)` orders whatever it published
+            // before waking (a finished task, a sent message) before this poll reads it. With a
+            // store, the poll could miss it while the waker saw `true` and queued nothing: a
+            // lost wake-up (Miri's weak-memory emulation found it).
+            main.queued.swap(false, Ordering::AcqRel);
             match main_ctx.run(|| future.as_mut().poll(&mut cx)) {
                 Poll::Ready(v) => {
                     output = Some(v);

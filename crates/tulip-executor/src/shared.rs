@@ -219,7 +219,8 @@ impl Shared {
     /// Registers a task with the waker that reaches it.
     pub(crate) fn register(&self, meta: &TaskMeta, waker: std::task::Waker) {
         let slot = self.registry.insert(meta, waker);
-        meta.slot.store(slot, Ordering::Release);
+        // SeqCst: pairs with `Task::cancel` (see there).
+        meta.slot.store(slot, Ordering::SeqCst);
     }
 
     /// Called when a task's future is dropped (finished or cancelled): it leaves the registry.

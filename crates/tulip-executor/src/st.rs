@@ -214,7 +214,11 @@ impl StExecutor {
             };
             match item {
                 Some(Ready::Main) => {
-                    main.queued.store(false, Ordering::Release);
+                    // A swap, not a store: reading the waker's `swap(true)` orders whatever it published
+                    // before waking (a finished task, a sent message) before this poll reads it. With a
+                    // store, the poll could miss it while the waker saw `true` and queued nothing: a
+                    // lost wake-up (Miri's weak-memory emulation found it).
+                    main.queued.swap(false, Ordering::AcqRel);
                     if let Some(w) = &shared.watchdog {
                         w.start(0, 0);
                     }
