@@ -89,7 +89,6 @@ mod shared;
 mod sync;
 mod tasks;
 mod waiters;
-mod waitlist;
 
 pub mod channel;
 pub mod futures;

@@ -4,7 +4,7 @@
 //! module: `std`'s types in a normal build, loom's under `RUSTFLAGS="--cfg tulip_loom"`, so the
 //! loom models in `tests/loom.rs` explore our own atomics, locks and reference counts.
 //!
-//! The wait lists (`waitlist.rs`) are plain data behind these mutexes, the same code in both
+//! The wait lists (the `tulip-waitlist` crate) are plain data behind these mutexes, the same code in both
 //! builds, so loom explores them too.
 //!
 //! The cfg is deliberately not the bare `loom`: concurrent-queue switches into its own loom

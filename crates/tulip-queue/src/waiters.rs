@@ -43,10 +43,9 @@ use std::{
     task::{Context, Poll, Waker},
 };
 
-use crate::{
-    sync::{fence, lock, AtomicUsize, Mutex, Ordering},
-    waitlist::{WaitList, WakeList},
-};
+use tulip_waitlist::{WaitList, WakeList};
+
+use crate::sync::{fence, lock, AtomicUsize, Mutex, Ordering};
 
 /// One wait list (getters, putters, joiners, …).
 pub(crate) struct Waiters {

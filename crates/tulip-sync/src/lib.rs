@@ -119,7 +119,6 @@ mod raw;
 mod rwlock;
 mod semaphore;
 mod sync;
-mod waitlist;
 
 pub use barrier::{Barrier, BrokenBarrierError};
 pub use bounded::{BoundedPermit, BoundedPermitArc, BoundedSemaphore, TooManyReleases};

@@ -25,9 +25,9 @@
 
 use crate::sync::atomic::{fence, AtomicUsize, Ordering};
 use crate::sync::{const_fn, lock, Mutex};
-use crate::waitlist::{WaitList, WakeList};
 use std::fmt;
 use std::task::{Context, Poll, Waker};
+use tulip_waitlist::{WaitList, WakeList};
 
 /// A FIFO list of listeners; see the module docs.
 pub(crate) struct Notify {
@@ -77,7 +77,7 @@ impl Notify {
     #[inline(never)]
     fn remove(&self, key: usize) -> bool {
         let mut list = lock(&self.list);
-        let notified = list.remove(key);
+        let notified = list.remove(key).is_some();
         self.waiting.store(list.waiting(), Ordering::Relaxed);
         notified
     }

@@ -48,9 +48,9 @@
 
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::{block_on, const_fn, lock, Mutex};
-use crate::waitlist::{WaitList, WakeList};
 use std::fmt;
 use std::task::{Context, Poll, Waker};
+use tulip_waitlist::{WaitList, WakeList};
 
 /// Bit 0 of `state`: some waiters are queued, or were handed a permit and have not run.
 ///
@@ -283,7 +283,7 @@ impl RawSemaphore {
     /// Leaves the line: the acquire owning the entry `key` was cancelled.
     fn cancel(&self, key: usize) {
         let mut queue = lock(&self.queue);
-        if queue.remove(key) {
+        if queue.remove(key).is_some() {
             // We were handed a permit and never used it: give it back, to the next waiter.
             let prev = self.state.fetch_add(ONE, Ordering::Release);
             debug_assert_ne!(prev & QUEUED, 0);

@@ -10,7 +10,7 @@
 //! | [`UnsafeCell`] (data of `Mutex<T>`/`RwLock<T>`) | a thin wrapper over `std::cell::UnsafeCell` | `loom::cell::UnsafeCell` |
 //! | [`block_on`] (for the `*_blocking` methods) | thread parking | `loom::future::block_on` |
 //!
-//! The wait queues (`waitlist.rs`, used by `raw.rs` and `notify.rs`) are plain data kept
+//! The wait queues (the `tulip-waitlist` crate, used by `raw.rs` and `notify.rs`) are plain data kept
 //! behind these mutexes and published through these atomics, the same code in both builds.
 //! So under loom every lock, atomic and fence on a waiting path is loom's: the models check
 //! the wait queues together with the state machines built on them (the permit word, the

@@ -1,20 +1,21 @@
-//! The FIFO wait queue behind every [`Waiters`](crate::waiters::Waiters) list.
+//! A FIFO wait queue without an allocation per wait, for async primitives that keep their
+//! waiters behind a lock of their own (tulip-sync's locks and semaphores, tulip-queue's queues
+//! and channels).
 //!
 //! A [`WaitList`] is a slab of entries plus a doubly linked FIFO of the waiting ones,
 //! threaded through the slab by index. A waiter [`push`](WaitList::push)es an entry with its
-//! waker and keeps the returned key; [`notify`](WaitList::notify) marks the oldest waiting
-//! entries as notified, which unlinks them from the FIFO and hands back their wakers; the
-//! waiter later takes its entry out: after seeing the notification
-//! ([`poll`](WaitList::poll)), after getting what it waited for anyway
-//! ([`remove`](WaitList::remove), the notification is consumed), or when it gives up
+//! waker and keeps the returned key; [`notify`](WaitList::notify) (or
+//! [`notify_one`](WaitList::notify_one)) marks the oldest waiting entries as notified, which
+//! unlinks them from the FIFO and hands back their wakers; the waiter later takes its entry
+//! out: after seeing the notification ([`poll`](WaitList::poll)), after getting what it waited
+//! for anyway ([`remove`](WaitList::remove), the notification is consumed), or when it gives up
 //! ([`remove_and_pass_on`](WaitList::remove_and_pass_on), a notification it did not use goes
 //! to the next waiter).
 //!
-//! The notifications have event-listener's semantics, which this list replaces:
-//! *additional* notifications (`notify(n, true)`) notify `n` more waiters than are notified
-//! already; plain ones (`notify(n, false)`) make sure that `n` waiters are notified,
-//! counting those notified earlier that have not taken their entries out. A notification
-//! passed on by a cancelled waiter keeps its kind.
+//! Notifications come in event-listener's two kinds: *additional* ones (`notify(n, true)`)
+//! notify `n` more waiters than are notified already; plain ones (`notify(n, false)`) make
+//! sure that `n` waiters are notified, counting those notified earlier that have not taken
+//! their entries out. A notification passed on by a cancelled waiter keeps its kind.
 //!
 //! Every operation is O(1) per entry touched. Entries that leave go on a free list and are
 //! reused, so a list whose number of waiters stays bounded allocates nothing once its slab
@@ -25,6 +26,32 @@
 //! and wakes the collected wakers after releasing it (see [`WakeList`]), so no task is woken
 //! while the lock is held. A key is only valid until its entry is taken out; only the waiter
 //! that pushed an entry takes it out, so a key is never stale while its owner holds it.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::task::Waker;
+//! use tulip_waitlist::{WaitList, WakeList};
+//!
+//! let mut list = WaitList::new();
+//! let first = list.push(Waker::noop().clone());
+//! let second = list.push(Waker::noop().clone());
+//!
+//! // A notifier, under the owner's lock, picks the oldest waiter...
+//! let mut wakers = WakeList::new();
+//! assert_eq!(list.notify(1, true, &mut wakers), 1);
+//! // ...and wakes it once the lock is released.
+//! wakers.wake();
+//!
+//! // The first waiter sees its notification; the second still waits.
+//! assert!(list.poll(first, Waker::noop()));
+//! assert!(!list.poll(second, Waker::noop()));
+//! // The second gives up: it had no notification, so nothing is passed on.
+//! assert_eq!(list.remove(second), None);
+//! assert_eq!((list.waiting(), list.notified()), (0, 0));
+//! ```
+
+#![forbid(unsafe_code)]
 
 use std::{fmt, mem, task::Waker};
 
@@ -49,7 +76,7 @@ enum Entry {
 }
 
 /// A FIFO wait queue without allocation per wait; see the module docs.
-pub(crate) struct WaitList {
+pub struct WaitList {
     entries: Vec<Entry>,
     /// Oldest and newest waiting entries.
     head: usize,
@@ -62,10 +89,16 @@ pub(crate) struct WaitList {
     notified: usize,
 }
 
+impl Default for WaitList {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl WaitList {
     /// An empty list; allocates nothing until the first waiter.
     #[inline(always)]
-    pub(crate) const fn new() -> Self {
+    pub const fn new() -> Self {
         Self {
             entries: Vec::new(),
             head: NIL,
@@ -78,13 +111,19 @@ impl WaitList {
 
     /// Entries waiting, not notified yet.
     #[inline(always)]
-    pub(crate) fn waiting(&self) -> usize {
+    pub fn waiting(&self) -> usize {
         self.waiting
+    }
+
+    /// Notified entries whose waiters have not taken them out yet.
+    #[inline(always)]
+    pub fn notified(&self) -> usize {
+        self.notified
     }
 
     /// Appends a waiting entry at the tail and returns its key.
     #[inline(always)]
-    pub(crate) fn push(&mut self, waker: Waker) -> usize {
+    pub fn push(&mut self, waker: Waker) -> usize {
         let entry = Entry::Waiting {
             waker,
             prev: self.tail,
@@ -113,7 +152,7 @@ impl WaitList {
     /// Notifies up to `n` waiting entries, oldest first, with event-listener's semantics
     /// (see the module docs); their wakers go to `wakers`. Returns how many were notified.
     #[inline(always)]
-    pub(crate) fn notify(&mut self, n: usize, additional: bool, wakers: &mut WakeList) -> usize {
+    pub fn notify(&mut self, n: usize, additional: bool, wakers: &mut WakeList) -> usize {
         let n = if additional {
             n
         } else {
@@ -125,29 +164,46 @@ impl WaitList {
             if key == NIL {
                 break;
             }
-            let Entry::Waiting { waker, next, .. } =
-                mem::replace(&mut self.entries[key], Entry::Notified { additional })
-            else {
-                unreachable!("the FIFO links an entry that is not waiting")
-            };
-            self.head = next;
-            match next {
-                NIL => self.tail = NIL,
-                next => self.set_prev(next, NIL),
-            }
-            self.waiting -= 1;
-            self.notified += 1;
-            wakers.push(waker);
+            wakers.push(self.notify_head(key, additional));
             count += 1;
         }
         count
+    }
+
+    /// Notifies the oldest waiting entry (an additional notification) and returns its waker
+    /// for the caller to wake after releasing its lock; `None` if nobody waits.
+    #[inline(always)]
+    pub fn notify_one(&mut self) -> Option<Waker> {
+        let key = self.head;
+        if key == NIL {
+            return None;
+        }
+        Some(self.notify_head(key, true))
+    }
+
+    /// Marks the head entry `key` as notified and unlinks it; returns its waker.
+    #[inline(always)]
+    fn notify_head(&mut self, key: usize, additional: bool) -> Waker {
+        let Entry::Waiting { waker, next, .. } =
+            mem::replace(&mut self.entries[key], Entry::Notified { additional })
+        else {
+            unreachable!("the FIFO links an entry that is not waiting")
+        };
+        self.head = next;
+        match next {
+            NIL => self.tail = NIL,
+            next => self.set_prev(next, NIL),
+        }
+        self.waiting -= 1;
+        self.notified += 1;
+        waker
     }
 
     /// The waiter of `key` looks at its entry. If it was notified, the entry is taken out
     /// (the notification is used) and this returns `true`; otherwise the entry keeps
     /// waiting, now with `waker`.
     #[inline(always)]
-    pub(crate) fn poll(&mut self, key: usize, waker: &Waker) -> bool {
+    pub fn poll(&mut self, key: usize, waker: &Waker) -> bool {
         match &mut self.entries[key] {
             Entry::Notified { .. } => {
                 self.notified -= 1;
@@ -167,7 +223,7 @@ impl WaitList {
     /// Takes the entry of `key` out, consuming a notification it may have received. Returns
     /// the kind of that notification, if any.
     #[inline(always)]
-    pub(crate) fn remove(&mut self, key: usize) -> Option<bool> {
+    pub fn remove(&mut self, key: usize) -> Option<bool> {
         let notification = match mem::replace(
             &mut self.entries[key],
             Entry::Notified { additional: false },
@@ -197,7 +253,7 @@ impl WaitList {
     /// Takes the entry of `key` out; a notification it received and did not use is passed
     /// on to the next waiting entry (event-listener's drop of a notified listener).
     #[inline(always)]
-    pub(crate) fn remove_and_pass_on(&mut self, key: usize, wakers: &mut WakeList) {
+    pub fn remove_and_pass_on(&mut self, key: usize, wakers: &mut WakeList) {
         if let Some(additional) = self.remove(key) {
             self.notify(1, additional, wakers);
         }
@@ -244,15 +300,21 @@ impl fmt::Debug for WaitList {
 
 /// Wakers collected under a lock, to [`wake`](WakeList::wake) once it is released.
 #[must_use = "the wakers must be woken"]
-pub(crate) struct WakeList {
+pub struct WakeList {
     first: Option<Waker>,
     more: Vec<Waker>,
+}
+
+impl Default for WakeList {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl WakeList {
     /// An empty list.
     #[inline(always)]
-    pub(crate) const fn new() -> Self {
+    pub const fn new() -> Self {
         Self {
             first: None,
             more: Vec::new(),
@@ -261,7 +323,7 @@ impl WakeList {
 
     /// Adds a waker (woken in the order added).
     #[inline(always)]
-    pub(crate) fn push(&mut self, waker: Waker) {
+    pub fn push(&mut self, waker: Waker) {
         if self.first.is_none() {
             self.first = Some(waker);
         } else {
@@ -272,7 +334,7 @@ impl WakeList {
     /// Wakes every waker, in the order they were added. Call it after releasing the lock
     /// the wakers were collected under.
     #[inline(always)]
-    pub(crate) fn wake(self) {
+    pub fn wake(self) {
         // `more` is only used once `first` is taken.
         if let Some(waker) = self.first {
             waker.wake();
@@ -301,7 +363,7 @@ impl fmt::Debug for WakeList {
     }
 }
 
-#[cfg(all(test, not(tulip_loom)))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -317,7 +379,12 @@ mod tests {
     }
 
     fn waker() -> Waker {
-        Waker::from(Arc::new(Count(AtomicUsize::new(0))))
+        counted().1
+    }
+
+    fn counted() -> (Arc<Count>, Waker) {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        (Arc::clone(&count), Waker::from(count))
     }
 
     fn notify(list: &mut WaitList, n: usize, additional: bool) -> usize {
@@ -398,5 +465,57 @@ mod tests {
         }
         assert_eq!(list.entries.capacity(), 0);
         assert_eq!(list.push(waker()), 0);
+    }
+
+    #[test]
+    fn fifo_order_with_removals_and_reuse() {
+        let mut list = WaitList::new();
+        let w = waker();
+        let keys: Vec<usize> = (0..5).map(|_| list.push(w.clone())).collect();
+        assert_eq!(list.remove(keys[0]), None);
+        assert_eq!(list.remove(keys[2]), None);
+        assert_eq!(list.remove(keys[4]), None);
+        let k5 = list.push(w.clone()); // reuses a vacant entry, queued last
+        assert!(keys.contains(&k5));
+        assert_eq!(list.waiting(), 3);
+        list.notify_one().unwrap();
+        assert!(list.poll(keys[1], &w));
+        list.notify_one().unwrap();
+        assert!(!list.poll(k5, &w), "k5 is behind keys[3]");
+        assert_eq!(list.remove(keys[3]), Some(true), "keys[3] was notified");
+        list.notify_one().unwrap();
+        assert!(list.poll(k5, &w));
+        assert!(list.notify_one().is_none());
+        assert_eq!((list.waiting(), list.notified()), (0, 0));
+    }
+
+    #[test]
+    fn poll_updates_the_waker() {
+        let mut list = WaitList::new();
+        let (a, wa) = counted();
+        let (b, wb) = counted();
+        let key = list.push(wa);
+        assert!(!list.poll(key, &wb));
+        let mut wakers = WakeList::new();
+        wakers.push(list.notify_one().unwrap());
+        wakers.wake();
+        assert_eq!(a.0.load(Ordering::SeqCst), 0);
+        assert_eq!(b.0.load(Ordering::SeqCst), 1);
+        assert!(list.poll(key, &wb));
+    }
+
+    #[test]
+    fn notify_one_and_notify_count_the_same_waiters() {
+        let mut list = WaitList::new();
+        let keys: Vec<usize> = (0..3).map(|_| list.push(waker())).collect();
+        assert!(list.notify_one().is_some());
+        // One is notified already: a plain notify(1) adds nobody, notify(2) one more.
+        assert_eq!(notify(&mut list, 1, false), 0);
+        assert_eq!(notify(&mut list, 2, false), 1);
+        assert_eq!((list.waiting(), list.notified()), (1, 2));
+        for key in keys {
+            list.remove(key);
+        }
+        assert_eq!((list.waiting(), list.notified()), (0, 0));
     }
 }
