@@ -35,6 +35,9 @@ pub(crate) fn run_all() -> Result<(), String> {
     )?;
     deny()?;
     run_cmd(cargo().args(["check", "-p", "tulip-benches", "--benches"]))?;
+    // The README's main job, the tour (in the debug build the tests already made; the README
+    // runs it with --release, which only changes its timings).
+    run_cmd(cargo().args(["run", "-p", "tulip", "--example", "tour"]))?;
     crate::tidy::run()?;
     Ok(())
 }
