@@ -5,13 +5,12 @@ use std::future::Future;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-use crate::reactor::{lock, Reactor, Source, READ, WRITE};
+use crate::reactor::{lock, Dir, Reactor, Source};
 
 /// An I/O object (socket, pipe, …) registered with the current event loop's reactor.
 ///
@@ -111,10 +110,10 @@ impl<T: AsFd> Async<T> {
     /// # Cancel safety
     ///
     /// Cancel safe: dropping the future only forgets the interest.
-    pub fn readable(&self) -> Ready<'_, T> {
-        Ready {
+    pub fn readable(&self) -> Readiness<'_, T> {
+        Readiness {
             io: self,
-            dir: READ,
+            dir: Dir::Read,
             state: ReadyState::Start,
         }
     }
@@ -124,22 +123,22 @@ impl<T: AsFd> Async<T> {
     /// # Cancel safety
     ///
     /// Cancel safe: dropping the future only forgets the interest.
-    pub fn writable(&self) -> Ready<'_, T> {
-        Ready {
+    pub fn writable(&self) -> Readiness<'_, T> {
+        Readiness {
             io: self,
-            dir: WRITE,
+            dir: Dir::Write,
             state: ReadyState::Start,
         }
     }
 
     /// Polls for readability; registers `cx`'s waker (one reader at a time) when not readable.
     pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll_ready(READ, cx)
+        self.poll_ready(Dir::Read, cx)
     }
 
     /// Polls for writability; registers `cx`'s waker (one writer at a time) when not writable.
     pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll_ready(WRITE, cx)
+        self.poll_ready(Dir::Write, cx)
     }
 
     /// Runs a non-blocking read-side operation until it stops returning `WouldBlock`.
@@ -148,7 +147,7 @@ impl<T: AsFd> Async<T> {
     ///
     /// Cancel safe as long as `op` is: dropping the future between attempts loses nothing.
     pub async fn read_with<R>(&self, op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
-        self.op_with(READ, op).await
+        self.op_with(Dir::Read, op).await
     }
 
     /// Runs a non-blocking write-side operation until it stops returning `WouldBlock`.
@@ -157,23 +156,23 @@ impl<T: AsFd> Async<T> {
     ///
     /// Cancel safe as long as `op` is: dropping the future between attempts loses nothing.
     pub async fn write_with<R>(&self, op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
-        self.op_with(WRITE, op).await
+        self.op_with(Dir::Write, op).await
     }
 
     /// Shared body of `read_with`/`write_with`: waits through the waiter list, so any number
     /// of tasks may wait on one object at once.
-    async fn op_with<R>(
-        &self,
-        dir: usize,
-        mut op: impl FnMut(&T) -> io::Result<R>,
-    ) -> io::Result<R> {
+    async fn op_with<R>(&self, dir: Dir, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
         loop {
-            let tick = self.source.ticks[dir].load(Ordering::Acquire);
-            match op(self.get_ref()) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                res => return res,
+            let tick = self.source.tick(dir);
+            if !self.source.is_drained(dir, tick) {
+                match op(self.get_ref()) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.source.set_drained(dir, tick);
+                    }
+                    res => return res,
+                }
             }
-            Ready {
+            Readiness {
                 io: self,
                 dir,
                 state: ReadyState::Waiting { tick, id: None },
@@ -188,7 +187,7 @@ impl<T: AsFd> Async<T> {
         cx: &mut Context<'_>,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_with(READ, cx, &mut op)
+        self.poll_with(Dir::Read, cx, &mut op, |_| false)
     }
 
     /// Poll form of [`write_with`](Self::write_with) (one writer at a time).
@@ -197,28 +196,71 @@ impl<T: AsFd> Async<T> {
         cx: &mut Context<'_>,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_with(WRITE, cx, &mut op)
+        self.poll_with(Dir::Write, cx, &mut op, |_| false)
     }
 
-    /// Try `op`; on `WouldBlock`, wait for the next event in `dir` unless one arrived meanwhile.
+    /// A read on a **byte stream** (a TCP or Unix stream socket, a pipe) of up to `len` bytes.
+    ///
+    /// Like [`poll_read_with`](Self::poll_read_with), plus: when `op` returns fewer bytes than
+    /// `len` but more than none, the stream's receive buffer is known to be empty (epoll(7)
+    /// says so for stream sockets and pipes), so the next read waits for a readiness event
+    /// instead of making a system call that would only return `WouldBlock`. Do not use it for
+    /// datagram sockets or devices that return one record per read.
+    pub fn poll_read_stream(
+        &self,
+        cx: &mut Context<'_>,
+        len: usize,
+        mut op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let edge = self.reactor.edge_triggered();
+        self.poll_with(Dir::Read, cx, &mut op, |n| edge && *n > 0 && *n < len)
+    }
+
+    /// A write on a byte stream of up to `len` bytes: a short write means the send buffer is
+    /// full, so the next write waits for writability without trying first (see
+    /// [`poll_read_stream`](Self::poll_read_stream)).
+    pub fn poll_write_stream(
+        &self,
+        cx: &mut Context<'_>,
+        len: usize,
+        mut op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let edge = self.reactor.edge_triggered();
+        self.poll_with(Dir::Write, cx, &mut op, |n| edge && *n < len)
+    }
+
+    /// Try `op` unless `dir` is known to be drained; on `WouldBlock` (or a result that
+    /// `drained` says proves the direction empty), wait for the next event in `dir` unless one
+    /// arrived meanwhile.
     fn poll_with<R>(
         &self,
-        dir: usize,
+        dir: Dir,
         cx: &mut Context<'_>,
         op: &mut impl FnMut(&T) -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         let io = self.get_ref();
         loop {
-            let tick = self.source.ticks[dir].load(Ordering::Acquire);
-            match op(io) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                res => return Poll::Ready(res),
+            let tick = self.source.tick(dir);
+            if !self.source.is_drained(dir, tick) {
+                match op(io) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.source.set_drained(dir, tick);
+                    }
+                    Ok(r) => {
+                        if drained(&r) {
+                            self.source.set_drained(dir, tick);
+                        }
+                        return Poll::Ready(Ok(r));
+                    }
+                    Err(e) => return Poll::Ready(Err(e)),
+                }
             }
             let mut st = lock(&self.source.state);
-            if self.source.ticks[dir].load(Ordering::Acquire) != tick {
+            if self.source.tick(dir) != tick {
                 continue;
             }
-            let slot = &mut st[dir].waker;
+            let slot = &mut st[dir.index()].waker;
             match slot {
                 Some(w) if w.will_wake(cx.waker()) => {}
                 _ => *slot = Some(cx.waker().clone()),
@@ -227,23 +269,23 @@ impl<T: AsFd> Async<T> {
             self.reactor.rearm(&self.source, dir)?;
             self.reactor.note(crate::reactor::WaitNote::Io {
                 fd: self.source.fd,
-                write: dir == WRITE,
+                write: dir == Dir::Write,
             });
             return Poll::Pending;
         }
     }
 
     /// Stateless readiness check: ready now (by `poll(2)`), or wait for the next event.
-    fn poll_ready(&self, dir: usize, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let tick = self.source.ticks[dir].load(Ordering::Acquire);
+    fn poll_ready(&self, dir: Dir, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let tick = self.source.tick(dir);
         if fd_ready(self.get_ref().as_fd(), dir)? {
             return Poll::Ready(Ok(()));
         }
         let mut st = lock(&self.source.state);
-        if self.source.ticks[dir].load(Ordering::Acquire) != tick {
+        if self.source.tick(dir) != tick {
             return Poll::Ready(Ok(()));
         }
-        st[dir].waker = Some(cx.waker().clone());
+        st[dir.index()].waker = Some(cx.waker().clone());
         drop(st);
         self.reactor.rearm(&self.source, dir)?;
         Poll::Pending
@@ -251,9 +293,9 @@ impl<T: AsFd> Async<T> {
 }
 
 /// Whether `fd` is ready in `dir` right now.
-fn fd_ready(fd: BorrowedFd<'_>, dir: usize) -> io::Result<bool> {
+fn fd_ready(fd: BorrowedFd<'_>, dir: Dir) -> io::Result<bool> {
     use rustix::event::{poll, PollFd, PollFlags};
-    let flags = if dir == READ {
+    let flags = if dir == Dir::Read {
         PollFlags::IN | PollFlags::RDHUP
     } else {
         PollFlags::OUT
@@ -299,23 +341,25 @@ enum ReadyState {
     Done,
 }
 
-/// Future of [`Async::readable`] and [`Async::writable`].
+/// Future of [`Async::readable`] and [`Async::writable`]: completes when the object is ready
+/// in that direction (or may be: events can be spurious, so the operation that follows must
+/// still handle `WouldBlock`). Any number of these may wait on one object at once.
 #[must_use = "futures do nothing unless polled"]
-pub struct Ready<'a, T: AsFd> {
+pub struct Readiness<'a, T: AsFd> {
     io: &'a Async<T>,
-    dir: usize,
+    dir: Dir,
     state: ReadyState,
 }
 
-impl<T: AsFd> fmt::Debug for Ready<'_, T> {
+impl<T: AsFd> fmt::Debug for Readiness<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ready")
-            .field("readable", &(self.dir == READ))
+        f.debug_struct("Readiness")
+            .field("readable", &(self.dir == Dir::Read))
             .finish()
     }
 }
 
-impl<T: AsFd> Future for Ready<'_, T> {
+impl<T: AsFd> Future for Readiness<'_, T> {
     type Output = io::Result<()>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -325,7 +369,7 @@ impl<T: AsFd> Future for Ready<'_, T> {
         let tick = match this.state {
             ReadyState::Done => return Poll::Ready(Ok(())),
             ReadyState::Start => {
-                let tick = source.ticks[dir].load(Ordering::Acquire);
+                let tick = source.tick(dir);
                 if fd_ready(this.io.get_ref().as_fd(), dir)? {
                     this.state = ReadyState::Done;
                     return Poll::Ready(Ok(()));
@@ -336,14 +380,14 @@ impl<T: AsFd> Future for Ready<'_, T> {
             ReadyState::Waiting { tick, .. } => tick,
         };
         let mut st = lock(&source.state);
-        if source.ticks[dir].load(Ordering::Acquire) != tick {
+        if source.tick(dir) != tick {
             if let ReadyState::Waiting { id: Some(id), .. } = this.state {
-                st[dir].waiters.retain(|(i, _)| *i != id);
+                st[dir.index()].waiters.retain(|(i, _)| *i != id);
             }
             this.state = ReadyState::Done;
             return Poll::Ready(Ok(()));
         }
-        let d = &mut st[dir];
+        let d = &mut st[dir.index()];
         match &mut this.state {
             ReadyState::Waiting { id: Some(id), .. } => {
                 let id = *id;
@@ -364,16 +408,16 @@ impl<T: AsFd> Future for Ready<'_, T> {
         this.io.reactor.rearm(source, dir)?;
         this.io.reactor.note(crate::reactor::WaitNote::Io {
             fd: source.fd,
-            write: dir == WRITE,
+            write: dir == Dir::Write,
         });
         Poll::Pending
     }
 }
 
-impl<T: AsFd> Drop for Ready<'_, T> {
+impl<T: AsFd> Drop for Readiness<'_, T> {
     fn drop(&mut self) {
         if let ReadyState::Waiting { id: Some(id), .. } = self.state {
-            lock(&self.io.source.state)[self.dir]
+            lock(&self.io.source.state)[self.dir.index()]
                 .waiters
                 .retain(|(i, _)| *i != id);
         }

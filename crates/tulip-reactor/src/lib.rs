@@ -5,8 +5,8 @@
 //!   task polls.
 //! - [`Async<T>`]: a socket, pipe or other fd registered with the reactor, with
 //!   `futures_io::AsyncRead` / `AsyncWrite` and closure-based `read_with` / `write_with`.
-//! - Timers: [`sleep`], [`sleep_until`], [`timeout`], [`timeout_at`], [`interval`] and
-//!   [`advance`] (virtual time).
+//! - Timers: [`sleep`], [`sleep_until`], [`interval`] and [`advance`] (virtual time). Timeouts
+//!   (asyncio's `timeout`/`wait_for`) live in `tulip-task`, built on cancel scopes.
 //! - [`Backend`]: epoll through rustix (Linux) or the `polling` crate (everywhere).
 //!
 //! # Implementation
@@ -56,11 +56,10 @@ mod reactor;
 mod sys;
 mod timer;
 
-pub use io::{Async, Ready};
+pub use io::{Async, Readiness};
 pub use reactor::{AutoAdvanceGuard, EnterGuard, Reactor, WaitHook, WaitNote};
 pub use sys::Backend;
 pub use timer::{
-    advance, interval, interval_at, sleep, sleep_until, timeout, timeout_at, Interval,
-    MissedTickBehavior, Sleep, Timeout,
+    advance, interval, interval_at, sleep, sleep_until, Interval, MissedTickBehavior, Sleep,
 };
 pub use tulip_time::{Clock, Elapsed, Instant};

@@ -25,10 +25,21 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Index of the read direction in per-source arrays.
-pub(crate) const READ: usize = 0;
-/// Index of the write direction in per-source arrays.
-pub(crate) const WRITE: usize = 1;
+/// A direction a source is waited on in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dir {
+    /// Readable: data, a connection to accept, end of stream or an error.
+    Read = 0,
+    /// Writable: room in the send buffer, a finished connect, or an error.
+    Write = 1,
+}
+
+impl Dir {
+    /// Index in per-source arrays.
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
 
 /// The I/O and timer reactor of one event loop.
 ///
@@ -74,6 +85,13 @@ impl fmt::Debug for Reactor {
 }
 
 /// Shared state of a reactor.
+///
+/// # Lock order
+///
+/// `park_state` → `sources` → a source's `state`; `park_state` → `timers`. `timers` is never
+/// held while another of these locks is taken, and no lock is held while a waker is woken
+/// (except `park_state`, by the one parking thread: waking only queues tasks). A source's
+/// `state` is taken alone by the I/O objects, and `sources` alone by (de)registration.
 pub(crate) struct Inner {
     /// The OS poller.
     poller: Poller,
@@ -140,23 +158,63 @@ pub(crate) struct Source {
     pub(crate) fd: RawFd,
     /// Key in the reactor's slab and in the poller.
     pub(crate) key: usize,
-    /// Per direction, how many readiness events have arrived. An operation that reads the
-    /// counter before its system call and sees it unchanged after `WouldBlock` knows no event
-    /// was missed in between.
-    pub(crate) ticks: [AtomicU64; 2],
-    /// Wakers and readiness, per direction.
-    pub(crate) state: Mutex<[Direction; 2]>,
+    /// Readiness of each direction, without a lock.
+    readiness: [Readiness; 2],
+    /// Wakers, per direction.
+    pub(crate) state: Mutex<[Waiters; 2]>,
+}
+
+/// What is known, without a lock, of one direction of a source.
+///
+/// `tick` counts readiness events. An operation reads it before its system call; if the call
+/// says `WouldBlock` and `tick` has not moved when the waker is stored (under the state lock,
+/// which `dispatch` also holds while it bumps `tick`), no event was missed in between.
+///
+/// `drained` is a hint that saves the system call that would return `WouldBlock`: it holds
+/// `t + 1` when an operation that read `tick == t` proved the direction empty (a `WouldBlock`,
+/// or a short read or write on a byte stream). While `tick` is still `t`, the next operation
+/// waits for an event instead of trying. Any event moves `tick` on and so clears the hint.
+#[derive(Default)]
+struct Readiness {
+    tick: AtomicU64,
+    drained: AtomicU64,
 }
 
 /// Waiters of one direction of a source.
 #[derive(Default)]
-pub(crate) struct Direction {
+pub(crate) struct Waiters {
     /// The waker of the `poll_*` interface (one reader and one writer at a time).
     pub(crate) waker: Option<Waker>,
     /// Wakers of readiness futures (any number), by id.
     pub(crate) waiters: Vec<(u64, Waker)>,
     /// Next waiter id.
     pub(crate) next_id: u64,
+}
+
+impl Source {
+    /// The event counter of `dir` (see [`Readiness`]).
+    pub(crate) fn tick(&self, dir: Dir) -> u64 {
+        self.readiness[dir.index()].tick.load(Ordering::Acquire)
+    }
+
+    /// Whether an operation proved `dir` empty while its event counter read `tick`.
+    pub(crate) fn is_drained(&self, dir: Dir, tick: u64) -> bool {
+        self.readiness[dir.index()].drained.load(Ordering::Relaxed) == tick.wrapping_add(1)
+    }
+
+    /// Records that `dir` was found empty by an operation that read `tick` before its call.
+    pub(crate) fn set_drained(&self, dir: Dir, tick: u64) {
+        self.readiness[dir.index()]
+            .drained
+            .store(tick.wrapping_add(1), Ordering::Relaxed);
+    }
+
+    /// Counts an event in `dir` (called by `dispatch` with the state lock held).
+    fn bump(&self, dir: Dir) {
+        self.readiness[dir.index()]
+            .tick
+            .fetch_add(1, Ordering::Release);
+    }
 }
 
 impl Reactor {
@@ -348,57 +406,23 @@ impl Reactor {
         timeout: Option<Duration>,
         may_advance_time: bool,
     ) -> io::Result<usize> {
-        let inner = &*self.inner;
-        let mut state = lock(&inner.park_state);
+        let mut state = lock(&self.inner.park_state);
         let ParkState { events, wakers } = &mut *state;
 
         // Timers that are already due make this a non-blocking check.
         let next = self.expire_timers(wakers);
-        let mut timeout = if wakers.is_empty() {
+        let timeout = if wakers.is_empty() {
             timeout
         } else {
             Some(Duration::ZERO)
         };
 
-        let paused = inner.clock.is_paused();
-        if paused && timeout != Some(Duration::ZERO) {
-            // Virtual time: look at I/O without blocking; if nothing is ready and no off-loop
-            // work is running, jump to the next timer.
-            self.wait_io(events, Some(Duration::ZERO))?;
-            let idle = events.is_empty();
-            if idle && may_advance_time && inner.inhibit_auto_advance.load(Ordering::SeqCst) == 0 {
-                let limit = timeout.map(|t| inner.clock.now().saturating_add(t));
-                let mut next = next;
-                // Jump from deadline to deadline until a timer fires (a jump may only cascade
-                // a far timer into a finer slot) or the caller's limit is reached.
-                while let Some(n) = next {
-                    let target = self.instant_of(n);
-                    let reached_limit = limit.is_some_and(|l| l <= target);
-                    inner
-                        .clock
-                        .advance_to(limit.map_or(target, |l| l.min(target)));
-                    timeout = Some(Duration::ZERO);
-                    next = self.expire_timers(wakers);
-                    if !wakers.is_empty() || reached_limit {
-                        break;
-                    }
-                }
-            }
-            if idle && timeout != Some(Duration::ZERO) {
-                // Nothing to jump to: wait for I/O or a notification.
-                self.wait_io_blocking(events, timeout)?;
-            }
-        } else if timeout == Some(Duration::ZERO) {
+        if timeout == Some(Duration::ZERO) {
             self.wait_io(events, timeout)?;
+        } else if self.inner.clock.is_paused() {
+            self.park_virtual(events, wakers, timeout, next, may_advance_time)?;
         } else {
-            // Sleep no later than the next timer.
-            let now = self.ns_of(inner.clock.now());
-            let until_timer = next.map(|n| Duration::from_nanos(n.saturating_sub(now)));
-            let t = match (timeout, until_timer) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            self.wait_io_blocking(events, t)?;
+            self.park_real(events, timeout, next)?;
         }
 
         self.dispatch(events, wakers);
@@ -409,6 +433,60 @@ impl Reactor {
             w.wake();
         }
         Ok(n)
+    }
+
+    /// A blocking park on the real clock: sleep in the poller no later than the next timer
+    /// (`next`, in wheel nanoseconds) or the caller's `timeout`.
+    fn park_real(
+        &self,
+        events: &mut Vec<sys::Event>,
+        timeout: Option<Duration>,
+        next: Option<u64>,
+    ) -> io::Result<()> {
+        let now = self.ns_of(self.inner.clock.now());
+        let until_timer = next.map(|n| Duration::from_nanos(n.saturating_sub(now)));
+        let t = match (timeout, until_timer) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.wait_io_blocking(events, t)
+    }
+
+    /// A blocking park on a paused clock: look at I/O without blocking; if nothing is ready
+    /// and no off-loop work is running, jump the clock from deadline to deadline until a timer
+    /// fires (into `wakers`) or the caller's `timeout` is reached. Only when there is nothing
+    /// to jump to does it block, waiting for I/O or a notification.
+    fn park_virtual(
+        &self,
+        events: &mut Vec<sys::Event>,
+        wakers: &mut Vec<Waker>,
+        mut timeout: Option<Duration>,
+        mut next: Option<u64>,
+        may_advance_time: bool,
+    ) -> io::Result<()> {
+        let inner = &*self.inner;
+        self.wait_io(events, Some(Duration::ZERO))?;
+        let idle = events.is_empty();
+        if idle && may_advance_time && inner.inhibit_auto_advance.load(Ordering::SeqCst) == 0 {
+            let limit = timeout.map(|t| inner.clock.now().saturating_add(t));
+            // A jump may only cascade a far timer into a finer slot, so repeat until one fires.
+            while let Some(n) = next {
+                let target = self.instant_of(n);
+                let reached_limit = limit.is_some_and(|l| l <= target);
+                inner
+                    .clock
+                    .advance_to(limit.map_or(target, |l| l.min(target)));
+                timeout = Some(Duration::ZERO);
+                next = self.expire_timers(wakers);
+                if !wakers.is_empty() || reached_limit {
+                    break;
+                }
+            }
+        }
+        if idle && timeout != Some(Duration::ZERO) {
+            self.wait_io_blocking(events, timeout)?;
+        }
+        Ok(())
     }
 
     /// A blocking OS wait, recording the deadline so that earlier timers inserted from other
@@ -450,10 +528,10 @@ impl Reactor {
                 continue;
             };
             let mut st = lock(&source.state);
-            for (dir, hit) in [(READ, ev.readable), (WRITE, ev.writable)] {
+            for (dir, hit) in [(Dir::Read, ev.readable), (Dir::Write, ev.writable)] {
                 if hit {
-                    source.ticks[dir].fetch_add(1, Ordering::Release);
-                    let d = &mut st[dir];
+                    source.bump(dir);
+                    let d = &mut st[dir.index()];
                     wakers.extend(d.waker.take());
                     wakers.extend(d.waiters.drain(..).map(|(_, w)| w));
                 }
@@ -534,8 +612,8 @@ impl Reactor {
         let source = Arc::new(Source {
             fd,
             key,
-            ticks: [AtomicU64::new(0), AtomicU64::new(0)],
-            state: Mutex::new([Direction::default(), Direction::default()]),
+            readiness: Default::default(),
+            state: Mutex::new(Default::default()),
         });
         if let Err(e) = self.inner.poller.add(fd, key) {
             sources.free.push(key);
@@ -576,10 +654,17 @@ impl Reactor {
     }
 
     /// Re-arms a oneshot registration (no-op for edge-triggered backends).
-    pub(crate) fn rearm(&self, source: &Source, dir: usize) -> io::Result<()> {
+    pub(crate) fn rearm(&self, source: &Source, dir: Dir) -> io::Result<()> {
         self.inner
             .poller
-            .rearm(source.fd, source.key, dir == READ, dir == WRITE)
+            .rearm(source.fd, source.key, dir == Dir::Read, dir == Dir::Write)
+    }
+
+    /// Whether the backend reports every new readiness edge, so that a short read or write on
+    /// a byte stream may be taken as "drained" (see [`Readiness`]). Oneshot backends re-arm
+    /// on demand and need the `WouldBlock` itself.
+    pub(crate) fn edge_triggered(&self) -> bool {
+        self.inner.poller.edge_triggered()
     }
 }
 

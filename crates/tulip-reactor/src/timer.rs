@@ -1,15 +1,13 @@
-//! Timer futures: [`sleep`], [`sleep_until`], [`timeout`], [`timeout_at`], [`interval`], and
-//! [`advance`] for virtual time.
+//! Timer futures: [`sleep`], [`sleep_until`], [`interval`], and [`advance`] for virtual time.
 
 use std::fmt;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use pin_project_lite::pin_project;
 use tulip_time::wheel::TimerKey;
-use tulip_time::{Elapsed, Instant};
+use tulip_time::Instant;
 
 use crate::reactor::Reactor;
 
@@ -222,110 +220,6 @@ impl Future for Sleep {
 impl Drop for Sleep {
     fn drop(&mut self) {
         self.unregister();
-    }
-}
-
-pin_project! {
-    /// Future of [`timeout`] and [`timeout_at`].
-    #[must_use = "futures do nothing unless polled"]
-    #[derive(Debug)]
-    pub struct Timeout<F> {
-        #[pin]
-        future: F,
-        sleep: Sleep,
-    }
-}
-
-/// Runs `future` for at most `duration` (counted from the first poll): `Ok(output)`, or
-/// `Err(Elapsed)` when time ran out first, in which case `future` is dropped (cancelled).
-///
-/// This is asyncio's `wait_for` / `timeout`. `Duration::MAX` never times out.
-///
-/// # Cancel safety
-///
-/// As cancel safe as `future`: dropping the `Timeout` drops `future` and the timer.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use tulip_reactor::{sleep, timeout};
-///
-/// tulip_runtime::run(async {
-///     let slow = timeout(Duration::from_millis(10), std::future::pending::<()>()).await;
-///     assert!(slow.is_err());
-///     let fast = timeout(Duration::from_secs(10), async { sleep(Duration::from_millis(1)).await; 7 });
-///     assert_eq!(fast.await, Ok(7));
-/// });
-/// ```
-pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
-    Timeout {
-        future: future.into_future(),
-        sleep: sleep(duration),
-    }
-}
-
-/// Runs `future` until `deadline`: `Ok(output)`, or `Err(Elapsed)` if the deadline came first
-/// (then `future` is dropped).
-///
-/// # Cancel safety
-///
-/// As cancel safe as `future`.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use tulip_reactor::{timeout_at, Instant};
-///
-/// tulip_runtime::Runner::builder().start_paused(true).build().run(async {
-///     let deadline = Instant::now() + Duration::from_secs(5);
-///     let r = timeout_at(deadline, std::future::pending::<()>()).await;
-///     assert!(r.is_err());
-///     assert_eq!(Instant::now(), deadline);
-/// });
-/// ```
-pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
-    Timeout {
-        future: future.into_future(),
-        sleep: sleep_until(deadline),
-    }
-}
-
-impl<F> Timeout<F> {
-    /// The deadline, once known (see [`Sleep::deadline`]).
-    pub fn deadline(&self) -> Option<Instant> {
-        self.sleep.deadline()
-    }
-
-    /// Moves the deadline (asyncio's `Timeout.reschedule`).
-    pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
-        self.project().sleep.reset(deadline);
-    }
-
-    /// The inner future.
-    pub fn get_ref(&self) -> &F {
-        &self.future
-    }
-
-    /// The inner future, without the timeout.
-    pub fn into_inner(self) -> F {
-        self.future
-    }
-}
-
-impl<F: Future> Future for Timeout<F> {
-    type Output = Result<F::Output, Elapsed>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        if let Poll::Ready(v) = this.future.poll(cx) {
-            return Poll::Ready(Ok(v));
-        }
-        match Pin::new(this.sleep).poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(Elapsed::new())),
-            Poll::Pending => Poll::Pending,
-        }
     }
 }
 

@@ -120,6 +120,16 @@ impl Poller {
         }
     }
 
+    /// Whether sources are edge-triggered (every new readiness edge is reported, with no
+    /// re-arming).
+    pub(crate) fn edge_triggered(&self) -> bool {
+        match self {
+            #[cfg(target_os = "linux")]
+            Poller::Epoll(_) => true,
+            Poller::Polling(p) => p.edge_triggered(),
+        }
+    }
+
     /// Removes `fd`.
     pub(crate) fn delete(&self, fd: RawFd) -> io::Result<()> {
         match self {

@@ -50,6 +50,10 @@ impl PollingPoller {
         }
     }
 
+    pub(crate) fn edge_triggered(&self) -> bool {
+        self.mode == PollMode::Edge
+    }
+
     pub(crate) fn rearm(&self, fd: RawFd, key: usize, read: bool, write: bool) -> io::Result<()> {
         if self.mode == PollMode::Edge {
             return Ok(());
