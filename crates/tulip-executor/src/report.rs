@@ -29,6 +29,10 @@ pub enum ReportKind {
     /// Debug mode: a task panicked and its `Task` handle was dropped without anyone awaiting
     /// it (asyncio's "Task exception was never retrieved").
     NeverRetrieved,
+    /// An error reported through [`call_exception_handler`] by code that has nobody to
+    /// return it to: an accept loop that ran out of file descriptors, a connection handler
+    /// that failed (asyncio's `loop.call_exception_handler(context)`).
+    Error,
 }
 
 /// One report to the loop's exception handler (asyncio's `context` argument).
@@ -49,6 +53,11 @@ pub struct ExceptionContext<'a> {
     pub payload: Option<&'a (dyn Any + Send)>,
     /// How long it took (slow polls) or has been running (blocked loop).
     pub duration: Option<Duration>,
+    /// What the reporter says happened (asyncio's `context["message"]`), for
+    /// [`ReportKind::Error`].
+    pub note: Option<&'a str>,
+    /// The error concerned (asyncio's `context["exception"]`), for [`ReportKind::Error`].
+    pub error: Option<&'a (dyn std::error::Error + 'static)>,
 }
 
 impl<'a> ExceptionContext<'a> {
@@ -61,6 +70,20 @@ impl<'a> ExceptionContext<'a> {
             location: None,
             payload: None,
             duration: None,
+            note: None,
+            error: None,
+        }
+    }
+
+    /// A [`ReportKind::Error`] report: `note` says what failed, `error` why.
+    pub fn error(
+        note: &'a str,
+        error: Option<&'a (dyn std::error::Error + 'static)>,
+    ) -> ExceptionContext<'a> {
+        ExceptionContext {
+            note: Some(note),
+            error,
+            ..ExceptionContext::new(ReportKind::Error)
         }
     }
 
@@ -84,6 +107,18 @@ impl<'a> ExceptionContext<'a> {
 
 impl fmt::Display for ExceptionContext<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.kind == ReportKind::Error {
+            f.write_str(self.note.unwrap_or("error"))?;
+            if let Some(e) = self.error {
+                write!(f, ": {e}")?;
+            }
+            if self.task_id.is_some() {
+                f.write_str(" (in ")?;
+                self.who(f)?;
+                f.write_str(")")?;
+            }
+            return Ok(());
+        }
         self.who(f)?;
         let ms = |d: Option<Duration>| d.map_or(0.0, |d| d.as_secs_f64() * 1e3);
         match self.kind {
@@ -94,6 +129,7 @@ impl fmt::Display for ExceptionContext<'_> {
             }
             ReportKind::SlowPoll => write!(f, " took {:.1} ms in one poll", ms(self.duration))?,
             ReportKind::SlowCallback => write!(f, " took {:.1} ms", ms(self.duration))?,
+            ReportKind::Error => f.write_str(" reported an error")?,
             ReportKind::Blocked => write!(
                 f,
                 " has been running for {:.0} ms without yielding: the loop thread is blocked",
@@ -115,6 +151,34 @@ pub fn default_exception_handler() -> ExceptionHandler {
     Arc::new(|report: &ExceptionContext<'_>| {
         eprintln!("tulip: {report}");
     })
+}
+
+/// Tells the exception handler of the loop running on this thread about `report` (asyncio's
+/// `loop.call_exception_handler`); outside a loop, the default handler prints it on stderr.
+/// A panic of the handler is contained.
+///
+/// # Examples
+///
+/// ```
+/// use tulip_executor::{call_exception_handler, ExceptionContext, ReportKind};
+///
+/// let err = std::io::Error::other("disk on fire");
+/// let report = ExceptionContext::error("saving the cache failed", Some(&err));
+/// assert_eq!(report.kind, ReportKind::Error);
+/// assert_eq!(report.to_string(), "saving the cache failed: disk on fire");
+/// call_exception_handler(&report); // no loop here: printed on stderr
+/// ```
+pub fn call_exception_handler(report: &ExceptionContext<'_>) {
+    let reported = crate::context::with_ctx(|ctx| match ctx {
+        Some(ctx) => {
+            ctx.shared().report(report);
+            true
+        }
+        None => false,
+    });
+    if !reported {
+        eprintln!("tulip: {report}");
+    }
 }
 
 /// What the loop does when a task panics, after reporting it.

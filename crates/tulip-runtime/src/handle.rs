@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use tulip_executor::{Spawner, Task};
+use tulip_executor::{ExceptionContext, ExceptionHandler, Spawner, Task};
 use tulip_reactor::Reactor;
 use tulip_time::Instant;
 
@@ -29,6 +29,7 @@ pub(crate) struct LoopShared {
     slow_callback_duration: Duration,
     closed: AtomicBool,
     stop: Mutex<StopState>,
+    handler: ExceptionHandler,
 }
 
 #[derive(Default)]
@@ -43,6 +44,7 @@ impl LoopShared {
         pool: BlockingPool,
         debug: bool,
         slow_callback_duration: Duration,
+        handler: ExceptionHandler,
     ) -> LoopShared {
         LoopShared {
             spawner: std::sync::OnceLock::new(),
@@ -52,6 +54,7 @@ impl LoopShared {
             slow_callback_duration,
             closed: AtomicBool::new(false),
             stop: Mutex::new(StopState::default()),
+            handler,
         }
     }
 
@@ -129,8 +132,6 @@ impl LoopHandle {
         &self.shared
     }
 
-    /// Makes this the loop that [`EventLoop::current`] returns on this thread until the guard
-    /// drops.
     /// Makes this loop current on this thread (for `EventLoop::current` and the blocking pool)
     /// until the guard drops.
     pub(crate) fn enter(&self) -> LoopGuard {
@@ -167,6 +168,35 @@ impl LoopHandle {
     /// The loop's reactor.
     pub fn reactor(&self) -> &Reactor {
         &self.shared.reactor
+    }
+
+    /// Tells the loop's exception handler about `report` (asyncio's
+    /// `loop.call_exception_handler(context)`), from any thread. A panic of the handler is
+    /// contained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use tulip_runtime::{ExceptionContext, Runner};
+    ///
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// let runner = Runner::builder()
+    ///     .exception_handler(move |r| s.lock().unwrap().push(r.to_string()))
+    ///     .build();
+    /// runner.run(async {
+    ///     let err = std::io::Error::other("too many open files");
+    ///     let handle = tulip_runtime::EventLoop::current();
+    ///     handle.call_exception_handler(&ExceptionContext::error("accept failed", Some(&err)));
+    /// });
+    /// assert_eq!(*seen.lock().unwrap(), ["accept failed: too many open files"]);
+    /// ```
+    pub fn call_exception_handler(&self, report: &ExceptionContext<'_>) {
+        let handler = &self.shared.handler;
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(report))).is_err() {
+            eprintln!("tulip: the exception handler panicked while reporting: {report}");
+        }
     }
 
     pub(crate) fn blocking_pool(&self) -> &BlockingPool {

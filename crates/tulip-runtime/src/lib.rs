@@ -48,4 +48,6 @@ pub use blocking::{spawn_blocking, to_thread, BlockingTask, ShutdownReport, ToTh
 pub use dump::{LoopDump, TaskDump};
 pub use handle::{CallHandle, EventLoop, LoopHandle, TimerHandle};
 pub use runner::{block_on, run, Runner, RunnerBuilder};
-pub use tulip_executor::{ExceptionContext, ExceptionHandler, ReportKind, UnhandledPanic};
+pub use tulip_executor::{
+    call_exception_handler, ExceptionContext, ExceptionHandler, ReportKind, UnhandledPanic,
+};

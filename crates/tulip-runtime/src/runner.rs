@@ -221,6 +221,7 @@ impl RunnerBuilder {
             pool,
             self.debug,
             self.slow_callback_duration,
+            handler.clone(),
         ));
         let start_reactor = reactor.clone();
         let start_handle = handle.clone();
