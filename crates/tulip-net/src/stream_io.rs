@@ -1,0 +1,160 @@
+//! Reads and writes on byte-stream sockets (TCP, Unix stream), shared by their types.
+//!
+//! Writes use `send`/`sendmsg` with `MSG_NOSIGNAL` where the platform has it, so a peer that
+//! went away is an `EPIPE` error and never a `SIGPIPE` that kills the process (macOS sets
+//! `SO_NOSIGPIPE` on the socket instead). Reads and writes go through the reactor's stream
+//! operations: a short read or write marks the direction drained, so a busy socket costs one
+//! system call per read and the idle one none (see `Async::poll_read_stream`).
+
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::AsFd;
+use std::task::{Context, Poll};
+
+use rustix::net::{self as rnet, RecvFlags, SendFlags};
+use tulip_reactor::Async;
+
+/// `MSG_NOSIGNAL` where it exists.
+pub(crate) fn send_flags() -> SendFlags {
+    #[cfg(not(any(target_os = "macos", target_os = "ios", windows)))]
+    {
+        SendFlags::NOSIGNAL
+    }
+    #[cfg(any(target_os = "macos", target_os = "ios", windows))]
+    {
+        SendFlags::empty()
+    }
+}
+
+/// One non-blocking `send`.
+pub(crate) fn send(fd: impl AsFd, buf: &[u8]) -> io::Result<usize> {
+    Ok(rnet::send(fd, buf, send_flags())?)
+}
+
+/// One non-blocking gathering send.
+pub(crate) fn send_vectored(fd: impl AsFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    #[cfg(not(any(target_os = "macos", target_os = "ios", windows)))]
+    {
+        let mut control = rnet::SendAncillaryBuffer::default();
+        Ok(rnet::sendmsg(fd, bufs, &mut control, send_flags())?)
+    }
+    #[cfg(any(target_os = "macos", target_os = "ios", windows))]
+    {
+        Ok(rustix::io::writev(fd, bufs)?)
+    }
+}
+
+/// One non-blocking `recv`.
+pub(crate) fn recv(fd: impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
+    Ok(rnet::recv(fd, buf, RecvFlags::empty())?.0)
+}
+
+pub(crate) fn poll_read<T: AsFd>(
+    io: &Async<T>,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<io::Result<usize>> {
+    io.poll_read_stream(cx, buf.len(), |s| recv(s, buf))
+}
+
+pub(crate) fn poll_read_vectored<T: AsFd>(
+    io: &Async<T>,
+    cx: &mut Context<'_>,
+    bufs: &mut [IoSliceMut<'_>],
+) -> Poll<io::Result<usize>> {
+    let len = bufs.iter().map(|b| b.len()).sum();
+    io.poll_read_stream(cx, len, |s| Ok(rustix::io::readv(s, bufs)?))
+}
+
+pub(crate) fn poll_write<T: AsFd>(
+    io: &Async<T>,
+    cx: &mut Context<'_>,
+    buf: &[u8],
+) -> Poll<io::Result<usize>> {
+    io.poll_write_stream(cx, buf.len(), |s| send(s, buf))
+}
+
+pub(crate) fn poll_write_vectored<T: AsFd>(
+    io: &Async<T>,
+    cx: &mut Context<'_>,
+    bufs: &[IoSlice<'_>],
+) -> Poll<io::Result<usize>> {
+    let len = bufs.iter().map(|b| b.len()).sum();
+    io.poll_write_stream(cx, len, |s| send_vectored(s, bufs))
+}
+
+pub(crate) fn poll_peek<T: AsFd>(
+    io: &Async<T>,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<io::Result<usize>> {
+    // A peek leaves the data where it is: it never marks the stream drained.
+    io.poll_read_with(cx, |s| Ok(rnet::recv(s, &mut *buf, RecvFlags::PEEK)?.0))
+}
+
+/// Implements `futures_io::AsyncRead`/`AsyncWrite` for a stream type (and its reference) whose
+/// `$field` is an `Async<T>` (or derefs to one). `poll_close` shuts the write side down.
+macro_rules! impl_stream_io {
+    ($ty:ty, $($field:tt)+) => {
+        impl futures_io::AsyncRead for $ty {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::stream_io::poll_read(&self.$($field)+, cx, buf)
+            }
+
+            fn poll_read_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::stream_io::poll_read_vectored(&self.$($field)+, cx, bufs)
+            }
+        }
+
+        impl futures_io::AsyncWrite for $ty {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::stream_io::poll_write(&self.$($field)+, cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::stream_io::poll_write_vectored(&self.$($field)+, cx, bufs)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                // Nothing is buffered in user space.
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready($crate::stream_io::shutdown_write(
+                    self.$($field)+.get_ref(),
+                ))
+            }
+        }
+    };
+}
+pub(crate) use impl_stream_io;
+
+/// Shuts the write side down (sends FIN); "not connected" counts as done.
+pub(crate) fn shutdown_write(fd: impl AsFd) -> io::Result<()> {
+    match rnet::shutdown(fd, rnet::Shutdown::Write) {
+        Ok(()) | Err(rustix::io::Errno::NOTCONN) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}

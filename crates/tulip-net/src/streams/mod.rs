@@ -1,0 +1,414 @@
+//! asyncio's Streams: [`open_connection`], [`start_server`], [`StreamReader`],
+//! [`StreamWriter`] and [`Server`], for TCP and Unix sockets.
+//!
+//! | asyncio | tulip |
+//! |---|---|
+//! | `await asyncio.open_connection(host, port)` | [`open_connection`]`((host, port)).await?` |
+//! | `await asyncio.start_server(cb, host, port)` | [`start_server`]`(cb, (host, port)).await?` |
+//! | `open_unix_connection(path)` / `start_unix_server(cb, path)` | [`open_unix_connection`] / [`start_unix_server`] |
+//! | `limit=`, `backlog=`, `reuse_port=`, `happy_eyeballs_delay=`, `start_serving=` | [`ConnectionOptions`], [`ServerOptions`] |
+//! | `reader.read(n)`, `readline()`, `readuntil(sep)`, `readexactly(n)`, `at_eof()` | the same names on [`StreamReader`] |
+//! | `IncompleteReadError`, `LimitOverrunError` | [`ReadError::IncompleteRead`], [`ReadError::LimitOverrun`] |
+//! | `writer.write(data)`, `writelines`, `await drain()`, `write_eof()`, `close()`, `await wait_closed()` | the same names on [`StreamWriter`] |
+//! | `writer.get_extra_info("peername")` | [`StreamWriter::peer_addr`] |
+//! | `server.serve_forever()`, `close()`, `wait_closed()`, `close_clients()`, `abort_clients()` | the same names on [`Server`] |
+//!
+//! A connection handler is `Fn(StreamReader, StreamWriter) -> impl Future`; each connection
+//! runs it in a task of its own. Its output may be `()` or a `Result`, whose error is
+//! reported to the loop's exception handler.
+//!
+//! # Examples
+//!
+//! The TCP echo server and client of asyncio's documentation:
+//!
+//! ```
+//! use tulip_net::streams::{open_connection, start_server, StreamReader, StreamWriter};
+//!
+//! async fn handle_echo(mut reader: StreamReader, writer: StreamWriter) -> std::io::Result<()> {
+//!     let data = reader.read(100).await?;
+//!     println!("Received {:?} from {}", String::from_utf8_lossy(&data), writer.peer_addr()?);
+//!     writer.write(&data);
+//!     writer.drain().await?;
+//!     writer.close();
+//!     writer.wait_closed().await
+//! }
+//!
+//! tulip_runtime::run(async {
+//!     let server = start_server(handle_echo, "127.0.0.1:0").await?;
+//!     let addr = server.local_addrs()[0].as_inet().unwrap();
+//!
+//!     let (mut reader, writer) = open_connection(addr).await?;
+//!     writer.write(b"Hello World!");
+//!     writer.drain().await?;
+//!     assert_eq!(reader.read(100).await?, b"Hello World!");
+//!     writer.close();
+//!     writer.wait_closed().await?;
+//!     std::io::Result::Ok(())
+//! })?;
+//! # std::io::Result::Ok(())
+//! ```
+
+mod conn;
+mod error;
+mod raw;
+mod reader;
+mod server;
+mod writer;
+
+use std::io;
+use std::path::Path;
+
+pub use error::ReadError;
+pub use raw::RawStream;
+pub use reader::{Lines, StreamFeeder, StreamReader, DEFAULT_LIMIT};
+pub use server::{Handler, HandlerOutput, Server};
+pub use writer::{Drain, StreamWriter};
+
+use crate::addr::{resolve_server, SockAddr, ToSocketAddrs};
+use crate::{ConnectOptions, ListenOptions, TcpStream, UnixListener, UnixStream};
+
+/// Makes a reader/writer pair over `stream`.
+fn pair(stream: Box<dyn RawStream>, peer: Option<SockAddr>, limit: usize) -> (StreamReader, StreamWriter) {
+    let conn = conn::Conn::new(stream, peer);
+    (
+        StreamReader::build(Some(conn.clone()), limit),
+        StreamWriter::new(conn),
+    )
+}
+
+/// Wraps a connected stream — a [`TcpStream`] from a listener of your own, say, or any
+/// [`RawStream`] — in a reader/writer pair with the default limit.
+///
+/// # Examples
+///
+/// ```
+/// use tulip_net::{streams, TcpListener, TcpStream};
+///
+/// tulip_runtime::run(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let client = TcpStream::connect(listener.local_addr()?).await?;
+///     let (server, _) = listener.accept().await?;
+///     let (_r, w) = streams::from_stream(client);
+///     let (mut r2, _w2) = streams::from_stream(server);
+///     w.write(b"hi\n");
+///     assert_eq!(r2.readline().await.unwrap(), b"hi\n");
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
+pub fn from_stream(stream: impl RawStream) -> (StreamReader, StreamWriter) {
+    let peer = stream.peer_addr().ok();
+    pair(Box::new(stream), peer, DEFAULT_LIMIT)
+}
+
+/// Options of [`open_connection`] (asyncio's `limit`, `happy_eyeballs_delay`, `interleave`,
+/// `local_addr`).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tulip_net::streams::{start_server, ConnectionOptions, StreamReader, StreamWriter};
+///
+/// tulip_runtime::run(async {
+///     let server = start_server(|_: StreamReader, _: StreamWriter| async {}, "127.0.0.1:0").await?;
+///     let addr = server.local_addrs()[0].as_inet().unwrap();
+///     let (reader, _writer) = ConnectionOptions::new()
+///         .limit(1 << 20)
+///         .happy_eyeballs_delay(Some(Duration::from_millis(100)))
+///         .open_connection(addr)
+///         .await?;
+///     assert_eq!(reader.limit(), 1 << 20);
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ConnectionOptions {
+    limit: usize,
+    connect: ConnectOptions,
+}
+
+impl Default for ConnectionOptions {
+    fn default() -> ConnectionOptions {
+        ConnectionOptions::new()
+    }
+}
+
+impl ConnectionOptions {
+    /// The defaults: limit 64 KiB, Happy Eyeballs at 250 ms, `TCP_NODELAY`.
+    pub fn new() -> ConnectionOptions {
+        ConnectionOptions {
+            limit: DEFAULT_LIMIT,
+            connect: ConnectOptions::new(),
+        }
+    }
+
+    /// The reader's limit (see [`StreamReader`]); 0 is refused when connecting.
+    pub fn limit(mut self, limit: usize) -> ConnectionOptions {
+        self.limit = limit;
+        self
+    }
+
+    /// See [`ConnectOptions::happy_eyeballs_delay`].
+    pub fn happy_eyeballs_delay(mut self, delay: Option<std::time::Duration>) -> ConnectionOptions {
+        self.connect = self.connect.happy_eyeballs_delay(delay);
+        self
+    }
+
+    /// See [`ConnectOptions::interleave`].
+    pub fn interleave(mut self, first_family_count: usize) -> ConnectionOptions {
+        self.connect = self.connect.interleave(first_family_count);
+        self
+    }
+
+    /// See [`ConnectOptions::local_addr`].
+    pub fn local_addr(mut self, addr: std::net::SocketAddr) -> ConnectionOptions {
+        self.connect = self.connect.local_addr(addr);
+        self
+    }
+
+    /// Connects over TCP.
+    ///
+    /// # Errors
+    ///
+    /// As [`open_connection`]; a limit of 0 is `InvalidInput`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future closes every socket it opened.
+    pub async fn open_connection<A: ToSocketAddrs>(
+        &self,
+        addr: A,
+    ) -> io::Result<(StreamReader, StreamWriter)> {
+        let limit = reader::valid_limit(self.limit)?;
+        let stream = TcpStream::connect_with(addr, &self.connect).await?;
+        let peer = stream.peer_addr().ok().map(SockAddr::Inet);
+        Ok(pair(Box::new(stream), peer, limit))
+    }
+
+    /// Connects to a Unix socket.
+    ///
+    /// # Errors
+    ///
+    /// As [`open_unix_connection`]; a limit of 0 is `InvalidInput`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn open_unix_connection(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> io::Result<(StreamReader, StreamWriter)> {
+        let limit = reader::valid_limit(self.limit)?;
+        let stream = UnixStream::connect(path).await?;
+        let peer = stream.peer_addr().ok().map(SockAddr::Unix);
+        Ok(pair(Box::new(stream), peer, limit))
+    }
+}
+
+/// Opens a TCP connection and returns its reader and writer (asyncio's `open_connection`):
+/// names resolve off the loop, several addresses race by Happy Eyeballs (250 ms apart), and
+/// `TCP_NODELAY` is set. `addr` is `"host:port"`, `(host, port)`, a `SocketAddr`, or a list.
+///
+/// # Errors
+///
+/// Resolution errors, or a [`ConnectError`](crate::ConnectError) inside an `io::Error`
+/// (`ConnectionRefused`, say) listing every address's failure.
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping the future closes every socket it opened.
+///
+/// # Examples
+///
+/// See the [module docs](self).
+pub async fn open_connection<A: ToSocketAddrs>(
+    addr: A,
+) -> io::Result<(StreamReader, StreamWriter)> {
+    ConnectionOptions::new().open_connection(addr).await
+}
+
+/// Connects to the Unix socket at `path` (asyncio's `open_unix_connection`).
+///
+/// # Errors
+///
+/// The OS's error (`NotFound`, `ConnectionRefused`), naming the path.
+///
+/// # Cancel safety
+///
+/// Cancel safe.
+pub async fn open_unix_connection(path: impl AsRef<Path>) -> io::Result<(StreamReader, StreamWriter)> {
+    ConnectionOptions::new().open_unix_connection(path).await
+}
+
+/// Options of [`start_server`] (asyncio's `limit`, `backlog`, `reuse_address`, `reuse_port`,
+/// `start_serving`).
+///
+/// # Examples
+///
+/// ```
+/// use tulip_net::streams::{ServerOptions, StreamReader, StreamWriter};
+///
+/// tulip_runtime::run(async {
+///     let server = ServerOptions::new()
+///         .backlog(64)
+///         .start_serving(false)
+///         .start_server(|_: StreamReader, _: StreamWriter| async {}, "127.0.0.1:0")
+///         .await?;
+///     assert!(!server.is_serving());
+///     server.start_serving()?;
+///     assert!(server.is_serving());
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    limit: usize,
+    listen: ListenOptions,
+    start_serving: bool,
+}
+
+impl Default for ServerOptions {
+    fn default() -> ServerOptions {
+        ServerOptions::new()
+    }
+}
+
+impl ServerOptions {
+    /// The defaults: limit 64 KiB, the [`ListenOptions`] defaults, serving at once.
+    pub fn new() -> ServerOptions {
+        ServerOptions {
+            limit: DEFAULT_LIMIT,
+            listen: ListenOptions::new(),
+            start_serving: true,
+        }
+    }
+
+    /// Each connection reader's limit; 0 is refused when starting.
+    pub fn limit(mut self, limit: usize) -> ServerOptions {
+        self.limit = limit;
+        self
+    }
+
+    /// See [`ListenOptions::backlog`].
+    pub fn backlog(mut self, backlog: u32) -> ServerOptions {
+        self.listen = self.listen.backlog(backlog);
+        self
+    }
+
+    /// See [`ListenOptions::reuse_address`].
+    pub fn reuse_address(mut self, on: bool) -> ServerOptions {
+        self.listen = self.listen.reuse_address(on);
+        self
+    }
+
+    /// See [`ListenOptions::reuse_port`].
+    pub fn reuse_port(mut self, on: bool) -> ServerOptions {
+        self.listen = self.listen.reuse_port(on);
+        self
+    }
+
+    /// See [`ListenOptions::ipv6_only`] (a server binding several addresses makes its IPv6
+    /// sockets IPv6-only unless told otherwise, as asyncio does).
+    pub fn ipv6_only(mut self, only: bool) -> ServerOptions {
+        self.listen = self.listen.ipv6_only(only);
+        self
+    }
+
+    /// Whether to accept connections at once (default) or only after
+    /// [`Server::start_serving`] / [`Server::serve_forever`].
+    pub fn start_serving(mut self, on: bool) -> ServerOptions {
+        self.start_serving = on;
+        self
+    }
+
+    /// Starts a TCP server.
+    ///
+    /// # Errors
+    ///
+    /// As [`start_server`]; a limit of 0 is `InvalidInput`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future while a name resolves binds nothing.
+    pub async fn start_server<H, A>(&self, handler: H, addr: A) -> io::Result<Server>
+    where
+        H: Handler,
+        A: ToSocketAddrs,
+    {
+        let limit = reader::valid_limit(self.limit)?;
+        let addrs = resolve_server(&addr).await?;
+        let listeners = server::bind_all(&addrs, &self.listen)?;
+        let server = Server::tcp(listeners, handler, limit)?;
+        if self.start_serving {
+            server.start_serving()?;
+        }
+        Ok(server)
+    }
+
+    /// Starts a Unix socket server at `path`.
+    ///
+    /// # Errors
+    ///
+    /// As [`start_unix_server`]; a limit of 0 is `InvalidInput`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe (it never waits).
+    pub async fn start_unix_server<H: Handler>(
+        &self,
+        handler: H,
+        path: impl AsRef<Path>,
+    ) -> io::Result<Server> {
+        let limit = reader::valid_limit(self.limit)?;
+        let listener = UnixListener::bind_with_backlog(path, self.listen.cfg.backlog)?;
+        let server = Server::unix(listener, handler, limit)?;
+        if self.start_serving {
+            server.start_serving()?;
+        }
+        Ok(server)
+    }
+}
+
+/// Starts a TCP server (asyncio's `start_server`): binds every address `addr` names
+/// (`(None, port)`, `("", port)` or `":port"`: every interface, IPv4 and IPv6), and runs
+/// `handler(reader, writer)` in a task of its own for each connection.
+///
+/// Accepting pauses for a second (and reports it once) when the process runs out of file
+/// descriptors or memory, instead of spinning; a handler that panics is reported, its
+/// connection closed, and the server goes on.
+///
+/// # Errors
+///
+/// Resolution errors, or a bind error naming the address (`AddrInUse`, say).
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping the future while a name resolves binds nothing.
+///
+/// # Examples
+///
+/// See the [module docs](self).
+pub async fn start_server<H, A>(handler: H, addr: A) -> io::Result<Server>
+where
+    H: Handler,
+    A: ToSocketAddrs,
+{
+    ServerOptions::new().start_server(handler, addr).await
+}
+
+/// Starts a Unix socket server at `path` (asyncio's `start_unix_server`). The socket file is
+/// removed when the server closes; a file already at `path` is an `AddrInUse` error naming it.
+///
+/// # Errors
+///
+/// The bind error, naming the path.
+///
+/// # Cancel safety
+///
+/// Cancel safe (it never waits).
+pub async fn start_unix_server<H: Handler>(handler: H, path: impl AsRef<Path>) -> io::Result<Server> {
+    ServerOptions::new().start_unix_server(handler, path).await
+}
