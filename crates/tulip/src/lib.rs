@@ -14,9 +14,11 @@
 //! | `asyncio.gather(*aws)` | [`gather`]`(futs)`, [`join!`] |
 //! | `asyncio.get_running_loop()` | [`EventLoop::current`]`()` → [`LoopHandle`] |
 //! | `asyncio.to_thread(f)` | [`to_thread`]`(f)` |
+//! | `asyncio.open_connection` / `start_server` | `streams::open_connection` / `streams::start_server` |
 //!
 //! The modules follow the sections of asyncio's documentation: [`task`], [`time`], [`io`],
-//! `sync`, `queue` (and `channel`), and the low-level loop in [`rt`]. See `docs/asyncio-mapping.md` in the repository for every
+//! `sync`, `queue` (and `channel`), `streams` and `net` (sockets and DNS), and the low-level
+//! loop in [`rt`]. See `docs/asyncio-mapping.md` in the repository for every
 //! asyncio name and where it lives.
 //!
 //! # Examples
@@ -42,6 +44,7 @@
 //! - `macros` (default): [`main`] and [`test`].
 //! - `sync` (default): [`sync`].
 //! - `queue` (default): [`queue`] and [`channel`].
+//! - `net` (default): `net` and `streams`.
 //! - `full`: everything.
 
 #![forbid(unsafe_code)]
@@ -150,6 +153,26 @@ pub mod queue {
 #[cfg(feature = "queue")]
 #[doc(inline)]
 pub use tulip_queue::channel;
+
+/// Sockets and name resolution (asyncio's loop socket methods, `getaddrinfo`): TCP, UDP and
+/// Unix sockets with futures-io reads and writes, Happy Eyeballs connects, `sendfile`.
+#[cfg(feature = "net")]
+pub mod net {
+    #[doc(inline)]
+    pub use tulip_net::{
+        getaddrinfo, getaddrinfo_with, getnameinfo, sendfile, tcp, unix, AddrInfo,
+        AddrInfoHints, AiFlags, ConnectError, ConnectOptions, Family, ListenOptions,
+        NameInfoFlags, OwnedReadHalf, OwnedWriteHalf, ReadHalf, ResolveError, ReuniteError,
+        SockAddr, SockType, TcpListener, TcpStream, ToSocketAddrs, UdpSocket, UnixDatagram,
+        UnixListener, UnixStream, WriteHalf,
+    };
+}
+
+/// asyncio's Streams: `open_connection`, `start_server`, `StreamReader`, `StreamWriter`,
+/// `Server` (and the Unix forms).
+#[cfg(feature = "net")]
+#[doc(inline)]
+pub use tulip_net::streams;
 
 /// Futures and streams helpers (re-exported from futures-lite).
 pub mod future {
