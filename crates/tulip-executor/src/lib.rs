@@ -76,7 +76,8 @@ pub use executor::{doc_block_on, spawn, spawn_local, Executor, ExecutorConfig, S
 pub use local::{AccessError, Context, LocalKey, Scoped};
 pub use mt::ThreadStart;
 pub use report::{
-    call_exception_handler, default_exception_handler, ExceptionContext, ExceptionHandler, ReportKind, UnhandledPanic,
+    call_exception_handler, default_exception_handler, ExceptionContext, ExceptionHandler,
+    ReportKind, UnhandledPanic,
 };
 pub use shared::{Driver, ThreadDriver};
 pub use st::BUDGET;

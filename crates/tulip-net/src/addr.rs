@@ -313,7 +313,10 @@ mod tests {
 
     #[test]
     fn literals_need_no_resolver() {
-        assert_eq!(ready("127.0.0.1:80"), [SocketAddr::from(([127, 0, 0, 1], 80))]);
+        assert_eq!(
+            ready("127.0.0.1:80"),
+            [SocketAddr::from(([127, 0, 0, 1], 80))]
+        );
         assert_eq!(ready("[::1]:80")[0].ip(), IpAddr::V6(Ipv6Addr::LOCALHOST));
         assert_eq!(ready(&("::1", 80))[0].port(), 80);
         assert_eq!(ready(&("10.0.0.1".to_string(), 7))[0].port(), 7);

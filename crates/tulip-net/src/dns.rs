@@ -419,7 +419,12 @@ fn lookup_blocking(
     raw_hints.ai_family = hints.family.raw();
     raw_hints.ai_socktype = hints.socktype.raw();
     raw_hints.ai_protocol = hints.protocol;
-    raw_hints.ai_flags = hints.flags.bits() | if port.is_some() { libc::AI_NUMERICSERV } else { 0 };
+    raw_hints.ai_flags = hints.flags.bits()
+        | if port.is_some() {
+            libc::AI_NUMERICSERV
+        } else {
+            0
+        };
     let mut res: *mut libc::addrinfo = ptr::null_mut();
     // SAFETY: the strings are NUL-terminated and live across the call; `raw_hints` is a valid
     // addrinfo; `res` is a valid out-pointer. On success the list is freed below exactly once.
@@ -501,7 +506,10 @@ unsafe fn sockaddr_to_std(addr: *const libc::sockaddr, len: libc::socklen_t) -> 
             libc::AF_INET if len >= std::mem::size_of::<libc::sockaddr_in>() => {
                 let a = ptr::read_unaligned(addr.cast::<libc::sockaddr_in>());
                 let ip = Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
-                Some(SocketAddr::V4(SocketAddrV4::new(ip, u16::from_be(a.sin_port))))
+                Some(SocketAddr::V4(SocketAddrV4::new(
+                    ip,
+                    u16::from_be(a.sin_port),
+                )))
             }
             libc::AF_INET6 if len >= std::mem::size_of::<libc::sockaddr_in6>() => {
                 let a = ptr::read_unaligned(addr.cast::<libc::sockaddr_in6>());
@@ -525,7 +533,9 @@ fn nameinfo_blocking(addr: SocketAddr, flags: NameInfoFlags) -> io::Result<(Stri
     let len = match addr {
         SocketAddr::V4(a) => {
             // SAFETY: sockaddr_storage is large and aligned enough for every sockaddr type.
-            let sin = unsafe { &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            let sin = unsafe {
+                &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>()
+            };
             sin.sin_family = libc::AF_INET as libc::sa_family_t;
             sin.sin_port = a.port().to_be();
             sin.sin_addr = libc::in_addr {
@@ -535,7 +545,9 @@ fn nameinfo_blocking(addr: SocketAddr, flags: NameInfoFlags) -> io::Result<(Stri
         }
         SocketAddr::V6(a) => {
             // SAFETY: as above.
-            let sin6 = unsafe { &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            let sin6 = unsafe {
+                &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+            };
             sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
             sin6.sin6_port = a.port().to_be();
             sin6.sin6_flowinfo = a.flowinfo();
@@ -548,8 +560,8 @@ fn nameinfo_blocking(addr: SocketAddr, flags: NameInfoFlags) -> io::Result<(Stri
     };
     let mut host = [0 as libc::c_char; 1025]; // NI_MAXHOST
     let mut serv = [0 as libc::c_char; 32]; // NI_MAXSERV
-    // SAFETY: `storage` holds a valid sockaddr of `len` bytes; the output buffers are writable
-    // for the lengths passed, and getnameinfo NUL-terminates what it writes.
+                                            // SAFETY: `storage` holds a valid sockaddr of `len` bytes; the output buffers are writable
+                                            // for the lengths passed, and getnameinfo NUL-terminates what it writes.
     let code = unsafe {
         libc::getnameinfo(
             (&storage as *const libc::sockaddr_storage).cast::<libc::sockaddr>(),

@@ -257,7 +257,10 @@ mod tests {
         .into_io();
         assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused);
         let msg = e.to_string();
-        assert!(msg.contains("10.0.0.1:80") && msg.contains("[fe80::1]:80"), "{msg}");
+        assert!(
+            msg.contains("10.0.0.1:80") && msg.contains("[fe80::1]:80"),
+            "{msg}"
+        );
         let mixed = ConnectError {
             attempts: vec![
                 (v4(1), refused()),

@@ -56,10 +56,9 @@ pub(crate) async fn send_file(
     while sent < total {
         let want = usize::try_from((total - sent).min(1 << 30)).unwrap_or(1 << 30);
         if zero_copy {
-            let res = std::future::poll_fn(|cx| {
-                stream.poll_sendfile(cx, file.as_fd(), &mut off, want)
-            })
-            .await;
+            let res =
+                std::future::poll_fn(|cx| stream.poll_sendfile(cx, file.as_fd(), &mut off, want))
+                    .await;
             match res {
                 Ok(0) => break, // end of the file
                 Ok(n) => {

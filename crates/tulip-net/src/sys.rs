@@ -105,9 +105,7 @@ pub(crate) fn start_connect(fd: &OwnedFd, addr: &SocketAddr) -> io::Result<bool>
     loop {
         match rnet::connect(fd, addr) {
             Ok(()) => return Ok(true),
-            Err(rustix::io::Errno::INPROGRESS) | Err(rustix::io::Errno::AGAIN) => {
-                return Ok(false)
-            }
+            Err(rustix::io::Errno::INPROGRESS) | Err(rustix::io::Errno::AGAIN) => return Ok(false),
             Err(rustix::io::Errno::INTR) => continue,
             Err(e) => return Err(e.into()),
         }

@@ -213,9 +213,9 @@ impl TcpListener {
     /// Poll form of [`accept`](Self::accept) (one task at a time).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         loop {
-            let res = std::task::ready!(self.io.poll_read_with(cx, |l| {
-                Ok(rnet::acceptfrom_with(l, sys::sock_flags())?)
-            }));
+            let res = std::task::ready!(self
+                .io
+                .poll_read_with(cx, |l| { Ok(rnet::acceptfrom_with(l, sys::sock_flags())?) }));
             match res {
                 Ok((fd, peer)) => {
                     sys::finish_flags(&fd)?;
@@ -405,7 +405,9 @@ impl ConnectOptions {
         if let Some(local) = self.local_addr {
             addrs.retain(|a| a.is_ipv4() == local.is_ipv4());
         }
-        let n = self.interleave.unwrap_or(if self.delay.is_some() { 1 } else { 0 });
+        let n = self
+            .interleave
+            .unwrap_or(if self.delay.is_some() { 1 } else { 0 });
         if n > 0 {
             addrs = happy::interleave(addrs, n);
         }
@@ -499,7 +501,10 @@ impl TcpStream {
             ));
         }
         let (local, nodelay) = (options.local_addr, options.nodelay);
-        happy::race(addrs, options.delay, move |a| connect_one(a, local, nodelay)).await
+        happy::race(addrs, options.delay, move |a| {
+            connect_one(a, local, nodelay)
+        })
+        .await
     }
 
     /// Wraps a std stream (put in non-blocking mode here) in the current loop.

@@ -70,10 +70,7 @@ impl UdpSocket {
     /// # Cancel safety
     ///
     /// As [`bind`](Self::bind).
-    pub async fn bind_reuse<A: ToSocketAddrs>(
-        addr: A,
-        reuse_port: bool,
-    ) -> io::Result<UdpSocket> {
+    pub async fn bind_reuse<A: ToSocketAddrs>(addr: A, reuse_port: bool) -> io::Result<UdpSocket> {
         let addrs = resolve(&addr).await?;
         let mut last = None;
         for a in &addrs {
@@ -127,11 +124,7 @@ impl UdpSocket {
     /// # Cancel safety
     ///
     /// Cancel safe: the datagram is sent whole in the poll that completes, or not at all.
-    pub async fn send_to<A: ToSocketAddrs>(
-        &self,
-        buf: &[u8],
-        target: A,
-    ) -> io::Result<usize> {
+    pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
         let to = resolve(&target).await?[0];
         self.io.write_with(|s| s.send_to(buf, to)).await
     }

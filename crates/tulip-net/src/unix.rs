@@ -305,10 +305,7 @@ pub struct Incoming<'a> {
 impl futures_core::Stream for Incoming<'_> {
     type Item = io::Result<UnixStream>;
 
-    fn poll_next(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Self::Item>> {
+    fn poll_next(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.listener
             .poll_accept(cx)
             .map(|r| Some(r.map(|(s, _)| s)))

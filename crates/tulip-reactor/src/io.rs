@@ -212,7 +212,7 @@ impl<T: AsFd> Async<T> {
         len: usize,
         mut op: impl FnMut(&T) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        let edge = self.reactor.edge_triggered();
+        let edge = self.reactor.trusts_short_io();
         self.poll_with(Dir::Read, cx, &mut op, |n| edge && *n > 0 && *n < len)
     }
 
@@ -225,7 +225,7 @@ impl<T: AsFd> Async<T> {
         len: usize,
         mut op: impl FnMut(&T) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        let edge = self.reactor.edge_triggered();
+        let edge = self.reactor.trusts_short_io();
         self.poll_with(Dir::Write, cx, &mut op, |n| edge && *n < len)
     }
 

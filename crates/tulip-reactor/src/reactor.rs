@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -174,10 +174,14 @@ pub(crate) struct Source {
 /// `t + 1` when an operation that read `tick == t` proved the direction empty (a `WouldBlock`,
 /// or a short read or write on a byte stream). While `tick` is still `t`, the next operation
 /// waits for an event instead of trying. Any event moves `tick` on and so clears the hint.
+///
+/// `closed` is sticky: once the backend reported the direction closed for good (a FIN, a
+/// hang-up, an error), operations never block again, so the hint is never trusted after it.
 #[derive(Default)]
 struct Readiness {
     tick: AtomicU64,
     drained: AtomicU64,
+    closed: AtomicBool,
 }
 
 /// Waiters of one direction of a source.
@@ -199,7 +203,9 @@ impl Source {
 
     /// Whether an operation proved `dir` empty while its event counter read `tick`.
     pub(crate) fn is_drained(&self, dir: Dir, tick: u64) -> bool {
-        self.readiness[dir.index()].drained.load(Ordering::Relaxed) == tick.wrapping_add(1)
+        let r = &self.readiness[dir.index()];
+        r.drained.load(Ordering::Relaxed) == tick.wrapping_add(1)
+            && !r.closed.load(Ordering::Relaxed)
     }
 
     /// Records that `dir` was found empty by an operation that read `tick` before its call.
@@ -209,11 +215,14 @@ impl Source {
             .store(tick.wrapping_add(1), Ordering::Relaxed);
     }
 
-    /// Counts an event in `dir` (called by `dispatch` with the state lock held).
-    fn bump(&self, dir: Dir) {
-        self.readiness[dir.index()]
-            .tick
-            .fetch_add(1, Ordering::Release);
+    /// Counts an event in `dir` (called by `dispatch` with the state lock held); `closed`
+    /// marks the direction closed for good.
+    fn bump(&self, dir: Dir, closed: bool) {
+        let r = &self.readiness[dir.index()];
+        if closed {
+            r.closed.store(true, Ordering::Relaxed);
+        }
+        r.tick.fetch_add(1, Ordering::Release);
     }
 }
 
@@ -528,9 +537,12 @@ impl Reactor {
                 continue;
             };
             let mut st = lock(&source.state);
-            for (dir, hit) in [(Dir::Read, ev.readable), (Dir::Write, ev.writable)] {
+            for (dir, hit, closed) in [
+                (Dir::Read, ev.readable, ev.read_closed),
+                (Dir::Write, ev.writable, ev.write_closed),
+            ] {
                 if hit {
-                    source.bump(dir);
+                    source.bump(dir, closed);
                     let d = &mut st[dir.index()];
                     wakers.extend(d.waker.take());
                     wakers.extend(d.waiters.drain(..).map(|(_, w)| w));
@@ -660,11 +672,10 @@ impl Reactor {
             .rearm(source.fd, source.key, dir == Dir::Read, dir == Dir::Write)
     }
 
-    /// Whether the backend reports every new readiness edge, so that a short read or write on
-    /// a byte stream may be taken as "drained" (see [`Readiness`]). Oneshot backends re-arm
-    /// on demand and need the `WouldBlock` itself.
-    pub(crate) fn edge_triggered(&self) -> bool {
-        self.inner.poller.edge_triggered()
+    /// Whether a short read or write on a byte stream may be taken as "drained" (see
+    /// [`Readiness`] and `Poller::trusts_short_io`). Elsewhere only `WouldBlock` proves it.
+    pub(crate) fn trusts_short_io(&self) -> bool {
+        self.inner.poller.trusts_short_io()
     }
 }
 

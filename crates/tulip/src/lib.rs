@@ -160,11 +160,10 @@ pub use tulip_queue::channel;
 pub mod net {
     #[doc(inline)]
     pub use tulip_net::{
-        getaddrinfo, getaddrinfo_with, getnameinfo, sendfile, tcp, unix, AddrInfo,
-        AddrInfoHints, AiFlags, ConnectError, ConnectOptions, Family, ListenOptions,
-        NameInfoFlags, OwnedReadHalf, OwnedWriteHalf, ReadHalf, ResolveError, ReuniteError,
-        SockAddr, SockType, TcpListener, TcpStream, ToSocketAddrs, UdpSocket, UnixDatagram,
-        UnixListener, UnixStream, WriteHalf,
+        getaddrinfo, getaddrinfo_with, getnameinfo, sendfile, tcp, unix, AddrInfo, AddrInfoHints,
+        AiFlags, ConnectError, ConnectOptions, Family, ListenOptions, NameInfoFlags, OwnedReadHalf,
+        OwnedWriteHalf, ReadHalf, ResolveError, ReuniteError, SockAddr, SockType, TcpListener,
+        TcpStream, ToSocketAddrs, UdpSocket, UnixDatagram, UnixListener, UnixStream, WriteHalf,
     };
 }
 

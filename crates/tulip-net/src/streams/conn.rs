@@ -29,6 +29,7 @@
 
 use std::io;
 use std::net::Shutdown;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
 
@@ -226,6 +227,9 @@ pub(crate) struct Conn {
     peer: Option<SockAddr>,
     w: Mutex<WriteState>,
     spawner: Option<Spawner>,
+    /// Set once our `close` or `abort` has shut the connection down: our reader is then at end
+    /// of stream (asyncio feeds EOF to the reader when the transport closes).
+    shut: AtomicBool,
     /// The server this connection belongs to, told when the connection goes.
     link: Mutex<Option<ServerLink>>,
 }
@@ -275,12 +279,18 @@ impl Conn {
                 writer_alive: true,
             }),
             spawner: Spawner::current(),
+            shut: AtomicBool::new(false),
             link: Mutex::new(None),
         })
     }
 
     pub(crate) fn set_link(&self, link: ServerLink) {
         *lock(&self.link) = Some(link);
+    }
+
+    /// Whether our own `close`/`abort` shut the connection down (the reader is at EOF).
+    pub(crate) fn is_shut(&self) -> bool {
+        self.shut.load(Ordering::Acquire)
     }
 
     pub(crate) fn peer(&self) -> Option<&SockAddr> {
@@ -311,7 +321,10 @@ impl Conn {
             loop {
                 match self.io.poll_write(&mut cx, rest) {
                     Poll::Ready(Ok(0)) => {
-                        st.lose(Lost::new(io::ErrorKind::WriteZero, "the stream took no bytes"), &mut wakers);
+                        st.lose(
+                            Lost::new(io::ErrorKind::WriteZero, "the stream took no bytes"),
+                            &mut wakers,
+                        );
                         drop(st);
                         wake(wakers);
                         return;
@@ -367,7 +380,10 @@ impl Conn {
                     // No loop to flush on (the writer outlived it): the data cannot go out.
                     let mut wakers = Vec::new();
                     lock(&self.w).lose(
-                        Lost::new(io::ErrorKind::Other, "no tulip event loop to send buffered data on"),
+                        Lost::new(
+                            io::ErrorKind::Other,
+                            "no tulip event loop to send buffered data on",
+                        ),
                         &mut wakers,
                     );
                     wake(wakers);
@@ -389,9 +405,10 @@ impl Conn {
             if st.pending() > 0 {
                 let start = st.start;
                 match self.io.poll_write(cx, &st.buf[start..]) {
-                    Poll::Ready(Ok(0)) => {
-                        st.lose(Lost::new(io::ErrorKind::WriteZero, "the stream took no bytes"), &mut wakers)
-                    }
+                    Poll::Ready(Ok(0)) => st.lose(
+                        Lost::new(io::ErrorKind::WriteZero, "the stream took no bytes"),
+                        &mut wakers,
+                    ),
                     Poll::Ready(Ok(n)) => {
                         st.start += n;
                         st.after_progress(&mut wakers);
@@ -427,6 +444,7 @@ impl Conn {
         if st.closing {
             if st.closed.is_none() {
                 let _ = self.io.shutdown(Shutdown::Both);
+                self.shut.store(true, Ordering::Release);
                 st.closed = Some(Ok(()));
             }
             st.wake_all(wakers);
@@ -495,10 +513,14 @@ impl Conn {
         st.paused = false;
         if st.closed.is_none() {
             self.io.abort();
+            self.shut.store(true, Ordering::Release);
             st.closed = Some(Ok(()));
         }
         if st.lost.is_none() {
-            st.lost = Some(Lost::new(io::ErrorKind::ConnectionAborted, "the connection was aborted"));
+            st.lost = Some(Lost::new(
+                io::ErrorKind::ConnectionAborted,
+                "the connection was aborted",
+            ));
         }
         st.wake_all(&mut wakers);
         drop(st);
@@ -517,12 +539,24 @@ impl Conn {
         wake(wakers);
     }
 
-    pub(crate) fn poll_drain(&self, cx: &mut Context<'_>, id: &mut Option<u64>) -> Poll<io::Result<()>> {
+    pub(crate) fn poll_drain(
+        &self,
+        cx: &mut Context<'_>,
+        id: &mut Option<u64>,
+    ) -> Poll<io::Result<()>> {
         let mut st = lock(&self.w);
         if let Some(l) = &st.lost {
             let e = l.to_error();
             st.drainers.remove(id);
             return Poll::Ready(Err(e));
+        }
+        if st.closing && st.closed.is_some() {
+            // asyncio: a drain after the transport closed raises ConnectionResetError.
+            st.drainers.remove(id);
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "the connection is closed",
+            )));
         }
         if !st.paused {
             st.drainers.remove(id);
@@ -537,7 +571,11 @@ impl Conn {
     }
 
     /// Ready once everything buffered is handed to the OS.
-    pub(crate) fn poll_flushed(&self, cx: &mut Context<'_>, id: &mut Option<u64>) -> Poll<io::Result<()>> {
+    pub(crate) fn poll_flushed(
+        &self,
+        cx: &mut Context<'_>,
+        id: &mut Option<u64>,
+    ) -> Poll<io::Result<()>> {
         let mut st = lock(&self.w);
         if let Some(l) = &st.lost {
             let e = l.to_error();
@@ -556,7 +594,11 @@ impl Conn {
         lock(&self.w).emptiers.remove(id);
     }
 
-    pub(crate) fn poll_closed(&self, cx: &mut Context<'_>, id: &mut Option<u64>) -> Poll<io::Result<()>> {
+    pub(crate) fn poll_closed(
+        &self,
+        cx: &mut Context<'_>,
+        id: &mut Option<u64>,
+    ) -> Poll<io::Result<()>> {
         let mut st = lock(&self.w);
         match &st.closed {
             Some(Ok(())) => {

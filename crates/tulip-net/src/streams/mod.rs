@@ -68,7 +68,11 @@ use crate::addr::{resolve_server, SockAddr, ToSocketAddrs};
 use crate::{ConnectOptions, ListenOptions, TcpStream, UnixListener, UnixStream};
 
 /// Makes a reader/writer pair over `stream`.
-fn pair(stream: Box<dyn RawStream>, peer: Option<SockAddr>, limit: usize) -> (StreamReader, StreamWriter) {
+fn pair(
+    stream: Box<dyn RawStream>,
+    peer: Option<SockAddr>,
+    limit: usize,
+) -> (StreamReader, StreamWriter) {
     let conn = conn::Conn::new(stream, peer);
     (
         StreamReader::build(Some(conn.clone()), limit),
@@ -238,7 +242,9 @@ pub async fn open_connection<A: ToSocketAddrs>(
 /// # Cancel safety
 ///
 /// Cancel safe.
-pub async fn open_unix_connection(path: impl AsRef<Path>) -> io::Result<(StreamReader, StreamWriter)> {
+pub async fn open_unix_connection(
+    path: impl AsRef<Path>,
+) -> io::Result<(StreamReader, StreamWriter)> {
     ConnectionOptions::new().open_unix_connection(path).await
 }
 
@@ -409,6 +415,9 @@ where
 /// # Cancel safety
 ///
 /// Cancel safe (it never waits).
-pub async fn start_unix_server<H: Handler>(handler: H, path: impl AsRef<Path>) -> io::Result<Server> {
+pub async fn start_unix_server<H: Handler>(
+    handler: H,
+    path: impl AsRef<Path>,
+) -> io::Result<Server> {
     ServerOptions::new().start_unix_server(handler, path).await
 }

@@ -243,9 +243,16 @@ impl StreamReader {
         &self.buf[self.start..self.end]
     }
 
-    /// End of stream has been reached and the buffer is empty (asyncio's `at_eof`).
+    /// End of stream has been reached and the buffer is empty (asyncio's `at_eof`). Closing
+    /// the connection through its writer puts the reader at end of stream too.
     pub fn at_eof(&self) -> bool {
-        self.eof && self.start == self.end
+        self.start == self.end && (self.eof || self.conn.as_ref().is_some_and(|c| c.is_shut()))
+    }
+
+    /// The memory the buffer holds, in bytes (at most about twice the limit while a line or
+    /// separator is searched for, whatever the peer sends).
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
     }
 
     /// Whether end of stream has been seen (data may still be buffered).
@@ -285,7 +292,11 @@ impl StreamReader {
         let new_len = want.max(self.buf.len().saturating_mul(2)).max(FIRST_READ);
         // Grow to at least what is needed, doubling to amortise; never far past the need
         // for large single requests.
-        let new_len = if new_len > want + MAX_READ { want } else { new_len };
+        let new_len = if new_len > want + MAX_READ {
+            want
+        } else {
+            new_len
+        };
         self.buf.resize(new_len, 0);
     }
 
@@ -351,6 +362,12 @@ impl StreamReader {
                  and feed_eof it, or read through a feeder()",
             )));
         };
+        if conn.is_shut() {
+            // Our writer closed the connection: what the kernel still holds is discarded,
+            // as asyncio's closed transport discards it.
+            self.eof = true;
+            return Poll::Ready(Ok(()));
+        }
         let n = self.next_read.max(want).max(1);
         self.reserve(n);
         let end = self.end;
@@ -443,7 +460,11 @@ impl StreamReader {
         std::future::poll_fn(|cx| self.poll_readexactly(cx, n)).await
     }
 
-    fn poll_readexactly(&mut self, cx: &mut Context<'_>, n: usize) -> Poll<Result<Vec<u8>, ReadError>> {
+    fn poll_readexactly(
+        &mut self,
+        cx: &mut Context<'_>,
+        n: usize,
+    ) -> Poll<Result<Vec<u8>, ReadError>> {
         self.check_error()?;
         if n == 0 {
             return Poll::Ready(Ok(Vec::new()));
@@ -521,7 +542,11 @@ impl StreamReader {
         std::future::poll_fn(|cx| self.poll_readline(cx, &mut offset)).await
     }
 
-    fn poll_readline(&mut self, cx: &mut Context<'_>, offset: &mut usize) -> Poll<Result<Vec<u8>, ReadError>> {
+    fn poll_readline(
+        &mut self,
+        cx: &mut Context<'_>,
+        offset: &mut usize,
+    ) -> Poll<Result<Vec<u8>, ReadError>> {
         match std::task::ready!(self.poll_until(cx, &[b"\n"], offset)) {
             Ok(line) => Poll::Ready(Ok(line)),
             Err(ReadError::IncompleteRead { partial, .. }) => Poll::Ready(Ok(partial)),
@@ -675,7 +700,7 @@ impl futures_io::AsyncRead for StreamReader {
         if this.buffered() == 0 && !this.eof && this.feed.is_none() {
             if let Some(conn) = &this.conn {
                 // Nothing buffered and a large read: straight into the caller's buffer.
-                if out.len() >= this.next_read {
+                if out.len() >= this.next_read && !conn.is_shut() {
                     return match conn.io.poll_read(cx, out) {
                         Poll::Ready(Ok(0)) => {
                             this.eof = true;

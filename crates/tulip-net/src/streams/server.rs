@@ -52,6 +52,9 @@ where
     }
 }
 
+/// An accepted connection: its stream and the peer's address.
+type Accepted = (Box<dyn RawStream>, SockAddr);
+
 /// A listening socket of a server.
 enum Listener {
     Tcp(TcpListener),
@@ -59,7 +62,10 @@ enum Listener {
 }
 
 impl Listener {
-    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Box<dyn RawStream>, SockAddr)>> {
+    fn poll_accept(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(Box<dyn RawStream>, SockAddr)>> {
         match self {
             Listener::Tcp(l) => l
                 .poll_accept(cx)
@@ -190,9 +196,18 @@ impl Server {
         )
     }
 
-    pub(crate) fn unix(listener: UnixListener, handler: impl Handler, limit: usize) -> io::Result<Server> {
+    pub(crate) fn unix(
+        listener: UnixListener,
+        handler: impl Handler,
+        limit: usize,
+    ) -> io::Result<Server> {
         let addr = SockAddr::Unix(listener.local_addr()?);
-        Server::new(vec![Listener::Unix(listener)], vec![addr], Box::new(handler), limit)
+        Server::new(
+            vec![Listener::Unix(listener)],
+            vec![addr],
+            Box::new(handler),
+            limit,
+        )
     }
 
     fn new(
@@ -356,7 +371,10 @@ impl Inner {
             }
             st.closed = true;
             st.waiters.take_all(&mut wakers);
-            (st.accept_task.take(), std::mem::take(&mut *lock(&self.listeners)))
+            (
+                st.accept_task.take(),
+                std::mem::take(&mut *lock(&self.listeners)),
+            )
         };
         // Closing the sockets now refuses new connections at once.
         drop(listeners);
@@ -381,7 +399,7 @@ impl Inner {
         &self,
         cx: &mut Context<'_>,
         start: &mut usize,
-    ) -> Poll<Option<io::Result<(Box<dyn RawStream>, SockAddr)>>> {
+    ) -> Poll<Option<io::Result<Accepted>>> {
         let listeners = lock(&self.listeners);
         if listeners.is_empty() {
             return Poll::Ready(None);

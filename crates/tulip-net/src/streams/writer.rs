@@ -231,7 +231,11 @@ impl StreamWriter {
     /// # Errors
     ///
     /// `InvalidInput` when `low > high`.
-    pub fn set_write_buffer_limits(&self, high: Option<usize>, low: Option<usize>) -> io::Result<()> {
+    pub fn set_write_buffer_limits(
+        &self,
+        high: Option<usize>,
+        low: Option<usize>,
+    ) -> io::Result<()> {
         self.conn.set_limits(high, low)
     }
 

@@ -102,6 +102,8 @@ impl Epoll {
                 key: key as usize,
                 readable: err || f.intersects(EventFlags::IN | EventFlags::RDHUP | EventFlags::PRI),
                 writable: err || f.contains(EventFlags::OUT),
+                read_closed: err || f.contains(EventFlags::RDHUP),
+                write_closed: err,
             });
         }
         Ok(())

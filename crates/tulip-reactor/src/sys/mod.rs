@@ -69,6 +69,11 @@ pub(crate) struct Event {
     pub(crate) key: usize,
     pub(crate) readable: bool,
     pub(crate) writable: bool,
+    /// The read side is closed for good (peer's FIN, hang-up or error): reads will never
+    /// block again. Only backends that can tell say so.
+    pub(crate) read_closed: bool,
+    /// The write side is closed for good (hang-up or error).
+    pub(crate) write_closed: bool,
 }
 
 /// A backend instance.
@@ -120,13 +125,15 @@ impl Poller {
         }
     }
 
-    /// Whether sources are edge-triggered (every new readiness edge is reported, with no
-    /// re-arming).
-    pub(crate) fn edge_triggered(&self) -> bool {
+    /// Whether a short read or write may be taken as "drained": the backend is
+    /// edge-triggered (every new readiness edge is reported, with no re-arming) *and* reports
+    /// a closed read side (`EPOLLRDHUP`), so an end of stream that arrived with the last data
+    /// is never missed. Only our epoll backend does both; `polling` hides `EPOLLRDHUP`.
+    pub(crate) fn trusts_short_io(&self) -> bool {
         match self {
             #[cfg(target_os = "linux")]
             Poller::Epoll(_) => true,
-            Poller::Polling(p) => p.edge_triggered(),
+            Poller::Polling(_) => false,
         }
     }
 

@@ -50,10 +50,6 @@ impl PollingPoller {
         }
     }
 
-    pub(crate) fn edge_triggered(&self) -> bool {
-        self.mode == PollMode::Edge
-    }
-
     pub(crate) fn rearm(&self, fd: RawFd, key: usize, read: bool, write: bool) -> io::Result<()> {
         if self.mode == PollMode::Edge {
             return Ok(());
@@ -81,6 +77,8 @@ impl PollingPoller {
                 key: ev.key,
                 readable: ev.readable || ev.is_interrupt(),
                 writable: ev.writable || ev.is_interrupt(),
+                read_closed: ev.is_interrupt(),
+                write_closed: ev.is_interrupt(),
             });
         }
         Ok(())
