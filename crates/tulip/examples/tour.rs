@@ -3,11 +3,10 @@
 //! Run it with `cargo run --release -p tulip --example tour`.
 
 use std::cell::RefCell;
-use std::net::{TcpListener, TcpStream};
 use std::rc::Rc;
 use std::time::Duration;
 
-use tulip::io::{Async, AsyncReadExt, AsyncWriteExt};
+use tulip::streams::{open_connection, start_server, StreamReader, StreamWriter};
 use tulip::time::{timeout, Instant};
 use tulip::EventLoop;
 
@@ -16,21 +15,15 @@ async fn say_after(delay: Duration, what: &str) {
     println!("  {what}");
 }
 
-async fn echo_server(listener: Async<TcpListener>) -> std::io::Result<()> {
+/// asyncio's streams echo handler: one task per connection, a line at a time.
+async fn handle_echo(mut reader: StreamReader, writer: StreamWriter) -> std::io::Result<()> {
     loop {
-        let (stream, _) = listener.read_with(|l| l.accept()).await?;
-        tulip::spawn(async move {
-            let mut stream = Async::new(stream)?;
-            let mut buf = [0u8; 1024];
-            loop {
-                let n = stream.read(&mut buf).await?;
-                if n == 0 {
-                    return Ok::<_, std::io::Error>(());
-                }
-                stream.write_all(&buf[..n]).await?;
-            }
-        })
-        .detach();
+        let line = reader.readline().await?;
+        if line.is_empty() {
+            return Ok(()); // the client closed its side
+        }
+        writer.write(&line);
+        writer.drain().await?;
     }
 }
 
@@ -94,29 +87,34 @@ async fn main() -> std::io::Result<()> {
     tulip::sleep(Duration::from_millis(50)).await;
     println!("   {:?}", log.borrow());
 
-    println!("6. A TCP echo server and 20 clients on loopback:");
-    let listener = Async::new(TcpListener::bind("127.0.0.1:0")?)?;
-    let addr = listener.get_ref().local_addr()?;
-    let server = tulip::spawn_local(echo_server(listener));
+    println!("6. A TCP echo server and 20 clients (asyncio's start_server / open_connection):");
+    let server = start_server(handle_echo, "127.0.0.1:0").await?;
+    let addr = server.local_addrs()[0].to_string();
+    println!("   serving on {addr}");
     let clients: Vec<_> = (0..20)
         .map(|i| {
+            let addr = addr.clone();
             tulip::spawn(async move {
-                let stream = TcpStream::connect(addr)?;
-                let mut stream = Async::new(stream)?;
-                let msg = format!("message {i}");
-                stream.write_all(msg.as_bytes()).await?;
-                let mut back = vec![0u8; msg.len()];
-                stream.read_exact(&mut back).await?;
-                assert_eq!(back, msg.as_bytes());
-                Ok::<_, std::io::Error>(())
+                let (mut reader, writer) = open_connection(addr.as_str()).await?;
+                let line = format!("message {i}\n");
+                writer.write(line.as_bytes());
+                writer.drain().await?;
+                let back = reader.readline().await?;
+                assert_eq!(back, line.as_bytes());
+                writer.close();
+                writer.wait_closed().await
             })
         })
         .collect();
     for c in clients {
         c.await.unwrap()?;
     }
-    server.cancel();
-    println!("   20 round trips echoed, at {}", elapsed());
+    server.close();
+    server.wait_closed().await;
+    println!(
+        "   20 round trips echoed; every handler finished, at {}",
+        elapsed()
+    );
 
     println!("7. Virtual time: an hour-long sleep on a paused clock takes no time:");
     let wall = std::time::Instant::now();
