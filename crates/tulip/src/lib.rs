@@ -123,9 +123,9 @@ pub mod rt {
     pub use tulip_executor::BUDGET;
     #[doc(inline)]
     pub use tulip_runtime::{
-        block_on, run, CallHandle, EventLoop, ExceptionContext, ExceptionHandler, LoopDump,
-        LoopHandle, ReportKind, Runner, RunnerBuilder, ShutdownReport, TaskDump, TimerHandle,
-        UnhandledPanic,
+        block_on, call_exception_handler, run, CallHandle, EventLoop, ExceptionContext,
+        ExceptionHandler, LoopDump, LoopHandle, ReportKind, Runner, RunnerBuilder, ShutdownReport,
+        TaskDump, TimerHandle, UnhandledPanic,
     };
 }
 
