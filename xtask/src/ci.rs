@@ -28,6 +28,13 @@ pub(crate) fn run_all() -> Result<(), String> {
             .env("TULIP_WORKERS", "2")
             .args(["test", "-p", "tulip-tests"]),
     )?;
+    // The loop's tests and the networking crate once more on the portable `polling` backend
+    // (the default is our own epoll layer): `Runner::builder()` reads TULIP_BACKEND.
+    run_cmd(
+        cargo()
+            .env("TULIP_BACKEND", "polling")
+            .args(["test", "-p", "tulip-tests", "-p", "tulip-net"]),
+    )?;
     run_cmd(
         cargo()
             .env("RUSTDOCFLAGS", "-D warnings")
