@@ -493,6 +493,15 @@ impl TcpStream {
         addr: A,
         options: &ConnectOptions,
     ) -> io::Result<TcpStream> {
+        Ok(TcpStream::connect_peer(addr, options).await?.0)
+    }
+
+    /// [`connect_with`](Self::connect_with), also returning the address that answered
+    /// (saves the streams layer a `getpeername`).
+    pub(crate) async fn connect_peer<A: ToSocketAddrs>(
+        addr: A,
+        options: &ConnectOptions,
+    ) -> io::Result<(TcpStream, SocketAddr)> {
         let addrs = options.order(resolve(&addr).await?);
         if addrs.is_empty() {
             return Err(io::Error::new(
@@ -501,8 +510,8 @@ impl TcpStream {
             ));
         }
         let (local, nodelay) = (options.local_addr, options.nodelay);
-        happy::race(addrs, options.delay, move |a| {
-            connect_one(a, local, nodelay)
+        happy::race(addrs, options.delay, move |a| async move {
+            connect_one(a, local, nodelay).await.map(|s| (s, a))
         })
         .await
     }
@@ -742,16 +751,10 @@ async fn connect_one(
     // Registered after the connect has started, so the first event is its outcome.
     let io = Async::new_nonblocking(std::net::TcpStream::from(fd))?;
     if !done {
-        loop {
-            io.writable().await?;
-            sys::take_connect_error(io.get_ref())?;
-            // Events may be spurious: connected only once the peer has an address.
-            match io.get_ref().peer_addr() {
-                Ok(_) => break,
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => continue,
-                Err(e) => return Err(e),
-            }
-        }
+        // Registered after the connect started, so the first readiness event (or a writable
+        // poll right now) is its outcome; SO_ERROR says which.
+        io.writable().await?;
+        sys::take_connect_error(io.get_ref())?;
     }
     Ok(TcpStream { io })
 }

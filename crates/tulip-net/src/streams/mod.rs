@@ -186,9 +186,8 @@ impl ConnectionOptions {
         addr: A,
     ) -> io::Result<(StreamReader, StreamWriter)> {
         let limit = reader::valid_limit(self.limit)?;
-        let stream = TcpStream::connect_with(addr, &self.connect).await?;
-        let peer = stream.peer_addr().ok().map(SockAddr::Inet);
-        Ok(pair(Box::new(stream), peer, limit))
+        let (stream, peer) = TcpStream::connect_peer(addr, &self.connect).await?;
+        Ok(pair(Box::new(stream), Some(SockAddr::Inet(peer)), limit))
     }
 
     /// Connects to a Unix socket.
