@@ -30,11 +30,13 @@ pub(crate) fn run_all() -> Result<(), String> {
     )?;
     // The loop's tests and the networking crate once more on the portable `polling` backend
     // (the default is our own epoll layer): `Runner::builder()` reads TULIP_BACKEND.
-    run_cmd(
-        cargo()
-            .env("TULIP_BACKEND", "polling")
-            .args(["test", "-p", "tulip-tests", "-p", "tulip-net"]),
-    )?;
+    run_cmd(cargo().env("TULIP_BACKEND", "polling").args([
+        "test",
+        "-p",
+        "tulip-tests",
+        "-p",
+        "tulip-net",
+    ]))?;
     run_cmd(
         cargo()
             .env("RUSTDOCFLAGS", "-D warnings")

@@ -289,14 +289,15 @@ impl StreamReader {
             }
         }
         let want = self.end + n;
-        let new_len = want.max(self.buf.len().saturating_mul(2)).max(FIRST_READ);
-        // Grow to at least what is needed, doubling to amortise; never far past the need
-        // for large single requests.
-        let new_len = if new_len > want + MAX_READ {
-            want
-        } else {
-            new_len
-        };
+        // Double to amortise, but never past twice the limit unless one request needs more
+        // (a `readexactly` larger than that), so a separator search stays within bounds.
+        let doubled = self
+            .buf
+            .len()
+            .saturating_mul(2)
+            .min(2 * self.limit.max(FIRST_READ));
+        let new_len = want.max(doubled).max(FIRST_READ);
+        self.buf.reserve_exact(new_len - self.buf.len());
         self.buf.resize(new_len, 0);
     }
 
