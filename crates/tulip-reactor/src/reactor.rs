@@ -177,6 +177,7 @@ pub(crate) struct Source {
 ///
 /// `closed` is sticky: once the backend reported the direction closed for good (a FIN, a
 /// hang-up, an error), operations never block again, so the hint is never trusted after it.
+/// Urgent data sets it too: a read stops short at its mark with data still queued.
 #[derive(Default)]
 struct Readiness {
     tick: AtomicU64,

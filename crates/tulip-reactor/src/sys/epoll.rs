@@ -55,7 +55,9 @@ impl Epoll {
     }
 
     pub(crate) fn add(&self, fd: RawFd, key: usize) -> io::Result<()> {
-        let flags = EventFlags::IN | EventFlags::OUT | EventFlags::RDHUP | EventFlags::ET;
+        // PRI: urgent (out-of-band) data, at whose mark a read stops short (see `wait`).
+        let flags =
+            EventFlags::IN | EventFlags::OUT | EventFlags::RDHUP | EventFlags::PRI | EventFlags::ET;
         epoll::add(
             &self.epfd,
             borrow(fd),
@@ -102,7 +104,10 @@ impl Epoll {
                 key: key as usize,
                 readable: err || f.intersects(EventFlags::IN | EventFlags::RDHUP | EventFlags::PRI),
                 writable: err || f.contains(EventFlags::OUT),
-                read_closed: err || f.contains(EventFlags::RDHUP),
+                // Urgent data (TCP `MSG_OOB`, or Unix stream OOB since Linux 5.15) ends a read
+                // at its mark with ordinary data still queued and no event to come for it: a
+                // short read proves nothing on this socket from now on, as after a FIN.
+                read_closed: err || f.intersects(EventFlags::RDHUP | EventFlags::PRI),
                 write_closed: err,
             });
         }

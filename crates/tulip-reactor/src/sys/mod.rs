@@ -70,7 +70,8 @@ pub(crate) struct Event {
     pub(crate) readable: bool,
     pub(crate) writable: bool,
     /// The read side is closed for good (peer's FIN, hang-up or error): reads will never
-    /// block again. Only backends that can tell say so.
+    /// block again; or urgent data came, at whose mark a read stops short. Either way a short
+    /// read no longer proves the side empty. Only backends that can tell say so.
     pub(crate) read_closed: bool,
     /// The write side is closed for good (hang-up or error).
     pub(crate) write_closed: bool,
