@@ -124,3 +124,122 @@ pub async fn until(mut cond: impl FnMut() -> bool) {
     }
     panic!("the awaited condition never became true");
 }
+
+/// Both reactor backends: tests of anything that waits on socket readiness run on each.
+pub const BACKENDS: [tulip::io::Backend; 2] =
+    [tulip::io::Backend::Epoll, tulip::io::Backend::Polling];
+
+/// How long a network test may take before it counts as hung: a generous upper bound that
+/// turns a hang into a failure, never a measure of speed.
+pub const NET_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs the future `test` makes once per backend, each on a fresh runner (whose worker count
+/// comes from `TULIP_WORKERS`), failing if one does not finish within three times
+/// [`NET_LIMIT`] (steps inside are bounded by [`bounded`], which names the step).
+pub fn on_each_backend<F, Fut>(test: F)
+where
+    F: Fn(tulip::io::Backend) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for backend in BACKENDS {
+        let runner = tulip::Runner::builder().backend(backend).build();
+        runner.run(async {
+            if tulip::timeout(3 * NET_LIMIT, test(backend)).await.is_err() {
+                panic!(
+                    "the test did not finish within {:?} on {backend:?}",
+                    3 * NET_LIMIT
+                );
+            }
+        });
+    }
+}
+
+/// Awaits `fut`, failing the test (instead of hanging it) after [`NET_LIMIT`].
+pub async fn bounded<F: std::future::Future>(what: &str, fut: F) -> F::Output {
+    match tulip::timeout(NET_LIMIT, fut).await {
+        Ok(v) => v,
+        Err(_) => panic!("{what} did not finish within {NET_LIMIT:?}"),
+    }
+}
+
+/// Whether the host has IPv6 on the loopback interface (tested by binding `[::1]:0`).
+pub fn has_ipv6() -> bool {
+    std::net::TcpListener::bind("[::1]:0").is_ok()
+}
+
+/// A directory for one test's files, unique per process and test, removed when dropped.
+#[derive(Debug)]
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    /// Creates (afresh) `$TMPDIR/tulip-<pid>-<test>`.
+    pub fn new(test: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!("tulip-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create the test's temporary directory");
+        TempDir(path)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    /// A path inside the directory.
+    pub fn join(&self, name: &str) -> std::path::PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// How many file descriptors this process has open (Linux: the entries of `/proc/self/fd`,
+/// less the one reading it).
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("read /proc/self/fd")
+        .count()
+        .saturating_sub(1)
+}
+
+/// The environment variable that tells a re-run test binary which child role to play.
+pub const CHILD_ENV: &str = "TULIP_TEST_CHILD";
+
+/// Whether this process is a child started by [`run_in_child`] with role `role`.
+pub fn is_child(role: &str) -> bool {
+    std::env::var(CHILD_ENV).is_ok_and(|r| r == role)
+}
+
+/// Re-runs the current test binary with only the test `test` (its full name) and
+/// `TULIP_TEST_CHILD=role`, for tests that change process-wide state (resource limits, signal
+/// dispositions) or count the process's file descriptors. Panics, showing the child's output,
+/// unless the child succeeds; returns its output otherwise.
+pub fn run_in_child(test: &str, role: &str) -> String {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let out = std::process::Command::new(exe)
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, role)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("start the child test process");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "the child process ({role}) failed with {}:\n{text}",
+        out.status
+    );
+    assert!(
+        text.contains("1 passed"),
+        "the child process ({role}) ran no test:\n{text}"
+    );
+    print!("{text}");
+    text
+}
