@@ -2,7 +2,7 @@
 //! writes otherwise.
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::fs::FileExt;
 use std::task::{Context, Poll};
@@ -21,7 +21,9 @@ pub(crate) fn poll_sendfile<T: AsFd>(
 ) -> Poll<io::Result<usize>> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        io.poll_write_stream(cx, count, |s| {
+        // Not `poll_write_stream`: a step shorter than `count` may mean the file ended, not
+        // that the socket is full, and a socket with room gives no writable event to wait for.
+        io.poll_write_with(cx, |s| {
             Ok(rustix::fs::sendfile(s, file, Some(&mut *offset), count)?)
         })
     }
@@ -53,6 +55,9 @@ pub(crate) async fn send_file(
     let mut off = offset;
     let mut sent = 0u64;
     let mut zero_copy = true;
+    // A file that cannot be read at an offset (a pipe) is read in order from where it is,
+    // when asked to start at 0 (as asyncio's fallback seeks only for a non-zero offset).
+    let mut positional = true;
     while sent < total {
         let want = usize::try_from((total - sent).min(1 << 30)).unwrap_or(1 << 30);
         if zero_copy {
@@ -73,8 +78,16 @@ pub(crate) async fn send_file(
         // Copying: one chunk read from the file, written out whole.
         let mut chunk = vec![0u8; want.min(256 * 1024)];
         let n = loop {
-            match file.read_at(&mut chunk, off) {
+            let res = if positional {
+                file.read_at(&mut chunk, off)
+            } else {
+                (&*file).read(&mut chunk)
+            };
+            match res {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if positional && offset == 0 && e.raw_os_error() == Some(libc::ESPIPE) => {
+                    positional = false;
+                }
                 other => break other?,
             }
         };
