@@ -4,7 +4,8 @@
 //! ways; `peek`; borrowed and owned halves (`reunite`, the FIN of a dropped write half); std
 //! interop and `AsFd`; vectored and non-blocking (`try_*`) I/O; IPv6 and dual-stack
 //! listeners; bind and connect errors that name their address; a 64 MiB transfer each way;
-//! a thousand connections at once; plain `std::net` peers; and the readiness shortcut (data,
+//! a thousand connections at once; plain `std::net` peers; `sendfile` (parts of a file, past
+//! its end, larger than the socket buffers, from a pipe); and the readiness shortcut (data,
 //! end of stream and urgent data after a short read are never lost).
 //!
 //! Everything that waits on readiness runs on both reactor backends; the runners take their
@@ -21,9 +22,9 @@ use std::time::Duration;
 
 use tulip::future::poll_once;
 use tulip::io::{AsyncReadExt, AsyncWriteExt};
-use tulip::net::{ConnectError, ConnectOptions, ListenOptions, TcpListener, TcpStream};
+use tulip::net::{sendfile, ConnectError, ConnectOptions, ListenOptions, TcpListener, TcpStream};
 use tulip::stream::StreamExt;
-use tulip_tests::{bounded, has_ipv6, on_each_backend, Latch};
+use tulip_tests::{bounded, has_ipv6, on_each_backend, Latch, TempDir};
 
 /// A listener on an ephemeral loopback port.
 async fn listener() -> (TcpListener, SocketAddr) {
@@ -1021,5 +1022,91 @@ fn data_behind_an_urgent_mark_is_read() {
             .await
             .unwrap();
         assert_eq!(&buf[..n], b"cd");
+    });
+}
+
+/// A file of `len` pattern bytes in `dir`, opened for reading, with its contents.
+fn pattern_file(dir: &TempDir, len: usize) -> (std::fs::File, Vec<u8>) {
+    let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+    let path = dir.join("data");
+    std::fs::write(&path, &data).unwrap();
+    (std::fs::File::open(&path).unwrap(), data)
+}
+
+// asyncio's loop.sock_sendfile (CPython test_sock_lowlevel / test_sendfile: whole file,
+// offset and count, count past the end, offset at the end): zero-copy over TCP; the count
+// returned is what the file had.
+#[test]
+fn sendfile_sends_the_asked_part_of_a_file() {
+    on_each_backend(|b| async move {
+        let dir = TempDir::new(&format!("sendfile-{b:?}"));
+        let (file, data) = pattern_file(&dir, 100_000);
+        let (client, mut server) = pair().await;
+        let len = data.len() as u64;
+        let cases: [(u64, Option<u64>, std::ops::Range<usize>); 5] = [
+            (2, Some(5), 2..7),
+            (0, None, 0..data.len()),
+            (99_990, None, 99_990..data.len()),
+            (50_000, Some(len), 50_000..data.len()),
+            (len, None, 0..0),
+        ];
+        for (offset, count, want) in cases {
+            let n = bounded("sendfile", sendfile(&client, &file, offset, count))
+                .await
+                .unwrap();
+            assert_eq!(n, want.len() as u64, "offset {offset}, count {count:?}");
+            let mut got = vec![0u8; want.len()];
+            server.read_exact(&mut got).await.unwrap();
+            assert!(
+                got == data[want.clone()],
+                "offset {offset}, count {count:?}"
+            );
+        }
+    });
+}
+
+// The same for a file far larger than the socket's buffers, read at the other end meanwhile:
+// the zero-copy steps stop at a full socket and go on when it drains.
+#[test]
+fn sendfile_of_a_file_larger_than_the_socket_buffers() {
+    on_each_backend(|b| async move {
+        let dir = TempDir::new(&format!("sendfile-big-{b:?}"));
+        let (file, data) = pattern_file(&dir, 8 << 20);
+        let (client, mut server) = pair().await;
+        let reader = tulip::spawn(async move {
+            let mut got = Vec::new();
+            server.read_to_end(&mut got).await.unwrap();
+            got
+        });
+        let n = bounded("sendfile", sendfile(&client, &file, 0, None))
+            .await
+            .unwrap();
+        assert_eq!(n, data.len() as u64);
+        drop(client);
+        let got = reader.await.unwrap();
+        assert!(got == data, "the received file differs");
+    });
+}
+
+// The fallback when the kernel refuses sendfile(2) for the file (a pipe): reads and writes.
+#[test]
+fn sendfile_from_a_pipe_falls_back_to_copying() {
+    on_each_backend(|_| async {
+        let (rx, tx) = rustix::pipe::pipe().unwrap();
+        let writer = std::thread::spawn(move || {
+            let mut tx = std::fs::File::from(tx);
+            tx.write_all(b"through a pipe").unwrap();
+        });
+        let file = std::fs::File::from(rx);
+        let (client, mut server) = pair().await;
+        let n = bounded("sendfile from a pipe", sendfile(&client, &file, 0, None))
+            .await
+            .unwrap();
+        assert_eq!(n, 14);
+        drop(client);
+        let mut got = Vec::new();
+        server.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, b"through a pipe");
+        tulip::to_thread(move || writer.join().unwrap()).await;
     });
 }

@@ -3,8 +3,8 @@
 //! else's file replaced it, nor after `into_std`); a stale socket file is `AddrInUse` naming
 //! the path; a missing path is `NotFound` naming it; `pair()`, `peer_cred`, half-close and
 //! halves; unbound datagram sockets; connecting to a full backlog (retried until the listener
-//! makes room); std interop; and the readiness shortcut (data, end of stream and OOB data after
-//! a short read) on Unix streams.
+//! makes room); std interop; `sendfile` over a Unix stream; and the readiness shortcut (data,
+//! end of stream and OOB data after a short read) on Unix streams.
 //!
 //! Everything that waits on readiness runs on both reactor backends. Each test keeps its files
 //! in a directory of its own under the system's temporary directory, removed at the end.
@@ -550,5 +550,30 @@ fn the_readiness_shortcut_loses_neither_data_nor_end_of_stream() {
             .await
             .unwrap();
         assert_eq!(&buf[..n], b"behind");
+    });
+}
+
+// asyncio's loop.sock_sendfile over a Unix stream: zero-copy to the end of the file.
+#[test]
+fn sendfile_over_a_unix_stream() {
+    on_each_backend(|b| async move {
+        let dir = TempDir::new(&format!("unix-sendfile-{b:?}"));
+        let path = dir.join("data");
+        let data: Vec<u8> = (0..(3u32 << 20)).map(|i| (i % 241) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let reader = tulip::spawn(async move {
+            let mut got = Vec::new();
+            b.read_to_end(&mut got).await.unwrap();
+            got
+        });
+        let n = bounded("sendfile", tulip::net::sendfile(&a, &file, 1, None))
+            .await
+            .unwrap();
+        assert_eq!(n, data.len() as u64 - 1);
+        drop(a);
+        let got = reader.await.unwrap();
+        assert!(got == data[1..], "the received file differs");
     });
 }
