@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 
 use tulip_reactor::Async;
 
+use crate::stream_io;
 use crate::streams::RawStream;
 
 /// One zero-copy step on a registered socket.
@@ -24,6 +25,13 @@ pub(crate) fn poll_sendfile<T: AsFd>(
         // Not `poll_write_stream`: a step shorter than `count` may mean the file ended, not
         // that the socket is full, and a socket with room gives no writable event to wait for.
         io.poll_write_with(cx, |s| {
+            // sendfile(2) has no MSG_NOSIGNAL: on a socket whose write side is shut (the peer
+            // reset and the error was already reported, or it closed a Unix stream) it raises
+            // SIGPIPE, which kills a process that has not ignored it. An empty send with
+            // MSG_NOSIGNAL reports that state as EPIPE first, without a signal. (An error
+            // that arrives after the probe is reported by sendfile itself as ECONNRESET,
+            // without a signal, unless another thread takes it from the socket in between.)
+            stream_io::send(s, &[])?;
             Ok(rustix::fs::sendfile(s, file, Some(&mut *offset), count)?)
         })
     }
