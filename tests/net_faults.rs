@@ -28,8 +28,8 @@ use std::time::Duration;
 use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
 use tulip::io::{AsyncReadExt, AsyncWriteExt};
 use tulip::net::{
-    getaddrinfo, ConnectError, TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixListener,
-    UnixStream,
+    getaddrinfo, sendfile, ConnectError, TcpListener, TcpStream, UdpSocket, UnixDatagram,
+    UnixListener, UnixStream,
 };
 use tulip::streams::{start_server, StreamReader, StreamWriter};
 use tulip::time::Instant;
@@ -285,7 +285,8 @@ fn emfile_from_connect_and_bind_is_clean_and_leaks_nothing() {
 // (sock_sendall to a closed peer): the peer reads a little and closes with SO_LINGER 0 (a
 // reset) while 10 MB are being written. The write fails — never a SIGPIPE, which here would
 // kill the process (its disposition is back to the default) — and later writes and reads fail
-// at once rather than hang.
+// at once rather than hang. The same for `sendfile`, whose system call has no MSG_NOSIGNAL,
+// and for Unix streams whose peer went away.
 #[test]
 fn a_peer_reset_mid_write_is_an_error_without_sigpipe() {
     const ROLE: &str = "reset";
@@ -341,6 +342,50 @@ fn a_peer_reset_mid_write_is_an_error_without_sigpipe() {
             other => panic!("a read after a reset gave {other:?}"),
         }
 
+        // sendfile(2) to a peer that reset: the kernel's splice path has no MSG_NOSIGNAL.
+        let dir = TempDir::new(&format!("faults-sendfile-{}", std::process::id()));
+        let path = dir.join("big");
+        std::fs::write(&path, &data).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let client = TcpStream::connect(addr).await.unwrap();
+        let (server, _) = l.accept().await.unwrap();
+        let server = server.into_std().unwrap();
+        let peer = std::thread::spawn(move || {
+            server.set_nonblocking(false).unwrap();
+            let mut s = server;
+            let mut buf = vec![0u8; 64 << 10];
+            s.read_exact(&mut buf).unwrap();
+            rustix::net::sockopt::set_socket_linger(&s, Some(Duration::ZERO)).unwrap();
+            drop(s);
+        });
+        let err = bounded(
+            "sendfile to a reset peer",
+            sendfile(&client, &file, 0, None),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(
+                err.kind(),
+                io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+            ),
+            "{err}"
+        );
+        tulip::to_thread(move || peer.join().unwrap()).await;
+        let err = bounded(
+            "sendfile after the reset",
+            sendfile(&client, &file, 0, None),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(
+                err.kind(),
+                io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+            ),
+            "{err}"
+        );
+
         // A Unix stream whose peer went away: EPIPE, no signal.
         let (mut a, mut b) = UnixStream::pair().unwrap();
         let reader = tulip::spawn(async move {
@@ -353,6 +398,19 @@ fn a_peer_reset_mid_write_is_an_error_without_sigpipe() {
         assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
         reader.await.unwrap();
         let err = a.write_all(b"x").await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
+        let err = bounded(
+            "sendfile to a closed Unix peer",
+            sendfile(&a, &file, 0, None),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
+        // And to a TCP stream shut down on our side.
+        let c = TcpStream::connect(addr).await.unwrap();
+        let (_s, _) = l.accept().await.unwrap();
+        c.shutdown(std::net::Shutdown::Write).unwrap();
+        let err = sendfile(&c, &file, 0, Some(10)).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
     });
     // Still alive, with SIGPIPE deadly: no write raised it.
