@@ -450,11 +450,8 @@ fn lookup_blocking(
                 None
             } else {
                 // SAFETY: a non-null ai_canonname is a NUL-terminated string owned by the list.
-                Some(
-                    unsafe { CStr::from_ptr(ai.ai_canonname) }
-                        .to_string_lossy()
-                        .into_owned(),
-                )
+                let name = unsafe { CStr::from_ptr(ai.ai_canonname) };
+                Some(name.to_string_lossy().into_owned())
             };
             let family = if addr.is_ipv4() {
                 Family::Inet
