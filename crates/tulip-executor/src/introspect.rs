@@ -5,8 +5,8 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
-use crate::context::{current_task_meta, with_ctx};
-use crate::task_handle::{TaskId, TaskMeta};
+use crate::current::{current_task_meta, with_ctx};
+use crate::task::meta::{TaskId, TaskMeta, IDLE, RUNNING};
 
 /// Where a task is in its life (a live task; finished tasks are not listed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18,10 +18,6 @@ pub enum TaskState {
     /// Waiting to be woken.
     Idle,
 }
-
-pub(crate) const SCHEDULED: u8 = 0;
-pub(crate) const RUNNING: u8 = 1;
-pub(crate) const IDLE: u8 = 2;
 
 pub(crate) fn state_of(s: &AtomicU8) -> TaskState {
     match s.load(Ordering::Relaxed) {

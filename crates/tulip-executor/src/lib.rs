@@ -48,44 +48,36 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![doc(test(attr(deny(warnings))))]
 
-mod builder;
-mod context;
+mod current;
+mod driver;
 mod executor;
-mod idle;
 mod introspect;
-mod local;
-mod mt;
 mod park;
 mod registry;
 mod report;
-mod segqueue;
-mod shared;
-mod st;
+mod scheduler;
+mod spawn;
 mod sync;
-mod task_handle;
-mod wrapper;
+pub mod task;
+mod task_local;
+mod watchdog;
 mod yield_now;
 
 #[cfg(tulip_loom)]
 #[doc(hidden)]
 pub mod loom_models;
 
-pub use builder::Builder;
-pub use context::{in_loop, EnterGuard};
-pub use executor::{doc_block_on, spawn, spawn_local, Executor, ExecutorConfig, Spawner};
-pub use local::{AccessError, Context, LocalKey, Scoped};
-pub use mt::ThreadStart;
+pub use current::{in_loop, EnterGuard};
+pub use driver::{Driver, ThreadDriver};
+pub use executor::{Executor, ExecutorConfig, Spawner};
 pub use report::{
     default_exception_handler, ExceptionContext, ExceptionHandler, ReportKind, UnhandledPanic,
 };
-pub use shared::{Driver, ThreadDriver};
-pub use st::BUDGET;
-pub use task_handle::{payload_message, JoinError, Panic, Task, TaskId};
-
-/// Introspection of the running loop's tasks (asyncio's `current_task()` and `all_tasks()`).
-pub mod task {
-    pub use crate::introspect::{
-        all, current, current_id, note_waiting, TaskInfo, TaskState, WaitingOn,
-    };
-}
+pub use scheduler::current_thread::BUDGET;
+pub use scheduler::multi_thread::ThreadStart;
+pub use spawn::{doc_block_on, spawn, spawn_local, Builder};
+pub use task::error::{payload_message, JoinError, Panic};
+pub use task::handle::Task;
+pub use task::meta::TaskId;
+pub use task_local::{AccessError, Context, LocalKey, Scoped};
 pub use yield_now::{yield_now, YieldNow};

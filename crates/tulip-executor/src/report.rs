@@ -7,7 +7,8 @@ use std::panic::Location;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::task_handle::{payload_message, TaskId};
+use crate::task::error::payload_message;
+use crate::task::meta::TaskId;
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

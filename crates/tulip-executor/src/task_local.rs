@@ -7,6 +7,7 @@
 //! everything it starts, while a child's own `set` never leaks back into its parent.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -14,7 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
-use crate::context::{capture_context, swap_context, with_context};
+use crate::current::{locals_live, set_locals_live};
 
 /// A task's context: key id → value.
 #[derive(Clone, Default)]
@@ -111,6 +112,99 @@ impl<F: Future> Future for Scoped<F> {
         // Keep what the future set for its next poll.
         *this.context = swap_context(prev);
         out
+    }
+}
+
+thread_local! {
+    /// The current task-local context (the running task's, or the thread's outside tasks).
+    static CONTEXT: Cell<Context> = const { Cell::new(Context::EMPTY) };
+}
+
+/// Installs a task's non-empty `context` on this thread (see `current::in_task`).
+#[inline]
+pub(crate) fn install(context: Context) {
+    CONTEXT.set(context);
+}
+
+/// Takes the installed context off this thread (see `current::in_task`).
+#[inline]
+pub(crate) fn uninstall() -> Context {
+    CONTEXT.try_with(Cell::take).unwrap_or_default()
+}
+
+/// A copy of this thread's current task-local context (cheap when it is empty).
+#[inline]
+pub(crate) fn capture_context() -> Context {
+    if locals_live() {
+        CONTEXT
+            .try_with(|c| {
+                let v = c.take();
+                let copy = v.clone();
+                c.set(v);
+                copy
+            })
+            .unwrap_or_default()
+    } else {
+        Context::EMPTY
+    }
+}
+
+/// Runs `f` with this thread's current task-local context, which it may change.
+pub(crate) fn with_context<R>(f: impl FnOnce(&mut Context) -> R) -> R {
+    let mut f = Some(f);
+    let r = CONTEXT.try_with(|c| {
+        let mut ctx = c.take();
+        let r = (f.take().expect("once"))(&mut ctx);
+        let live = !ctx.is_empty();
+        c.set(ctx);
+        set_locals_live(live);
+        r
+    });
+    match r {
+        Ok(r) => r,
+        Err(_) => (f.take().expect("once"))(&mut Context::default()),
+    }
+}
+
+/// Installs `context` on this thread; returns the previous one.
+pub(crate) fn swap_context(context: Context) -> Context {
+    let live = !context.is_empty();
+    let prev = CONTEXT.try_with(|c| c.replace(context)).unwrap_or_default();
+    set_locals_live(live);
+    prev
+}
+
+/// The main future's task-local context while `block_on` runs: it starts as a copy of the
+/// caller's, is installed only around the main future's polls (so the thread's context is
+/// empty between polls, as tasks expect), and the caller's is put back when `block_on` ends.
+pub(crate) struct MainContext {
+    main: Context,
+    caller: Option<Context>,
+}
+
+impl MainContext {
+    pub(crate) fn take_from_thread() -> MainContext {
+        let caller = swap_context(Context::default());
+        MainContext {
+            main: caller.clone(),
+            caller: Some(caller),
+        }
+    }
+
+    /// Runs `f` (a poll of the main future) with the main context installed.
+    pub(crate) fn run<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        swap_context(std::mem::take(&mut self.main));
+        let r = f();
+        self.main = swap_context(Context::default());
+        r
+    }
+}
+
+impl Drop for MainContext {
+    fn drop(&mut self) {
+        if let Some(c) = self.caller.take() {
+            swap_context(c);
+        }
     }
 }
 
