@@ -13,7 +13,7 @@ use crate::executor::shared::Shared;
 use crate::scheduler::current_thread::StLocal;
 use crate::scheduler::multi_thread::WorkerLocal;
 use crate::task::meta::TaskMeta;
-use crate::task_local::{self, Context};
+use crate::task_local::{self, TaskLocals};
 
 /// The executor state a thread can enter.
 #[derive(Clone)]
@@ -133,9 +133,13 @@ thread_local! {
 ///
 /// Invariant: between polls the thread's context is empty (`block_on` moves the caller's
 /// context into the main future and swaps it around each of its polls; callbacks run inside
-/// `Context::run`), so an empty task context needs no swap at all.
+/// `TaskLocals::run`), so an empty task context needs no swap at all.
 #[inline]
-pub(crate) fn in_task<R>(meta: &TaskMeta, context: Context, f: impl FnOnce() -> R) -> (R, Context) {
+pub(crate) fn in_task<R>(
+    meta: &TaskMeta,
+    context: TaskLocals,
+    f: impl FnOnce() -> R,
+) -> (R, TaskLocals) {
     let prev = enter_task(meta, context);
     // Resets the current task if `f` unwinds, so that no pointer to `meta` outlives this call.
     let guard = LeaveOnUnwind(prev);
@@ -156,7 +160,7 @@ impl Drop for LeaveOnUnwind {
 /// Marks `meta` as the task being polled on this thread and installs its `context`; returns
 /// what [`leave_task`] restores.
 #[inline]
-fn enter_task(meta: &TaskMeta, context: Context) -> *const TaskMeta {
+fn enter_task(meta: &TaskMeta, context: TaskLocals) -> *const TaskMeta {
     TASK.with(|t| {
         if !context.is_empty() {
             task_local::install(context);
@@ -168,13 +172,13 @@ fn enter_task(meta: &TaskMeta, context: Context) -> *const TaskMeta {
 
 /// Undoes [`enter_task`]; returns the task's context as the poll left it.
 #[inline]
-fn leave_task(prev: *const TaskMeta) -> Context {
+fn leave_task(prev: *const TaskMeta) -> TaskLocals {
     TASK.try_with(|t| {
         t.meta.set(prev);
         if t.locals_live.replace(false) {
             task_local::uninstall()
         } else {
-            Context::EMPTY
+            TaskLocals::EMPTY
         }
     })
     .unwrap_or_default()

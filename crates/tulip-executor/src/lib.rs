@@ -73,11 +73,10 @@ pub use executor::{Executor, ExecutorConfig, Spawner};
 pub use report::{
     default_exception_handler, ExceptionContext, ExceptionHandler, ReportKind, UnhandledPanic,
 };
-pub use scheduler::current_thread::BUDGET;
 pub use scheduler::multi_thread::ThreadStart;
 pub use spawn::{doc_block_on, spawn, spawn_local, Builder};
 pub use task::error::{payload_message, JoinError, Panic};
 pub use task::handle::Task;
 pub use task::meta::TaskId;
-pub use task_local::{AccessError, Context, LocalKey, Scoped};
+pub use task_local::{AccessError, LocalKey, TaskLocals, WithTaskLocals};
 pub use yield_now::{yield_now, YieldNow};

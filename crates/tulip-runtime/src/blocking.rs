@@ -229,7 +229,7 @@ where
     let guard: AutoAdvanceGuard = handle.reactor().inhibit_auto_advance();
     // The closure runs in the submitting task's task-local context (asyncio's to_thread
     // copies contextvars).
-    let context = tulip_executor::Context::current();
+    let context = tulip_executor::TaskLocals::current();
     let job: Job = Box::new(move || {
         let result = match catch_unwind(AssertUnwindSafe(|| context.run(f))) {
             Ok(v) => Finished::Value(v),

@@ -229,7 +229,7 @@ impl LoopHandle {
         let state = handle.state.clone();
         // Callbacks run in the task-local context they were scheduled from (asyncio's
         // `context=` default).
-        let context = tulip_executor::Context::current();
+        let context = tulip_executor::TaskLocals::current();
         let f: Box<dyn FnOnce()> = Box::new(move || {
             if !state.cancelled.load(Ordering::Acquire) {
                 context.run(callback);
@@ -251,7 +251,7 @@ impl LoopHandle {
     pub fn call_soon_threadsafe(&self, callback: impl FnOnce() + Send + 'static) -> CallHandle {
         let handle = CallHandle::new(None);
         let state = handle.state.clone();
-        let context = tulip_executor::Context::current();
+        let context = tulip_executor::TaskLocals::current();
         let queued = self.shared.spawner().call_soon(Box::new(move || {
             if !state.cancelled.load(Ordering::Acquire) {
                 context.run(callback);

@@ -59,7 +59,7 @@ fn futures_are_send_when_their_contents_are() {
     unpin::<Done<Task<u8>>>();
     send::<Shield<SendFut>>();
     unpin::<Shield<SendFut>>();
-    send::<Scoped<SendFut>>();
+    send::<CancelScoped<SendFut>>();
     send::<Timeout<SendFut>>();
     send::<MoveOn<SendFut>>();
     unpin::<Timeout<Ready<u8>>>();

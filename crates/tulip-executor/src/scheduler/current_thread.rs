@@ -26,11 +26,11 @@ use crate::executor::shared::Shared;
 use crate::scheduler::segqueue::SegQueue;
 use crate::scheduler::{drain_on_close, run_callback, Flavor, MainWake, Remote};
 use crate::task::meta::TaskMeta;
-use crate::task_local::MainContext;
+use crate::task_local::MainLocals;
 
 /// How many queue items run between two non-blocking checks of the driver (I/O and timers)
 /// and of the injector. A task that is always ready cannot starve I/O for longer than this.
-pub const BUDGET: u32 = 128;
+pub(crate) const BUDGET: u32 = 128;
 
 /// Items of the local run queue.
 enum Ready {
@@ -168,7 +168,7 @@ impl StExecutor {
         let _enter = current::enter(self.ctx());
         let _running = RunningGuard::set();
         current::set_worker_index(0);
-        let mut main_ctx = MainContext::take_from_thread();
+        let mut main_ctx = MainLocals::take_from_thread();
         let local = &*self.local;
         let shared = &*local.shared;
         let st = st(shared);

@@ -55,7 +55,7 @@ use crate::registry::Entry;
 use crate::scheduler::idle::{DriverPark, Idle};
 use crate::scheduler::{drain_on_close, run_callback, Flavor, MainWake, Remote as Item};
 use crate::task::meta::{TaskMeta, NOT_PINNED};
-use crate::task_local::MainContext;
+use crate::task_local::MainLocals;
 
 /// Capacity of a worker's stealable queue.
 const LOCAL_CAP: usize = 256;
@@ -584,7 +584,7 @@ impl MtExecutor {
         let mut future = pin!(future);
         let mut output = None;
         w.pinned.borrow_mut().push_back(LocalItem::Main);
-        let mut main_ctx = MainContext::take_from_thread();
+        let mut main_ctx = MainLocals::take_from_thread();
         let mut poll_main = || {
             main.begin_poll();
             match main_ctx.run(|| future.as_mut().poll(&mut cx)) {

@@ -31,7 +31,7 @@ use crate::executor::shared::Shared;
 use crate::report::ReportKind;
 use crate::task::error::{JoinError, Outcome, Panic};
 use crate::task::meta::{TaskMeta, IDLE, NO_SLOT, RUNNING};
-use crate::task_local::{swap_context, Context as LocalContext};
+use crate::task_local::{swap_context, TaskLocals};
 use crate::watchdog::Watchdog;
 
 pin_project! {
@@ -47,7 +47,7 @@ pin_project! {
     pub(crate) struct TaskFuture<'m, F> {
         meta: &'m TaskMeta,
         // The task's task-local context (installed on the thread while it is polled).
-        context: LocalContext,
+        context: TaskLocals,
         #[pin]
         stage: Stage<F>,
     }
@@ -60,7 +60,7 @@ pin_project! {
                 // Dropped unfinished (cancelled, or at shutdown; possibly from inside another
                 // task's poll): drop it in its own context, then restore the thread's.
                 let prev_ctx = swap_context(std::mem::take(this.context));
-                let ((), _) = in_task(meta, LocalContext::default(), || {
+                let ((), _) = in_task(meta, TaskLocals::default(), || {
                     drop_contained(meta, this.stage.as_mut())
                 });
                 swap_context(prev_ctx);
@@ -71,7 +71,7 @@ pin_project! {
 }
 
 impl<'m, F> TaskFuture<'m, F> {
-    pub(crate) fn new(meta: &'m TaskMeta, context: LocalContext, future: F) -> Self {
+    pub(crate) fn new(meta: &'m TaskMeta, context: TaskLocals, future: F) -> Self {
         TaskFuture {
             meta,
             context,
@@ -179,7 +179,7 @@ impl<'a> PollTimer<'a> {
 #[inline]
 fn poll_contained<F: Future>(
     meta: &TaskMeta,
-    context: &mut LocalContext,
+    context: &mut TaskLocals,
     future: Pin<&mut F>,
     cx: &mut Context<'_>,
 ) -> std::thread::Result<Poll<F::Output>> {
@@ -227,7 +227,7 @@ fn panicked(meta: &TaskMeta, payload: Box<dyn std::any::Any + Send>) -> JoinErro
 /// Ends the task: drops the user's future (in its context, containing panics).
 fn finish<F, T>(
     meta: &TaskMeta,
-    context: &mut LocalContext,
+    context: &mut TaskLocals,
     stage: Pin<&mut Stage<F>>,
     outcome: Outcome<T>,
 ) -> Outcome<T> {
