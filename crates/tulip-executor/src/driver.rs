@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::thread::Thread;
 use std::time::Duration;
 
-use crate::registry::lock;
+use tulip_util::lock;
 
 /// What the loop does when it has nothing to run: wait for I/O and timers (the reactor, in a
 /// full tulip loop).

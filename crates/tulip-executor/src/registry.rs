@@ -3,15 +3,12 @@
 //! It is what lets the loop cancel every task at shutdown (each entry holds a waker), lets
 //! `Task::cancel` wake a task from any thread, and answers `task::all()` and `dump()`.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::task::Waker;
 
-use crate::task::meta::TaskMeta;
+use tulip_util::lock;
 
-/// Locks a mutex, ignoring poisoning: no user code runs under the registry's locks.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use crate::task::meta::TaskMeta;
 
 /// One registered task (24 bytes: `Option<Entry>` uses the waker's niche).
 ///

@@ -363,7 +363,7 @@ impl LoopHandle {
     /// next `run_forever` returns at once.
     pub fn stop(&self) {
         let waker = {
-            let mut st = self.shared.stop.lock().unwrap_or_else(|e| e.into_inner());
+            let mut st = tulip_util::lock(&self.shared.stop);
             st.requested = true;
             st.waker.take()
         };
@@ -403,7 +403,7 @@ impl Future for StopFuture {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut st = self.shared.stop.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = tulip_util::lock(&self.shared.stop);
         if std::mem::take(&mut st.requested) {
             st.waker = None;
             Poll::Ready(())

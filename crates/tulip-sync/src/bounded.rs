@@ -1,8 +1,10 @@
 //! [`BoundedSemaphore`]: a semaphore whose explicit `release()` cannot raise the count past
 //! its initial value.
 
+use std::sync::Arc;
+use tulip_util::const_fn;
+
 use crate::raw::{AcquireSlot, RawSemaphore};
-use crate::sync::{const_fn, Arc};
 use std::error::Error;
 use std::fmt;
 use std::future::Future;

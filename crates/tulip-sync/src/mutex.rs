@@ -6,8 +6,11 @@
 //! on a multi-threaded executor).
 #![allow(unsafe_code)]
 
+use std::sync::Arc;
+use tulip_util::const_fn;
+use tulip_util::sync::UnsafeCell;
+
 use crate::raw::{AcquireSlot, RawSemaphore};
-use crate::sync::{const_fn, Arc, UnsafeCell};
 use std::fmt;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};

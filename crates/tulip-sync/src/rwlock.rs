@@ -14,10 +14,12 @@
 //! `unsafe` is needed for the data cell; see the `mutex` module.
 #![allow(unsafe_code)]
 
+use std::sync::Arc;
+use tulip_util::const_fn;
+use tulip_util::sync::{block_on, AtomicUsize, Ordering, UnsafeCell};
+
 use crate::notify::{Listener, Notify};
 use crate::raw::{AcquireSlot, RawSemaphore};
-use crate::sync::atomic::{AtomicUsize, Ordering};
-use crate::sync::{block_on, const_fn, Arc, UnsafeCell};
 use std::fmt;
 use std::future::Future;
 use std::mem;

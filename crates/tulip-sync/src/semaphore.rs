@@ -1,7 +1,9 @@
 //! [`Semaphore`]: asyncio's `Semaphore`, with RAII permits.
 
+use std::sync::Arc;
+use tulip_util::const_fn;
+
 use crate::raw::{AcquireSlot, RawSemaphore, MAX_PERMITS};
-use crate::sync::{const_fn, Arc};
 use std::fmt;
 use std::future::Future;
 use std::mem;

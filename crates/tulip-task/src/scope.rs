@@ -135,7 +135,7 @@ struct ScopeState {
 impl ScopeShared {
     fn lock(&self) -> MutexGuard<'_, ScopeState> {
         // No user code runs under this lock.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        tulip_util::lock(&self.state)
     }
 
     /// The deadline, resolving a relative one against `now` (first poll).

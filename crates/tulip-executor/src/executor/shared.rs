@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use crate::driver::Driver;
 use crate::introspect::WaitingOn;
-use crate::registry::{lock, Registry};
+use tulip_util::lock;
+
+use crate::registry::Registry;
 use crate::report::{ExceptionContext, ExceptionHandler, UnhandledPanic};
 use crate::scheduler::Flavor;
 use crate::task::meta::{TaskId, TaskMeta, NO_SLOT, PANICKED};

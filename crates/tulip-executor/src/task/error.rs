@@ -109,7 +109,7 @@ impl Panic {
 
     /// The message, when the payload is a `&str` or `String` (as `panic!` makes it).
     pub fn message(&self) -> Option<String> {
-        let p = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let p = tulip_util::lock(&self.0);
         payload_message(&**p).map(str::to_owned)
     }
 }

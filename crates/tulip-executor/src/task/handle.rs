@@ -140,7 +140,7 @@ impl<T> Task<T> {
             !crate::current::in_loop(),
             "Task::wait_blocking called on an event loop thread; await the task instead"
         );
-        crate::park::block_on(self)
+        tulip_util::block_on(self)
     }
 }
 

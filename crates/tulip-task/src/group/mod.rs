@@ -109,7 +109,7 @@ impl<E> GroupShared<E> {
     fn lock(&self) -> MutexGuard<'_, GroupState<E>> {
         // User code never runs under this lock; a poisoned lock can only come from an
         // allocation failure, after which the state is still consistent.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        tulip_util::lock(&self.state)
     }
 
     /// Reserves a slot for a new child, or says why the group refuses it.
