@@ -41,6 +41,11 @@ impl Builder {
 
     /// Spawns a `Send` task on the current loop.
     ///
+    /// # Cancel safety
+    ///
+    /// Spawning does not wait. The returned [`Task`] is a handle: dropping it, or an
+    /// await of it, detaches the task, which runs on; only [`Task::cancel`] stops it.
+    ///
     /// # Panics
     ///
     /// Panics if no tulip event loop runs on this thread.
@@ -54,6 +59,11 @@ impl Builder {
     }
 
     /// Spawns a `!Send` task on the current loop (it always runs on this thread).
+    ///
+    /// # Cancel safety
+    ///
+    /// Spawning does not wait. The returned [`Task`] is a handle: dropping it, or an
+    /// await of it, detaches the task, which runs on; only [`Task::cancel`] stops it.
     ///
     /// # Panics
     ///
@@ -72,6 +82,11 @@ impl Builder {
 ///
 /// The task starts at the loop's next turn, in FIFO order on a single-threaded loop. Dropping
 /// the returned [`Task`] detaches it (it keeps running).
+///
+/// # Cancel safety
+///
+/// Spawning does not wait. The returned [`Task`] is a handle: dropping it, or an await of
+/// it, detaches the task, which runs on; only [`Task::cancel`] stops it.
 ///
 /// # Panics
 ///
@@ -108,6 +123,10 @@ where
 
 /// Spawns a `!Send` task on the current event loop; it always runs on this thread (on a
 /// multi-threaded loop: on this worker).
+///
+/// # Cancel safety
+///
+/// As for [`spawn`]: the returned [`Task`] is a handle, and dropping it detaches the task.
 ///
 /// # Panics
 ///

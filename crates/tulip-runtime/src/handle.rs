@@ -181,6 +181,11 @@ impl LoopHandle {
     /// Runs `f` on the loop's blocking pool (asyncio's `loop.run_in_executor(None, f)`); the
     /// same as [`spawn_blocking`](crate::spawn_blocking) but callable from any thread.
     ///
+    /// # Cancel safety
+    ///
+    /// Dropping the handle (or an await of it) discards the result; the closure runs to the
+    /// end anyway, since a thread cannot be cancelled.
+    ///
     /// # Examples
     ///
     /// ```
@@ -325,6 +330,11 @@ impl LoopHandle {
 
     /// Spawns a `Send` task on this loop from any thread (asyncio's
     /// `run_coroutine_threadsafe`). If the loop has closed, the task is cancelled at once.
+    ///
+    /// # Cancel safety
+    ///
+    /// Spawning does not wait. The returned [`Task`] is a handle: dropping it, or an await
+    /// of it, detaches the task, which runs on; only [`Task::cancel`] stops it.
     #[track_caller]
     pub fn spawn<F>(&self, future: F) -> Task<F::Output>
     where

@@ -12,7 +12,10 @@
 //!   the readers that were waiting get a turn between two writers.
 //!
 //! `unsafe` is needed for the data cell; see the `mutex` module.
-#![allow(unsafe_code)]
+#![allow(
+    unsafe_code,
+    reason = "the data cell behind the guards; the crate denies unsafe code elsewhere"
+)]
 
 use std::sync::Arc;
 use tulip_util::const_fn;

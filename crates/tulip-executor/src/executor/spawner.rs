@@ -43,6 +43,11 @@ impl fmt::Debug for Spawner {
 impl Spawner {
     /// Spawns a `Send` future onto the executor. If the executor has closed, the task is
     /// cancelled at once (awaiting it gives `Err(JoinError::Cancelled)`).
+    ///
+    /// # Cancel safety
+    ///
+    /// Spawning does not wait. The returned [`Task`] is a handle: dropping it, or an await
+    /// of it, detaches the task, which runs on; only [`Task::cancel`] stops it.
     #[track_caller]
     pub fn spawn<F>(&self, future: F) -> Task<F::Output>
     where
