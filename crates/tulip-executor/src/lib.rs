@@ -6,7 +6,13 @@
 //!   name; dropping a `Task` detaches it (asyncio semantics).
 //! - [`JoinError`]: `Cancelled` or `Panicked`, asyncio's `CancelledError` and task exceptions.
 //! - [`yield_now`]: asyncio's `sleep(0)`.
-//! - [`Executor`]: the single-threaded run queue that `tulip-runtime` joins with the reactor.
+//! - [`task_local!`], [`LocalKey`], [`TaskLocals`]: values that flow into the tasks a task
+//!   spawns (asyncio's `contextvars`).
+//! - [`task`]: the running loop's tasks (asyncio's `current_task()`, `all_tasks()`); its page
+//!   also describes, for maintainers, a task's life inside this crate.
+//! - [`Executor`]: the task half of an event loop, single-threaded or work-stealing, that
+//!   `tulip-runtime` joins with the reactor (through the [`Driver`] seam); [`Spawner`] reaches
+//!   it from any thread.
 //!
 //! # Implementation
 //!

@@ -11,7 +11,8 @@ use crate::report::{ExceptionContext, ReportKind};
 
 /// The blocked-loop detector's shared state: a coarse clock (`epoch`, advanced by the
 /// watchdog thread every `tick`) and, per worker, the epoch at which its current poll began.
-/// Publishing a poll costs a relaxed load and three relaxed stores: cheap enough to leave on.
+/// Publishing a poll costs a relaxed load and three stores (the last one a release), and one
+/// release store when it ends: cheap enough to leave on.
 pub(crate) struct Watchdog {
     epoch: AtomicU64,
     tick: Duration,

@@ -1,6 +1,6 @@
 //! The few helpers every tulip crate needs, written once.
 //!
-//! - [`lock`], [`read`], [`write`]: take a `std` lock, ignoring poisoning.
+//! - [`lock`], [`read`], [`write()`]: take a `std` lock, ignoring poisoning.
 //! - [`block_on`]: drive a future to completion on a plain thread, parking it while it waits
 //!   (the `*_blocking` methods, `Task::wait_blocking`).
 //! - [`sync`]: the synchronization tools of code that loom models check — `std`'s in a normal

@@ -10,7 +10,7 @@
 //! | [`UnsafeCell`] | a thin wrapper over `std::cell::UnsafeCell` with loom's API | `loom::cell::UnsafeCell` |
 //! | [`block_on`] | [`crate::block_on`] (thread parking) | `loom::future::block_on` |
 //!
-//! [`lock`], [`read`] and [`write`] ignore poisoning, as the crate-level ones do.
+//! [`lock`], [`read`] and [`write()`] ignore poisoning, as the crate-level ones do.
 //! [`const_fn!`](crate::const_fn) makes a `const fn` that loom's types (which cannot be built in
 //! a const context) turn into a plain `fn`.
 //!
