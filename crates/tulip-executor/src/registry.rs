@@ -20,15 +20,17 @@ pub(crate) struct Entry {
     meta: *const TaskMeta,
 }
 
-// SAFETY: `meta` points to a `TaskMeta` (Sync) in the allocation that `waker` keeps alive, so
-// it is valid for as long as the entry exists, on any thread.
+// SAFETY: `meta` points to a `TaskMeta` (Sync) in the allocation that `waker` keeps alive (the
+// contract of `Registry::insert`, the only way in), so it is valid for as long as the entry
+// exists, on any thread.
 unsafe impl Send for Entry {}
 
 impl Entry {
     /// The task's metadata.
     pub(crate) fn meta(&self) -> &TaskMeta {
-        // SAFETY: the entry's own `waker` holds a reference to the task, so the allocation
-        // holding the metadata outlives the entry, and so this borrow of it.
+        // SAFETY: the entry's own `waker` is a waker of the task (`Registry::insert`'s contract)
+        // and holds a reference to it, so the allocation holding the metadata outlives the
+        // entry, and so this borrow of it.
         unsafe { &*self.meta }
     }
 }
@@ -132,32 +134,33 @@ impl<T> ChunkSlab<T> {
 
 /// One shard of the registry.
 #[derive(Default)]
-pub(crate) struct Shard {
+struct Shard {
     slab: ChunkSlab<Entry>,
 }
 
 impl Shard {
-    pub(crate) fn insert(&mut self, meta: &TaskMeta, waker: Waker) -> usize {
+    /// See [`Registry::insert`] for what `waker` must be.
+    fn insert(&mut self, meta: &TaskMeta, waker: Waker) -> usize {
         self.slab.insert(Entry { waker, meta })
     }
 
     /// Removes the entry of `meta`'s task from `slot`, if it is there; returns its waker (an
     /// entry never leaves its shard: see [`Entry::meta`]).
-    pub(crate) fn remove(&mut self, slot: usize, meta: &TaskMeta) -> Option<Waker> {
+    fn remove(&mut self, slot: usize, meta: &TaskMeta) -> Option<Waker> {
         self.slab
             .remove_if(slot, |e| std::ptr::eq(e.meta, meta))
             .map(|e| e.waker)
     }
 
-    pub(crate) fn get(&self, slot: usize, meta: &TaskMeta) -> Option<&Entry> {
+    fn get(&self, slot: usize, meta: &TaskMeta) -> Option<&Entry> {
         self.slab.get(slot).filter(|e| std::ptr::eq(e.meta, meta))
     }
 
-    pub(crate) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.slab.len
     }
 
-    pub(crate) fn entries(&self) -> impl Iterator<Item = &Entry> {
+    fn entries(&self) -> impl Iterator<Item = &Entry> {
         self.slab.iter()
     }
 }
@@ -181,7 +184,13 @@ impl Registry {
     }
 
     /// Registers a task; returns its slot.
-    pub(crate) fn insert(&self, meta: &TaskMeta, waker: Waker) -> usize {
+    ///
+    /// # Safety
+    ///
+    /// `waker` must be a waker of the task whose header is `meta`: the entry keeps only a
+    /// pointer to `meta`, and it is the waker's reference to the task that keeps the
+    /// allocation holding `meta` alive for as long as the entry exists (see [`Entry::meta`]).
+    pub(crate) unsafe fn insert(&self, meta: &TaskMeta, waker: Waker) -> usize {
         let n = self.shards.len();
         let shard = self.shard_of(meta.id.as_u64());
         let idx = lock(&self.shards[shard]).insert(meta, waker);

@@ -145,8 +145,13 @@ impl Shared {
     }
 
     /// Registers a task with the waker that reaches it.
-    pub(crate) fn register(&self, meta: &TaskMeta, waker: std::task::Waker) {
-        let slot = self.registry.insert(meta, waker);
+    ///
+    /// # Safety
+    ///
+    /// `waker` must be a waker of the task whose header is `meta` (see `Registry::insert`).
+    pub(crate) unsafe fn register(&self, meta: &TaskMeta, waker: std::task::Waker) {
+        // SAFETY: passed on from our caller.
+        let slot = unsafe { self.registry.insert(meta, waker) };
         // SeqCst: pairs with `Task::cancel` (see there).
         meta.slot.store(slot, Ordering::SeqCst);
     }

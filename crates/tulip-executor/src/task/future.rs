@@ -150,7 +150,9 @@ impl<'a> PollTimer<'a> {
         shared.watchdog.as_ref().map(|w| {
             if meta.slot.load(Ordering::Relaxed) == NO_SLOT {
                 // The watchdog names a blocked task through the registry.
-                shared.register(meta, cx.waker().clone());
+                // SAFETY: `cx` is the context async-task polls this task with (a `TaskFuture`
+                // is only ever polled by its `Runnable`), so its waker is this task's.
+                unsafe { shared.register(meta, cx.waker().clone()) };
             }
             let slot = worker_index();
             w.start(slot, meta.id.as_u64());
@@ -204,7 +206,9 @@ fn after_pending(meta: &TaskMeta, cx: &Context<'_>) -> Poll<()> {
     }
     meta.state.store(IDLE, Ordering::Relaxed);
     if meta.slot.load(Ordering::Relaxed) == NO_SLOT {
-        meta.shared.register(meta, cx.waker().clone());
+        // SAFETY: `cx` is the context async-task polls this task with (a `TaskFuture` is only
+        // ever polled by its `Runnable`), so its waker is this task's.
+        unsafe { meta.shared.register(meta, cx.waker().clone()) };
         if meta.cancel_requested() {
             cx.waker().wake_by_ref();
         }

@@ -203,7 +203,8 @@ fn finish_spawn<T>(
     // tasks that have not run yet. Otherwise a task registers at its first `Pending`: until
     // then it sits in a run queue, where closing finds it anyway.
     if shared.debug.is_some() {
-        shared.register(runnable.metadata(), runnable.waker());
+        // SAFETY: the runnable's waker is a waker of the task whose header it holds.
+        unsafe { shared.register(runnable.metadata(), runnable.waker()) };
     }
     if shared.is_closed() {
         // Dropping the runnable cancels the task; its handle reports Cancelled.
