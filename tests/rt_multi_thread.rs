@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tulip_tests::DropCounter;
+use tulip_tests::Counter;
 
 fn mt(workers: usize) -> tulip::Runner {
     tulip::Runner::builder().workers(workers).build()
@@ -256,12 +256,12 @@ impl Drop for RecordDropThread {
 #[test]
 fn close_drops_every_future_once_and_local_ones_on_their_thread() {
     let runner = mt(2);
-    let drops = DropCounter::new();
+    let drops = Counter::new();
     let local_drops = Arc::new(Mutex::new(Vec::new()));
     let (d, ld) = (drops.clone(), local_drops.clone());
     runner.run(async move {
         for i in 0..1000 {
-            let token = d.token();
+            let token = d.on_drop();
             tulip::spawn(async move {
                 let _t = token;
                 if i % 2 == 0 {
@@ -290,7 +290,7 @@ fn close_drops_every_future_once_and_local_ones_on_their_thread() {
         tulip::sleep(Duration::from_millis(10)).await;
     });
     runner.close();
-    assert_eq!(drops.dropped(), 1000);
+    assert_eq!(drops.get(), 1000);
     assert_eq!(local_drops.lock().unwrap().len(), 50);
 }
 

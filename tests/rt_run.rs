@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tulip::rt::EventLoop;
-use tulip_tests::{single_threaded, DropCounter, Latch};
+use tulip_tests::{single_threaded, Counter, Latch};
 
 #[test]
 fn run_returns_the_future_output() {
@@ -28,13 +28,13 @@ fn run_accepts_a_non_send_future() {
 
 #[test]
 fn leftover_tasks_are_cancelled_when_run_ends() {
-    let drops = DropCounter::new();
+    let drops = Counter::new();
     let progressed = Arc::new(AtomicUsize::new(0));
     let (d, p) = (drops.clone(), progressed.clone());
     tulip::run(async move {
         let started = Latch::new(10);
         for _ in 0..10 {
-            let token = d.token();
+            let token = d.on_drop();
             let p = p.clone();
             let started = started.clone();
             tulip::spawn(async move {
@@ -50,7 +50,7 @@ fn leftover_tasks_are_cancelled_when_run_ends() {
     });
     assert_eq!(progressed.load(SeqCst), 10);
     assert_eq!(
-        drops.dropped(),
+        drops.get(),
         10,
         "every leftover future was dropped at close"
     );
@@ -58,11 +58,11 @@ fn leftover_tasks_are_cancelled_when_run_ends() {
 
 #[test]
 fn tasks_never_polled_are_dropped_at_close_too() {
-    let drops = DropCounter::new();
+    let drops = Counter::new();
     let d = drops.clone();
     tulip::run(async move {
         for _ in 0..5 {
-            let token = d.token();
+            let token = d.on_drop();
             tulip::spawn(async move {
                 let _t = token;
             })
@@ -70,7 +70,7 @@ fn tasks_never_polled_are_dropped_at_close_too() {
         }
         // Return without yielding: none of the tasks ever ran.
     });
-    assert_eq!(drops.dropped(), 5);
+    assert_eq!(drops.get(), 5);
 }
 
 #[test]
@@ -103,8 +103,8 @@ fn runner_keeps_tasks_between_runs_and_cancels_them_on_close() {
     let runner = single_threaded();
     let counter = Arc::new(AtomicUsize::new(0));
     let c = counter.clone();
-    let drops = DropCounter::new();
-    let token = drops.token();
+    let drops = Counter::new();
+    let token = drops.on_drop();
     let task = runner.run(async move {
         tulip::spawn(async move {
             let _t = token;
@@ -124,9 +124,9 @@ fn runner_keeps_tasks_between_runs_and_cancels_them_on_close() {
         counter.load(SeqCst) > after_first,
         "the task continued in the second run"
     );
-    assert_eq!(drops.dropped(), 0);
+    assert_eq!(drops.get(), 0);
     runner.close();
-    assert_eq!(drops.dropped(), 1);
+    assert_eq!(drops.get(), 1);
     assert!(task.wait_blocking().unwrap_err().is_cancelled());
 }
 
@@ -212,11 +212,11 @@ fn spawning_through_a_handle_after_close_gives_a_cancelled_task() {
 
 #[test]
 fn main_future_panic_propagates_and_tasks_are_still_cleaned_up() {
-    let drops = DropCounter::new();
+    let drops = Counter::new();
     let d = drops.clone();
     let r = catch_unwind(AssertUnwindSafe(|| {
         tulip::run(async move {
-            let token = d.token();
+            let token = d.on_drop();
             tulip::spawn(async move {
                 let _t = token;
                 std::future::pending::<()>().await
@@ -227,7 +227,7 @@ fn main_future_panic_propagates_and_tasks_are_still_cleaned_up() {
         })
     }));
     assert!(r.is_err());
-    assert_eq!(drops.dropped(), 1);
+    assert_eq!(drops.get(), 1);
 }
 
 #[tulip::test]

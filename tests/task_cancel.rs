@@ -6,15 +6,15 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tulip_tests::{single_threaded, until, DropCounter, Latch, Log};
+use tulip_tests::{single_threaded, until, Counter, Latch, Log};
 
 #[test]
 fn cancel_drops_the_future_at_its_await_point() {
     let log = Log::new();
-    let drops = DropCounter::new();
+    let drops = Counter::new();
     let (l, d) = (log.clone(), drops.clone());
     tulip::run(async move {
-        let token = d.token();
+        let token = d.on_drop();
         let l2 = l.clone();
         let started = Latch::new(1);
         let s2 = started.clone();
@@ -32,7 +32,7 @@ fn cancel_drops_the_future_at_its_await_point() {
         assert!(!err.is_panic());
     });
     assert_eq!(log.entries(), ["started"]);
-    assert_eq!(drops.dropped(), 1);
+    assert_eq!(drops.get(), 1);
 }
 
 #[test]
@@ -81,11 +81,11 @@ fn cancelling_the_sleep_frees_the_timer() {
 #[test]
 fn a_task_can_cancel_itself_and_stops_at_its_next_await() {
     let steps = Arc::new(AtomicUsize::new(0));
-    let drops = DropCounter::new();
+    let drops = Counter::new();
     let (s, d) = (steps.clone(), drops.clone());
     tulip::run(async move {
         let (tx, rx) = tulip::channel::oneshot::<tulip::Task<()>>();
-        let token = d.token();
+        let token = d.on_drop();
         let t = tulip::spawn(async move {
             let _token = token;
             let me = rx.await.unwrap();
@@ -97,10 +97,10 @@ fn a_task_can_cancel_itself_and_stops_at_its_next_await() {
         });
         // Hand the task its own handle; wait until its future has been dropped.
         tx.send(t).unwrap();
-        until(|| d.dropped() == 1).await;
+        until(|| d.get() == 1).await;
     });
     assert_eq!(steps.load(SeqCst), 1);
-    assert_eq!(drops.dropped(), 1);
+    assert_eq!(drops.get(), 1);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use tulip_tests::{Latch, Reports};
+use tulip_tests::{Latch, PanicOnDrop, Reports};
 
 #[test]
 fn a_panicking_task_surfaces_as_join_error_and_is_reported_with_its_name() {
@@ -47,14 +47,6 @@ fn the_loop_keeps_running_after_many_panics() {
     assert_eq!(reports.all().len(), 50);
 }
 
-struct PanicOnDrop;
-
-impl Drop for PanicOnDrop {
-    fn drop(&mut self) {
-        panic!("drop exploded");
-    }
-}
-
 #[test]
 fn a_panic_while_dropping_a_cancelled_future_is_contained() {
     let reports = Reports::new();
@@ -62,7 +54,7 @@ fn a_panic_while_dropping_a_cancelled_future_is_contained() {
         let started = Latch::new(1);
         let s2 = started.clone();
         let t = tulip::spawn(async move {
-            let _bomb = PanicOnDrop;
+            let _bomb = PanicOnDrop("drop exploded");
             s2.arrive();
             tulip::sleep(Duration::from_secs(60)).await;
         });
@@ -88,7 +80,7 @@ fn a_panic_while_dropping_leftover_tasks_at_close_is_contained() {
         let started = Latch::new(1);
         let s2 = started.clone();
         tulip::spawn(async move {
-            let _bomb = PanicOnDrop;
+            let _bomb = PanicOnDrop("drop exploded");
             s2.arrive();
             std::future::pending::<()>().await;
         })

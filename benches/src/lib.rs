@@ -25,13 +25,14 @@
 //!
 //! ```text
 //! bench-result area=executor workload=spawn_many runtime=tulip flavour=ct unit=ns/task better=lower n=1000000 warmup=1 reps=7 status=ok median=180.2 min=175.0 max=190.3 samples=...
-//! bench-result area=executor workload=spawn_many runtime=tulip flavour=mt ... status=na reason=...
+//! bench-result area=executor workload=spawn_many runtime=NAME flavour=mt ... status=na reason=...
 //! ```
 //!
-//! `status=na` means the runtime cannot build that flavour (today: tulip's multi-threaded
-//! loop, whose builder panics); the line fills in by itself once it can. Without
-//! `--workload` the binary runs its whole matrix in one process (what `cargo bench` does),
-//! which is handy but less isolated than the xtask's runs.
+//! `status=na` means the runtime could not build that flavour (its builder failed or
+//! panicked); every runtime builds both flavours today, so the line is there for a runtime or
+//! flavour added later, and fills in by itself once it builds. Without `--workload` the
+//! binary runs its whole matrix in one process (what `cargo bench` does), which is handy but
+//! less isolated than the xtask's runs.
 
 #![forbid(unsafe_code)]
 

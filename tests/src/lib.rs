@@ -1,38 +1,10 @@
-//! Shared helpers for the cross-crate integration tests.
+//! Shared helpers for the cross-crate integration tests; the ones every crate's tests use
+//! ([`Counter`], [`OnDrop`], [`PanicOnDrop`], ...) come from tulip-test-support.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Counts how many times values it made were dropped.
-#[derive(Clone, Debug, Default)]
-pub struct DropCounter(Arc<AtomicUsize>);
-
-impl DropCounter {
-    /// A new counter at zero.
-    pub fn new() -> DropCounter {
-        DropCounter::default()
-    }
-
-    /// A value that bumps the counter when dropped.
-    pub fn token(&self) -> DropToken {
-        DropToken(self.0.clone())
-    }
-
-    /// How many tokens were dropped.
-    pub fn dropped(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// Bumps its [`DropCounter`] when dropped.
-#[derive(Debug)]
-pub struct DropToken(Arc<AtomicUsize>);
-
-impl Drop for DropToken {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
+pub use tulip_test_support::{Counter, OnDrop, PanicOnDrop};
 
 /// Collects what the loop's exception handler reports.
 #[derive(Clone, Debug, Default)]

@@ -5,8 +5,10 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
-use crate::context::{current_task_meta, with_ctx};
-use crate::task_handle::{TaskId, TaskMeta};
+use tulip_util::lock;
+
+use crate::current::{current_task_meta, with_ctx};
+use crate::task::meta::{TaskId, TaskMeta, IDLE, RUNNING};
 
 /// Where a task is in its life (a live task; finished tasks are not listed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18,10 +20,6 @@ pub enum TaskState {
     /// Waiting to be woken.
     Idle,
 }
-
-pub(crate) const SCHEDULED: u8 = 0;
-pub(crate) const RUNNING: u8 = 1;
-pub(crate) const IDLE: u8 = 2;
 
 pub(crate) fn state_of(s: &AtomicU8) -> TaskState {
     match s.load(Ordering::Relaxed) {
@@ -117,12 +115,11 @@ impl TaskInfo {
             name: meta.name.as_deref().map(|n| n.to_string()),
             state: state_of(&meta.state),
             location: meta.location,
-            waiting_on: meta.shared.waiting.as_ref().and_then(|w| {
-                w.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get(&meta.id)
-                    .copied()
-            }),
+            waiting_on: meta
+                .shared
+                .waiting
+                .as_ref()
+                .and_then(|w| lock(w).get(&meta.id).copied()),
             polls: meta.polls.load(Ordering::Relaxed),
         }
     }
@@ -187,9 +184,7 @@ pub fn all() -> Vec<TaskInfo> {
 pub fn note_waiting(on: WaitingOn) {
     current_task_meta(|m| {
         if let Some(w) = m.and_then(|m| m.shared.waiting.as_ref().map(|w| (m.id, w))) {
-            w.1.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(w.0, on);
+            lock(w.1).insert(w.0, on);
         }
     });
 }

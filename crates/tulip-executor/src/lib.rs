@@ -6,7 +6,13 @@
 //!   name; dropping a `Task` detaches it (asyncio semantics).
 //! - [`JoinError`]: `Cancelled` or `Panicked`, asyncio's `CancelledError` and task exceptions.
 //! - [`yield_now`]: asyncio's `sleep(0)`.
-//! - [`Executor`]: the single-threaded run queue that `tulip-runtime` joins with the reactor.
+//! - [`task_local!`], [`LocalKey`], [`TaskLocals`]: values that flow into the tasks a task
+//!   spawns (asyncio's `contextvars`).
+//! - [`task`]: the running loop's tasks (asyncio's `current_task()`, `all_tasks()`); its page
+//!   also describes, for maintainers, a task's life inside this crate.
+//! - [`Executor`]: the task half of an event loop, single-threaded or work-stealing, that
+//!   `tulip-runtime` joins with the reactor (through the [`Driver`] seam); [`Spawner`] reaches
+//!   it from any thread.
 //!
 //! # Implementation
 //!
@@ -48,45 +54,34 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![doc(test(attr(deny(warnings))))]
 
-mod builder;
-mod context;
+mod current;
+mod driver;
 mod executor;
-mod idle;
 mod introspect;
-mod local;
-mod mt;
-mod park;
 mod registry;
 mod report;
-mod segqueue;
-mod shared;
-mod st;
-mod sync;
-mod task_handle;
-mod wrapper;
+mod scheduler;
+mod spawn;
+pub mod task;
+mod task_local;
+mod watchdog;
 mod yield_now;
 
 #[cfg(tulip_loom)]
 #[doc(hidden)]
 pub mod loom_models;
 
-pub use builder::Builder;
-pub use context::{in_loop, EnterGuard};
-pub use executor::{doc_block_on, spawn, spawn_local, Executor, ExecutorConfig, Spawner};
-pub use local::{AccessError, Context, LocalKey, Scoped};
-pub use mt::ThreadStart;
+pub use current::{in_loop, EnterGuard};
+pub use driver::{Driver, ThreadDriver};
+pub use executor::{Executor, ExecutorConfig, Spawner};
 pub use report::{
     call_exception_handler, default_exception_handler, ExceptionContext, ExceptionHandler,
     ReportKind, UnhandledPanic,
 };
-pub use shared::{Driver, ThreadDriver};
-pub use st::BUDGET;
-pub use task_handle::{payload_message, JoinError, Panic, Task, TaskId};
-
-/// Introspection of the running loop's tasks (asyncio's `current_task()` and `all_tasks()`).
-pub mod task {
-    pub use crate::introspect::{
-        all, current, current_id, note_waiting, TaskInfo, TaskState, WaitingOn,
-    };
-}
+pub use scheduler::multi_thread::ThreadStart;
+pub use spawn::{doc_block_on, spawn, spawn_local, Builder};
+pub use task::error::{payload_message, JoinError, Panic};
+pub use task::handle::Task;
+pub use task::meta::TaskId;
+pub use task_local::{AccessError, LocalKey, TaskLocals, WithTaskLocals};
 pub use yield_now::{yield_now, YieldNow};

@@ -8,8 +8,8 @@ use concurrent_queue::ConcurrentQueue;
 use loom::sync::atomic::{AtomicBool, AtomicUsize};
 use loom::sync::{Arc, Condvar, Mutex};
 
-use crate::idle::{DriverPark, Idle};
-use crate::mt::steal_half;
+use crate::scheduler::idle::{DriverPark, Idle};
+use crate::scheduler::multi_thread::steal_half;
 
 /// A driver that blocks on a condition variable until unparked.
 #[derive(Default)]

@@ -3,33 +3,34 @@
 //! It is what lets the loop cancel every task at shutdown (each entry holds a waker), lets
 //! `Task::cancel` wake a task from any thread, and answers `task::all()` and `dump()`.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::task::Waker;
 
-use crate::task_handle::TaskMeta;
+use tulip_util::lock;
 
-/// Locks a mutex, ignoring poisoning: no user code runs under the registry's locks.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use crate::task::meta::TaskMeta;
 
 /// One registered task (24 bytes: `Option<Entry>` uses the waker's niche).
+///
+/// Entries are made only by [`Shard::insert`] and never leave their shard ([`Shard::remove`]
+/// hands back the waker alone), so an `&Entry` always points into a shard whose lock is held.
 pub(crate) struct Entry {
     pub(crate) waker: Waker,
     /// The task's metadata, inside its allocation (also the entry's identity).
     meta: *const TaskMeta,
 }
 
-// SAFETY: `meta` points to a `TaskMeta` (Sync) that outlives the entry: the entry is removed
-// (under the shard lock) when the task's future is dropped, and async-task frees the metadata
-// only after that. The pointer is only dereferenced under the shard lock (see `Entry::meta`).
+// SAFETY: `meta` points to a `TaskMeta` (Sync) in the allocation that `waker` keeps alive (the
+// contract of `Registry::insert`, the only way in), so it is valid for as long as the entry
+// exists, on any thread.
 unsafe impl Send for Entry {}
 
 impl Entry {
-    /// The task's metadata; only valid while the shard lock is held.
+    /// The task's metadata.
     pub(crate) fn meta(&self) -> &TaskMeta {
-        // SAFETY: see the `Send` impl: the entry exists, and callers hold the shard lock, so
-        // the task cannot finish unregistering (and be freed) meanwhile.
+        // SAFETY: the entry's own `waker` is a waker of the task (`Registry::insert`'s contract)
+        // and holds a reference to it, so the allocation holding the metadata outlives the
+        // entry, and so this borrow of it.
         unsafe { &*self.meta }
     }
 }
@@ -133,28 +134,33 @@ impl<T> ChunkSlab<T> {
 
 /// One shard of the registry.
 #[derive(Default)]
-pub(crate) struct Shard {
+struct Shard {
     slab: ChunkSlab<Entry>,
 }
 
 impl Shard {
-    pub(crate) fn insert(&mut self, meta: &TaskMeta, waker: Waker) -> usize {
+    /// See [`Registry::insert`] for what `waker` must be.
+    fn insert(&mut self, meta: &TaskMeta, waker: Waker) -> usize {
         self.slab.insert(Entry { waker, meta })
     }
 
-    pub(crate) fn remove(&mut self, slot: usize, meta: &TaskMeta) -> Option<Entry> {
-        self.slab.remove_if(slot, |e| std::ptr::eq(e.meta, meta))
+    /// Removes the entry of `meta`'s task from `slot`, if it is there; returns its waker (an
+    /// entry never leaves its shard: see [`Entry::meta`]).
+    fn remove(&mut self, slot: usize, meta: &TaskMeta) -> Option<Waker> {
+        self.slab
+            .remove_if(slot, |e| std::ptr::eq(e.meta, meta))
+            .map(|e| e.waker)
     }
 
-    pub(crate) fn get(&self, slot: usize, meta: &TaskMeta) -> Option<&Entry> {
+    fn get(&self, slot: usize, meta: &TaskMeta) -> Option<&Entry> {
         self.slab.get(slot).filter(|e| std::ptr::eq(e.meta, meta))
     }
 
-    pub(crate) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.slab.len
     }
 
-    pub(crate) fn entries(&self) -> impl Iterator<Item = &Entry> {
+    fn entries(&self) -> impl Iterator<Item = &Entry> {
         self.slab.iter()
     }
 }
@@ -178,7 +184,13 @@ impl Registry {
     }
 
     /// Registers a task; returns its slot.
-    pub(crate) fn insert(&self, meta: &TaskMeta, waker: Waker) -> usize {
+    ///
+    /// # Safety
+    ///
+    /// `waker` must be a waker of the task whose header is `meta`: the entry keeps only a
+    /// pointer to `meta`, and it is the waker's reference to the task that keeps the
+    /// allocation holding `meta` alive for as long as the entry exists (see [`Entry::meta`]).
+    pub(crate) unsafe fn insert(&self, meta: &TaskMeta, waker: Waker) -> usize {
         let n = self.shards.len();
         let shard = self.shard_of(meta.id.as_u64());
         let idx = lock(&self.shards[shard]).insert(meta, waker);
@@ -188,8 +200,8 @@ impl Registry {
     /// Removes a task (its waker is dropped outside the lock).
     pub(crate) fn remove(&self, slot: usize, meta: &TaskMeta) {
         let n = self.shards.len();
-        let entry = lock(&self.shards[slot % n]).remove(slot / n, meta);
-        drop(entry);
+        let waker = lock(&self.shards[slot % n]).remove(slot / n, meta);
+        drop(waker);
     }
 
     /// The waker of a registered task.
@@ -217,6 +229,14 @@ impl Registry {
             );
         }
         out
+    }
+
+    /// Number of live tasks matching `filter`.
+    pub(crate) fn count(&self, filter: impl Fn(&Entry) -> bool) -> usize {
+        self.shards
+            .iter()
+            .map(|s| lock(s).entries().filter(|e| filter(e)).count())
+            .sum()
     }
 
     /// Runs `f` on every live task's metadata (under each shard's lock in turn).

@@ -7,7 +7,8 @@ use std::panic::Location;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::task_handle::{payload_message, TaskId};
+use crate::task::error::payload_message;
+use crate::task::meta::TaskId;
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -169,7 +170,7 @@ pub fn default_exception_handler() -> ExceptionHandler {
 /// call_exception_handler(&report); // no loop here: printed on stderr
 /// ```
 pub fn call_exception_handler(report: &ExceptionContext<'_>) {
-    let reported = crate::context::with_ctx(|ctx| match ctx {
+    let reported = crate::current::with_ctx(|ctx| match ctx {
         Some(ctx) => {
             ctx.shared().report(report);
             true

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use tulip_executor::{spawn, spawn_local, yield_now, Executor, ExecutorConfig, ThreadDriver};
+use tulip_test_support::Counter;
 
 fn executor() -> Executor {
     Executor::new(Arc::new(ThreadDriver::new()))
@@ -45,13 +46,6 @@ impl Future for Trigger {
             g.1 = Some(cx.waker().clone());
             Poll::Pending
         }
-    }
-}
-
-struct DropCount(Arc<AtomicUsize>);
-impl Drop for DropCount {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, SeqCst);
     }
 }
 
@@ -113,10 +107,10 @@ fn local_tasks_share_rc_state() {
 #[test]
 fn cancel_drops_pending_future_once() {
     let ex = executor();
-    let drops = Arc::new(AtomicUsize::new(0));
+    let drops = Counter::new();
     let d = drops.clone();
     ex.block_on(async move {
-        let guard = DropCount(d);
+        let guard = d.on_drop();
         let t = spawn(async move {
             let _g = guard;
             std::future::pending::<()>().await
@@ -125,7 +119,7 @@ fn cancel_drops_pending_future_once() {
         assert!(t.cancel());
         assert!(t.await.unwrap_err().is_cancelled());
     });
-    assert_eq!(drops.load(SeqCst), 1);
+    assert_eq!(drops.get(), 1);
 }
 
 #[test]
@@ -161,12 +155,12 @@ fn panics_are_contained_and_reported() {
 #[test]
 fn close_drops_every_unfinished_future_on_this_thread() {
     let ex = executor();
-    let drops = Arc::new(AtomicUsize::new(0));
+    let drops = Counter::new();
     let d = drops.clone();
     let handles = ex.block_on(async move {
         let mut hs = Vec::new();
         for _ in 0..N {
-            let g = DropCount(d.clone());
+            let g = d.on_drop();
             hs.push(spawn(async move {
                 let _g = g;
                 std::future::pending::<()>().await
@@ -179,7 +173,7 @@ fn close_drops_every_unfinished_future_on_this_thread() {
         hs
     });
     ex.close();
-    assert_eq!(drops.load(SeqCst), N);
+    assert_eq!(drops.get(), N);
     assert_eq!(ex.live_tasks(), 0);
     for h in handles {
         assert!(tulip_executor::Task::wait_blocking(h)
@@ -254,7 +248,7 @@ fn multi_thread_spawns_steals_and_completes_everything() {
 #[test]
 fn multi_thread_local_tasks_stay_home_and_close_drops_them_there() {
     let ex = multi(2);
-    let drops = Arc::new(AtomicUsize::new(0));
+    let drops = Counter::new();
     let d = drops.clone();
     ex.block_on(async move {
         let home = std::thread::current().id();
@@ -270,7 +264,7 @@ fn multi_thread_local_tasks_stay_home_and_close_drops_them_there() {
         .await
         .unwrap();
         assert_eq!(rc.get(), 5);
-        let g = DropCount(d);
+        let g = d.on_drop();
         spawn_local(async move {
             let _g = g;
             std::future::pending::<()>().await
@@ -279,7 +273,7 @@ fn multi_thread_local_tasks_stay_home_and_close_drops_them_there() {
         yield_now().await;
     });
     ex.close();
-    assert_eq!(drops.load(SeqCst), 1);
+    assert_eq!(drops.get(), 1);
 }
 
 #[test]

@@ -10,11 +10,12 @@ use std::{
     task::{ready, Context, Poll},
 };
 
+use tulip_util::sync::Arc;
+
 use crate::{
     error::{PutError, QueueShutDown},
     item::QueueItem,
     shared::Shared,
-    sync::Arc,
     tasks::TaskCounter,
     waiters::WaitSlot,
 };

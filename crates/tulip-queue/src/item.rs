@@ -5,7 +5,9 @@ use std::{
     ops::{Deref, DerefMut},
 };
 
-use crate::{shared::Shared, sync::Arc};
+use tulip_util::sync::Arc;
+
+use crate::shared::Shared;
 
 /// An item taken from a queue by `get_item()`, that marks its task done when dropped.
 ///

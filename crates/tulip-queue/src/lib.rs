@@ -81,12 +81,10 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
-mod block;
 mod error;
 mod item;
 mod queue;
 mod shared;
-mod sync;
 mod tasks;
 mod waiters;
 

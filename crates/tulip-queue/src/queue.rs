@@ -3,13 +3,13 @@
 
 use std::fmt;
 
+use tulip_util::sync::{block_on, Arc};
+
 use crate::{
-    block::block_on,
     error::{GetError, PutError, QueueShutDown, TooManyTaskDone},
     futures::{Get, GetItem, Join, Put},
     item::QueueItem,
     shared::Shared,
-    sync::Arc,
 };
 
 /// The methods every queue kind shares, with their documentation. `$Name` is the type, used

@@ -21,9 +21,10 @@ use std::{cmp::Ordering as CmpOrdering, fmt, marker::PhantomData, mem};
 
 use concurrent_queue::{ConcurrentQueue, PopError, PushError};
 
+use tulip_util::sync::{lock, Mutex};
+
 use crate::{
     error::{GetError, PutError},
-    sync::{lock, Mutex},
     tasks::TaskCounter,
     waiters::Waiters,
 };

@@ -23,9 +23,10 @@ use std::{
     task::{Context, Poll},
 };
 
+use tulip_util::sync::{AtomicUsize, Ordering};
+
 use crate::{
     error::TooManyTaskDone,
-    sync::{AtomicUsize, Ordering},
     waiters::{WaitSlot, Waiters},
 };
 

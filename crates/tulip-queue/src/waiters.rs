@@ -45,7 +45,7 @@ use std::{
 
 use tulip_waitlist::{WaitList, WakeList};
 
-use crate::sync::{fence, lock, AtomicUsize, Mutex, Ordering};
+use tulip_util::sync::{fence, lock, AtomicUsize, Mutex, Ordering};
 
 /// One wait list (getters, putters, joiners, …).
 pub(crate) struct Waiters {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{poll_once, poll_with, DropLog, Flag};
+use common::{poll_once, poll_with, DropLog, WakeCounter};
 use futures_lite::{future, StreamExt};
 use proptest::prelude::*;
 use std::task::Poll;
@@ -93,7 +93,7 @@ fn receivers_drain_then_see_closed_after_the_last_sender_goes() {
 #[test]
 fn close_refuses_sends_and_wakes_receivers() {
     let (tx, mut rx) = channel::broadcast::<u8>(4);
-    let flag = Flag::new();
+    let flag = WakeCounter::new();
     let mut recv = rx.recv();
     assert!(poll_with(&mut recv, &flag).is_pending());
     assert!(tx.close());
@@ -108,7 +108,7 @@ fn close_refuses_sends_and_wakes_receivers() {
 fn a_send_wakes_every_waiting_receiver() {
     let (tx, mut a) = channel::broadcast(4);
     let mut b = tx.subscribe();
-    let (fa, fb) = (Flag::new(), Flag::new());
+    let (fa, fb) = (WakeCounter::new(), WakeCounter::new());
     let mut ra = a.recv();
     let mut rb = b.recv();
     assert!(poll_with(&mut ra, &fa).is_pending());

@@ -2,9 +2,10 @@
 
 mod common;
 
-use common::{poll_once, poll_with, with_deadline, DropLog, Flag};
+use common::{poll_once, poll_with, within, DropLog, WakeCounter};
 use futures_lite::{future, StreamExt};
 use std::task::Poll;
+use std::time::Duration;
 use tulip_queue::channel::{self, RecvError, SendError, TryRecvError, TrySendError};
 
 #[test]
@@ -33,7 +34,7 @@ fn try_send_hands_the_message_back_when_full_or_closed() {
 fn send_waits_while_full_and_a_recv_wakes_it() {
     let (tx, rx) = channel::bounded(1);
     tx.try_send(1).unwrap();
-    let flag = Flag::new();
+    let flag = WakeCounter::new();
     let mut send = tx.send(2);
     assert!(poll_with(&mut send, &flag).is_pending());
     assert_eq!(rx.try_recv(), Ok(1));
@@ -45,7 +46,7 @@ fn send_waits_while_full_and_a_recv_wakes_it() {
 #[test]
 fn recv_waits_while_empty_and_a_send_wakes_it() {
     let (tx, rx) = channel::unbounded();
-    let flag = Flag::new();
+    let flag = WakeCounter::new();
     let mut recv = rx.recv();
     assert!(poll_with(&mut recv, &flag).is_pending());
     tx.try_send('x').unwrap();
@@ -56,7 +57,7 @@ fn recv_waits_while_empty_and_a_send_wakes_it() {
 #[test]
 fn a_woken_recv_that_is_dropped_hands_its_wakeup_to_the_next_receiver() {
     let (tx, rx) = channel::unbounded();
-    let (first, second) = (Flag::new(), Flag::new());
+    let (first, second) = (WakeCounter::new(), WakeCounter::new());
     let mut recv1 = rx.recv();
     let mut recv2 = rx.recv();
     assert!(poll_with(&mut recv1, &first).is_pending());
@@ -75,7 +76,7 @@ fn a_woken_recv_that_is_dropped_hands_its_wakeup_to_the_next_receiver() {
 fn a_woken_send_that_is_dropped_hands_its_wakeup_to_the_next_sender() {
     let (tx, rx) = channel::bounded(1);
     tx.try_send(0).unwrap();
-    let (first, second) = (Flag::new(), Flag::new());
+    let (first, second) = (WakeCounter::new(), WakeCounter::new());
     let mut send1 = tx.send(1);
     let mut send2 = tx.send(2);
     assert!(poll_with(&mut send1, &first).is_pending());
@@ -119,7 +120,7 @@ fn dropping_the_last_sender_closes_the_channel_after_it_drains() {
 #[test]
 fn dropping_the_last_sender_wakes_waiting_receivers() {
     let (tx, rx) = channel::unbounded::<u8>();
-    let flag = Flag::new();
+    let flag = WakeCounter::new();
     let mut recv = rx.recv();
     assert!(poll_with(&mut recv, &flag).is_pending());
     drop(tx);
@@ -133,7 +134,7 @@ fn dropping_the_last_receiver_fails_senders_and_drops_the_messages_left() {
     let (tx, rx) = channel::bounded(2);
     tx.try_send(log.item(1)).unwrap();
     tx.try_send(log.item(2)).unwrap();
-    let flag = Flag::new();
+    let flag = WakeCounter::new();
     let mut send = tx.send(log.item(3));
     assert!(poll_with(&mut send, &flag).is_pending());
     let rx2 = rx.clone();
@@ -158,7 +159,7 @@ fn dropping_the_last_receiver_fails_senders_and_drops_the_messages_left() {
 #[test]
 fn close_wakes_blocked_senders_and_receivers() {
     let (tx, rx) = channel::bounded(1);
-    let (s, r) = (Flag::new(), Flag::new());
+    let (s, r) = (WakeCounter::new(), WakeCounter::new());
     tx.try_send(0).unwrap();
     let mut send = tx.send(1);
     assert!(poll_with(&mut send, &s).is_pending());
@@ -189,11 +190,11 @@ fn receiver_stream_yields_every_message_then_ends() {
 fn a_stream_that_is_not_polled_again_does_not_swallow_wakeups() {
     let (tx, rx) = channel::unbounded();
     let mut stream = rx.clone();
-    let stream_flag = Flag::new();
+    let stream_flag = WakeCounter::new();
     assert!(poll_with(&mut stream.next(), &stream_flag).is_pending());
     // The stream is now parked and never polled again; a plain receiver must still be
     // woken by the next send.
-    let flag = Flag::new();
+    let flag = WakeCounter::new();
     let mut recv = rx.recv();
     assert!(poll_with(&mut recv, &flag).is_pending());
     tx.try_send(5).unwrap();
@@ -225,7 +226,7 @@ fn a_zero_capacity_bounded_channel_is_refused() {
 
 #[test]
 fn blocking_send_and_recv_work_across_threads() {
-    with_deadline(60, || {
+    within(Duration::from_secs(60), || {
         let (tx, rx) = channel::bounded(1);
         let producer = std::thread::spawn(move || {
             for n in 0..1000 {

@@ -2,10 +2,11 @@
 
 mod common;
 
-use common::{poll_once, poll_with, with_deadline, DropLog, Flag};
+use common::{poll_once, poll_with, within, DropLog, WakeCounter};
 use futures_core::{FusedFuture, FusedStream};
 use futures_lite::{future, StreamExt};
 use std::task::Poll;
+use std::time::Duration;
 use tulip_queue::channel::{
     self,
     oneshot::{RecvError, SendError, TryRecvError},
@@ -21,7 +22,7 @@ fn a_sent_value_is_received() {
 #[test]
 fn the_receiver_waits_and_a_send_wakes_it() {
     let (tx, mut rx) = channel::oneshot();
-    let flag = Flag::new();
+    let flag = WakeCounter::new();
     assert!(poll_with(&mut rx, &flag).is_pending());
     tx.send("v").unwrap();
     assert!(flag.take());
@@ -32,7 +33,7 @@ fn the_receiver_waits_and_a_send_wakes_it() {
 #[test]
 fn dropping_the_sender_without_sending_fails_the_receiver_and_wakes_it() {
     let (tx, mut rx) = channel::oneshot::<u8>();
-    let flag = Flag::new();
+    let flag = WakeCounter::new();
     assert!(poll_with(&mut rx, &flag).is_pending());
     drop(tx);
     assert!(flag.take());
@@ -86,7 +87,7 @@ fn a_dropped_recv_future_leaves_the_value_in_the_channel() {
 #[test]
 fn sender_closed_waits_for_the_receiver_to_go() {
     let (mut tx, rx) = channel::oneshot::<u8>();
-    let flag = Flag::new();
+    let flag = WakeCounter::new();
     {
         let mut closed = tx.closed();
         assert!(poll_with(&mut closed, &flag).is_pending());
@@ -134,7 +135,7 @@ fn an_unreceived_value_is_dropped_once_with_the_receiver() {
 
 #[test]
 fn recv_blocking_waits_for_another_thread() {
-    with_deadline(30, || {
+    within(Duration::from_secs(30), || {
         for n in 0..1000 {
             let (tx, rx) = channel::oneshot();
             let sender = std::thread::spawn(move || tx.send(n).unwrap());
@@ -146,7 +147,7 @@ fn recv_blocking_waits_for_another_thread() {
 
 #[test]
 fn ping_pong_between_threads_delivers_every_value() {
-    with_deadline(60, || {
+    within(Duration::from_secs(60), || {
         let (to_pong_tx, to_pong_rx) = channel::bounded::<channel::oneshot::Sender<u32>>(1);
         let ponger = std::thread::spawn(move || {
             let mut n = 0;

@@ -2,10 +2,11 @@
 
 mod common;
 
-use common::{model, poll_once, run_until_stalled, with_deadline, DropLog};
+use common::{model, poll_once, run_until_stalled, within, DropLog};
 use futures_lite::future;
 use proptest::prelude::*;
 use std::task::Poll;
+use std::time::Duration;
 use tulip_queue::{GetError, PutError, Queue, QueueShutDown, TooManyTaskDone};
 
 proptest! {
@@ -131,7 +132,7 @@ fn join_waits_for_the_last_task_done() {
     let q = Queue::new(0);
     q.put_nowait(1).unwrap();
     q.put_nowait(2).unwrap();
-    let flag = common::Flag::new();
+    let flag = common::WakeCounter::new();
     let mut join = q.join();
     assert!(common::poll_with(&mut join, &flag).is_pending());
     q.get_nowait().unwrap();
@@ -186,7 +187,7 @@ fn shutdown_fails_waiting_putters_and_getters() {
 
 #[test]
 fn blocking_put_and_get_work_across_threads() {
-    with_deadline(60, || {
+    within(Duration::from_secs(60), || {
         let q = Queue::new(2);
         let producer = std::thread::spawn({
             let q = q.clone();

@@ -10,10 +10,11 @@ use std::{
         Arc,
     },
     thread,
+    time::Duration,
 };
 
 use async_executor::Executor;
-use common::with_deadline;
+use common::within;
 use futures_lite::future;
 use tulip_queue::{channel, LifoQueue, PriorityQueue, Queue};
 
@@ -59,7 +60,7 @@ macro_rules! queue_thread_stress {
     ($name:ident, $Q:ident, $check_fifo:expr) => {
         #[test]
         fn $name() {
-            with_deadline(120, || {
+            within(Duration::from_secs(120), || {
                 let q = $Q::new(8);
                 let consumers: Vec<_> = (0..CONSUMERS)
                     .map(|_| {
@@ -129,7 +130,7 @@ queue_thread_stress!(
 
 #[test]
 fn queue_with_many_tasks_delivers_every_item_and_join_waits_for_all() {
-    with_deadline(120, || {
+    within(Duration::from_secs(120), || {
         on_executor(2, |ex| {
             const TASKS: u64 = 64;
             const EACH: u64 = 500;
@@ -177,7 +178,7 @@ fn queue_with_many_tasks_delivers_every_item_and_join_waits_for_all() {
 
 #[test]
 fn threads_and_tasks_share_one_queue() {
-    with_deadline(120, || {
+    within(Duration::from_secs(120), || {
         on_executor(2, |ex| {
             let q = Queue::new(2);
             let consumers: Vec<_> = (0..8)
@@ -218,7 +219,7 @@ fn threads_and_tasks_share_one_queue() {
 
 #[test]
 fn cancelled_gets_racing_with_puts_lose_no_item() {
-    with_deadline(120, || {
+    within(Duration::from_secs(120), || {
         on_executor(2, |ex| {
             const ITEMS: u64 = 20_000;
             let q = Queue::new(16);
@@ -269,7 +270,7 @@ fn cancelled_gets_racing_with_puts_lose_no_item() {
 
 #[test]
 fn bounded_channel_with_threads_delivers_every_message() {
-    with_deadline(120, || {
+    within(Duration::from_secs(120), || {
         let (tx, rx) = channel::bounded(8);
         let consumers: Vec<_> = (0..CONSUMERS)
             .map(|_| {
@@ -308,7 +309,7 @@ fn bounded_channel_with_threads_delivers_every_message() {
 
 #[test]
 fn channels_with_many_tasks_deliver_every_message() {
-    with_deadline(120, || {
+    within(Duration::from_secs(120), || {
         on_executor(2, |ex| {
             for (tx, rx) in [channel::bounded(4), channel::unbounded()] {
                 const TASKS: u64 = 32;
@@ -355,7 +356,7 @@ fn channels_with_many_tasks_deliver_every_message() {
 
 #[test]
 fn broadcast_receivers_account_for_every_message_as_received_or_lagged() {
-    with_deadline(120, || {
+    within(Duration::from_secs(120), || {
         const SENDERS: u64 = 2;
         const EACH: u64 = 20_000;
         let (tx, rx) = channel::broadcast(16);
@@ -396,7 +397,7 @@ fn broadcast_receivers_account_for_every_message_as_received_or_lagged() {
 
 #[test]
 fn watch_receivers_all_see_the_final_value() {
-    with_deadline(120, || {
+    within(Duration::from_secs(120), || {
         const LAST: u64 = 50_000;
         let (tx, rx) = channel::watch(0u64);
         let receivers: Vec<_> = (0..3)
@@ -426,7 +427,7 @@ fn watch_receivers_all_see_the_final_value() {
 
 #[test]
 fn oneshots_between_tasks_deliver_every_value() {
-    with_deadline(120, || {
+    within(Duration::from_secs(120), || {
         on_executor(2, |ex| {
             let tasks: Vec<_> = (0..10_000u64)
                 .map(|n| {

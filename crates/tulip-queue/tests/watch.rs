@@ -2,9 +2,10 @@
 
 mod common;
 
-use common::{poll_once, poll_with, with_deadline, DropLog, Flag};
+use common::{poll_once, poll_with, within, DropLog, WakeCounter};
 use futures_lite::{future, StreamExt};
 use std::task::Poll;
+use std::time::Duration;
 use tulip_queue::channel::{
     self,
     watch::{RecvError, SendError},
@@ -23,7 +24,7 @@ fn receivers_borrow_the_initial_value_then_the_latest() {
 #[test]
 fn changed_waits_for_a_new_value_and_a_send_wakes_it() {
     let (tx, mut rx) = channel::watch(0);
-    let flag = Flag::new();
+    let flag = WakeCounter::new();
     {
         let mut changed = rx.changed();
         assert!(poll_with(&mut changed, &flag).is_pending());
@@ -72,7 +73,7 @@ fn after_the_sender_goes_the_last_unseen_value_is_still_reported_then_an_error()
 #[test]
 fn dropping_the_sender_wakes_waiting_receivers() {
     let (tx, mut rx) = channel::watch(());
-    let flag = Flag::new();
+    let flag = WakeCounter::new();
     let mut changed = rx.changed();
     assert!(poll_with(&mut changed, &flag).is_pending());
     drop(tx);
@@ -132,7 +133,7 @@ fn borrow_and_update_reports_whether_the_value_was_new() {
 #[test]
 fn wait_for_returns_the_first_value_that_satisfies_the_predicate() {
     let (tx, mut rx) = channel::watch(0);
-    let flag = Flag::new();
+    let flag = WakeCounter::new();
     {
         let mut wait = rx.wait_for(|v| *v >= 3);
         assert!(poll_with(&mut wait, &flag).is_pending());
@@ -166,7 +167,7 @@ fn the_stream_yields_changes_and_ends_when_the_sender_goes() {
 fn sender_closed_waits_for_every_receiver_to_go() {
     let (tx, rx) = channel::watch(0);
     let rx2 = rx.clone();
-    let flag = Flag::new();
+    let flag = WakeCounter::new();
     let mut closed = tx.closed();
     assert!(poll_with(&mut closed, &flag).is_pending());
     drop(rx);
@@ -197,7 +198,7 @@ fn every_replaced_value_is_dropped_once() {
 
 #[test]
 fn changed_blocking_sees_values_from_another_thread() {
-    with_deadline(30, || {
+    within(Duration::from_secs(30), || {
         let (tx, mut rx) = channel::watch(0);
         let sender = std::thread::spawn(move || {
             for n in 1..=1000 {

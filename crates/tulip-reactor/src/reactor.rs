@@ -5,7 +5,7 @@ use std::fmt;
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -21,9 +21,7 @@ thread_local! {
 
 /// Locks a mutex, ignoring poisoning: every critical section here leaves its data consistent
 /// before it can panic (no user code runs under these locks).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+pub(crate) use tulip_util::lock;
 
 /// A direction a source is waited on in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

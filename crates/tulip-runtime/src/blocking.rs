@@ -12,18 +12,15 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use tulip_executor::{JoinError, Panic};
 use tulip_reactor::AutoAdvanceGuard;
+use tulip_util::lock;
 
 use crate::handle::EventLoop;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -150,7 +147,7 @@ impl BlockingPool {
             st = inner
                 .done
                 .wait_timeout(st, wait)
-                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
         let dropped: Vec<Job> = st.queue.drain(..).collect();
@@ -184,7 +181,7 @@ fn worker(inner: &PoolInner) {
         let (guard, res) = inner
             .work
             .wait_timeout(st, inner.keep_alive)
-            .unwrap_or_else(|e| e.into_inner());
+            .unwrap_or_else(PoisonError::into_inner);
         st = guard;
         st.idle -= 1;
         if res.timed_out() && st.queue.is_empty() {
@@ -229,7 +226,7 @@ where
     let guard: AutoAdvanceGuard = handle.reactor().inhibit_auto_advance();
     // The closure runs in the submitting task's task-local context (asyncio's to_thread
     // copies contextvars).
-    let context = tulip_executor::Context::current();
+    let context = tulip_executor::TaskLocals::current();
     let job: Job = Box::new(move || {
         let result = match catch_unwind(AssertUnwindSafe(|| context.run(f))) {
             Ok(v) => Finished::Value(v),

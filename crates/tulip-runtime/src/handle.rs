@@ -211,6 +211,11 @@ impl LoopHandle {
     /// Runs `f` on the loop's blocking pool (asyncio's `loop.run_in_executor(None, f)`); the
     /// same as [`spawn_blocking`](crate::spawn_blocking) but callable from any thread.
     ///
+    /// # Cancel safety
+    ///
+    /// Dropping the handle (or an await of it) discards the result; the closure runs to the
+    /// end anyway, since a thread cannot be cancelled.
+    ///
     /// # Examples
     ///
     /// ```
@@ -259,7 +264,7 @@ impl LoopHandle {
         let state = handle.state.clone();
         // Callbacks run in the task-local context they were scheduled from (asyncio's
         // `context=` default).
-        let context = tulip_executor::Context::current();
+        let context = tulip_executor::TaskLocals::current();
         let f: Box<dyn FnOnce()> = Box::new(move || {
             if !state.cancelled.load(Ordering::Acquire) {
                 context.run(callback);
@@ -281,7 +286,7 @@ impl LoopHandle {
     pub fn call_soon_threadsafe(&self, callback: impl FnOnce() + Send + 'static) -> CallHandle {
         let handle = CallHandle::new(None);
         let state = handle.state.clone();
-        let context = tulip_executor::Context::current();
+        let context = tulip_executor::TaskLocals::current();
         let queued = self.shared.spawner().call_soon(Box::new(move || {
             if !state.cancelled.load(Ordering::Acquire) {
                 context.run(callback);
@@ -355,6 +360,11 @@ impl LoopHandle {
 
     /// Spawns a `Send` task on this loop from any thread (asyncio's
     /// `run_coroutine_threadsafe`). If the loop has closed, the task is cancelled at once.
+    ///
+    /// # Cancel safety
+    ///
+    /// Spawning does not wait. The returned [`Task`] is a handle: dropping it, or an await
+    /// of it, detaches the task, which runs on; only [`Task::cancel`] stops it.
     #[track_caller]
     pub fn spawn<F>(&self, future: F) -> Task<F::Output>
     where
@@ -393,7 +403,7 @@ impl LoopHandle {
     /// next `run_forever` returns at once.
     pub fn stop(&self) {
         let waker = {
-            let mut st = self.shared.stop.lock().unwrap_or_else(|e| e.into_inner());
+            let mut st = tulip_util::lock(&self.shared.stop);
             st.requested = true;
             st.waker.take()
         };
@@ -433,7 +443,7 @@ impl Future for StopFuture {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut st = self.shared.stop.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = tulip_util::lock(&self.shared.stop);
         if std::mem::take(&mut st.requested) {
             st.waker = None;
             Poll::Ready(())

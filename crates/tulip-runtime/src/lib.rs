@@ -18,8 +18,9 @@
 //! wake from another thread. With `workers(n)`, `n - 1` worker threads steal work from each
 //! other; whichever worker would otherwise sleep drives the one reactor. The blocking pool's
 //! threads come and go on demand.
-//! Every [`BUDGET`](tulip_executor::BUDGET) queue items it checks the reactor without blocking,
-//! so a task that is always ready cannot starve I/O or timers.
+//! Every so many queue items (128 on the single-threaded loop, every 61st turn of a worker on
+//! the multi-threaded one) the loop checks the reactor without blocking, so a task that is
+//! always ready cannot starve I/O or timers.
 //!
 //! # Examples
 //!

@@ -15,8 +15,9 @@
 //!
 //! Every state change wakes the whole wait list; each waiter then re-reads the state.
 
+use tulip_util::sync::{block_on, lock, Mutex};
+
 use crate::notify::{Listener, Notify};
-use crate::sync::{block_on, lock, Mutex};
 use std::error::Error;
 use std::fmt;
 use std::future::Future;

@@ -1,8 +1,14 @@
 //! [`BoundedSemaphore`]: a semaphore whose explicit `release()` cannot raise the count past
 //! its initial value.
+//!
+//! A thin wrapper over [`Semaphore`]: the same FIFO, the same acquire futures (the generic
+//! `Acquiring` body), with its own permit guards, whose `Drop` and `release()` give a permit
+//! back only up to the bound.
 
-use crate::raw::{AcquireSlot, RawSemaphore};
-use crate::sync::{const_fn, Arc};
+use std::sync::Arc;
+use tulip_util::const_fn;
+
+use crate::semaphore::{Acquiring, Permit, Semaphore, SemaphoreRef};
 use std::error::Error;
 use std::fmt;
 use std::future::Future;
@@ -62,7 +68,7 @@ impl Error for TooManyReleases {}
 /// # });
 /// ```
 pub struct BoundedSemaphore {
-    raw: RawSemaphore,
+    sem: Semaphore,
     /// The initial number of permits, which free permits never exceed.
     bound: usize,
 }
@@ -87,7 +93,7 @@ impl BoundedSemaphore {
         #[must_use]
         pub fn new(permits: usize) -> BoundedSemaphore {
             BoundedSemaphore {
-                raw: RawSemaphore::new(permits),
+                sem: Semaphore::new(permits),
                 bound: permits,
             }
         }
@@ -114,10 +120,7 @@ impl BoundedSemaphore {
     /// # });
     /// ```
     pub fn acquire(&self) -> BoundedAcquire<'_> {
-        BoundedAcquire {
-            sem: Some(self),
-            slot: AcquireSlot::new(),
-        }
+        BoundedAcquire(Acquiring::new(self))
     }
 
     /// Takes a permit if one is free and nobody waits.
@@ -134,7 +137,7 @@ impl BoundedSemaphore {
     /// ```
     #[must_use]
     pub fn try_acquire(&self) -> Option<BoundedPermit<'_>> {
-        self.raw.try_acquire().then(|| self.taken())
+        self.sem.try_acquire().map(|p| self.adopt(p))
     }
 
     /// Blocks the current thread until a permit is taken.
@@ -154,8 +157,7 @@ impl BoundedSemaphore {
     /// assert_eq!(sem.available(), 1);
     /// ```
     pub fn acquire_blocking(&self) -> BoundedPermit<'_> {
-        self.raw.acquire_blocking::<false>();
-        self.taken()
+        self.adopt(self.sem.acquire_blocking())
     }
 
     /// Waits for a permit that keeps the `Arc` alive.
@@ -178,10 +180,7 @@ impl BoundedSemaphore {
     /// # });
     /// ```
     pub fn acquire_arc(self: &Arc<Self>) -> BoundedAcquireArc {
-        BoundedAcquireArc {
-            sem: Some(Arc::clone(self)),
-            slot: AcquireSlot::new(),
-        }
+        BoundedAcquireArc(Acquiring::new(Arc::clone(self)))
     }
 
     /// [`try_acquire()`](BoundedSemaphore::try_acquire) with an owned permit.
@@ -199,7 +198,7 @@ impl BoundedSemaphore {
     /// ```
     #[must_use]
     pub fn try_acquire_arc(self: &Arc<Self>) -> Option<BoundedPermitArc> {
-        self.raw.try_acquire().then(|| self.taken_arc())
+        self.sem.try_acquire().map(|p| self.adopt_arc(p))
     }
 
     /// [`acquire_blocking()`](BoundedSemaphore::acquire_blocking) with an owned permit.
@@ -219,8 +218,7 @@ impl BoundedSemaphore {
     /// assert_eq!(sem.available(), 1);
     /// ```
     pub fn acquire_arc_blocking(self: &Arc<Self>) -> BoundedPermitArc {
-        self.raw.acquire_blocking::<false>();
-        self.taken_arc()
+        self.adopt_arc(self.sem.acquire_blocking())
     }
 
     /// Gives back a permit taken without a guard (see [`BoundedPermit::forget()`]), handing
@@ -242,7 +240,7 @@ impl BoundedSemaphore {
     /// assert_eq!(sem.release(), Err(TooManyReleases));
     /// ```
     pub fn release(&self) -> Result<(), TooManyReleases> {
-        if self.raw.release_up_to(self.bound) {
+        if self.sem.release_up_to(self.bound) {
             Ok(())
         } else {
             Err(TooManyReleases)
@@ -263,7 +261,7 @@ impl BoundedSemaphore {
     /// ```
     #[must_use]
     pub fn locked(&self) -> bool {
-        self.raw.locked()
+        self.sem.locked()
     }
 
     /// The number of free permits (asyncio's `_value`); never more than
@@ -280,7 +278,7 @@ impl BoundedSemaphore {
     /// ```
     #[must_use]
     pub fn available(&self) -> usize {
-        self.raw.available()
+        self.sem.available()
     }
 
     /// The initial number of permits, which free permits may never exceed.
@@ -297,11 +295,16 @@ impl BoundedSemaphore {
         self.bound
     }
 
-    fn taken(&self) -> BoundedPermit<'_> {
+    /// Turns a permit of the inner semaphore (whose `Drop` would give back without a bound)
+    /// into a bounded one.
+    fn adopt<'a>(&'a self, permit: Permit<'a>) -> BoundedPermit<'a> {
+        permit.forget();
         BoundedPermit { sem: self }
     }
 
-    fn taken_arc(self: &Arc<Self>) -> BoundedPermitArc {
+    /// [`adopt`](Self::adopt) for an owned permit.
+    fn adopt_arc(self: &Arc<Self>, permit: Permit<'_>) -> BoundedPermitArc {
+        permit.forget();
         BoundedPermitArc {
             sem: Arc::clone(self),
             forgotten: false,
@@ -310,7 +313,7 @@ impl BoundedSemaphore {
 
     /// Gives back a permit held by a guard; nothing if `release()` already gave it back.
     fn give_back(&self) {
-        self.raw.release_up_to(self.bound);
+        self.sem.release_up_to(self.bound);
     }
 }
 
@@ -457,6 +460,18 @@ impl fmt::Debug for BoundedPermitArc {
     }
 }
 
+impl SemaphoreRef for &BoundedSemaphore {
+    fn semaphore(&self) -> &Semaphore {
+        &self.sem
+    }
+}
+
+impl SemaphoreRef for Arc<BoundedSemaphore> {
+    fn semaphore(&self) -> &Semaphore {
+        &self.sem
+    }
+}
+
 /// The future of [`BoundedSemaphore::acquire()`].
 ///
 /// # Examples
@@ -472,39 +487,20 @@ impl fmt::Debug for BoundedPermitArc {
 /// # });
 /// ```
 #[must_use = "futures do nothing unless polled"]
-pub struct BoundedAcquire<'a> {
-    sem: Option<&'a BoundedSemaphore>,
-    slot: AcquireSlot,
-}
+pub struct BoundedAcquire<'a>(Acquiring<&'a BoundedSemaphore>);
 
 impl<'a> Future for BoundedAcquire<'a> {
     type Output = BoundedPermit<'a>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        let sem = this.sem.expect("BoundedAcquire polled after completion");
-        match this.slot.poll::<false>(&sem.raw, cx) {
-            Poll::Ready(()) => {
-                this.sem = None;
-                Poll::Ready(sem.taken())
-            }
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-impl Drop for BoundedAcquire<'_> {
-    fn drop(&mut self) {
-        if let Some(sem) = self.sem {
-            self.slot.cancel(&sem.raw);
-        }
+        self.0.poll_acquire(cx).map(|sem| BoundedPermit { sem })
     }
 }
 
 impl fmt::Debug for BoundedAcquire<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BoundedAcquire")
-            .field("queued", &self.slot.is_queued())
+            .field("queued", &self.0.is_queued())
             .finish_non_exhaustive()
     }
 }
@@ -524,42 +520,23 @@ impl fmt::Debug for BoundedAcquire<'_> {
 /// # });
 /// ```
 #[must_use = "futures do nothing unless polled"]
-pub struct BoundedAcquireArc {
-    sem: Option<Arc<BoundedSemaphore>>,
-    slot: AcquireSlot,
-}
+pub struct BoundedAcquireArc(Acquiring<Arc<BoundedSemaphore>>);
 
 impl Future for BoundedAcquireArc {
     type Output = BoundedPermitArc;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        let sem = this
-            .sem
-            .as_ref()
-            .expect("BoundedAcquireArc polled after completion");
-        match this.slot.poll::<false>(&sem.raw, cx) {
-            Poll::Ready(()) => Poll::Ready(BoundedPermitArc {
-                sem: this.sem.take().expect("checked above"),
-                forgotten: false,
-            }),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-impl Drop for BoundedAcquireArc {
-    fn drop(&mut self) {
-        if let Some(sem) = &self.sem {
-            self.slot.cancel(&sem.raw);
-        }
+        self.0.poll_acquire(cx).map(|sem| BoundedPermitArc {
+            sem,
+            forgotten: false,
+        })
     }
 }
 
 impl fmt::Debug for BoundedAcquireArc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BoundedAcquireArc")
-            .field("queued", &self.slot.is_queued())
+            .field("queued", &self.0.is_queued())
             .finish_non_exhaustive()
     }
 }

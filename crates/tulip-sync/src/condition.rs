@@ -1,9 +1,11 @@
 //! [`Condition`]: asyncio's `Condition`, a condition variable with its lock.
 
+use std::sync::Arc;
+use tulip_util::sync::block_on;
+
 use crate::lock::{Lock, LockAcquire, LockAcquireArc, LockGuard, LockGuardArc};
 use crate::notify::{Listener, Notify};
 use crate::raw::AcquireSlot;
-use crate::sync::{block_on, Arc};
 use std::fmt;
 use std::future::Future;
 use std::mem;

@@ -1,8 +1,9 @@
 //! [`Event`]: asyncio's `Event`, a flag that tasks can wait for.
 
+use tulip_util::const_fn;
+use tulip_util::sync::{block_on, AtomicBool, Ordering};
+
 use crate::notify::{Listener, Notify};
-use crate::sync::atomic::{AtomicBool, Ordering};
-use crate::sync::{block_on, const_fn};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;

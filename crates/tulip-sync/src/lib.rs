@@ -37,9 +37,10 @@
 //!
 //! # Implementation
 //!
-//! The crate has no dependencies and spawns no thread. Each FIFO primitive keeps its free
-//! permits in one atomic word: taking a free lock or permit while nobody waits, and giving
-//! one back while nobody waits, is a single compare-and-swap. Only once a task has to wait
+//! The crate depends on no runtime and spawns no thread; of tulip's crates it uses only
+//! tulip-waitlist (its wait queue) and tulip-util (its std/loom switch). Each FIFO primitive
+//! keeps its free permits in one atomic word: taking a free lock or permit while nobody waits,
+//! and giving one back while nobody waits, is a single compare-and-swap. Only once a task has to wait
 //! does the primitive take a small internal `std` mutex, which guards its wait queue, so that
 //! a release can hand its permit to exactly the oldest waiter.
 //!
@@ -59,10 +60,10 @@
 //! guards `!Send`).
 //!
 //! The state machines are checked with [loom](https://docs.rs/loom) under `--cfg
-//! tulip_loom` (`tests/loom.rs`). There the atomics, fences, mutexes and data cells come
-//! from loom, and the wait queues are the same code as in a normal build, so the models
-//! check the permit word, the hand-off logic and the wait queues together, in every
-//! interleaving.
+//! tulip_loom` (`tests/loom.rs`). There the atomics, fences, mutexes and data cells (all taken
+//! from `tulip_util::sync`) come from loom, and the wait queues are the same code as in a
+//! normal build, so the models check the permit word, the hand-off logic and the wait queues
+//! together, in every interleaving.
 //!
 //! # Relationship with `std::sync`
 //!
@@ -118,7 +119,6 @@ mod notify;
 mod raw;
 mod rwlock;
 mod semaphore;
-mod sync;
 
 pub use barrier::{Barrier, BrokenBarrierError};
 pub use bounded::{BoundedPermit, BoundedPermitArc, BoundedSemaphore, TooManyReleases};

@@ -1,7 +1,9 @@
 //! [`Lock`]: asyncio's `Lock`, a mutual-exclusion lock that guards no data.
 
+use std::sync::Arc;
+use tulip_util::const_fn;
+
 use crate::raw::{AcquireSlot, RawSemaphore};
-use crate::sync::{const_fn, Arc};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;

@@ -4,10 +4,16 @@
 //! `&T`/`&mut T` and can be sent to another thread needs an `UnsafeCell` (a `std` lock
 //! inside would make the guard `!Send`, so no task holding it across an `.await` could run
 //! on a multi-threaded executor).
-#![allow(unsafe_code)]
+#![allow(
+    unsafe_code,
+    reason = "the data cell behind the guards; the crate denies unsafe code elsewhere"
+)]
+
+use std::sync::Arc;
+use tulip_util::const_fn;
+use tulip_util::sync::UnsafeCell;
 
 use crate::raw::{AcquireSlot, RawSemaphore};
-use crate::sync::{const_fn, Arc, UnsafeCell};
 use std::fmt;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};

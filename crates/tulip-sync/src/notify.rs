@@ -23,10 +23,10 @@
 //! look sees the new state. So `notify` with nobody listening (every `RwLock` write unlock,
 //! for example) is a fence and a load, without the lock.
 
-use crate::sync::atomic::{fence, AtomicUsize, Ordering};
-use crate::sync::{const_fn, lock, Mutex};
 use std::fmt;
 use std::task::{Context, Poll, Waker};
+use tulip_util::const_fn;
+use tulip_util::sync::{fence, lock, AtomicUsize, Mutex, Ordering};
 use tulip_waitlist::{WaitList, WakeList};
 
 /// A FIFO list of listeners; see the module docs.

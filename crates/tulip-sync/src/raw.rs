@@ -46,10 +46,10 @@
 //! ([`enqueue`](RawSemaphore::enqueue)), a release hands it the permit, and the woken waiter
 //! takes its entry out. The slab of the wait list is reused from one wait to the next.
 
-use crate::sync::atomic::{AtomicUsize, Ordering};
-use crate::sync::{block_on, const_fn, lock, Mutex};
 use std::fmt;
 use std::task::{Context, Poll, Waker};
+use tulip_util::const_fn;
+use tulip_util::sync::{block_on, lock, AtomicUsize, Mutex, Ordering};
 use tulip_waitlist::{WaitList, WakeList};
 
 /// Bit 0 of `state`: some waiters are queued, or were handed a permit and have not run.

@@ -12,12 +12,17 @@
 //!   the readers that were waiting get a turn between two writers.
 //!
 //! `unsafe` is needed for the data cell; see the `mutex` module.
-#![allow(unsafe_code)]
+#![allow(
+    unsafe_code,
+    reason = "the data cell behind the guards; the crate denies unsafe code elsewhere"
+)]
+
+use std::sync::Arc;
+use tulip_util::const_fn;
+use tulip_util::sync::{block_on, AtomicUsize, Ordering, UnsafeCell};
 
 use crate::notify::{Listener, Notify};
 use crate::raw::{AcquireSlot, RawSemaphore};
-use crate::sync::atomic::{AtomicUsize, Ordering};
-use crate::sync::{block_on, const_fn, Arc, UnsafeCell};
 use std::fmt;
 use std::future::Future;
 use std::mem;
@@ -594,16 +599,29 @@ impl<T: ?Sized> RwLock<T> {
         self.data.with_mut(|data| unsafe { &mut *data })
     }
 
-    fn data(&self) -> &T {
-        // SAFETY: only called by guards, which hold the lock: read guards share it with other
-        // readers only, a write guard borrows itself for as long as the reference lives.
+    /// The value, for a guard.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the lock (for reading or writing), and the reference does not outlive
+    /// its hold: no writer can then have a `&mut T`.
+    unsafe fn data(&self) -> &T {
+        // SAFETY: the caller holds the lock, so no `&mut T` exists while this one lives.
         self.data.with(|data| unsafe { &*data })
     }
 
-    #[allow(clippy::mut_from_ref)] // Only write guards call this, borrowed mutably.
-    fn data_mut(&self) -> &mut T {
-        // SAFETY: only called by a write guard through `&mut self`: the writer holds the lock
-        // exclusively and the returned reference lives no longer than that borrow.
+    /// The value, mutably, for a write guard.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the write lock and borrows its guard mutably for as long as the
+    /// reference lives: no other reference to the value can exist meanwhile.
+    #[allow(
+        clippy::mut_from_ref,
+        reason = "exclusivity comes from the write lock, a contract of this unsafe fn"
+    )]
+    unsafe fn data_mut(&self) -> &mut T {
+        // SAFETY: the caller holds the write lock through a unique borrow of its guard.
         self.data.with_mut(|data| unsafe { &mut *data })
     }
 }
@@ -676,7 +694,9 @@ impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        self.lock.data()
+        // SAFETY: a guard holds the lock for as long as it lives, and the reference
+        // borrows the guard.
+        unsafe { self.lock.data() }
     }
 }
 
@@ -738,7 +758,9 @@ impl<T: ?Sized> Deref for RwLockReadGuardArc<T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        self.lock.data()
+        // SAFETY: a guard holds the lock for as long as it lives, and the reference
+        // borrows the guard.
+        unsafe { self.lock.data() }
     }
 }
 
@@ -822,13 +844,17 @@ impl<T: ?Sized> Deref for RwLockWriteGuard<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        self.lock.data()
+        // SAFETY: a guard holds the lock for as long as it lives, and the reference
+        // borrows the guard.
+        unsafe { self.lock.data() }
     }
 }
 
 impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        self.lock.data_mut()
+        // SAFETY: a write guard holds the write lock, and the reference borrows the
+        // guard mutably.
+        unsafe { self.lock.data_mut() }
     }
 }
 
@@ -916,13 +942,17 @@ impl<T: ?Sized> Deref for RwLockWriteGuardArc<T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        self.lock.data()
+        // SAFETY: a guard holds the lock for as long as it lives, and the reference
+        // borrows the guard.
+        unsafe { self.lock.data() }
     }
 }
 
 impl<T: ?Sized> DerefMut for RwLockWriteGuardArc<T> {
     fn deref_mut(&mut self) -> &mut T {
-        self.lock.data_mut()
+        // SAFETY: a write guard holds the write lock, and the reference borrows the
+        // guard mutably.
+        unsafe { self.lock.data_mut() }
     }
 }
 

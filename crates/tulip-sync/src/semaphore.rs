@@ -1,7 +1,9 @@
 //! [`Semaphore`]: asyncio's `Semaphore`, with RAII permits.
 
+use std::sync::Arc;
+use tulip_util::const_fn;
+
 use crate::raw::{AcquireSlot, RawSemaphore, MAX_PERMITS};
-use crate::sync::{const_fn, Arc};
 use std::fmt;
 use std::future::Future;
 use std::mem;
@@ -97,10 +99,7 @@ impl Semaphore {
     /// # });
     /// ```
     pub fn acquire(&self) -> Acquire<'_> {
-        Acquire {
-            sem: Some(self),
-            slot: AcquireSlot::new(),
-        }
+        Acquire(Acquiring::new(self))
     }
 
     /// Takes a permit if one is free and nobody waits.
@@ -162,10 +161,7 @@ impl Semaphore {
     /// # });
     /// ```
     pub fn acquire_arc(self: &Arc<Self>) -> AcquireArc {
-        AcquireArc {
-            sem: Some(Arc::clone(self)),
-            slot: AcquireSlot::new(),
-        }
+        AcquireArc(Acquiring::new(Arc::clone(self)))
     }
 
     /// [`try_acquire()`](Semaphore::try_acquire) with an owned permit.
@@ -278,6 +274,12 @@ impl Semaphore {
     #[must_use]
     pub fn available(&self) -> usize {
         self.raw.available()
+    }
+
+    /// Gives back one permit unless every one of `bound` permits is free already; `false`
+    /// then (the bounded semaphore's `release`).
+    pub(crate) fn release_up_to(&self, bound: usize) -> bool {
+        self.raw.release_up_to(bound)
     }
 }
 
@@ -426,6 +428,72 @@ impl fmt::Debug for PermitArc {
     }
 }
 
+/// The semaphore a pending acquire holds on to: borrowed or owned, of a [`Semaphore`] or of a
+/// [`BoundedSemaphore`](crate::BoundedSemaphore), which wraps one.
+pub(crate) trait SemaphoreRef {
+    /// The semaphore whose permit is being acquired.
+    fn semaphore(&self) -> &Semaphore;
+}
+
+impl SemaphoreRef for &Semaphore {
+    fn semaphore(&self) -> &Semaphore {
+        self
+    }
+}
+
+impl SemaphoreRef for Arc<Semaphore> {
+    fn semaphore(&self) -> &Semaphore {
+        self
+    }
+}
+
+/// The one body of the four acquire futures ([`Acquire`], [`AcquireArc`] and their bounded
+/// twins): a place in the semaphore's FIFO, and the semaphore until the permit is taken.
+pub(crate) struct Acquiring<S: SemaphoreRef> {
+    /// `None` once the permit has been taken.
+    sem: Option<S>,
+    slot: AcquireSlot,
+}
+
+impl<S: SemaphoreRef> Acquiring<S> {
+    pub(crate) fn new(sem: S) -> Self {
+        Acquiring {
+            sem: Some(sem),
+            slot: AcquireSlot::new(),
+        }
+    }
+
+    /// `Ready` with the semaphore once a permit is taken for the caller.
+    ///
+    /// # Panics
+    ///
+    /// Panics if polled again after it returned `Ready`.
+    #[inline]
+    pub(crate) fn poll_acquire(&mut self, cx: &mut Context<'_>) -> Poll<S> {
+        let sem = self
+            .sem
+            .as_ref()
+            .expect("an acquire future was polled after completion");
+        match self.slot.poll::<false>(&sem.semaphore().raw, cx) {
+            Poll::Ready(()) => Poll::Ready(self.sem.take().expect("checked above")),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Whether it waits in the semaphore's queue.
+    pub(crate) fn is_queued(&self) -> bool {
+        self.slot.is_queued()
+    }
+}
+
+impl<S: SemaphoreRef> Drop for Acquiring<S> {
+    fn drop(&mut self) {
+        if let Some(sem) = &self.sem {
+            self.slot.cancel(&sem.semaphore().raw);
+        }
+    }
+}
+
 /// The future of [`Semaphore::acquire()`].
 ///
 /// # Examples
@@ -441,39 +509,20 @@ impl fmt::Debug for PermitArc {
 /// # });
 /// ```
 #[must_use = "futures do nothing unless polled"]
-pub struct Acquire<'a> {
-    sem: Option<&'a Semaphore>,
-    slot: AcquireSlot,
-}
+pub struct Acquire<'a>(Acquiring<&'a Semaphore>);
 
 impl<'a> Future for Acquire<'a> {
     type Output = Permit<'a>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        let sem = this.sem.expect("Acquire polled after completion");
-        match this.slot.poll::<false>(&sem.raw, cx) {
-            Poll::Ready(()) => {
-                this.sem = None;
-                Poll::Ready(Permit { sem })
-            }
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-impl Drop for Acquire<'_> {
-    fn drop(&mut self) {
-        if let Some(sem) = self.sem {
-            self.slot.cancel(&sem.raw);
-        }
+        self.0.poll_acquire(cx).map(|sem| Permit { sem })
     }
 }
 
 impl fmt::Debug for Acquire<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Acquire")
-            .field("queued", &self.slot.is_queued())
+            .field("queued", &self.0.is_queued())
             .finish_non_exhaustive()
     }
 }
@@ -493,42 +542,23 @@ impl fmt::Debug for Acquire<'_> {
 /// # });
 /// ```
 #[must_use = "futures do nothing unless polled"]
-pub struct AcquireArc {
-    sem: Option<Arc<Semaphore>>,
-    slot: AcquireSlot,
-}
+pub struct AcquireArc(Acquiring<Arc<Semaphore>>);
 
 impl Future for AcquireArc {
     type Output = PermitArc;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        let sem = this
-            .sem
-            .as_ref()
-            .expect("AcquireArc polled after completion");
-        match this.slot.poll::<false>(&sem.raw, cx) {
-            Poll::Ready(()) => Poll::Ready(PermitArc {
-                sem: this.sem.take().expect("checked above"),
-                forgotten: false,
-            }),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-impl Drop for AcquireArc {
-    fn drop(&mut self) {
-        if let Some(sem) = &self.sem {
-            self.slot.cancel(&sem.raw);
-        }
+        self.0.poll_acquire(cx).map(|sem| PermitArc {
+            sem,
+            forgotten: false,
+        })
     }
 }
 
 impl fmt::Debug for AcquireArc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AcquireArc")
-            .field("queued", &self.slot.is_queued())
+            .field("queued", &self.0.is_queued())
             .finish_non_exhaustive()
     }
 }

@@ -4,7 +4,11 @@
 //! is a silent API break; this file stops compiling instead. `!Trait` is checked with the
 //! "ambiguous if implemented" trick: the call only resolves when the trait is *not*
 //! implemented.
-#![allow(dead_code, clippy::type_complexity)]
+#![allow(
+    dead_code,
+    clippy::type_complexity,
+    reason = "a table checked by the compiler, never run, with long future types"
+)]
 #![cfg(not(tulip_loom))] // These use real threads and statics; see tests/loom.rs.
 
 use std::cell::Cell;

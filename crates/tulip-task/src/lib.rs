@@ -106,7 +106,7 @@ pub use gather::{gather, try_gather, Gather, TryGather};
 pub use group::{
     Failure, GroupError, GroupTask, Join, SpawnError, SpawnErrorKind, TaskGroup, TaskGroupHandle,
 };
-pub use scope::{current_deadline, CancelScope, Cancelled, Scoped};
+pub use scope::{current_deadline, CancelScope, CancelScoped, Cancelled};
 pub use shield::{shield, shield_local, Shield};
 pub use timeout::{move_on_after, move_on_at, timeout, timeout_at, MoveOn, Timeout};
 pub use wait::{wait, Done, ReturnWhen, Wait, WaitFuture};

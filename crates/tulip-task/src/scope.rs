@@ -106,7 +106,7 @@ impl From<Cancelled> for std::io::Error {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Deadline {
     Never,
-    /// Relative to the first poll of the first [`Scoped`] future (like `sleep`).
+    /// Relative to the first poll of the first [`CancelScoped`] future (like `sleep`).
     After(Duration),
     At(Instant),
 }
@@ -120,7 +120,7 @@ struct ScopeShared {
     expired: AtomicBool,
     /// Some work of the scope ended with `Err` (this scope claimed a cancellation).
     caught: AtomicBool,
-    /// Ids for the `Scoped` futures, to find their wakers.
+    /// Ids for the `CancelScoped` futures, to find their wakers.
     next_run: AtomicU64,
     state: Mutex<ScopeState>,
 }
@@ -128,14 +128,14 @@ struct ScopeShared {
 #[derive(Debug)]
 struct ScopeState {
     deadline: Deadline,
-    /// The wakers of the `Scoped` futures currently running, by id.
+    /// The wakers of the `CancelScoped` futures currently running, by id.
     wakers: Vec<(u64, Waker)>,
 }
 
 impl ScopeShared {
     fn lock(&self) -> MutexGuard<'_, ScopeState> {
         // No user code runs under this lock.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        tulip_util::lock(&self.state)
     }
 
     /// The deadline, resolving a relative one against `now` (first poll).
@@ -328,7 +328,7 @@ impl CancelScope {
     ///
     /// # Cancel safety
     ///
-    /// As cancel safe as `future`: dropping the [`Scoped`] future drops `future` and the
+    /// As cancel safe as `future`: dropping the [`CancelScoped`] future drops `future` and the
     /// scope's timer, and nothing else.
     ///
     /// # Examples
@@ -349,8 +349,8 @@ impl CancelScope {
     /// assert!(scope.cancelled_caught());
     /// # });
     /// ```
-    pub fn run<F: IntoFuture>(&self, future: F) -> Scoped<F::IntoFuture> {
-        Scoped {
+    pub fn run<F: IntoFuture>(&self, future: F) -> CancelScoped<F::IntoFuture> {
+        CancelScoped {
             future: Some(future.into_future()),
             scope: self.clone(),
             run: self.shared.next_run.fetch_add(1, Ordering::Relaxed),
@@ -580,7 +580,7 @@ pin_project! {
     ///
     /// # Cancel safety
     ///
-    /// As cancel safe as the future inside: dropping a `Scoped` drops that future and the
+    /// As cancel safe as the future inside: dropping a `CancelScoped` drops that future and the
     /// scope's timer, and nothing else.
     ///
     /// # Errors
@@ -592,13 +592,13 @@ pin_project! {
     /// ```
     /// # tulip_runtime::run(async {
     /// let scope = tulip_task::CancelScope::new();
-    /// let work: tulip_task::Scoped<_> = scope.run(async { 1 });
+    /// let work: tulip_task::CancelScoped<_> = scope.run(async { 1 });
     /// assert!(!work.scope().cancel_called());
     /// assert_eq!(work.await, Ok(1));
     /// # });
     /// ```
     #[must_use = "futures do nothing unless polled"]
-    pub struct Scoped<F> {
+    pub struct CancelScoped<F> {
         #[pin]
         future: Option<F>,
         scope: CancelScope,
@@ -613,7 +613,7 @@ pin_project! {
         done: bool,
     }
 
-    impl<F> PinnedDrop for Scoped<F> {
+    impl<F> PinnedDrop for CancelScoped<F> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if !*this.done {
@@ -642,9 +642,9 @@ pin_project! {
     }
 }
 
-impl<F> fmt::Debug for Scoped<F> {
+impl<F> fmt::Debug for CancelScoped<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Scoped")
+        f.debug_struct("CancelScoped")
             .field("scope", &self.scope)
             .field("started", &self.started)
             .field("done", &self.done)
@@ -652,19 +652,19 @@ impl<F> fmt::Debug for Scoped<F> {
     }
 }
 
-impl<F> Scoped<F> {
+impl<F> CancelScoped<F> {
     /// The scope this work runs in.
     pub fn scope(&self) -> &CancelScope {
         &self.scope
     }
 }
 
-impl<F: Future> Future for Scoped<F> {
+impl<F: Future> Future for CancelScoped<F> {
     type Output = Result<F::Output, Cancelled>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        assert!(!*this.done, "Scoped polled after completion");
+        assert!(!*this.done, "CancelScoped polled after completion");
         let shared = this.scope.shared.clone();
         let frame = Frame::enter(&shared);
         // A relative deadline counts from now, not from the poll's shared reading (which may

@@ -42,7 +42,7 @@ struct ReadyState {
 impl Ready {
     fn lock(&self) -> MutexGuard<'_, ReadyState> {
         // A panic while the lock is held leaves the state consistent (pushes are atomic).
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        tulip_util::lock(&self.state)
     }
 
     fn push(&self, index: usize) {

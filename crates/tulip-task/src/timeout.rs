@@ -10,7 +10,7 @@ use std::time::Duration;
 use pin_project_lite::pin_project;
 use tulip_time::{Elapsed, Instant};
 
-use crate::scope::{CancelScope, Scoped};
+use crate::scope::{CancelScope, CancelScoped};
 
 pin_project! {
     /// Future of [`timeout`] and [`timeout_at`]: a [`CancelScope`] with a deadline, with
@@ -47,7 +47,7 @@ pin_project! {
     #[must_use = "futures do nothing unless polled"]
     pub struct Timeout<F> {
         #[pin]
-        inner: Scoped<F>,
+        inner: CancelScoped<F>,
     }
 }
 
@@ -226,7 +226,7 @@ pin_project! {
     #[must_use = "futures do nothing unless polled"]
     pub struct MoveOn<F> {
         #[pin]
-        inner: Scoped<F>,
+        inner: CancelScoped<F>,
     }
 }
 

@@ -79,8 +79,8 @@ pub mod task {
     pub use tulip_executor::task::{all, current, current_id, TaskInfo, TaskState, WaitingOn};
     #[doc(inline)]
     pub use tulip_executor::{
-        spawn, spawn_local, yield_now, AccessError, Builder, Context, JoinError, LocalKey, Panic,
-        Scoped, Task, TaskId, YieldNow,
+        spawn, spawn_local, yield_now, AccessError, Builder, JoinError, LocalKey, Panic, Task,
+        TaskId, TaskLocals, WithTaskLocals, YieldNow,
     };
     #[doc(inline)]
     pub use tulip_runtime::{spawn_blocking, to_thread, BlockingTask, ToThread};
@@ -101,11 +101,11 @@ pub mod time {
     };
     #[doc(inline)]
     pub use tulip_task::{
-        current_deadline, move_on_after, move_on_at, timeout, timeout_at, CancelScope, Cancelled,
-        MoveOn, Scoped, Timeout,
+        current_deadline, move_on_after, move_on_at, timeout, timeout_at, CancelScope,
+        CancelScoped, Cancelled, MoveOn, Timeout,
     };
     #[doc(inline)]
-    pub use tulip_time::{Clock, Elapsed, Instant};
+    pub use tulip_time::{Clock, ClockGuard, Elapsed, Instant};
 }
 
 /// Asynchronous I/O: registered file descriptors and the futures-io traits with their
@@ -114,13 +114,14 @@ pub mod io {
     pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
     pub use futures_lite::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
     #[doc(inline)]
-    pub use tulip_reactor::{Async, Backend};
+    pub use tulip_reactor::{Async, Backend, Readiness};
 }
 
 /// The low-level event loop (asyncio's "Event Loop" page): runners, handles, callbacks.
 pub mod rt {
+    // What `LoopHandle::reactor()` returns, and what its methods return.
     #[doc(inline)]
-    pub use tulip_executor::BUDGET;
+    pub use tulip_reactor::{AutoAdvanceGuard, EnterGuard, Reactor};
     #[doc(inline)]
     pub use tulip_runtime::{
         block_on, call_exception_handler, run, CallHandle, EventLoop, ExceptionContext,

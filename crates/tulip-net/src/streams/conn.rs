@@ -30,7 +30,7 @@
 use std::io;
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll, Waker};
 
 use tulip_executor::Spawner;
@@ -42,10 +42,7 @@ use crate::addr::SockAddr;
 /// asyncio's default write high-water mark (`64 * 1024`).
 pub(crate) const DEFAULT_HIGH: usize = 64 * 1024;
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // No user code runs under these locks; the state is consistent whenever one is released.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use tulip_util::lock;
 
 /// Why a connection was lost, kept so that every later caller gets an equal `io::Error`.
 #[derive(Debug, Clone)]

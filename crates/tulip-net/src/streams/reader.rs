@@ -114,7 +114,7 @@ pub struct StreamFeeder {
 }
 
 fn lock_feed(m: &Mutex<Feed>) -> std::sync::MutexGuard<'_, Feed> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    tulip_util::lock(m)
 }
 
 impl StreamFeeder {

@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -21,9 +21,7 @@ use crate::{sys, TcpListener, UnixListener};
 /// (asyncio's `ACCEPT_RETRY_DELAY`).
 pub(crate) const ACCEPT_RETRY_DELAY: Duration = Duration::from_secs(1);
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use tulip_util::lock;
 
 /// What a connection handler may return: `()`, or a `Result` whose error is reported to the
 /// loop's exception handler (asyncio reports an exception escaping `client_connected_cb`

@@ -22,11 +22,9 @@ use std::{
 
 use futures_core::{FusedStream, Stream};
 
-use crate::{
-    block::block_on,
-    sync::{lock, Arc, Mutex},
-    waiters::{WaitSlot, Waiters},
-};
+use tulip_util::sync::{block_on, lock, Arc, Mutex};
+
+use crate::waiters::{WaitSlot, Waiters};
 
 /// The state shared by all senders and receivers.
 struct Shared<T> {

@@ -17,10 +17,10 @@ use std::{
 use concurrent_queue::{ConcurrentQueue, PopError, PushError};
 use futures_core::{FusedStream, Stream};
 
+use tulip_util::sync::{block_on, Arc, AtomicUsize, Ordering};
+
 use crate::{
-    block::block_on,
     shared::drop_each,
-    sync::{Arc, AtomicUsize, Ordering},
     waiters::{WaitSlot, Waiters},
 };
 

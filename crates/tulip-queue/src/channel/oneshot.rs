@@ -25,10 +25,7 @@ use std::{
 
 use futures_core::{FusedFuture, FusedStream, Stream};
 
-use crate::{
-    block::block_on,
-    sync::{lock, Arc, Mutex},
-};
+use tulip_util::sync::{block_on, lock, Arc, Mutex};
 
 /// The channel state, under one lock.
 struct State<T> {

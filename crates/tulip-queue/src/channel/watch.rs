@@ -20,11 +20,11 @@ use std::{
 
 use futures_core::Stream;
 
-use crate::{
-    block::block_on,
-    sync::{read, write, Arc, AtomicBool, AtomicUsize, Ordering, RwLock, RwLockReadGuard},
-    waiters::{WaitSlot, Waiters},
+use tulip_util::sync::{
+    block_on, read, write, Arc, AtomicBool, AtomicUsize, Ordering, RwLock, RwLockReadGuard,
 };
+
+use crate::waiters::{WaitSlot, Waiters};
 
 /// The value and its version.
 struct Versioned<T> {

@@ -22,7 +22,7 @@ use tulip_queue::{
     GetError, LifoQueue, PriorityQueue, PutError, Queue, QueueShutDown, TooManyTaskDone,
 };
 
-use super::{poll_with, Flag};
+use super::{poll_with, WakeCounter};
 
 /// The queue API the harness drives, implemented by the three kinds.
 pub(crate) trait TestQueue {
@@ -257,7 +257,7 @@ enum Pending<'q> {
 
 struct Task<'q> {
     fut: Pending<'q>,
-    flag: Arc<Flag>,
+    flag: Arc<WakeCounter>,
 }
 
 /// Polls `task` once; applies a completion to the model. Returns whether it completed.
@@ -324,7 +324,7 @@ fn start<'q, M: Model>(
 ) -> Result<(), TestCaseError> {
     let mut task = Task {
         fut,
-        flag: Flag::new(),
+        flag: WakeCounter::new(),
     };
     if !poll_task(&mut task, expected)? {
         tasks.push(task);

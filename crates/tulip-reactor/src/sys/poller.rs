@@ -18,6 +18,7 @@ pub(crate) struct PollingPoller {
 }
 
 fn borrow(fd: RawFd) -> BorrowedFd<'static> {
+    // The reactor holds the I/O object (and so the fd) open from `add` to `delete`.
     #[allow(unsafe_code)]
     // SAFETY: callers pass fds of sources that stay open until after `delete` returns; the
     // borrowed fd does not outlive the call it is passed to.
@@ -42,6 +43,7 @@ impl PollingPoller {
     }
 
     pub(crate) fn add(&self, fd: RawFd, key: usize) -> io::Result<()> {
+        // `polling`'s `add` is unsafe: it cannot check that the fd outlives its registration.
         #[allow(unsafe_code)]
         // SAFETY: `polling` requires the source to be deleted before it is closed; the reactor
         // deletes every source in `Registration::drop` before the I/O object is dropped.

@@ -1,20 +1,27 @@
 //! Test support: a deterministic single-threaded FIFO executor shaped like asyncio's event
-//! loop, wakers that count, and a watchdog for multi-threaded tests.
+//! loop, and a multi-threaded runner; wakers that count ([`Polled`]) and the watchdog for
+//! multi-threaded tests ([`within`]) come from tulip-test-support.
 //!
 //! The executor runs ready tasks in the order they became ready, exactly like asyncio's
 //! `call_soon` queue, so scenarios ported from CPython's `test_asyncio` observe the same
 //! interleavings. Cancelling a task drops its future, which is how Rust cancels.
-#![allow(dead_code, unreachable_pub)] // Each test binary uses a different part of it.
+#![allow(
+    dead_code,
+    unreachable_pub,
+    unused_imports,
+    reason = "each test binary uses a different part of it"
+)]
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::Duration;
+
+pub use tulip_test_support::{within, Polled};
 
 type LocalTask = Pin<Box<dyn Future<Output = ()>>>;
 
@@ -138,91 +145,6 @@ impl Sim {
 /// `asyncio.sleep(0)`: lets every other ready task run once.
 pub async fn yield_now() {
     futures_lite::future::yield_now().await;
-}
-
-/// A waker that counts its wakeups.
-#[derive(Default)]
-pub struct CountingWaker(AtomicUsize);
-
-impl Wake for CountingWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-/// A future polled by hand, with its own counting waker.
-pub struct Polled<F> {
-    pub future: Pin<Box<F>>,
-    counter: Arc<CountingWaker>,
-    waker: Waker,
-}
-
-impl<F: Future> Polled<F> {
-    pub fn new(future: F) -> Self {
-        let counter = Arc::new(CountingWaker::default());
-        let waker = Waker::from(Arc::clone(&counter));
-        Self {
-            future: Box::pin(future),
-            counter,
-            waker,
-        }
-    }
-
-    pub fn poll(&mut self) -> Poll<F::Output> {
-        self.future
-            .as_mut()
-            .poll(&mut Context::from_waker(&self.waker))
-    }
-
-    /// Polls and expects `Pending`.
-    #[track_caller]
-    pub fn pending(&mut self) {
-        assert!(self.poll().is_pending(), "expected the future to wait");
-    }
-
-    /// Polls and expects `Ready`.
-    #[track_caller]
-    pub fn ready(&mut self) -> F::Output {
-        match self.poll() {
-            Poll::Ready(output) => output,
-            Poll::Pending => panic!("expected the future to be ready"),
-        }
-    }
-
-    /// How many times the future's waker was woken.
-    pub fn wakeups(&self) -> usize {
-        self.counter.0.load(Ordering::SeqCst)
-    }
-}
-
-/// Runs `f` on a thread and fails the test if it has not finished within `limit`, so that a
-/// lost wakeup fails instead of hanging.
-#[track_caller]
-pub fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let worker = std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(value) => {
-            worker.join().unwrap();
-            value
-        }
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            // The closure panicked: surface its panic.
-            match worker.join() {
-                Err(panic) => std::panic::resume_unwind(panic),
-                Ok(()) => unreachable!(),
-            }
-        }
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-            panic!("did not finish within {limit:?}: lost wakeup or deadlock")
-        }
-    }
 }
 
 /// Runs `tasks` futures on a 2-thread `async-executor`, returning their outputs in order.

@@ -109,7 +109,7 @@ impl<E> GroupShared<E> {
     fn lock(&self) -> MutexGuard<'_, GroupState<E>> {
         // User code never runs under this lock; a poisoned lock can only come from an
         // allocation failure, after which the state is still consistent.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        tulip_util::lock(&self.state)
     }
 
     /// Reserves a slot for a new child, or says why the group refuses it.
@@ -248,6 +248,161 @@ fn resume_orphan(orphan: Option<Panic>) {
     }
 }
 
+/// The spawn family, written once for [`TaskGroup`] and [`TaskGroupHandle`] (both hold a
+/// `shared: Arc<GroupShared<E>>`). `$recv` is what the examples spawn through, after the
+/// line `$setup`.
+macro_rules! spawn_methods {
+    ($recv:literal, $setup:literal) => {
+        /// Spawns a child on the running loop (asyncio's `tg.create_task`).
+        ///
+        /// Returns the child's handle. Awaiting it gives the child's value, or
+        /// `Err(JoinError::Cancelled)` if the child was cancelled or returned `Err` (the error
+        /// went to the group), or `Err(JoinError::Panicked(_))` with a copy of the panic
+        /// message if it panicked (the payload went to the group). Dropping the handle
+        /// detaches it; the child stays in the group.
+        ///
+        /// # Errors
+        ///
+        /// Refuses the spawn, handing `future` back unpolled, once the group has failed
+        /// ([`SpawnErrorKind::Failed`]), been cancelled ([`SpawnErrorKind::Cancelled`]), or
+        /// been joined or dropped ([`SpawnErrorKind::Closed`]).
+        ///
+        /// # Panics
+        ///
+        /// Panics if no tulip event loop runs on this thread.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// # tulip_runtime::run(async {
+        /// let tg = tulip_task::TaskGroup::<std::io::Error>::new();
+        #[doc = $setup]
+        #[doc = concat!("let child = ", $recv, ".spawn(async { Ok(6 * 7) }).unwrap();")]
+        /// tg.join().await.unwrap();
+        /// assert_eq!(child.await.unwrap(), 42);
+        /// # });
+        /// ```
+        #[track_caller]
+        pub fn spawn<F, T>(&self, future: F) -> Result<GroupTask<T>, SpawnError<F>>
+        where
+            F: Future<Output = Result<T, E>> + Send + 'static,
+            T: Send + 'static,
+            E: Send + 'static,
+        {
+            spawn_in(&self.shared, None, future)
+        }
+
+        /// Spawns a child with options, such as a name (asyncio's `create_task(coro, name=…)`).
+        ///
+        /// # Errors
+        ///
+        /// As [`spawn`](Self::spawn).
+        ///
+        /// # Panics
+        ///
+        /// Panics if no tulip event loop runs on this thread.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// # tulip_runtime::run(async {
+        /// use tulip_executor::Builder;
+        ///
+        /// let tg = tulip_task::TaskGroup::<()>::new();
+        #[doc = $setup]
+        #[doc = concat!("let child = ", $recv, ".spawn_with(Builder::new().name(\"fetch\"), async { Ok(1) }).unwrap();")]
+        /// assert_eq!(child.name(), Some("fetch"));
+        /// tg.join().await.unwrap();
+        /// # });
+        /// ```
+        #[track_caller]
+        pub fn spawn_with<F, T>(
+            &self,
+            builder: Builder,
+            future: F,
+        ) -> Result<GroupTask<T>, SpawnError<F>>
+        where
+            F: Future<Output = Result<T, E>> + Send + 'static,
+            T: Send + 'static,
+            E: Send + 'static,
+        {
+            spawn_in(&self.shared, Some(builder), future)
+        }
+
+        /// Spawns a `!Send` child on this thread (on a multi-threaded loop: on this worker).
+        ///
+        /// # Errors
+        ///
+        /// As [`spawn`](Self::spawn).
+        ///
+        /// # Panics
+        ///
+        /// Panics if no tulip event loop runs on this thread.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// # tulip_runtime::run(async {
+        /// use std::rc::Rc;
+        ///
+        /// let tg = tulip_task::TaskGroup::<()>::new();
+        #[doc = $setup]
+        /// let shared = Rc::new(5);
+        /// let s = shared.clone();
+        #[doc = concat!("let child = ", $recv, ".spawn_local(async move { Ok(*s + 1) }).unwrap();")]
+        /// tg.join().await.unwrap();
+        /// assert_eq!(child.await.unwrap(), 6);
+        /// # });
+        /// ```
+        #[track_caller]
+        pub fn spawn_local<F, T>(&self, future: F) -> Result<GroupTask<T>, SpawnError<F>>
+        where
+            F: Future<Output = Result<T, E>> + 'static,
+            T: 'static,
+            E: 'static,
+        {
+            spawn_local_in(&self.shared, None, future)
+        }
+
+        /// [`spawn_local`](Self::spawn_local) with options.
+        ///
+        /// # Errors
+        ///
+        /// As [`spawn`](Self::spawn).
+        ///
+        /// # Panics
+        ///
+        /// Panics if no tulip event loop runs on this thread.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// # tulip_runtime::run(async {
+        /// use tulip_executor::Builder;
+        ///
+        /// let tg = tulip_task::TaskGroup::<()>::new();
+        #[doc = $setup]
+        #[doc = concat!("let child = ", $recv, ".spawn_local_with(Builder::new().name(\"ui\"), async { Ok(()) }).unwrap();")]
+        /// assert_eq!(child.name(), Some("ui"));
+        /// tg.join().await.unwrap();
+        /// # });
+        /// ```
+        #[track_caller]
+        pub fn spawn_local_with<F, T>(
+            &self,
+            builder: Builder,
+            future: F,
+        ) -> Result<GroupTask<T>, SpawnError<F>>
+        where
+            F: Future<Output = Result<T, E>> + 'static,
+            T: 'static,
+            E: 'static,
+        {
+            spawn_local_in(&self.shared, Some(builder), future)
+        }
+    };
+}
+
 /// asyncio's `TaskGroup`: spawn children, then [`join`](TaskGroup::join) them all.
 ///
 /// - Children are futures returning `Result<T, E>`, spawned on the running loop with
@@ -373,149 +528,7 @@ impl<E> TaskGroup<E> {
         }
     }
 
-    /// Spawns a child on the running loop (asyncio's `tg.create_task`).
-    ///
-    /// Returns the child's handle. Awaiting it gives the child's value, or
-    /// `Err(JoinError::Cancelled)` if the child was cancelled or returned `Err` (the error went
-    /// to the group), or `Err(JoinError::Panicked(_))` with a copy of the panic message if it
-    /// panicked (the payload went to the group). Dropping the handle detaches it; the child
-    /// stays in the group.
-    ///
-    /// # Errors
-    ///
-    /// Refuses the spawn, handing `future` back unpolled, once the group has failed
-    /// ([`SpawnErrorKind::Failed`]), been cancelled ([`SpawnErrorKind::Cancelled`]), or been
-    /// joined or dropped ([`SpawnErrorKind::Closed`]).
-    ///
-    /// # Panics
-    ///
-    /// Panics if no tulip event loop runs on this thread.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # tulip_runtime::run(async {
-    /// let tg = tulip_task::TaskGroup::<std::io::Error>::new();
-    /// let child = tg.spawn(async { Ok(6 * 7) }).unwrap();
-    /// tg.join().await.unwrap();
-    /// assert_eq!(child.await.unwrap(), 42);
-    /// # });
-    /// ```
-    #[track_caller]
-    pub fn spawn<F, T>(&self, future: F) -> Result<GroupTask<T>, SpawnError<F>>
-    where
-        F: Future<Output = Result<T, E>> + Send + 'static,
-        T: Send + 'static,
-        E: Send + 'static,
-    {
-        spawn_in(&self.shared, None, future)
-    }
-
-    /// Spawns a child with options, such as a name (asyncio's `create_task(coro, name=…)`).
-    ///
-    /// # Errors
-    ///
-    /// As [`spawn`](Self::spawn).
-    ///
-    /// # Panics
-    ///
-    /// Panics if no tulip event loop runs on this thread.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # tulip_runtime::run(async {
-    /// use tulip_executor::Builder;
-    ///
-    /// let tg = tulip_task::TaskGroup::<()>::new();
-    /// let child = tg.spawn_with(Builder::new().name("fetch"), async { Ok(1) }).unwrap();
-    /// assert_eq!(child.name(), Some("fetch"));
-    /// tg.join().await.unwrap();
-    /// # });
-    /// ```
-    #[track_caller]
-    pub fn spawn_with<F, T>(
-        &self,
-        builder: Builder,
-        future: F,
-    ) -> Result<GroupTask<T>, SpawnError<F>>
-    where
-        F: Future<Output = Result<T, E>> + Send + 'static,
-        T: Send + 'static,
-        E: Send + 'static,
-    {
-        spawn_in(&self.shared, Some(builder), future)
-    }
-
-    /// Spawns a `!Send` child on this thread (on a multi-threaded loop: on this worker).
-    ///
-    /// # Errors
-    ///
-    /// As [`spawn`](Self::spawn).
-    ///
-    /// # Panics
-    ///
-    /// Panics if no tulip event loop runs on this thread.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # tulip_runtime::run(async {
-    /// use std::rc::Rc;
-    ///
-    /// let tg = tulip_task::TaskGroup::<()>::new();
-    /// let shared = Rc::new(5);
-    /// let s = shared.clone();
-    /// let child = tg.spawn_local(async move { Ok(*s + 1) }).unwrap();
-    /// tg.join().await.unwrap();
-    /// assert_eq!(child.await.unwrap(), 6);
-    /// # });
-    /// ```
-    #[track_caller]
-    pub fn spawn_local<F, T>(&self, future: F) -> Result<GroupTask<T>, SpawnError<F>>
-    where
-        F: Future<Output = Result<T, E>> + 'static,
-        T: 'static,
-        E: 'static,
-    {
-        spawn_local_in(&self.shared, None, future)
-    }
-
-    /// [`spawn_local`](Self::spawn_local) with options.
-    ///
-    /// # Errors
-    ///
-    /// As [`spawn`](Self::spawn).
-    ///
-    /// # Panics
-    ///
-    /// Panics if no tulip event loop runs on this thread.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # tulip_runtime::run(async {
-    /// use tulip_executor::Builder;
-    ///
-    /// let tg = tulip_task::TaskGroup::<()>::new();
-    /// let child = tg.spawn_local_with(Builder::new().name("ui"), async { Ok(()) }).unwrap();
-    /// assert_eq!(child.name(), Some("ui"));
-    /// tg.join().await.unwrap();
-    /// # });
-    /// ```
-    #[track_caller]
-    pub fn spawn_local_with<F, T>(
-        &self,
-        builder: Builder,
-        future: F,
-    ) -> Result<GroupTask<T>, SpawnError<F>>
-    where
-        F: Future<Output = Result<T, E>> + 'static,
-        T: 'static,
-        E: 'static,
-    {
-        spawn_local_in(&self.shared, Some(builder), future)
-    }
+    spawn_methods!("tg", "#");
 
     /// Cancels every child (each is dropped at its next poll) and refuses further spawns;
     /// [`join`](Self::join) then returns `Ok(())` unless a child had already failed (asyncio
@@ -711,66 +724,7 @@ impl<E> fmt::Debug for TaskGroupHandle<E> {
 }
 
 impl<E> TaskGroupHandle<E> {
-    /// As [`TaskGroup::spawn`].
-    ///
-    /// # Errors
-    ///
-    /// As [`TaskGroup::spawn`].
-    ///
-    /// # Panics
-    ///
-    /// Panics if no tulip event loop runs on this thread.
-    #[track_caller]
-    pub fn spawn<F, T>(&self, future: F) -> Result<GroupTask<T>, SpawnError<F>>
-    where
-        F: Future<Output = Result<T, E>> + Send + 'static,
-        T: Send + 'static,
-        E: Send + 'static,
-    {
-        spawn_in(&self.shared, None, future)
-    }
-
-    /// As [`TaskGroup::spawn_with`].
-    ///
-    /// # Errors
-    ///
-    /// As [`TaskGroup::spawn`].
-    ///
-    /// # Panics
-    ///
-    /// Panics if no tulip event loop runs on this thread.
-    #[track_caller]
-    pub fn spawn_with<F, T>(
-        &self,
-        builder: Builder,
-        future: F,
-    ) -> Result<GroupTask<T>, SpawnError<F>>
-    where
-        F: Future<Output = Result<T, E>> + Send + 'static,
-        T: Send + 'static,
-        E: Send + 'static,
-    {
-        spawn_in(&self.shared, Some(builder), future)
-    }
-
-    /// As [`TaskGroup::spawn_local`].
-    ///
-    /// # Errors
-    ///
-    /// As [`TaskGroup::spawn`].
-    ///
-    /// # Panics
-    ///
-    /// Panics if no tulip event loop runs on this thread.
-    #[track_caller]
-    pub fn spawn_local<F, T>(&self, future: F) -> Result<GroupTask<T>, SpawnError<F>>
-    where
-        F: Future<Output = Result<T, E>> + 'static,
-        T: 'static,
-        E: 'static,
-    {
-        spawn_local_in(&self.shared, None, future)
-    }
+    spawn_methods!("handle", "let handle = tg.handle();");
 
     /// As [`TaskGroup::cancel`].
     pub fn cancel(&self) {

@@ -1,14 +1,19 @@
 //! Test support: run a body on both flavours of the loop on virtual time, count what the loop's
-//! exception handler reports, count drops, and measure virtual time.
-#![allow(dead_code, unreachable_pub)] // Each test binary uses a different part of it.
+//! exception handler reports, and measure virtual time; [`Counter`], [`OnDrop`] and
+//! [`PanicOnDrop`] come from tulip-test-support.
+#![allow(
+    dead_code,
+    unreachable_pub,
+    unused_imports,
+    reason = "each test binary uses a different part of it"
+)]
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::Arc;
 use std::time::Duration;
 
 use tulip_reactor::{sleep, Instant};
 use tulip_runtime::Runner;
+pub use tulip_test_support::{Counter, OnDrop, PanicOnDrop};
 
 /// The two flavours of the loop: single-threaded, and two work-stealing workers.
 pub const FLAVOURS: [usize; 2] = [1, 2];
@@ -99,51 +104,6 @@ where
             expected,
             "reports of the loop's exception handler"
         );
-    }
-}
-
-/// A shared counter.
-#[derive(Clone, Debug, Default)]
-pub struct Counter(Arc<AtomicUsize>);
-
-impl Counter {
-    pub fn new() -> Counter {
-        Counter::default()
-    }
-
-    pub fn bump(&self) {
-        self.0.fetch_add(1, SeqCst);
-    }
-
-    pub fn get(&self) -> usize {
-        self.0.load(SeqCst)
-    }
-
-    /// A value that bumps the counter when dropped.
-    pub fn on_drop(&self) -> OnDrop {
-        OnDrop(self.clone())
-    }
-}
-
-/// Bumps its counter when dropped.
-#[derive(Debug)]
-pub struct OnDrop(Counter);
-
-impl Drop for OnDrop {
-    fn drop(&mut self) {
-        self.0.bump();
-    }
-}
-
-/// Panics with `message` when dropped (a child whose cleanup fails).
-#[derive(Debug)]
-pub struct PanicOnDrop(pub &'static str);
-
-impl Drop for PanicOnDrop {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            panic!("{}", self.0);
-        }
     }
 }
 

@@ -1,14 +1,19 @@
-//! The thread-local context: which executor (and which worker) runs on this thread.
+//! What runs on this thread right now: the executor it has entered (and as which worker),
+//! whether a loop runs here, and the task being polled.
+//!
+//! The task-local values installed on the thread live in [`task_local`](crate::task_local);
+//! this module only records whether any are installed, next to the current task, so that a
+//! poll of a task without task-locals touches one thread-local.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::local::Context;
-use crate::mt::WorkerLocal;
-use crate::shared::Shared;
-use crate::st::StLocal;
-use crate::task_handle::TaskMeta;
+use crate::executor::shared::Shared;
+use crate::scheduler::current_thread::StLocal;
+use crate::scheduler::multi_thread::WorkerLocal;
+use crate::task::meta::TaskMeta;
+use crate::task_local::{self, TaskLocals};
 
 /// The executor state a thread can enter.
 #[derive(Clone)]
@@ -102,11 +107,12 @@ impl Drop for RunningGuard {
 
 /// The task being polled on this thread (no destructor, so access is a plain TLS load).
 struct TaskTls {
-    /// The metadata of the task being polled (null outside task polls).
+    /// The metadata of the task being polled (null outside task polls). Set only by
+    /// [`in_task`], which resets it before it returns or unwinds.
     meta: Cell<*const TaskMeta>,
-    /// Whether [`CONTEXT`] may hold a value: when false the current context is empty and
-    /// nobody needs to touch `CONTEXT` (the common case: tasks that use no task-locals).
-    ctx_live: Cell<bool>,
+    /// Whether the thread's task-local context may hold a value: when false it is empty and
+    /// nobody needs to touch it (the common case: tasks that use no task-locals).
+    locals_live: Cell<bool>,
     /// The index of the worker running on this thread (for the watchdog's busy slots).
     worker: Cell<usize>,
 }
@@ -115,26 +121,50 @@ thread_local! {
     static TASK: TaskTls = const {
         TaskTls {
             meta: Cell::new(std::ptr::null()),
-            ctx_live: Cell::new(false),
+            locals_live: Cell::new(false),
             worker: Cell::new(0),
         }
     };
-    /// The current task-local context (the running task's, or the thread's outside tasks).
-    static CONTEXT: Cell<Context> = const { Cell::new(Context::EMPTY) };
+}
+
+/// Runs `f` as a poll (or the drop) of `meta`'s task: `meta` is the current task and
+/// `context` the thread's task-local context meanwhile. Returns what `f` returned and the
+/// context as `f` left it.
+///
+/// Invariant: between polls the thread's context is empty (`block_on` moves the caller's
+/// context into the main future and swaps it around each of its polls; callbacks run inside
+/// `TaskLocals::run`), so an empty task context needs no swap at all.
+#[inline]
+pub(crate) fn in_task<R>(
+    meta: &TaskMeta,
+    context: TaskLocals,
+    f: impl FnOnce() -> R,
+) -> (R, TaskLocals) {
+    let prev = enter_task(meta, context);
+    // Resets the current task if `f` unwinds, so that no pointer to `meta` outlives this call.
+    let guard = LeaveOnUnwind(prev);
+    let r = f();
+    std::mem::forget(guard);
+    (r, leave_task(prev))
+}
+
+/// Undoes [`enter_task`] when dropped (only while unwinding out of [`in_task`]).
+struct LeaveOnUnwind(*const TaskMeta);
+
+impl Drop for LeaveOnUnwind {
+    fn drop(&mut self) {
+        let _ = leave_task(self.0);
+    }
 }
 
 /// Marks `meta` as the task being polled on this thread and installs its `context`; returns
 /// what [`leave_task`] restores.
-///
-/// Invariant: between polls the thread's context is empty (`block_on` moves the caller's
-/// context into the main future and swaps it around each of its polls; callbacks run inside
-/// `Context::run`), so an empty task context needs no swap at all.
 #[inline]
-pub(crate) fn enter_task(meta: &TaskMeta, context: Context) -> *const TaskMeta {
+fn enter_task(meta: &TaskMeta, context: TaskLocals) -> *const TaskMeta {
     TASK.with(|t| {
         if !context.is_empty() {
-            CONTEXT.set(context);
-            t.ctx_live.set(true);
+            task_local::install(context);
+            t.locals_live.set(true);
         }
         t.meta.replace(meta)
     })
@@ -142,13 +172,13 @@ pub(crate) fn enter_task(meta: &TaskMeta, context: Context) -> *const TaskMeta {
 
 /// Undoes [`enter_task`]; returns the task's context as the poll left it.
 #[inline]
-pub(crate) fn leave_task(prev: *const TaskMeta) -> Context {
+fn leave_task(prev: *const TaskMeta) -> TaskLocals {
     TASK.try_with(|t| {
         t.meta.set(prev);
-        if t.ctx_live.replace(false) {
-            CONTEXT.try_with(Cell::take).unwrap_or_default()
+        if t.locals_live.replace(false) {
+            task_local::uninstall()
         } else {
-            Context::EMPTY
+            TaskLocals::EMPTY
         }
     })
     .unwrap_or_default()
@@ -157,53 +187,23 @@ pub(crate) fn leave_task(prev: *const TaskMeta) -> Context {
 /// Runs `f` with the metadata of the task being polled on this thread.
 pub(crate) fn current_task_meta<R>(f: impl FnOnce(Option<&TaskMeta>) -> R) -> R {
     let ptr = TASK.try_with(|t| t.meta.get()).unwrap_or(std::ptr::null());
-    // SAFETY: a non-null pointer was set by `enter_task` from a live `&TaskMeta` (in the
-    // task's allocation, which outlives the poll) and is reset by `leave_task` before the poll
-    // returns, so it is valid for as long as this thread is inside that poll — which it is,
-    // since `f` runs here, synchronously.
+    // SAFETY: a non-null pointer was set by `in_task` from a live `&TaskMeta` (in the task's
+    // allocation, which outlives the poll), and `in_task` resets it before it returns or
+    // unwinds. So it is valid for as long as this thread is inside that `in_task` call — which
+    // it is, since `f` runs here, synchronously.
     f(unsafe { ptr.as_ref() })
 }
 
-/// A copy of this thread's current task-local context (cheap when it is empty).
+/// Whether the thread's task-local context may hold a value.
 #[inline]
-pub(crate) fn capture_context() -> Context {
-    if TASK.try_with(|t| t.ctx_live.get()).unwrap_or(false) {
-        CONTEXT
-            .try_with(|c| {
-                let v = c.take();
-                let copy = v.clone();
-                c.set(v);
-                copy
-            })
-            .unwrap_or_default()
-    } else {
-        Context::EMPTY
-    }
+pub(crate) fn locals_live() -> bool {
+    TASK.try_with(|t| t.locals_live.get()).unwrap_or(false)
 }
 
-/// Runs `f` with this thread's current task-local context, which it may change.
-pub(crate) fn with_context<R>(f: impl FnOnce(&mut Context) -> R) -> R {
-    let mut f = Some(f);
-    let r = CONTEXT.try_with(|c| {
-        let mut ctx = c.take();
-        let r = (f.take().expect("once"))(&mut ctx);
-        let live = !ctx.is_empty();
-        c.set(ctx);
-        let _ = TASK.try_with(|t| t.ctx_live.set(live));
-        r
-    });
-    match r {
-        Ok(r) => r,
-        Err(_) => (f.take().expect("once"))(&mut Context::default()),
-    }
-}
-
-/// Installs `context` on this thread; returns the previous one.
-pub(crate) fn swap_context(context: Context) -> Context {
-    let live = !context.is_empty();
-    let prev = CONTEXT.try_with(|c| c.replace(context)).unwrap_or_default();
-    let _ = TASK.try_with(|t| t.ctx_live.set(live));
-    prev
+/// Records whether the thread's task-local context holds a value.
+#[inline]
+pub(crate) fn set_locals_live(live: bool) {
+    let _ = TASK.try_with(|t| t.locals_live.set(live));
 }
 
 /// Records which worker runs on this thread.
@@ -214,38 +214,4 @@ pub(crate) fn set_worker_index(i: usize) {
 /// The worker running on this thread.
 pub(crate) fn worker_index() -> usize {
     TASK.try_with(|t| t.worker.get()).unwrap_or(0)
-}
-
-/// The main future's task-local context while `block_on` runs: it starts as a copy of the
-/// caller's, is installed only around the main future's polls (so the thread's context is
-/// empty between polls, as tasks expect), and the caller's is put back when `block_on` ends.
-pub(crate) struct MainContext {
-    main: Context,
-    caller: Option<Context>,
-}
-
-impl MainContext {
-    pub(crate) fn take_from_thread() -> MainContext {
-        let caller = swap_context(Context::default());
-        MainContext {
-            main: caller.clone(),
-            caller: Some(caller),
-        }
-    }
-
-    /// Runs `f` (a poll of the main future) with the main context installed.
-    pub(crate) fn run<R>(&mut self, f: impl FnOnce() -> R) -> R {
-        swap_context(std::mem::take(&mut self.main));
-        let r = f();
-        self.main = swap_context(Context::default());
-        r
-    }
-}
-
-impl Drop for MainContext {
-    fn drop(&mut self) {
-        if let Some(c) = self.caller.take() {
-            swap_context(c);
-        }
-    }
 }

@@ -4,40 +4,33 @@
 //!
 //! * Every task `Runnable` is run and dropped on the loop thread. Wakes on the loop thread push
 //!   onto the local segmented queue (no atomics, no locks); wakes from other threads go through the
-//!   `injector` and, only when the loop is parked, [`Driver::unpark`].
+//!   `injector` and, only when the loop is parked, [`Driver::unpark`](crate::Driver::unpark).
 //! * Closing wakes every registered (pending) task and drops every queued item, on the loop
 //!   thread, until no task is registered; a task woken from another thread concurrently is
 //!   waited for (it is on its way into the injector).
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_task::Runnable;
 use concurrent_queue::ConcurrentQueue;
 
-use crate::context::{self, with_ctx, Ctx, RunningGuard};
-use crate::report::{ExceptionContext, ReportKind};
-use crate::segqueue::SegQueue;
-use crate::shared::{Flavor, Shared};
-use crate::task_handle::TaskMeta;
+use crate::current::{self, with_ctx, Ctx, RunningGuard};
+use crate::executor::shared::Shared;
+use crate::scheduler::segqueue::SegQueue;
+use crate::scheduler::{drain_on_close, run_callback, Flavor, MainWake, Remote};
+use crate::task::meta::TaskMeta;
+use crate::task_local::MainLocals;
 
 /// How many queue items run between two non-blocking checks of the driver (I/O and timers)
 /// and of the injector. A task that is always ready cannot starve I/O for longer than this.
-pub const BUDGET: u32 = 128;
-
-/// Items from other threads.
-pub(crate) enum Remote {
-    Task(Runnable<TaskMeta>),
-    Call(Box<dyn FnOnce() + Send>),
-    Main,
-}
+pub(crate) const BUDGET: u32 = 128;
 
 /// Items of the local run queue.
 enum Ready {
@@ -134,32 +127,17 @@ impl StLocal {
     }
 }
 
-/// The waker of the future passed to `block_on`.
-struct MainWake {
-    /// True while a `Main` item is queued (or the main future is being polled).
-    queued: AtomicBool,
-    shared: Arc<Shared>,
-}
-
-impl Wake for MainWake {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        if self.queued.swap(true, Ordering::AcqRel) {
-            return;
+/// Queues a turn of the main future (its waker was woken).
+pub(crate) fn queue_main(shared: &Arc<Shared>) {
+    let pushed = with_ctx(|ctx| match ctx {
+        Some(Ctx::St(local)) if Arc::ptr_eq(&local.shared, shared) => {
+            local.queue.borrow_mut().push_back(Ready::Main);
+            true
         }
-        let pushed = with_ctx(|ctx| match ctx {
-            Some(Ctx::St(local)) if Arc::ptr_eq(&local.shared, &self.shared) => {
-                local.queue.borrow_mut().push_back(Ready::Main);
-                true
-            }
-            _ => false,
-        });
-        if !pushed {
-            push_remote(&self.shared, Remote::Main);
-        }
+        _ => false,
+    });
+    if !pushed {
+        push_remote(shared, Remote::Main);
     }
 }
 
@@ -187,20 +165,17 @@ impl StExecutor {
     }
 
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let _enter = context::enter(self.ctx());
+        let _enter = current::enter(self.ctx());
         let _running = RunningGuard::set();
-        context::set_worker_index(0);
-        let mut main_ctx = context::MainContext::take_from_thread();
+        current::set_worker_index(0);
+        let mut main_ctx = MainLocals::take_from_thread();
         let local = &*self.local;
         let shared = &*local.shared;
         let st = st(shared);
         let driver = &*shared.driver;
 
-        let main = Arc::new(MainWake {
-            queued: AtomicBool::new(true),
-            shared: local.shared.clone(),
-        });
-        let waker = Waker::from(main.clone());
+        let main = MainWake::new(local.shared.clone());
+        let waker = main.waker();
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
         local.queue.borrow_mut().push_back(Ready::Main);
@@ -214,11 +189,7 @@ impl StExecutor {
             };
             match item {
                 Some(Ready::Main) => {
-                    // A swap, not a store: reading the waker's `swap(true)` orders whatever it published
-                    // before waking (a finished task, a sent message) before this poll reads it. With a
-                    // store, the poll could miss it while the waker saw `true` and queued nothing: a
-                    // lost wake-up (Miri's weak-memory emulation found it).
-                    main.queued.swap(false, Ordering::AcqRel);
+                    main.begin_poll();
                     if let Some(w) = &shared.watchdog {
                         w.start(0, 0);
                     }
@@ -262,68 +233,23 @@ impl StExecutor {
         let local = &*self.local;
         let shared = &*local.shared;
         shared.closed.store(true, Ordering::SeqCst);
-        let _enter = context::enter(self.ctx());
-        let mut spins = 0u32;
-        loop {
-            for w in shared.registry.wakers(|_| true) {
-                w.wake();
-            }
+        let _enter = current::enter(self.ctx());
+        let drain = || {
             let mut dropped = 0usize;
-            loop {
-                let item = local.pop().or_else(|| {
-                    local.drain_injector();
-                    local.pop()
-                });
-                match item {
-                    Some(item) => {
-                        drop(item);
-                        dropped += 1;
-                    }
-                    None => break,
-                }
+            while let Some(item) = local.pop().or_else(|| {
+                local.drain_injector();
+                local.pop()
+            }) {
+                drop(item);
+                dropped += 1;
             }
-            if shared.registry.len() == 0 {
-                break;
-            }
-            if dropped == 0 {
-                // A task woken from another thread is on its way into the injector.
-                spins += 1;
-                if spins > 64 {
-                    std::thread::yield_now();
-                }
-                std::hint::spin_loop();
-            }
-        }
+            dropped
+        };
+        drain_on_close(shared, |_| true, drain, |_| shared.registry.len() == 0);
         // Late pushes are refused from now on.
         st(shared).injector.close();
         while let Ok(item) = st(shared).injector.pop() {
             drop(item);
         }
-    }
-}
-
-/// Runs a callback (or polls the main future), reporting a panic and, in debug mode, a slow
-/// run; the watchdog sees it as work on `worker`.
-pub(crate) fn run_callback(shared: &Shared, worker: usize, f: impl FnOnce()) {
-    if let Some(w) = &shared.watchdog {
-        w.start(worker, 0);
-    }
-    let started = shared.debug.map(|slow| (std::time::Instant::now(), slow));
-    let res = catch_unwind(AssertUnwindSafe(f));
-    if let Some(w) = &shared.watchdog {
-        w.end(worker);
-    }
-    if let Some((t0, slow)) = started {
-        let took = t0.elapsed();
-        if took >= slow {
-            let mut r = ExceptionContext::new(ReportKind::SlowCallback);
-            r.duration = Some(took);
-            shared.report(&r);
-        }
-    }
-    if let Err(payload) = res {
-        let mut r = ExceptionContext::new(ReportKind::CallbackPanic);
-        r.payload = Some(&*payload);
-        shared.report(&r);
     }
 }

@@ -20,7 +20,9 @@ use std::cell::Cell;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::OnceLock;
 
-use crate::sync::{current_thread, lock, park, AtomicBool, AtomicU8, AtomicUsize, Mutex, Thread};
+use tulip_util::sync::{
+    current as current_thread, lock, park, AtomicBool, AtomicU8, AtomicUsize, Mutex, Thread,
+};
 
 /// Parker states.
 const EMPTY: u8 = 0;

@@ -40,20 +40,22 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use async_task::Runnable;
 use concurrent_queue::{ConcurrentQueue, PushError};
 
-use crate::context::{self, with_ctx, Ctx, RunningGuard};
-use crate::idle::{DriverPark, Idle};
-use crate::shared::{Flavor, Shared};
-use crate::st::run_callback;
-use crate::task_handle::{TaskMeta, NOT_PINNED};
+use crate::current::{self, with_ctx, Ctx, RunningGuard};
+use crate::executor::shared::Shared;
+use crate::registry::Entry;
+use crate::scheduler::idle::{DriverPark, Idle};
+use crate::scheduler::{drain_on_close, run_callback, Flavor, MainWake, Remote as Item};
+use crate::task::meta::{TaskMeta, NOT_PINNED};
+use crate::task_local::MainLocals;
 
 /// Capacity of a worker's stealable queue.
 const LOCAL_CAP: usize = 256;
@@ -61,13 +63,6 @@ const LOCAL_CAP: usize = 256;
 pub(crate) const FAIRNESS: u32 = 61;
 /// How many times in a row the LIFO slot may pre-empt the queue.
 const LIFO_STREAK: u32 = 3;
-
-/// Items that may cross threads.
-pub(crate) enum Item {
-    Task(Runnable<TaskMeta>),
-    Call(Box<dyn FnOnce() + Send>),
-    Main,
-}
 
 /// Items of a worker's thread-local pinned deque.
 pub(crate) enum LocalItem {
@@ -361,7 +356,7 @@ impl WorkerLocal {
     /// Runs work until `poll_main` reports completion or the executor closes.
     fn run(&self, poll_main: &mut dyn FnMut() -> bool) -> bool {
         let shared = &*self.shared;
-        context::set_worker_index(self.index);
+        current::set_worker_index(self.index);
         loop {
             if shared.is_closed() {
                 return false;
@@ -401,11 +396,8 @@ impl WorkerLocal {
     fn drop_pinned(&self) {
         let shared = &*self.shared;
         let idx = self.index as u32;
-        let mut spins = 0u32;
-        loop {
-            for w in shared.registry.wakers(|e| e.meta().pinned == idx) {
-                w.wake();
-            }
+        let mine = |e: &Entry| e.meta().pinned == idx;
+        let drain = || {
             self.drain_inbox();
             let mut dropped = 0;
             loop {
@@ -419,18 +411,9 @@ impl WorkerLocal {
                 }
                 self.drain_inbox();
             }
-            let left = shared.registry.wakers(|e| e.meta().pinned == idx).len();
-            if left == 0 {
-                break;
-            }
-            if dropped == 0 {
-                spins += 1;
-                if spins > 64 {
-                    std::thread::yield_now();
-                }
-                std::hint::spin_loop();
-            }
-        }
+            dropped
+        };
+        drain_on_close(shared, mine, drain, |_| shared.registry.count(mine) == 0);
         // Send tasks left in the LIFO slot go where the closing thread will find them.
         if let Some(r) = self.lifo.take() {
             let _ = mt(shared).injector.push(Item::Task(r));
@@ -520,31 +503,18 @@ pub(crate) fn call_soon_remote(shared: &Shared, f: Box<dyn FnOnce() + Send>) {
     mt(shared).push_injector(shared, Item::Call(f));
 }
 
-/// The waker of the main future (pinned to worker 0).
-struct MainWake {
-    queued: AtomicBool,
-    shared: Arc<Shared>,
-}
-
-impl Wake for MainWake {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        if self.queued.swap(true, Ordering::AcqRel) {
-            return;
+/// Queues a turn of the main future (its waker was woken); the main future is pinned to
+/// worker 0.
+pub(crate) fn queue_main(shared: &Arc<Shared>) {
+    let pushed = with_ctx(|ctx| match ctx {
+        Some(Ctx::Mt(w)) if w.index == 0 && Arc::ptr_eq(&w.shared, shared) => {
+            w.pinned.borrow_mut().push_back(LocalItem::Main);
+            true
         }
-        let pushed = with_ctx(|ctx| match ctx {
-            Some(Ctx::Mt(w)) if w.index == 0 && Arc::ptr_eq(&w.shared, &self.shared) => {
-                w.pinned.borrow_mut().push_back(LocalItem::Main);
-                true
-            }
-            _ => false,
-        });
-        if !pushed {
-            mt(&self.shared).push_inbox(&self.shared, 0, Item::Main);
-        }
+        _ => false,
+    });
+    if !pushed {
+        mt(shared).push_inbox(shared, 0, Item::Main);
     }
 }
 
@@ -605,25 +575,18 @@ impl MtExecutor {
     }
 
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let _enter = context::enter(self.ctx());
+        let _enter = current::enter(self.ctx());
         let _running = RunningGuard::set();
         let w = &*self.local;
-        let main = Arc::new(MainWake {
-            queued: AtomicBool::new(true),
-            shared: self.shared.clone(),
-        });
-        let waker = Waker::from(main.clone());
+        let main = MainWake::new(self.shared.clone());
+        let waker = main.waker();
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
         let mut output = None;
         w.pinned.borrow_mut().push_back(LocalItem::Main);
-        let mut main_ctx = context::MainContext::take_from_thread();
+        let mut main_ctx = MainLocals::take_from_thread();
         let mut poll_main = || {
-            // A swap, not a store: reading the waker's `swap(true)` orders whatever it published
-            // before waking (a finished task, a sent message) before this poll reads it. With a
-            // store, the poll could miss it while the waker saw `true` and queued nothing: a
-            // lost wake-up (Miri's weak-memory emulation found it).
-            main.queued.swap(false, Ordering::AcqRel);
+            main.begin_poll();
             match main_ctx.run(|| future.as_mut().poll(&mut cx)) {
                 Poll::Ready(v) => {
                     output = Some(v);
@@ -657,13 +620,9 @@ impl MtExecutor {
             // shutdown still runs.
             let _ = h.join();
         }
-        let _enter = context::enter(self.ctx());
+        let _enter = current::enter(self.ctx());
         self.local.drop_pinned();
-        let mut spins = 0u32;
-        loop {
-            for wk in shared.registry.wakers(|_| true) {
-                wk.wake();
-            }
+        let drain = || {
             let mut dropped = 0usize;
             while let Ok(item) = mt.injector.pop() {
                 drop(item);
@@ -688,17 +647,10 @@ impl MtExecutor {
                 drop(r);
                 dropped += 1;
             }
-            if shared.registry.len() == 0 && dropped == 0 {
-                break;
-            }
-            if dropped == 0 {
-                spins += 1;
-                if spins > 64 {
-                    std::thread::yield_now();
-                }
-                std::hint::spin_loop();
-            }
-        }
+            dropped
+        };
+        let done = |dropped| shared.registry.len() == 0 && dropped == 0;
+        drain_on_close(shared, |_| true, drain, done);
         mt.injector.close();
     }
 }
@@ -713,7 +665,7 @@ fn worker_main(shared: Arc<Shared>, index: usize, start: Option<ThreadStart>) {
     mt(&shared).idle.set_thread(index);
     let _guards = start.map(|f| f());
     let local = Rc::new(WorkerLocal::new(shared, index));
-    let _enter = context::enter(Ctx::Mt(local.clone()));
+    let _enter = current::enter(Ctx::Mt(local.clone()));
     let _running = RunningGuard::set();
     local.run(&mut || false);
     local.drop_pinned();

@@ -1,41 +1,66 @@
-//! Task-local values that flow into children: [`task_local!`](crate::task_local) and
-//! [`LocalKey`] (asyncio's `contextvars`).
+//! Task-local values that flow into children: [`task_local!`](crate::task_local),
+//! [`LocalKey`] and [`TaskLocals`] (asyncio's `contextvars`).
 //!
-//! Every task has a context: an immutable map from keys to values, shared copy-on-write.
-//! `spawn`, `spawn_local`, task groups and the blocking pool copy the spawning task's context
-//! into the child (cheap: one reference count), so a request id set by a handler is seen by
-//! everything it starts, while a child's own `set` never leaks back into its parent.
+//! Every task has a context, its [`TaskLocals`]: an immutable map from keys to values, shared
+//! copy-on-write. `spawn`, `spawn_local`, task groups and the blocking pool copy the spawning
+//! task's context into the child (cheap: one reference count), so a request id set by a
+//! handler is seen by everything it starts, while a child's own `set` never leaks back into
+//! its parent.
+//!
+//! The context installed on a thread lives in one thread-local cell (`CONTEXT`): the polled
+//! task's while it is polled (`current::in_task` installs it), the main future's around its
+//! polls ([`MainLocals`]), a scoped one inside [`WithTaskLocals`] and [`TaskLocals::run`].
 
 use std::any::Any;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
+use std::task::{Context, Poll};
 
-use crate::context::{capture_context, swap_context, with_context};
+use crate::current::{locals_live, set_locals_live};
 
-/// A task's context: key id → value.
+/// A task's task-local values, its context (asyncio's `contextvars.Context`): key → value,
+/// shared copy-on-write, so cloning one is one reference count.
+///
+/// # Examples
+///
+/// ```
+/// use tulip_executor::TaskLocals;
+///
+/// tulip_executor::task_local! {
+///     static USER: &'static str;
+/// }
+///
+/// # tulip_executor::doc_block_on(async {
+/// let snapshot = USER.scope("ada", async { TaskLocals::current() }).await;
+/// assert!(!snapshot.is_empty());
+/// assert_eq!(snapshot.run(|| USER.get()), "ada");
+/// assert!(USER.try_get().is_none());
+/// # });
+/// ```
+#[doc(alias = "Context")]
 #[derive(Clone, Default)]
-pub struct Context {
+pub struct TaskLocals {
     map: Option<Arc<HashMap<usize, Arc<dyn Any + Send + Sync>>>>,
 }
 
-impl fmt::Debug for Context {
+impl fmt::Debug for TaskLocals {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Context")
+        f.debug_struct("TaskLocals")
             .field("values", &self.map.as_ref().map_or(0, |m| m.len()))
             .finish()
     }
 }
 
-impl Context {
+impl TaskLocals {
     /// The empty context.
-    pub(crate) const EMPTY: Context = Context { map: None };
+    pub(crate) const EMPTY: TaskLocals = TaskLocals { map: None };
 
     /// The current task's context (a copy: later changes on either side are not shared).
-    pub fn current() -> Context {
+    pub fn current() -> TaskLocals {
         capture_context()
     }
 
@@ -59,8 +84,8 @@ impl Context {
     /// # Cancel safety
     ///
     /// As cancel safe as `future`; dropping the wrapper drops `future` and the context.
-    pub fn scope<F: Future>(self, future: F) -> Scoped<F> {
-        Scoped {
+    pub fn scope<F: Future>(self, future: F) -> WithTaskLocals<F> {
+        WithTaskLocals {
             context: self,
             future,
         }
@@ -70,17 +95,17 @@ impl Context {
         self.map.as_ref()?.get(&key)
     }
 
-    fn with_value(&self, key: usize, value: Arc<dyn Any + Send + Sync>) -> Context {
+    fn with_value(&self, key: usize, value: Arc<dyn Any + Send + Sync>) -> TaskLocals {
         let mut map = self.map.as_deref().cloned().unwrap_or_default();
         map.insert(key, value);
-        Context {
+        TaskLocals {
             map: Some(Arc::new(map)),
         }
     }
 }
 
 /// Restores the previous context on drop.
-struct Restore(Option<Context>);
+struct Restore(Option<TaskLocals>);
 
 impl Drop for Restore {
     fn drop(&mut self) {
@@ -91,26 +116,119 @@ impl Drop for Restore {
 }
 
 pin_project_lite::pin_project! {
-    /// A future running in a given [`Context`] (see [`Context::scope`], [`LocalKey::scope`]).
+    /// A future running in a given [`TaskLocals`] (see [`TaskLocals::scope`], [`LocalKey::scope`]).
     #[derive(Debug)]
     #[must_use = "futures do nothing unless polled"]
-    pub struct Scoped<F> {
-        context: Context,
+    pub struct WithTaskLocals<F> {
+        context: TaskLocals,
         #[pin]
         future: F,
     }
 }
 
-impl<F: Future> Future for Scoped<F> {
+impl<F: Future> Future for WithTaskLocals<F> {
     type Output = F::Output;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         let prev = swap_context(std::mem::take(this.context));
         let out = this.future.poll(cx);
         // Keep what the future set for its next poll.
         *this.context = swap_context(prev);
         out
+    }
+}
+
+thread_local! {
+    /// The current task-local context (the running task's, or the thread's outside tasks).
+    static CONTEXT: Cell<TaskLocals> = const { Cell::new(TaskLocals::EMPTY) };
+}
+
+/// Installs a task's non-empty `context` on this thread (see `current::in_task`).
+#[inline]
+pub(crate) fn install(context: TaskLocals) {
+    CONTEXT.set(context);
+}
+
+/// Takes the installed context off this thread (see `current::in_task`).
+#[inline]
+pub(crate) fn uninstall() -> TaskLocals {
+    CONTEXT.try_with(Cell::take).unwrap_or_default()
+}
+
+/// A copy of this thread's current task-local context (cheap when it is empty).
+#[inline]
+pub(crate) fn capture_context() -> TaskLocals {
+    if locals_live() {
+        CONTEXT
+            .try_with(|c| {
+                let v = c.take();
+                let copy = v.clone();
+                c.set(v);
+                copy
+            })
+            .unwrap_or_default()
+    } else {
+        TaskLocals::EMPTY
+    }
+}
+
+/// Runs `f` with this thread's current task-local context, which it may change.
+pub(crate) fn with_context<R>(f: impl FnOnce(&mut TaskLocals) -> R) -> R {
+    let mut f = Some(f);
+    let r = CONTEXT.try_with(|c| {
+        let mut ctx = c.take();
+        let r = (f.take().expect("once"))(&mut ctx);
+        let live = !ctx.is_empty();
+        c.set(ctx);
+        set_locals_live(live);
+        r
+    });
+    match r {
+        Ok(r) => r,
+        Err(_) => (f.take().expect("once"))(&mut TaskLocals::default()),
+    }
+}
+
+/// Installs `context` on this thread; returns the previous one.
+pub(crate) fn swap_context(context: TaskLocals) -> TaskLocals {
+    let live = !context.is_empty();
+    let prev = CONTEXT.try_with(|c| c.replace(context)).unwrap_or_default();
+    set_locals_live(live);
+    prev
+}
+
+/// The main future's task-local context while `block_on` runs: it starts as a copy of the
+/// caller's, is installed only around the main future's polls (so the thread's context is
+/// empty between polls, as tasks expect), and the caller's is put back when `block_on` ends.
+pub(crate) struct MainLocals {
+    main: TaskLocals,
+    caller: Option<TaskLocals>,
+}
+
+impl MainLocals {
+    pub(crate) fn take_from_thread() -> MainLocals {
+        let caller = swap_context(TaskLocals::default());
+        MainLocals {
+            main: caller.clone(),
+            caller: Some(caller),
+        }
+    }
+
+    /// Runs `f` (a poll of the main future) with the main context installed.
+    pub(crate) fn run<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        swap_context(std::mem::take(&mut self.main));
+        let r = f();
+        self.main = swap_context(TaskLocals::default());
+        r
+    }
+}
+
+impl Drop for MainLocals {
+    fn drop(&mut self) {
+        if let Some(c) = self.caller.take() {
+            swap_context(c);
+        }
     }
 }
 
@@ -162,8 +280,8 @@ impl<T: Send + Sync + 'static> LocalKey<T> {
     /// # Cancel safety
     ///
     /// As cancel safe as `future`; the value never outlives the returned future.
-    pub fn scope<F: Future>(&'static self, value: T, future: F) -> Scoped<F> {
-        let ctx = Context::current().with_value(self.key(), Arc::new(value));
+    pub fn scope<F: Future>(&'static self, value: T, future: F) -> WithTaskLocals<F> {
+        let ctx = TaskLocals::current().with_value(self.key(), Arc::new(value));
         ctx.scope(future)
     }
 

@@ -1,20 +1,27 @@
-//! [`Executor`]: the task half of a tulip event loop, single- or multi-threaded; [`Spawner`];
-//! [`spawn`] and [`spawn_local`].
+//! [`Executor`]: the task half of a tulip event loop, single- or multi-threaded, and its
+//! [`ExecutorConfig`].
+//!
+//! - `shared.rs`: the state every thread, handle and task header of one executor reaches.
+//! - `spawner.rs`: [`Spawner`], the handle that reaches an executor from any thread.
+
+pub(crate) mod shared;
+mod spawner;
 
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
-use std::panic::Location;
 use std::sync::Arc;
 
-use crate::context::{self, in_loop, with_ctx, Ctx, EnterGuard};
-use crate::mt::{self, MtExecutor, MtShared, ThreadStart};
+use crate::current::{self, in_loop, Ctx, EnterGuard};
+use crate::driver::Driver;
 use crate::report::{default_exception_handler, ExceptionHandler, UnhandledPanic};
-use crate::shared::{
-    run_watchdog, spawn_pinned, spawn_send, Driver, Flavor, Shared, SharedConfig, ThreadDriver,
-};
-use crate::st::{self, StExecutor, StShared};
-use crate::task_handle::Task;
+use crate::scheduler::current_thread::{StExecutor, StShared};
+use crate::scheduler::multi_thread::{self, MtExecutor, MtShared, ThreadStart};
+use crate::scheduler::Flavor;
+use crate::watchdog::run_watchdog;
+use shared::{Shared, SharedConfig};
+pub(crate) use spawner::call_soon_current;
+pub use spawner::Spawner;
 
 /// Configuration of an [`Executor`].
 pub struct ExecutorConfig {
@@ -177,7 +184,7 @@ impl Executor {
     /// Makes this the current executor on this thread until the guard drops (so `spawn`,
     /// `spawn_local` and `call_soon` reach it without running it).
     pub fn enter(&self) -> EnterGuard {
-        context::enter(self.ctx())
+        current::enter(self.ctx())
     }
 
     fn ctx(&self) -> Ctx {
@@ -272,7 +279,7 @@ impl Executor {
 
 fn mt_workers(shared: &Shared) -> usize {
     match &shared.flavor {
-        Flavor::Mt(_) => mt::worker_count(shared),
+        Flavor::Mt(_) => multi_thread::worker_count(shared),
         Flavor::St(_) => 1,
     }
 }
@@ -281,203 +288,4 @@ impl Drop for Executor {
     fn drop(&mut self) {
         self.close();
     }
-}
-
-/// Queues a `!Send` callback on the executor entered on this thread.
-fn call_soon_current(f: Box<dyn FnOnce()>) -> Result<(), Box<dyn FnOnce()>> {
-    let mut f = Some(f);
-    with_ctx(|ctx| match ctx {
-        Some(Ctx::St(local)) if !local.shared.is_closed() => {
-            local.call_soon(f.take().expect("present"))
-        }
-        Some(Ctx::Mt(w)) if !w.shared.is_closed() => w.call_soon(f.take().expect("present")),
-        _ => {}
-    });
-    match f {
-        None => Ok(()),
-        Some(f) => Err(f),
-    }
-}
-
-/// Spawns tasks onto an executor from any thread (`Clone + Send + Sync`).
-#[derive(Clone)]
-pub struct Spawner {
-    shared: Arc<Shared>,
-}
-
-impl fmt::Debug for Spawner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Spawner")
-            .field("closed", &self.shared.is_closed())
-            .finish()
-    }
-}
-
-impl Spawner {
-    /// Spawns a `Send` future onto the executor. If the executor has closed, the task is
-    /// cancelled at once (awaiting it gives `Err(JoinError::Cancelled)`).
-    #[track_caller]
-    pub fn spawn<F>(&self, future: F) -> Task<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        spawn_send(&self.shared, future, None, Location::caller())
-    }
-
-    /// Queues a `Send` callback to run on the loop (asyncio's `call_soon_threadsafe`); wakes
-    /// the loop if it is parked. Returns `false` if the executor has closed (the callback is
-    /// dropped).
-    pub fn call_soon(&self, f: Box<dyn FnOnce() + Send>) -> bool {
-        if self.shared.is_closed() {
-            return false;
-        }
-        match &self.shared.flavor {
-            Flavor::St(_) => st::push_remote(&self.shared, st::Remote::Call(f)),
-            Flavor::Mt(_) => mt::call_soon_remote(&self.shared, f),
-        }
-        true
-    }
-
-    /// Queues a `!Send` callback on the executor's own thread (asyncio's `call_soon`).
-    ///
-    /// # Errors
-    ///
-    /// Hands the callback back when called from a thread that is not running (or has not
-    /// entered) this executor, or after it closed.
-    pub fn call_soon_local(&self, f: Box<dyn FnOnce()>) -> Result<(), Box<dyn FnOnce()>> {
-        let here = with_ctx(|ctx| ctx.is_some_and(|c| Arc::ptr_eq(c.shared(), &self.shared)));
-        if !here {
-            return Err(f);
-        }
-        call_soon_current(f)
-    }
-
-    /// Whether the executor has closed.
-    pub fn is_closed(&self) -> bool {
-        self.shared.is_closed()
-    }
-
-    /// Every live task of the executor (callable from any thread).
-    pub fn tasks(&self) -> Vec<crate::task::TaskInfo> {
-        let mut out = Vec::new();
-        self.shared
-            .registry
-            .for_each(|m| out.push(crate::introspect::TaskInfo::of(m)));
-        out.sort_by_key(|t| t.id);
-        out
-    }
-
-    /// Number of workers of the executor.
-    pub fn workers(&self) -> usize {
-        match &self.shared.flavor {
-            Flavor::St(_) => 1,
-            Flavor::Mt(_) => mt::worker_count(&self.shared),
-        }
-    }
-
-    /// Whether two spawners reach the same executor.
-    pub fn same_executor(&self, other: &Spawner) -> bool {
-        Arc::ptr_eq(&self.shared, &other.shared)
-    }
-
-    /// The spawner of the executor entered on this thread, if any.
-    pub fn current() -> Option<Spawner> {
-        with_ctx(|ctx| {
-            ctx.map(|c| Spawner {
-                shared: c.shared().clone(),
-            })
-        })
-    }
-}
-
-/// Spawns a `Send` task on the current event loop (asyncio's `create_task`).
-///
-/// The task starts at the loop's next turn, in FIFO order on a single-threaded loop. Dropping
-/// the returned [`Task`] detaches it (it keeps running).
-///
-/// # Panics
-///
-/// Panics if no tulip event loop runs on this thread.
-///
-/// # Examples
-///
-/// ```
-/// # tulip_executor::doc_block_on(async {
-/// let task = tulip_executor::spawn(async { "done" });
-/// assert_eq!(task.await.unwrap(), "done");
-/// # });
-/// ```
-#[track_caller]
-pub fn spawn<F>(future: F) -> Task<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    spawn_named(future, None)
-}
-
-#[track_caller]
-pub(crate) fn spawn_named<F>(future: F, name: Option<Box<str>>) -> Task<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let location = Location::caller();
-    let shared =
-        with_ctx(|ctx| ctx.map(|c| c.shared().clone())).unwrap_or_else(|| no_loop("spawn"));
-    spawn_send(&shared, future, name, location)
-}
-
-/// Spawns a `!Send` task on the current event loop; it always runs on this thread (on a
-/// multi-threaded loop: on this worker).
-///
-/// # Panics
-///
-/// Panics if no tulip event loop runs on this thread.
-///
-/// # Examples
-///
-/// ```
-/// # tulip_executor::doc_block_on(async {
-/// let shared = std::rc::Rc::new(std::cell::Cell::new(0));
-/// let s2 = shared.clone();
-/// tulip_executor::spawn_local(async move { s2.set(7) }).await.unwrap();
-/// assert_eq!(shared.get(), 7);
-/// # });
-/// ```
-#[track_caller]
-pub fn spawn_local<F>(future: F) -> Task<F::Output>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    spawn_local_named(future, None)
-}
-
-#[track_caller]
-pub(crate) fn spawn_local_named<F>(future: F, name: Option<Box<str>>) -> Task<F::Output>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    let location = Location::caller();
-    let target = with_ctx(|ctx| match ctx {
-        Some(Ctx::St(l)) => Some((l.shared.clone(), 0u32)),
-        Some(Ctx::Mt(w)) => Some((w.shared.clone(), w.index as u32)),
-        None => None,
-    });
-    let (shared, worker) = target.unwrap_or_else(|| no_loop("spawn_local"));
-    spawn_pinned(&shared, worker, future, name, location)
-}
-
-#[track_caller]
-fn no_loop(what: &str) -> ! {
-    panic!("tulip::{what} called outside a running tulip event loop (start one with tulip::run)")
-}
-
-/// Runs a future to completion on a fresh executor without I/O; for doc examples.
-#[doc(hidden)]
-pub fn doc_block_on<F: Future>(future: F) -> F::Output {
-    Executor::new(Arc::new(ThreadDriver::new())).block_on(future)
 }

@@ -1,0 +1,261 @@
+//! [`TaskFuture`]: the future every task runs — the user's future plus cancellation, panic
+//! containment, task-local context, introspection state and debug-mode timing.
+//!
+//! One poll, in named steps ([`TaskFuture::poll`]):
+//!
+//! 1. a requested cancel ends the task before the user's future is polled again;
+//! 2. [`PollTimer::start`]: the task is marked running, its poll counted, and — only when the
+//!    executor is instrumented (debug mode or watchdog) — the poll is timed;
+//! 3. [`poll_contained`]: the user's future is polled with the task's task-locals installed
+//!    and marked as the current task, inside `catch_unwind`;
+//! 4. [`PollTimer::finish`] reports a slow poll;
+//! 5. the outcome: `Ready` ends the task; a panic is reported and ends it; `Pending` goes to
+//!    [`after_pending`], which checks for a cancel made during the poll and, at the first
+//!    `Pending`, registers the task (the cancel/registration handshake of the
+//!    [module docs](super)).
+//!
+//! Ending the task ([`finish`]) drops the user's future at once, in place, in its own
+//! task-local context, containing a panic from its `Drop`.
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use pin_project_lite::pin_project;
+
+use crate::current::{in_task, worker_index};
+use crate::executor::shared::Shared;
+use crate::report::ReportKind;
+use crate::task::error::{JoinError, Outcome, Panic};
+use crate::task::meta::{TaskMeta, IDLE, NO_SLOT, RUNNING};
+use crate::task_local::{swap_context, TaskLocals};
+use crate::watchdog::Watchdog;
+
+pin_project! {
+    #[project = StageProj]
+    enum Stage<F> {
+        Running { #[pin] future: F },
+        Done,
+    }
+}
+
+pin_project! {
+    /// Wraps a task's future. Lives inside the task's allocation next to its metadata.
+    pub(crate) struct TaskFuture<'m, F> {
+        meta: &'m TaskMeta,
+        // The task's task-local context (installed on the thread while it is polled).
+        context: TaskLocals,
+        #[pin]
+        stage: Stage<F>,
+    }
+
+    impl<F> PinnedDrop for TaskFuture<'_, F> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            let meta = *this.meta;
+            if matches!(*this.stage, Stage::Running { .. }) {
+                // Dropped unfinished (cancelled, or at shutdown; possibly from inside another
+                // task's poll): drop it in its own context, then restore the thread's.
+                let prev_ctx = swap_context(std::mem::take(this.context));
+                let ((), _) = in_task(meta, TaskLocals::default(), || {
+                    drop_contained(meta, this.stage.as_mut())
+                });
+                swap_context(prev_ctx);
+            }
+            meta.shared.task_done(meta);
+        }
+    }
+}
+
+impl<'m, F> TaskFuture<'m, F> {
+    pub(crate) fn new(meta: &'m TaskMeta, context: TaskLocals, future: F) -> Self {
+        TaskFuture {
+            meta,
+            context,
+            stage: Stage::Running { future },
+        }
+    }
+}
+
+impl<F: Future> Future for TaskFuture<'_, F> {
+    type Output = Outcome<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let meta = *this.meta;
+        if meta.cancel_requested() {
+            let outcome = Err(JoinError::Cancelled);
+            return Poll::Ready(finish(meta, this.context, this.stage, outcome));
+        }
+        let future = match this.stage.as_mut().project() {
+            StageProj::Running { future } => future,
+            // async-task never polls a future again after it returned Ready.
+            StageProj::Done => return Poll::Ready(Err(JoinError::Cancelled)),
+        };
+        let timer = PollTimer::start(meta, cx);
+        let polled = poll_contained(meta, this.context, future, cx);
+        timer.finish(meta);
+        let outcome = match polled {
+            Ok(Poll::Ready(value)) => Ok(value),
+            Ok(Poll::Pending) => match after_pending(meta, cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(()) => Err(JoinError::Cancelled),
+            },
+            Err(payload) => Err(panicked(meta, payload)),
+        };
+        Poll::Ready(finish(meta, this.context, this.stage, outcome))
+    }
+}
+
+/// Step 2 and 4 of a poll: the task's introspection state, and the timing that debug mode
+/// and the watchdog need (nothing more than a flag check when neither is on).
+struct PollTimer<'a> {
+    /// The watchdog and the worker whose busy slot this poll occupies.
+    watchdog: Option<(&'a Watchdog, usize)>,
+    /// When the poll began, and the slow-poll threshold (debug mode).
+    started: Option<(Instant, Duration)>,
+}
+
+impl<'a> PollTimer<'a> {
+    #[inline]
+    fn start(meta: &'a TaskMeta, cx: &Context<'_>) -> PollTimer<'a> {
+        let shared = &*meta.shared;
+        meta.state.store(RUNNING, Ordering::Relaxed);
+        // Only the polling thread writes the count: no read-modify-write needed.
+        meta.polls.store(
+            meta.polls.load(Ordering::Relaxed).wrapping_add(1),
+            Ordering::Relaxed,
+        );
+        if !shared.instrumented {
+            return PollTimer {
+                watchdog: None,
+                started: None,
+            };
+        }
+        PollTimer {
+            watchdog: Self::watch(shared, meta, cx),
+            started: shared.debug.map(|slow| (Instant::now(), slow)),
+        }
+    }
+
+    /// Tells the watchdog that this worker is now polling `meta`'s task.
+    fn watch(
+        shared: &'a Shared,
+        meta: &TaskMeta,
+        cx: &Context<'_>,
+    ) -> Option<(&'a Watchdog, usize)> {
+        shared.watchdog.as_ref().map(|w| {
+            if meta.slot.load(Ordering::Relaxed) == NO_SLOT {
+                // The watchdog names a blocked task through the registry.
+                // SAFETY: `cx` is the context async-task polls this task with (a `TaskFuture`
+                // is only ever polled by its `Runnable`), so its waker is this task's.
+                unsafe { shared.register(meta, cx.waker().clone()) };
+            }
+            let slot = worker_index();
+            w.start(slot, meta.id.as_u64());
+            (w, slot)
+        })
+    }
+
+    #[inline]
+    fn finish(self, meta: &TaskMeta) {
+        if let Some((w, slot)) = self.watchdog {
+            w.end(slot);
+        }
+        if let Some((t0, slow)) = self.started {
+            let took = t0.elapsed();
+            if took >= slow {
+                let mut r = meta.report(ReportKind::SlowPoll);
+                r.duration = Some(took);
+                meta.shared.report(&r);
+            }
+        }
+    }
+}
+
+/// Step 3 of a poll: polls the user's future as the current task, with its task-local
+/// context installed, and catches a panic. The context the poll leaves is kept for the next.
+#[inline]
+fn poll_contained<F: Future>(
+    meta: &TaskMeta,
+    context: &mut TaskLocals,
+    future: Pin<&mut F>,
+    cx: &mut Context<'_>,
+) -> std::thread::Result<Poll<F::Output>> {
+    let (polled, after) = in_task(meta, std::mem::take(context), || {
+        catch_unwind(AssertUnwindSafe(|| future.poll(cx)))
+    });
+    *context = after;
+    polled
+}
+
+/// Step 5 for a `Pending` poll: `Ready` if the task must end cancelled now.
+///
+/// At the first `Pending` the task registers, so that closing and cancellation reach it
+/// through its waker; then it re-reads the cancel flag. Both the store of the slot (in
+/// `register`) and the loads of the flag are `SeqCst`, which pairs with `Task::cancel` (see
+/// the module docs): a cancel that raced with the registration still wakes the task.
+#[inline]
+fn after_pending(meta: &TaskMeta, cx: &Context<'_>) -> Poll<()> {
+    if meta.cancel_requested() {
+        // Cancelled while it ran (it cancelled itself, or another thread did).
+        return Poll::Ready(());
+    }
+    meta.state.store(IDLE, Ordering::Relaxed);
+    if meta.slot.load(Ordering::Relaxed) == NO_SLOT {
+        // SAFETY: `cx` is the context async-task polls this task with (a `TaskFuture` is only
+        // ever polled by its `Runnable`), so its waker is this task's.
+        unsafe { meta.shared.register(meta, cx.waker().clone()) };
+        if meta.cancel_requested() {
+            cx.waker().wake_by_ref();
+        }
+    }
+    Poll::Pending
+}
+
+/// Step 5 for a poll that panicked: reports it, applies the unhandled-panic policy, and
+/// returns what the task's awaiter gets.
+#[cold]
+fn panicked(meta: &TaskMeta, payload: Box<dyn std::any::Any + Send>) -> JoinError {
+    let shared = &*meta.shared;
+    let mut r = meta.report(ReportKind::TaskPanic);
+    r.payload = Some(&*payload);
+    shared.report(&r);
+    shared.after_panic(meta, &*payload);
+    JoinError::Panicked(Panic::new(payload))
+}
+
+/// Ends the task: drops the user's future (in its context, containing panics).
+fn finish<F, T>(
+    meta: &TaskMeta,
+    context: &mut TaskLocals,
+    stage: Pin<&mut Stage<F>>,
+    outcome: Outcome<T>,
+) -> Outcome<T> {
+    let ((), _) = in_task(meta, std::mem::take(context), || {
+        drop_contained(meta, stage)
+    });
+    outcome
+}
+
+/// Drops the user's future in place, reporting (not propagating) a panic from its `Drop`.
+fn drop_contained<F>(meta: &TaskMeta, stage: Pin<&mut Stage<F>>) {
+    // SAFETY: the pinned value is dropped in place (pinning allows dropping, never moving) and
+    // then overwritten with `Done` without dropping it again: if the drop panicked, unwinding
+    // still finished dropping every field, so the old value counts as dropped either way and
+    // must not be dropped twice. `Stage::Done` holds nothing that needs pinning.
+    let res = unsafe {
+        let place: *mut Stage<F> = stage.get_unchecked_mut();
+        let res = catch_unwind(AssertUnwindSafe(|| std::ptr::drop_in_place(place)));
+        std::ptr::write(place, Stage::Done);
+        res
+    };
+    if let Err(payload) = res {
+        let mut r = meta.report(ReportKind::DropPanic);
+        r.payload = Some(&*payload);
+        meta.shared.report(&r);
+    }
+}
