@@ -78,6 +78,7 @@ fn main() {
                 reps: 1,
                 quick_reps: 1,
                 run: dispatch!(mem_task),
+                refs: &[],
             },
             Spec {
                 name: "mem_conn",
@@ -89,6 +90,7 @@ fn main() {
                 reps: 1,
                 quick_reps: 1,
                 run: dispatch!(mem_conn),
+                refs: &[],
             },
         ],
     );
