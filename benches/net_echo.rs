@@ -9,7 +9,7 @@
 //!   `epoll`, the same round trips in a hand-written epoll loop (`tulip_benches::epoll`).
 //! - `tcp_stream`: one connection, `n` (1 GiB) bytes in 64 KiB writes, read with a 64 KiB
 //!   buffer; GiB/s.
-//! - `streams_echo`: `tcp_echo`'s shape (64 connections × `n` round trips of a 64-byte line)
+//! - `streams_echo`: `tcp_echo`'s shape (64 connections × `n` (5 000) round trips of a 64-byte line)
 //!   in asyncio's streams idiom: the server reads a line (`readline`) and writes it back
 //!   (`write` + `drain`), the client writes a line and reads the reply with `readline`. tulip:
 //!   `tulip::streams::from_stream` on each socket (what `start_server` and `open_connection` do
@@ -214,7 +214,7 @@ fn main() {
                 name: "streams_echo",
                 unit: "krt/s",
                 higher_is_better: true,
-                n: 10_000,
+                n: 5_000,
                 quick_n: 1_000,
                 warmup: 1,
                 reps: 3,

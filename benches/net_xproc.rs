@@ -13,7 +13,15 @@
 //! The client is the hand-written epoll loop of `tulip_benches::epoll` on one thread, so that
 //! it costs as little as a client can and the servers are what differ. Each repetition opens 64
 //! new connections (blocking std calls, then one round trip on each so that every handler
-//! runs) before the clock starts. Besides round trips per second the line reports the CPU
+//! runs) before the clock starts.
+//!
+//! With a single-threaded server (`ct` and the references), the client and the server are
+//! pinned to one CPU (the one the client runs on), so a round trip costs the server's CPU
+//! time plus the client's plus the switches between them, and the rate repeats within a few
+//! percent even on a loaded machine. Unpinned on two CPUs the two processes settle, from one
+//! run to the next, either in lockstep (each waits while the other handles its batch) or
+//! overlapped, and the same server measured 67 or 175 thousand round trips per second. The
+//! two-worker servers (`mt`) are not pinned: their rates are that noisy. Besides round trips per second the line reports the CPU
 //! time per round trip of the server process (all its threads; the report's
 //! `xproc_echo.server_cpu` row) and of the client thread (from `/proc/*/schedstat`). On a
 //! loaded machine the round trips per second move with whatever else runs (the two sides may
@@ -256,6 +264,17 @@ fn measure(server: Result<Server, String>, plan: &Plan) -> Outcome {
     )
 }
 
+/// Runs the plan against the server `start` starts: single-threaded servers share one CPU
+/// with the client (see the module docs), two-worker ones run where the OS puts them.
+fn measure_pinned(
+    flavour: Flavour,
+    start: impl FnOnce() -> Result<Server, String>,
+    plan: &Plan,
+) -> Outcome {
+    let _pin = (flavour == Flavour::Ct).then(proc_cpu::Pinned::one_cpu);
+    measure(start(), plan)
+}
+
 fn rust_server(name: &str, flavour: Flavour) -> Result<Server, String> {
     let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
     let mut cmd = Command::new(exe);
@@ -264,11 +283,11 @@ fn rust_server(name: &str, flavour: Flavour) -> Result<Server, String> {
 }
 
 fn xproc_echo(kind: RuntimeKind, flavour: Flavour, plan: &Plan) -> Outcome {
-    measure(rust_server(kind.name(), flavour), plan)
+    measure_pinned(flavour, || rust_server(kind.name(), flavour), plan)
 }
 
 fn xproc_echo_streams(flavour: Flavour, plan: &Plan) -> Outcome {
-    measure(rust_server("tulip-streams", flavour), plan)
+    measure_pinned(flavour, || rust_server("tulip-streams", flavour), plan)
 }
 
 /// The Python server, when `python3` (and for `--uvloop`, uvloop) can run it.
@@ -299,12 +318,12 @@ fn python_server(uvloop: bool) -> Result<Server, String> {
     start(cmd)
 }
 
-fn xproc_echo_asyncio(_flavour: Flavour, plan: &Plan) -> Outcome {
-    measure(python_server(false), plan)
+fn xproc_echo_asyncio(flavour: Flavour, plan: &Plan) -> Outcome {
+    measure_pinned(flavour, || python_server(false), plan)
 }
 
-fn xproc_echo_uvloop(_flavour: Flavour, plan: &Plan) -> Outcome {
-    measure(python_server(true), plan)
+fn xproc_echo_uvloop(flavour: Flavour, plan: &Plan) -> Outcome {
+    measure_pinned(flavour, || python_server(true), plan)
 }
 
 fn main() {

@@ -1,6 +1,6 @@
 //! CPU time of a process and of the calling thread, from Linux's `/proc` (`schedstat`: the
-//! nanoseconds each thread has run on a CPU). Elsewhere the functions return `None` and the
-//! cross-process echo reports no CPU times.
+//! nanoseconds each thread has run on a CPU), and pinning the calling thread to one CPU.
+//! Elsewhere the CPU times are `None` (the cross-process echo then reports none).
 
 use std::time::Duration;
 
@@ -27,4 +27,34 @@ pub fn process(pid: u32) -> Option<Duration> {
 /// CPU time used so far by the calling thread.
 pub fn this_thread() -> Option<Duration> {
     schedstat_ns("/proc/thread-self/schedstat").map(Duration::from_nanos)
+}
+
+/// Keeps the calling thread on one CPU (the one it runs on now; threads and processes it
+/// starts inherit that) until dropped, when its previous CPU set comes back.
+#[derive(Debug)]
+pub struct Pinned {
+    previous: Option<rustix::thread::CpuSet>,
+}
+
+impl Pinned {
+    /// Pins the calling thread; without the system calls for it, does nothing.
+    pub fn one_cpu() -> Pinned {
+        let previous = rustix::thread::sched_getaffinity(None).ok();
+        if previous.is_some() {
+            let mut one = rustix::thread::CpuSet::new();
+            one.set(rustix::thread::sched_getcpu());
+            if rustix::thread::sched_setaffinity(None, &one).is_err() {
+                return Pinned { previous: None };
+            }
+        }
+        Pinned { previous }
+    }
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        if let Some(set) = &self.previous {
+            let _ = rustix::thread::sched_setaffinity(None, set);
+        }
+    }
 }
