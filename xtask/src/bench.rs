@@ -44,12 +44,13 @@ use std::time::{Duration, Instant};
 use crate::util::{cargo, describe, root};
 
 /// Bench binaries in report order (others follow, sorted by name).
-const AREAS: [&str; 6] = [
+const AREAS: [&str; 7] = [
     "executor_spawn",
     "queue_mpmc",
     "time_timers",
     "sync_lock",
     "net_echo",
+    "net_xproc",
     "runtime_memory",
 ];
 
