@@ -47,10 +47,10 @@
 use std::io;
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, Ordering};
+#[cfg(feature = "tls")]
+use std::sync::OnceLock;
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll, Waker};
-#[cfg(feature = "tls")]
-use std::{future::Future, pin::Pin, sync::OnceLock};
 
 use tulip_executor::Spawner;
 
@@ -210,6 +210,9 @@ pub(crate) struct WriteState {
     upgrading: bool,
     #[cfg(feature = "tls")]
     held: Vec<u8>,
+    /// The timer of a TLS close under way (the shutdown timeout), cancelled when it ends.
+    #[cfg(feature = "tls")]
+    shutdown_timer: Option<tulip_executor::Task<()>>,
 }
 
 impl WriteState {
@@ -331,6 +334,8 @@ impl Conn {
                 upgrading: false,
                 #[cfg(feature = "tls")]
                 held: Vec::new(),
+                #[cfg(feature = "tls")]
+                shutdown_timer: None,
             }),
             spawner: Spawner::current(),
             shut: AtomicBool::new(false),
@@ -506,28 +511,7 @@ impl Conn {
 
     fn spawn_flusher(self: &Arc<Self>) {
         let conn = self.clone();
-        #[cfg(not(feature = "tls"))]
         let fut = async move { std::future::poll_fn(|cx| conn.poll_flusher(cx)).await };
-        #[cfg(feature = "tls")]
-        let fut = async move {
-            // A TLS close gets at most the session's shutdown timeout, from when the flusher
-            // first finds it under way.
-            let mut timer: Option<Pin<Box<tulip_reactor::Sleep>>> = None;
-            std::future::poll_fn(|cx| {
-                if conn.poll_flusher(cx).is_ready() {
-                    return Poll::Ready(());
-                }
-                if let Some(limit) = conn.tls_shutdown_limit() {
-                    let t = timer.get_or_insert_with(|| Box::pin(tulip_reactor::sleep(limit)));
-                    if t.as_mut().poll(cx).is_ready() {
-                        conn.shutdown_timed_out(limit);
-                        return Poll::Ready(());
-                    }
-                }
-                Poll::Pending
-            })
-            .await
-        };
         match &self.spawner {
             Some(s) => s.spawn(fut).detach(),
             None => match Spawner::current() {
@@ -622,6 +606,7 @@ impl Conn {
                 Poll::Ready(Ok(())) => {}
             }
             st.eof = Eof::Sent;
+            Self::disarm(st);
             if let Err(e) = self.io.shutdown(Shutdown::Write) {
                 st.lose(Lost::from_error(&e), wakers);
                 return Step::Finished;
@@ -637,6 +622,7 @@ impl Conn {
                 self.shut.store(true, Ordering::Release);
                 st.closed = Some(Ok(()));
             }
+            Self::disarm(st);
             st.wake_all(wakers);
             return Step::Finished;
         }
@@ -648,9 +634,42 @@ impl Conn {
                 st.eof = Eof::Sent;
                 let _ = self.io.shutdown(Shutdown::Write);
             }
+            Self::disarm(st);
             return Step::Finished;
         }
         Step::Open
+    }
+
+    /// Cancels the shutdown timer of a TLS close that has finished.
+    #[inline]
+    fn disarm(st: &mut WriteState) {
+        #[cfg(feature = "tls")]
+        if let Some(t) = st.shutdown_timer.take() {
+            t.cancel();
+        }
+        let _ = st;
+    }
+
+    /// Starts the shutdown timer of a TLS close (once): past the session's shutdown timeout,
+    /// a close that has not finished is aborted.
+    fn arm(self: &Arc<Self>, st: &mut WriteState) {
+        #[cfg(feature = "tls")]
+        if let Some(session) = self.tls.get() {
+            if st.shutdown_timer.is_some() || st.lost.is_some() {
+                return;
+            }
+            let Some(spawner) = self.spawner.clone().or_else(Spawner::current) else {
+                return;
+            };
+            let (conn, limit) = (Arc::downgrade(self), session.shutdown_timeout);
+            st.shutdown_timer = Some(spawner.spawn(async move {
+                tulip_reactor::sleep(limit).await;
+                if let Some(conn) = conn.upgrade() {
+                    conn.shutdown_timed_out(limit);
+                }
+            }));
+        }
+        let _ = st;
     }
 
     /// Runs the close steps now if no flusher is busy with the buffer; otherwise wakes the
@@ -687,6 +706,7 @@ impl Conn {
             return Ok(());
         }
         st.eof = Eof::Pending;
+        self.arm(&mut st);
         let spawn = self.settle(&mut st, &mut wakers);
         drop(st);
         wake(wakers);
@@ -703,6 +723,7 @@ impl Conn {
         if !st.closing {
             st.closing = true;
             if st.lost.is_none() {
+                self.arm(&mut st);
                 spawn = self.settle(&mut st, &mut wakers);
             }
         }
@@ -743,6 +764,7 @@ impl Conn {
         st.writer_alive = false;
         let mut spawn = false;
         if st.lost.is_none() {
+            self.arm(&mut st);
             spawn = self.settle(&mut st, &mut wakers);
         }
         drop(st);
@@ -975,21 +997,20 @@ impl Conn {
         wake(wakers);
     }
 
-    /// The shutdown timeout of a TLS close that is under way, if one is.
-    fn tls_shutdown_limit(&self) -> Option<std::time::Duration> {
-        let session = self.tls.get()?;
-        let st = lock(&self.w);
-        let closing = st.closing || st.eof == Eof::Pending || !st.writer_alive;
-        (closing && st.lost.is_none()).then_some(session.shutdown_timeout)
-    }
-
-    /// The close did not finish in time: abort, and say why to `wait_closed`.
+    /// The shutdown timer fired: a close still under way is aborted, and `wait_closed` says
+    /// why.
     fn shutdown_timed_out(&self, limit: std::time::Duration) {
         let mut wakers = Vec::new();
         let mut st = lock(&self.w);
+        st.shutdown_timer = None;
+        let unfinished = (st.closing && st.closed.is_none())
+            || st.eof == Eof::Pending
+            || (!st.writer_alive && st.eof != Eof::Sent && !st.closing);
+        if !unfinished || st.lost.is_some() {
+            return;
+        }
         let e: io::Error = TlsError::ShutdownTimeout(limit).into();
         st.lose(Lost::from_error(&e), &mut wakers);
-        st.flusher = Flusher::Done;
         self.io.abort();
         self.shut.store(true, Ordering::Release);
         drop(st);
