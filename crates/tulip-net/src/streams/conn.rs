@@ -650,8 +650,8 @@ impl Conn {
         let _ = st;
     }
 
-    /// Starts the shutdown timer of a TLS close (once): past the session's shutdown timeout,
-    /// a close that has not finished is aborted.
+    /// Starts the shutdown timer of a TLS close that did not finish at once (once): past the
+    /// session's shutdown timeout, a close that has not finished is aborted.
     fn arm(self: &Arc<Self>, st: &mut WriteState) {
         #[cfg(feature = "tls")]
         if let Some(session) = self.tls.get() {
@@ -706,8 +706,10 @@ impl Conn {
             return Ok(());
         }
         st.eof = Eof::Pending;
-        self.arm(&mut st);
         let spawn = self.settle(&mut st, &mut wakers);
+        if st.eof == Eof::Pending {
+            self.arm(&mut st);
+        }
         drop(st);
         wake(wakers);
         if spawn {
@@ -723,8 +725,10 @@ impl Conn {
         if !st.closing {
             st.closing = true;
             if st.lost.is_none() {
-                self.arm(&mut st);
                 spawn = self.settle(&mut st, &mut wakers);
+                if st.closed.is_none() {
+                    self.arm(&mut st);
+                }
             }
         }
         drop(st);
@@ -764,8 +768,10 @@ impl Conn {
         st.writer_alive = false;
         let mut spawn = false;
         if st.lost.is_none() {
-            self.arm(&mut st);
             spawn = self.settle(&mut st, &mut wakers);
+            if st.eof != Eof::Sent && st.lost.is_none() {
+                self.arm(&mut st);
+            }
         }
         drop(st);
         wake(wakers);

@@ -139,6 +139,8 @@ impl Session {
 
     /// Reads plaintext into `buf`. `Ok(0)` is end of stream: the peer's `close_notify`, or
     /// (as asyncio takes it) the transport's end without one.
+    // Never inlined: the connection's plain path checks for a session and must stay small.
+    #[inline(never)]
     pub(crate) fn poll_read(
         &self,
         io: &dyn RawStream,
@@ -199,6 +201,8 @@ impl Session {
     /// Encrypts `buf` and sends what the socket takes. `Ok(n)`: `n` bytes of plaintext are
     /// in the session; some records may be left over ([`has_backlog`](Self::has_backlog)).
     /// `Pending` only when earlier records still fill the socket.
+    // Never inlined: the connection's plain path checks for a session and must stay small.
+    #[inline(never)]
     pub(crate) fn poll_write(
         &self,
         io: &dyn RawStream,
@@ -242,6 +246,8 @@ impl Session {
     }
 
     /// Hands every queued record to the socket.
+    // Never inlined: the connection's plain path checks for a session and must stay small.
+    #[inline(never)]
     pub(crate) fn poll_flush(
         &self,
         io: &dyn RawStream,
