@@ -45,6 +45,7 @@
 //! - `sync` (default): [`sync`].
 //! - `queue` (default): [`queue`] and [`channel`].
 //! - `net` (default): `net` and `streams`.
+//! - `tls`: `tls` (TLS on rustls for `streams` and `net`: `ssl=`, `start_tls`).
 //! - `full`: everything.
 
 #![forbid(unsafe_code)]
@@ -173,6 +174,12 @@ pub mod net {
 #[cfg(feature = "net")]
 #[doc(inline)]
 pub use tulip_net::streams;
+
+/// TLS on rustls: asyncio's `ssl=`, `start_tls` and the SSL timeouts for `streams`, and TLS
+/// over any socket (`tls::connect`, `tls::accept`, `TcpStream::start_tls`).
+#[cfg(feature = "tls")]
+#[doc(inline)]
+pub use tulip_net::tls;
 
 /// Futures and streams helpers (re-exported from futures-lite).
 pub mod future {

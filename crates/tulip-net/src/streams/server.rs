@@ -88,6 +88,12 @@ struct State {
 }
 
 pub(crate) struct Inner {
+    /// TLS for every connection (handshake first, then the handler).
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsOptions>,
+    /// Connections whose TLS handshake failed.
+    #[cfg(feature = "tls")]
+    tls_failures: std::sync::atomic::AtomicUsize,
     listeners: Mutex<Vec<Listener>>,
     local_addrs: Vec<SockAddr>,
     handler: Box<dyn Handler>,
@@ -219,6 +225,10 @@ impl Server {
         })?;
         Ok(Server {
             inner: Arc::new(Inner {
+                #[cfg(feature = "tls")]
+                tls: None,
+                #[cfg(feature = "tls")]
+                tls_failures: std::sync::atomic::AtomicUsize::new(0),
                 listeners: Mutex::new(listeners),
                 local_addrs,
                 handler,
@@ -235,6 +245,25 @@ impl Server {
                 }),
             }),
         })
+    }
+
+    /// Makes every connection TLS (before it starts serving).
+    #[cfg(feature = "tls")]
+    pub(crate) fn with_tls(mut self, tls: crate::tls::TlsOptions) -> Server {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.tls = Some(tls);
+        }
+        self
+    }
+
+    /// How many connections were closed because their TLS handshake failed (a bad or
+    /// missing certificate, a peer that does not speak TLS, a timeout). asyncio logs these
+    /// only in debug mode; so does tulip, through the loop's exception handler.
+    #[cfg(feature = "tls")]
+    pub fn tls_handshake_failures(&self) -> usize {
+        self.inner
+            .tls_failures
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Starts accepting connections, if it has not yet (`start_server` does this unless told
@@ -434,7 +463,34 @@ impl Inner {
         }
         let reader = StreamReader::build(Some(conn.clone()), self.limit);
         let writer = StreamWriter::new(conn);
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            // The handshake runs in a task of its own, so the accept loop goes on; the
+            // handler starts once it succeeds.
+            let (inner, tls) = (self.clone(), tls.clone());
+            let fut = async move {
+                let mut reader = reader;
+                match writer.start_tls_with(&mut reader, &tls).await {
+                    Ok(()) => inner.handler.start(&inner.spawner, reader, writer, peer),
+                    Err(e) => inner.handshake_failed(&peer, &e),
+                }
+            };
+            self.spawner.spawn(fut).detach();
+            return;
+        }
         self.handler.start(&self.spawner, reader, writer, peer);
+    }
+
+    /// A TLS handshake failed: the connection is closed already; count it, and report it in
+    /// debug mode.
+    #[cfg(feature = "tls")]
+    fn handshake_failed(&self, peer: &SockAddr, e: &io::Error) {
+        self.tls_failures
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if tulip_runtime::EventLoop::try_current().is_some_and(|h| h.debug()) {
+            let note = format!("the TLS handshake with {peer} failed");
+            call_exception_handler(&ExceptionContext::error(&note, Some(e)));
+        }
     }
 }
 
