@@ -107,6 +107,12 @@ pub const SIGTRAP: i32 = libc::SIGTRAP;
 pub const SIGABRT: i32 = libc::SIGABRT;
 /// Bus error.
 pub const SIGBUS: i32 = libc::SIGBUS;
+/// Illegal instruction: a fault of the thread that raised it (refused by [`check_signal`]).
+pub const SIGILL: i32 = libc::SIGILL;
+/// Arithmetic fault (refused by [`check_signal`]).
+pub const SIGFPE: i32 = libc::SIGFPE;
+/// Invalid memory access (refused by [`check_signal`]).
+pub const SIGSEGV: i32 = libc::SIGSEGV;
 /// Kill: cannot be caught, blocked or ignored (refused by [`check_signal`]; children can be
 /// sent it).
 pub const SIGKILL: i32 = libc::SIGKILL;
