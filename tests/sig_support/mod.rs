@@ -121,3 +121,114 @@ pub(crate) fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// An example program running as a child process, its stdout read line by line on a thread
+/// of its own (so every wait is bounded).
+pub(crate) struct Example {
+    pub(crate) child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+/// How long a step of an example may take before the test counts it as hung.
+pub(crate) const STEP: Duration = Duration::from_secs(10);
+
+impl Example {
+    /// Starts `program` with `args`; `configure` may adjust the command first.
+    pub(crate) fn start(
+        program: &str,
+        args: &[&str],
+        configure: impl FnOnce(&mut Command),
+    ) -> Example {
+        use std::io::BufRead;
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped());
+        configure(&mut cmd);
+        let mut child = cmd.spawn().expect("start the example");
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Example { child, lines: rx }
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The next line of output (within [`STEP`]); `None` at the end of the output.
+    pub(crate) fn line(&mut self) -> Option<String> {
+        match self.lines.recv_timeout(STEP) {
+            Ok(l) => Some(l),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => None,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                let tasks = std::fs::read_dir(format!("/proc/{}/task", self.pid()))
+                    .map(|d| {
+                        d.flatten()
+                            .map(|t| {
+                                let stat = std::fs::read_to_string(t.path().join("stat"))
+                                    .unwrap_or_default();
+                                let syscall = std::fs::read_to_string(t.path().join("syscall"))
+                                    .unwrap_or_default();
+                                let name = stat.split(')').next().unwrap_or("").to_string();
+                                format!("{name}) {}", syscall.split(' ').next().unwrap_or(""))
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default();
+                let _ = self.child.kill();
+                panic!("the example printed nothing for {STEP:?}; its threads: {tasks:?}");
+            }
+        }
+    }
+
+    /// The next line, which must start with `prefix`.
+    pub(crate) fn expect(&mut self, prefix: &str) -> String {
+        let line = self.line().unwrap_or_default();
+        assert!(
+            line.starts_with(prefix),
+            "expected a line starting with {prefix:?}, got {line:?}"
+        );
+        line
+    }
+
+    /// Sends `sig` to the example.
+    pub(crate) fn signal(&self, sig: i32) {
+        kill(self.pid(), sig);
+    }
+
+    /// The rest of the output and how the example ended (within [`STEP`]).
+    pub(crate) fn finish(mut self) -> (Vec<String>, std::process::ExitStatus) {
+        let mut rest = Vec::new();
+        while let Some(l) = self.line() {
+            rest.push(l);
+        }
+        let deadline = Instant::now() + STEP;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (rest, status);
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("the example did not exit within {STEP:?}; it printed {rest:?}");
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+impl Drop for Example {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
