@@ -33,8 +33,8 @@
 //! loop can (none runs, or it closes first) — by a thread of its own blocked in `waitpid`:
 //! no zombie is left behind. No thread is spawned otherwise.
 //!
-//! Developed and tested on Linux (pidfd and SIGCHLD reapers). The same code builds for the
-//! other Unixes, where the SIGCHLD reaper runs; it has not been run there.
+//! Developed and tested on Linux, with both reapers. On the other Unixes the SIGCHLD reaper is
+//! the one taken; tulip has been neither built nor run there.
 //!
 //! # Examples
 //!

@@ -27,8 +27,9 @@
 //! tulip subscription goes (dropping a `Signals`, a `ctrl_c` future completing,
 //! `remove_signal_handler`). So Ctrl-C ends a program again once nothing waits for it.
 //!
-//! Developed and tested on Linux. The same code builds for the other Unixes; it has not been
-//! run there.
+//! Developed and tested on Linux only. The other Unixes have their own paths where Linux's do
+//! not exist (the main-thread check by `pthread_main_np`, signals numbered up to 31); those
+//! have been neither built nor run.
 //!
 //! # Examples
 //!

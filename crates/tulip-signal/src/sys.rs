@@ -65,7 +65,6 @@ pub(crate) fn is_main_thread() -> bool {
     target_vendor = "apple",
     target_os = "freebsd",
     target_os = "openbsd",
-    target_os = "netbsd",
     target_os = "dragonfly"
 ))]
 pub(crate) fn is_main_thread() -> bool {
@@ -80,7 +79,6 @@ pub(crate) fn is_main_thread() -> bool {
     target_vendor = "apple",
     target_os = "freebsd",
     target_os = "openbsd",
-    target_os = "netbsd",
     target_os = "dragonfly"
 )))]
 pub(crate) fn is_main_thread() -> bool {
