@@ -453,6 +453,11 @@ impl Future for CtrlC {
 ///
 /// As [`Signals::new`].
 ///
+/// # Cancel safety
+///
+/// Dropping the returned future unregisters its handlers; a signal that arrived before is lost
+/// with it.
+///
 /// # Examples
 ///
 /// ```
