@@ -401,8 +401,9 @@ impl Runner {
         let Some(mut interrupt) = interrupt else {
             return self.executor.block_on(future);
         };
+        let future = std::pin::pin!(Some(future));
         let out = self.executor.block_on(Interruptible {
-            future: Some(Box::pin(future)),
+            future,
             interrupt: &mut interrupt,
         });
         match out {
@@ -473,7 +474,8 @@ impl Runner {
 /// Ctrl-C arrived (the main future is dropped right then, on the loop, as asyncio cancels its
 /// main task).
 struct Interruptible<'a, F: Future> {
-    future: Option<std::pin::Pin<Box<F>>>,
+    /// Pinned in `run`'s frame; set to `None` (which drops the future in place) when done.
+    future: std::pin::Pin<&'a mut Option<F>>,
     interrupt: &'a mut tulip_signal::Interrupt,
 }
 
@@ -485,14 +487,14 @@ impl<F: Future> Future for Interruptible<'_, F> {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<F::Output>> {
         use std::task::Poll;
-        if let Some(f) = self.future.as_mut() {
-            if let Poll::Ready(out) = f.as_mut().poll(cx) {
-                self.future = None;
+        if let Some(f) = self.future.as_mut().as_pin_mut() {
+            if let Poll::Ready(out) = f.poll(cx) {
+                self.future.set(None);
                 return Poll::Ready(Some(out));
             }
         }
         if self.interrupt.poll_interrupted(cx).is_ready() {
-            self.future = None;
+            self.future.set(None);
             return Poll::Ready(None);
         }
         Poll::Pending

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use futures_core::Stream;
 
@@ -36,6 +36,8 @@ use crate::signals::{Kind, Signals};
 pub struct Interrupt {
     signals: Signals,
     armed: Arc<AtomicBool>,
+    /// The waker the stream registered with the reactor when it last returned `Pending`.
+    registered: Option<Waker>,
 }
 
 impl fmt::Debug for Interrupt {
@@ -65,18 +67,41 @@ impl Interrupt {
                 armed: armed.clone(),
             },
         ) {
-            Ok(signals) => Ok(Some(Interrupt { signals, armed })),
+            Ok(signals) => Ok(Some(Interrupt {
+                signals,
+                armed,
+                registered: None,
+            })),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(None),
             Err(e) => Err(e),
         }
     }
 
     /// Polls for an interrupt: ready once a Ctrl-C arrived that nobody else handles.
+    ///
+    /// A runner polls this next to its main future, at every poll of it; most of those polls
+    /// cost two atomic loads. While the waker registered last time is the same and no
+    /// delivery was counted since, the stream is not polled again: its action counts a
+    /// delivery before it sends the byte that wakes the registered waker, so the poll that
+    /// wake causes sees the count.
     pub fn poll_interrupted(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let same_waker = self
+            .registered
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()));
+        if same_waker && !self.signals.has_counted() {
+            return Poll::Pending;
+        }
         match Pin::new(&mut self.signals).poll_next(cx) {
-            Poll::Ready(Some(_)) => Poll::Ready(()),
+            Poll::Ready(Some(_)) => {
+                self.registered = None;
+                Poll::Ready(())
+            }
             // Never closed while the `Interrupt` lives.
-            Poll::Ready(None) | Poll::Pending => Poll::Pending,
+            Poll::Ready(None) | Poll::Pending => {
+                self.registered = Some(cx.waker().clone());
+                Poll::Pending
+            }
         }
     }
 

@@ -209,6 +209,15 @@ impl Signals {
         }
     }
 
+    /// Whether a delivery was counted and not yet handed out (atomic loads only).
+    pub(crate) fn has_counted(&self) -> bool {
+        self.shared
+            .counts
+            .iter()
+            .zip(&self.seen)
+            .any(|(count, &seen)| count.load(Ordering::SeqCst) > seen)
+    }
+
     /// The next delivery counted and not yet handed out, if any.
     fn take_counted(&mut self) -> Option<i32> {
         for (i, count) in self.shared.counts.iter().enumerate() {
