@@ -61,7 +61,7 @@ use std::path::Path;
 pub use error::ReadError;
 pub use raw::RawStream;
 pub use reader::{Lines, StreamFeeder, StreamReader, DEFAULT_LIMIT};
-pub use server::{Handler, HandlerOutput, Server};
+pub use server::{DrainReport, Handler, HandlerOutput, Server};
 pub use writer::{Drain, StreamWriter};
 
 use crate::addr::{resolve_server, SockAddr, ToSocketAddrs};
@@ -103,6 +103,39 @@ fn pair(
 pub fn from_stream(stream: impl RawStream) -> (StreamReader, StreamWriter) {
     let peer = stream.peer_addr().ok();
     pair(Box::new(stream), peer, DEFAULT_LIMIT)
+}
+
+/// [`from_stream`] with the reader's limit (asyncio's `limit=`): for streams that are not
+/// sockets, such as a child process's pipes, whose reader and writer have no peer address.
+///
+/// # Errors
+///
+/// `InvalidInput` for a limit of 0.
+///
+/// # Examples
+///
+/// ```
+/// use tulip_net::{streams, TcpListener, TcpStream};
+///
+/// tulip_runtime::run(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let client = TcpStream::connect(listener.local_addr()?).await?;
+///     let (server, _) = listener.accept().await?;
+///     let (_r, w) = streams::from_stream(client);
+///     let (mut r2, _w2) = streams::from_stream_with_limit(server, 4)?;
+///     w.write(b"hello\n");
+///     assert!(r2.readline().await.is_err()); // longer than the limit of 4
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
+pub fn from_stream_with_limit(
+    stream: impl RawStream,
+    limit: usize,
+) -> io::Result<(StreamReader, StreamWriter)> {
+    let limit = reader::valid_limit(limit)?;
+    let peer = stream.peer_addr().ok();
+    Ok(pair(Box::new(stream), peer, limit))
 }
 
 /// Options of [`open_connection`] (asyncio's `limit`, `happy_eyeballs_delay`, `interleave`,

@@ -131,6 +131,23 @@ impl ServerLink {
     }
 }
 
+/// What [`Server::serve_until`] found when it stopped: how many connections were in flight
+/// and how many of them had to be aborted at the deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DrainReport {
+    /// Connections open when the server stopped accepting.
+    pub in_flight: usize,
+    /// Connections still open at the drain deadline, aborted then.
+    pub aborted: usize,
+}
+
+impl DrainReport {
+    /// Whether every connection finished before the deadline.
+    pub fn is_clean(&self) -> bool {
+        self.aborted == 0
+    }
+}
+
 /// A running server (asyncio's `Server`): listening sockets, an accept loop, and a task per
 /// connection running the handler.
 ///
@@ -324,6 +341,118 @@ impl Server {
         .await;
         guard.1 = true;
         Ok(())
+    }
+
+    /// Serves until `stop` completes, then shuts down gracefully and returns: stops accepting
+    /// (new connections are refused at once), lets the connections in flight finish until
+    /// `drain_timeout` has passed, then [aborts](Self::abort_clients) those still open. What
+    /// asyncio, tokio and smol leave to each service, in one call; with
+    /// `tulip::signal::shutdown([SIGINT, SIGTERM])?` as `stop`, a service stops cleanly on
+    /// Ctrl-C or on its service manager's SIGTERM.
+    ///
+    /// `stop` is dropped as soon as it completes: a `tulip::signal::shutdown` future then
+    /// gives its signals their previous meaning back, so a second SIGTERM during the drain
+    /// ends the process the default way, and a second Ctrl-C interrupts `tulip::run`. A
+    /// connection counts as finished when its handler has ended and its reader and writer
+    /// are gone (what [`wait_closed`](Self::wait_closed) waits for); an idle connection a
+    /// handler keeps open waits for the deadline. A [`close`](Self::close) from elsewhere
+    /// also starts the drain.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` when the server is already closed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it before `stop` completes closes the server, as dropping
+    /// [`serve_forever`](Self::serve_forever) does; dropping it during the drain leaves the
+    /// connections running (nothing is aborted).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tulip_net::streams::{open_connection, start_server, StreamReader, StreamWriter};
+    ///
+    /// tulip_runtime::run(async {
+    ///     // Greets, then echoes one line and hangs up.
+    ///     let server = start_server(
+    ///         |mut r: StreamReader, w: StreamWriter| async move {
+    ///             w.write(b"hello\n");
+    ///             if let Ok(line) = r.readline().await {
+    ///                 w.write(&line);
+    ///             }
+    ///         },
+    ///         "127.0.0.1:0",
+    ///     )
+    ///     .await?;
+    ///     let addr = server.local_addrs()[0].as_inet().unwrap();
+    ///     let (mut r, w) = open_connection(addr).await?;
+    ///     assert_eq!(r.readline().await.unwrap(), b"hello\n"); // in flight now
+    ///     let client = tulip_executor::spawn(async move {
+    ///         w.write(b"bye\n");
+    ///         r.readline().await
+    ///     });
+    ///     // Stop at once: the request in flight still completes.
+    ///     let report = server.serve_until(async {}, Duration::from_secs(10)).await?;
+    ///     assert_eq!(report.aborted, 0);
+    ///     assert_eq!(client.await.unwrap().unwrap(), b"bye\n");
+    ///     assert!(open_connection(addr).await.is_err()); // refused
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub async fn serve_until<F: Future>(
+        &self,
+        stop: F,
+        drain_timeout: Duration,
+    ) -> io::Result<DrainReport> {
+        self.start_serving()?;
+        struct CloseOnDrop<'a>(&'a Inner);
+        impl Drop for CloseOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.close();
+            }
+        }
+        {
+            let _close = CloseOnDrop(&self.inner);
+            let mut stop = std::pin::pin!(stop);
+            let mut id = None;
+            std::future::poll_fn(|cx| {
+                let stopped = stop.as_mut().poll(cx).is_ready();
+                let mut st = lock(&self.inner.state);
+                if stopped || st.closed {
+                    st.waiters.remove(&mut id);
+                    Poll::Ready(())
+                } else {
+                    st.waiters.register(&mut id, cx.waker());
+                    Poll::Pending
+                }
+            })
+            .await;
+            // `stop` and the guard go here: the signals are given back, the listeners close.
+        }
+        let in_flight = self.active_connections();
+        let mut closed = std::pin::pin!(self.wait_closed());
+        let mut deadline = std::pin::pin!(tulip_reactor::sleep(drain_timeout));
+        let drained = std::future::poll_fn(|cx| {
+            if closed.as_mut().poll(cx).is_ready() {
+                Poll::Ready(true)
+            } else if deadline.as_mut().poll(cx).is_ready() {
+                Poll::Ready(false)
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        let aborted = if drained {
+            0
+        } else {
+            let left = self.active_connections();
+            self.abort_clients();
+            left
+        };
+        Ok(DrainReport { in_flight, aborted })
     }
 
     /// Stops listening: the sockets close now (a Unix socket file is removed). Connections
