@@ -524,7 +524,16 @@ macro_rules! queue_methods {
 /// `Send + Sync` when `T: Send`, so producers and consumers may be tasks on any executor or
 /// plain threads (`*_blocking` methods).
 ///
-/// The FIFO queue is lock-free: a [`concurrent_queue::ConcurrentQueue`] holds the items.
+/// # Memory
+///
+/// `maxsize` is a limit, not an allocation: memory follows the items held, for any `maxsize`
+/// up to `usize::MAX`. A bounded queue allocates a ring of `maxsize` slots up front only when
+/// that fits in 32 KiB (1 024 slots of `u64`, for instance); for a larger `maxsize` it
+/// allocates a 32 KiB ring, and items beyond the ring's capacity wait behind it in blocks that
+/// are allocated as the queue grows and freed as it drains. The ring is lock-free (a
+/// [`concurrent_queue::ConcurrentQueue`]); the blocks beyond it are behind a short lock, so a
+/// queue that holds more than a ring's worth of items costs a little more per item until it
+/// drains back. An unbounded queue (`maxsize == 0`) grows and shrinks in blocks too.
 ///
 /// # Examples
 ///
@@ -548,12 +557,20 @@ pub struct Queue<T> {
 impl<T> Queue<T> {
     /// A queue holding at most `maxsize` items; `0` means unbounded.
     ///
+    /// Any `maxsize` is accepted, and none is allocated up front beyond a 32 KiB ring (see
+    /// [Memory](Queue#memory)).
+    ///
     /// # Examples
     ///
     /// ```
     /// let bounded = tulip_queue::Queue::<u8>::new(10);
     /// let unbounded = tulip_queue::Queue::<u8>::new(0);
     /// assert_eq!((bounded.maxsize(), unbounded.maxsize()), (10, 0));
+    ///
+    /// // A generous limit costs nothing until it is used.
+    /// let huge = tulip_queue::Queue::<u64>::new(usize::MAX);
+    /// huge.put_nowait(1).unwrap();
+    /// assert_eq!(huge.get_nowait(), Ok(1));
     /// ```
     pub fn new(maxsize: usize) -> Self {
         Self {

@@ -4,27 +4,29 @@
 //!
 //! # Who may touch what
 //!
-//! - The items live in a [`Store`]: a lock-free [`ConcurrentQueue`] for FIFO order, a
-//!   [`Mutex`]-protected `Vec` (a stack, or a binary min-heap) for LIFO and priority order.
-//!   Only [`Shared::try_put`], [`Shared::try_get`], [`Shared::shutdown`] and `Drop` move items
-//!   in or out, and none of them drops an item while holding the lock.
-//! - "Shut down" is the store's closed flag (concurrent-queue's `close()`, or `closed` under
-//!   the lock): once set, every push fails, and pops drain what is left.
+//! - The items live in a [`Store`]: a [`Fifo`] (a lock-free ring, and for large bounds an
+//!   overflow behind it) for FIFO order, a [`Mutex`]-protected `Vec` (a stack, or a binary
+//!   min-heap) for LIFO and priority order. Only [`Shared::try_put`], [`Shared::try_get`],
+//!   [`Shared::shutdown`] and `Drop` move items in or out, and none of them drops an item
+//!   while holding the lock.
+//! - "Shut down" is the store's closed flag ([`Fifo::close`], or `closed` under the lock):
+//!   once set, every push fails, and pops drain what is left.
 //! - An item counts as an unfinished task from *before* it becomes visible to getters, so a
 //!   consumer can never call `task_done()` for it before the count includes it. The LIFO and
-//!   priority stores count under their lock. The lock-free FIFO store counts just before the
-//!   push and takes the count back if the push fails; only a `task_done()` that is one too
-//!   many, racing a failing `put_nowait`, can observe that provisional count (and succeed
-//!   where it would otherwise have failed). The count never goes below zero.
+//!   priority stores count under their lock. The FIFO store counts just before the push and
+//!   takes the count back if the push fails; only a `task_done()` that is one too many,
+//!   racing a failing `put_nowait`, can observe that provisional count (and succeed where it
+//!   would otherwise have failed). The count never goes below zero.
 
 use std::{cmp::Ordering as CmpOrdering, fmt, marker::PhantomData, mem};
 
-use concurrent_queue::{ConcurrentQueue, PopError, PushError};
+use concurrent_queue::{PopError, PushError};
 
 use tulip_util::sync::{lock, Mutex};
 
 use crate::{
     error::{GetError, PutError},
+    fifo::Fifo,
     tasks::TaskCounter,
     waiters::Waiters,
 };
@@ -46,11 +48,11 @@ pub(crate) struct Shared<T> {
 /// Where the items are kept.
 #[allow(
     clippy::large_enum_variant,
-    reason = "one per queue, inside its Arc; boxing the cache-padded ConcurrentQueue would add an indirection to every operation"
+    reason = "one per queue, inside its Arc; boxing the FIFO store would add an indirection to every operation"
 )]
 enum Store<T> {
-    /// First in, first out: a lock-free queue, bounded when `maxsize > 0`.
-    Fifo(ConcurrentQueue<T>),
+    /// First in, first out: bounded when `maxsize > 0` (see [`Fifo`] for the memory it takes).
+    Fifo(Fifo<T>),
     /// Last in first out, or smallest first: a `Vec` under a lock.
     Locked(Mutex<Locked<T>>),
 }
@@ -151,8 +153,8 @@ impl<T> Shared<T> {
     /// A FIFO queue.
     pub(crate) fn fifo(maxsize: usize) -> Self {
         let queue = match maxsize {
-            0 => ConcurrentQueue::unbounded(),
-            n => ConcurrentQueue::bounded(n),
+            0 => Fifo::unbounded(),
+            n => Fifo::bounded(n),
         };
         Self::with_store(Store::Fifo(queue), maxsize)
     }
