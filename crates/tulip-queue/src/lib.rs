@@ -43,7 +43,7 @@
 //!   items beyond it wait in blocks allocated as the queue grows and freed as it drains.
 //! - **FIFO queues are lock-free** while they hold no more than their ring; the items beyond
 //!   it wait behind a short lock. LIFO and priority queues keep a `Vec` (a stack or a binary
-//!   heap) behind a short lock.
+//!   heap) behind a short lock; it grows with the items and shrinks as they drain.
 //! - **Testing.** The loom models in `tests/loom.rs` (run with
 //!   `RUSTFLAGS="--cfg tulip_loom"`) explore this crate's own atomics and locks: the wait
 //!   lists and their waiter-counting protocol, the unfinished-task counter, the lock-based

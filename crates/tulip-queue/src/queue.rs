@@ -594,7 +594,8 @@ queue_methods!(Queue);
 /// `(priority, sequence_number, item)` tuples for FIFO order within a priority.
 ///
 /// The items are a binary heap in a `Vec` behind a lock, which is held only to push or pop
-/// (including `T::cmp` calls; a panicking `cmp` loses no item).
+/// (including `T::cmp` calls; a panicking `cmp` loses no item). The `Vec` grows with the items,
+/// whatever `maxsize` is, and gives its capacity back as they drain.
 ///
 /// # Examples
 ///
@@ -643,7 +644,8 @@ queue_methods!(PriorityQueue);
 
 /// asyncio's `LifoQueue`: the newest item comes out first.
 ///
-/// The items are a `Vec` behind a lock, held only to push or pop.
+/// The items are a `Vec` behind a lock, held only to push or pop. The `Vec` grows with the
+/// items, whatever `maxsize` is, and gives its capacity back as they drain.
 ///
 /// # Examples
 ///
