@@ -74,6 +74,9 @@ pub(crate) struct Fifo<T> {
     ring: ConcurrentQueue<T>,
     /// For a bound beyond the ring's capacity: where the newer items wait.
     spill: Option<Box<Spill<T>>>,
+    /// Under loom only: touched before every ring operation (see [`Fifo::ring`]).
+    #[cfg(tulip_loom)]
+    ring_ops: AtomicUsize,
 }
 
 /// The part of a [`Fifo`] bounded beyond its ring; see the module docs.
@@ -96,6 +99,8 @@ impl<T> Fifo<T> {
         Self {
             ring: ConcurrentQueue::unbounded(),
             spill: None,
+            #[cfg(tulip_loom)]
+            ring_ops: AtomicUsize::new(0),
         }
     }
 
@@ -115,6 +120,8 @@ impl<T> Fifo<T> {
             return Self {
                 ring: ConcurrentQueue::bounded(cap),
                 spill: None,
+                #[cfg(tulip_loom)]
+                ring_ops: AtomicUsize::new(0),
             };
         }
         Self {
@@ -126,16 +133,31 @@ impl<T> Fifo<T> {
                 cap,
                 overflow_cap: cap - ring,
             })),
+            #[cfg(tulip_loom)]
+            ring_ops: AtomicUsize::new(0),
         }
+    }
+
+    /// The ring, for one operation.
+    ///
+    /// Under loom the operation is first announced on `ring_ops`: concurrent-queue's atomics
+    /// are invisible to loom here (each ring operation runs as one step), and without an
+    /// access it can see, loom would take two threads' ring operations for independent and
+    /// never try them in the other order.
+    #[inline(always)]
+    fn ring(&self) -> &ConcurrentQueue<T> {
+        #[cfg(tulip_loom)]
+        self.ring_ops.fetch_add(1, Ordering::SeqCst);
+        &self.ring
     }
 
     /// Pushes `item`, or hands it back if the queue is full or closed.
     #[inline]
     pub(crate) fn push(&self, item: T) -> Result<(), PushError<T>> {
         match &self.spill {
-            None => self.ring.push(item),
+            None => self.ring().push(item),
             Some(spill) if spill.epoch.load(Ordering::SeqCst) & 1 == 0 => {
-                match self.ring.push(item) {
+                match self.ring().push(item) {
                     Err(PushError::Full(item)) => self.push_slow(spill, item),
                     done => done,
                 }
@@ -149,13 +171,13 @@ impl<T> Fifo<T> {
     #[inline(never)]
     fn push_slow(&self, spill: &Spill<T>, item: T) -> Result<(), PushError<T>> {
         let mut overflow = lock(&spill.overflow);
-        if self.ring.is_closed() {
+        if self.ring().is_closed() {
             return Err(PushError::Closed(item));
         }
         self.refill(spill, &mut overflow);
         let item = if overflow.is_empty() {
             // Nothing waits behind the ring: the ring's tail is the queue's tail.
-            match self.ring.push(item) {
+            match self.ring().push(item) {
                 Err(PushError::Full(item)) => item,
                 done => return done,
             }
@@ -178,7 +200,7 @@ impl<T> Fifo<T> {
     /// Pops the oldest item.
     #[inline]
     pub(crate) fn pop(&self) -> Result<T, PopError> {
-        match self.ring.pop() {
+        match self.ring().pop() {
             Ok(item) => Ok(item),
             Err(err) => match &self.spill {
                 None => Err(err),
@@ -192,7 +214,7 @@ impl<T> Fifo<T> {
     fn pop_spill(&self, spill: &Spill<T>) -> Result<T, PopError> {
         loop {
             let epoch = spill.epoch.load(Ordering::SeqCst);
-            match self.ring.pop() {
+            match self.ring().pop() {
                 Ok(item) => return Ok(item),
                 Err(_) if epoch & 1 == 1 => {
                     if let Some(item) = self.pop_slow(spill) {
@@ -219,7 +241,7 @@ impl<T> Fifo<T> {
         let mut overflow = lock(&spill.overflow);
         // Under the lock only a pusher that read an even epoch before the spill can add to
         // the ring; a refill may have moved items in before we got the lock.
-        let item = match self.ring.pop() {
+        let item = match self.ring().pop() {
             Ok(item) => item,
             Err(_) => {
                 let item = overflow.pop_front()?;
@@ -244,7 +266,7 @@ impl<T> Fifo<T> {
         while let Some(item) = overflow.pop_front() {
             // Not counted while in between, so `len` is never over.
             spill.overflow_len.store(overflow.len(), Ordering::Relaxed);
-            if let Err(err) = self.ring.push(item) {
+            if let Err(err) = self.ring().push(item) {
                 // Full, or closed: the item stays the overflow's oldest.
                 overflow.push_front(err.into_inner());
                 spill.overflow_len.store(overflow.len(), Ordering::Relaxed);
@@ -256,7 +278,7 @@ impl<T> Fifo<T> {
 
     /// The number of items (see the module docs for how exact it is under concurrency).
     pub(crate) fn len(&self) -> usize {
-        let ring = self.ring.len();
+        let ring = self.ring().len();
         match &self.spill {
             None => ring,
             Some(spill) => ring + spill.overflow_len.load(Ordering::Relaxed),
@@ -267,14 +289,14 @@ impl<T> Fifo<T> {
     /// depends on it).
     pub(crate) fn is_empty(&self) -> bool {
         let Some(spill) = &self.spill else {
-            return self.ring.is_empty();
+            return self.ring().is_empty();
         };
         loop {
             let epoch = spill.epoch.load(Ordering::SeqCst);
             if epoch & 1 == 1 {
                 return false;
             }
-            let empty = self.ring.is_empty();
+            let empty = self.ring().is_empty();
             if spill.epoch.load(Ordering::SeqCst) == epoch {
                 return empty;
             }
@@ -284,7 +306,7 @@ impl<T> Fifo<T> {
     /// Whether the queue holds `cap` items.
     pub(crate) fn is_full(&self) -> bool {
         match &self.spill {
-            None => self.ring.is_full(),
+            None => self.ring().is_full(),
             Some(spill) => self.len() >= spill.cap,
         }
     }
@@ -292,7 +314,7 @@ impl<T> Fifo<T> {
     /// The bound; `None` if unbounded.
     pub(crate) fn capacity(&self) -> Option<usize> {
         match &self.spill {
-            None => self.ring.capacity(),
+            None => self.ring().capacity(),
             Some(spill) => Some(spill.cap),
         }
     }
@@ -300,13 +322,22 @@ impl<T> Fifo<T> {
     /// Closes the queue: pushes fail from now on, pops drain what is left. `true` if this call
     /// closed it.
     pub(crate) fn close(&self) -> bool {
-        self.ring.close()
+        match &self.spill {
+            None => self.ring().close(),
+            Some(spill) => {
+                // Under the overflow's lock: a push into the overflow has then either
+                // completed (and the pops after the close find its item) or not begun (and it
+                // sees the queue closed).
+                let _overflow = lock(&spill.overflow);
+                self.ring().close()
+            }
+        }
     }
 
     /// Whether the queue is closed.
     #[inline]
     pub(crate) fn is_closed(&self) -> bool {
-        self.ring.is_closed()
+        self.ring().is_closed()
     }
 
     /// Overflow blocks allocated, the spare included (0 without an overflow).
