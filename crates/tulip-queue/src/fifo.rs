@@ -156,13 +156,17 @@ impl<T> Fifo<T> {
     pub(crate) fn push(&self, item: T) -> Result<(), PushError<T>> {
         match &self.spill {
             None => self.ring().push(item),
-            Some(spill) if spill.epoch.load(Ordering::SeqCst) & 1 == 0 => {
-                match self.ring().push(item) {
-                    Err(PushError::Full(item)) => self.push_slow(spill, item),
-                    done => done,
-                }
+            Some(spill) => {
+                let item = if spill.epoch.load(Ordering::SeqCst) & 1 == 0 {
+                    match self.ring().push(item) {
+                        Err(PushError::Full(item)) => item,
+                        done => return done,
+                    }
+                } else {
+                    item
+                };
+                self.push_slow(spill, item)
             }
-            Some(spill) => self.push_slow(spill, item),
         }
     }
 
@@ -303,12 +307,14 @@ impl<T> Fifo<T> {
         }
     }
 
-    /// Whether the queue holds `cap` items.
+    /// Whether the queue holds `cap` items: its ring is full, and so is the overflow if there
+    /// is one.
+    #[inline]
     pub(crate) fn is_full(&self) -> bool {
-        match &self.spill {
-            None => self.ring().is_full(),
-            Some(spill) => self.len() >= spill.cap,
-        }
+        self.ring().is_full()
+            && self.spill.as_ref().is_none_or(|spill| {
+                spill.overflow_len.load(Ordering::Relaxed) >= spill.overflow_cap
+            })
     }
 
     /// The bound; `None` if unbounded.
