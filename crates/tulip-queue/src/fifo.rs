@@ -264,20 +264,23 @@ impl<T> Fifo<T> {
     /// Under the lock: moves the overflow's oldest items to the ring's tail while the ring has
     /// room, and ends the spill (even epoch) if that empties the overflow.
     fn refill(&self, spill: &Spill<T>, overflow: &mut Overflow<T>) {
-        if overflow.is_empty() {
+        if overflow.is_empty() || self.ring().is_full() {
+            // Nothing to move, or no room (the usual case for a push while the queue holds
+            // more than its ring: consumers have not freed a slot since the last refill).
             return;
         }
-        while let Some(item) = overflow.pop_front() {
+        let drained = overflow.move_out(|item, left| {
             // Not counted while in between, so `len` is never over.
-            spill.overflow_len.store(overflow.len(), Ordering::Relaxed);
-            if let Err(err) = self.ring().push(item) {
+            spill.overflow_len.store(left, Ordering::Relaxed);
+            self.ring().push(item).map_err(|err| {
                 // Full, or closed: the item stays the overflow's oldest.
-                overflow.push_front(err.into_inner());
-                spill.overflow_len.store(overflow.len(), Ordering::Relaxed);
-                return;
-            }
+                spill.overflow_len.store(left + 1, Ordering::Relaxed);
+                err.into_inner()
+            })
+        });
+        if drained {
+            spill.epoch.fetch_add(1, Ordering::SeqCst);
         }
-        spill.epoch.fetch_add(1, Ordering::SeqCst);
     }
 
     /// The number of items (see the module docs for how exact it is under concurrency).
@@ -407,17 +410,23 @@ impl<T> Overflow<T> {
         self.len += 1;
     }
 
-    /// Puts back an item just taken by [`pop_front`](Self::pop_front).
-    fn push_front(&mut self, item: T) {
-        match self.blocks.front_mut() {
-            Some(first) if first.len() < self.block => first.push_front(item),
-            _ => {
-                let mut block = self.fresh_block();
-                block.push_front(item);
-                self.blocks.push_front(block);
+    /// Hands the items to `take`, oldest first, with the number left behind each, until
+    /// `take` hands one back (it stays the oldest: `false`) or none is left (`true`).
+    fn move_out(&mut self, mut take: impl FnMut(T, usize) -> Result<(), T>) -> bool {
+        while let Some(first) = self.blocks.front_mut() {
+            while let Some(item) = first.pop_front() {
+                self.len -= 1;
+                if let Err(item) = take(item, self.len) {
+                    first.push_front(item);
+                    self.len += 1;
+                    return false;
+                }
+            }
+            if let Some(empty) = self.blocks.pop_front() {
+                self.retire(empty);
             }
         }
-        self.len += 1;
+        true
     }
 
     fn pop_front(&mut self) -> Option<T> {
@@ -537,11 +546,25 @@ mod tests {
             "{} block handles kept for 5 blocks",
             overflow.blocks.capacity()
         );
-        overflow.push_front(-1);
-        assert_eq!(overflow.pop_front(), Some(-1));
+        let mut moved = Vec::new();
+        assert!(!overflow.move_out(|n, left| {
+            assert_eq!(left, 9 - moved.len());
+            if moved.len() < 3 {
+                moved.push(n);
+                Ok(())
+            } else {
+                Err(n)
+            }
+        }));
+        assert_eq!(moved, [9_990, 9_991, 9_992]);
+        assert_eq!(overflow.len(), 7);
         let rest: Vec<i32> = std::iter::from_fn(|| overflow.pop_front()).collect();
-        assert_eq!(rest, (9_990..10_000).collect::<Vec<_>>());
+        assert_eq!(rest, (9_993..10_000).collect::<Vec<_>>());
         assert_eq!(overflow.blocks_held(), 1);
+        overflow.push_back(1);
+        overflow.push_back(2);
+        assert!(overflow.move_out(|_, _| Ok(())));
+        assert!(overflow.is_empty());
     }
 
     #[test]
