@@ -527,13 +527,14 @@ macro_rules! queue_methods {
 /// # Memory
 ///
 /// `maxsize` is a limit, not an allocation: memory follows the items held, for any `maxsize`
-/// up to `usize::MAX`. A bounded queue allocates a ring of `maxsize` slots up front only when
-/// that fits in 32 KiB (1 024 slots of `u64`, for instance); for a larger `maxsize` it
-/// allocates a 32 KiB ring, and items beyond the ring's capacity wait behind it in blocks that
-/// are allocated as the queue grows and freed as it drains. The ring is lock-free (a
-/// [`concurrent_queue::ConcurrentQueue`]); the blocks beyond it are behind a short lock, so a
-/// queue that holds more than a ring's worth of items costs a little more per item until it
-/// drains back. An unbounded queue (`maxsize == 0`) grows and shrinks in blocks too.
+/// up to `usize::MAX`, and is given back as the queue drains. Up front, a bounded queue
+/// allocates a lock-free ring (a [`concurrent_queue::ConcurrentQueue`]) of `maxsize` slots
+/// if they fit in 32 KiB (a slot is the item and a word: 2 048 slots for `u64`), else of as
+/// many slots as fit. Items beyond the ring's capacity wait behind it in blocks of that size,
+/// allocated as the queue grows and freed as it drains (one is kept for the next burst).
+/// They pass a short lock, so while a queue holds more than its ring, each put takes that
+/// lock (gets take it once per ring's worth of items). An unbounded queue (`maxsize == 0`)
+/// grows and shrinks in blocks too.
 ///
 /// # Examples
 ///
@@ -557,8 +558,8 @@ pub struct Queue<T> {
 impl<T> Queue<T> {
     /// A queue holding at most `maxsize` items; `0` means unbounded.
     ///
-    /// Any `maxsize` is accepted, and none is allocated up front beyond a 32 KiB ring (see
-    /// [Memory](Queue#memory)).
+    /// Any `maxsize` is accepted; nothing beyond a ring of at most 32 KiB is allocated up
+    /// front (see [Memory](Queue#memory)).
     ///
     /// # Examples
     ///
@@ -567,7 +568,7 @@ impl<T> Queue<T> {
     /// let unbounded = tulip_queue::Queue::<u8>::new(0);
     /// assert_eq!((bounded.maxsize(), unbounded.maxsize()), (10, 0));
     ///
-    /// // A generous limit costs nothing until it is used.
+    /// // A generous limit: a 32 KiB ring up front, the rest only if items come.
     /// let huge = tulip_queue::Queue::<u64>::new(usize::MAX);
     /// huge.put_nowait(1).unwrap();
     /// assert_eq!(huge.get_nowait(), Ok(1));
