@@ -68,6 +68,7 @@ fn main() {
                 reps: 7,
                 quick_reps: 3,
                 run: dispatch!(spawn_many),
+                refs: &[],
             },
             Spec {
                 name: "chained_spawn",
@@ -79,6 +80,7 @@ fn main() {
                 reps: 7,
                 quick_reps: 3,
                 run: dispatch!(chained_spawn),
+                refs: &[],
             },
             Spec {
                 name: "yield_many",
@@ -90,6 +92,7 @@ fn main() {
                 reps: 7,
                 quick_reps: 3,
                 run: dispatch!(yield_many),
+                refs: &[],
             },
         ],
     );

@@ -103,6 +103,7 @@ fn main() {
                 reps: 5,
                 quick_reps: 3,
                 run: dispatch!(ping_pong),
+                refs: &[],
             },
             Spec {
                 name: "ping_pong_oneshot",
@@ -114,6 +115,7 @@ fn main() {
                 reps: 5,
                 quick_reps: 3,
                 run: dispatch!(ping_pong_oneshot),
+                refs: &[],
             },
             Spec {
                 name: "mpsc",
@@ -125,6 +127,7 @@ fn main() {
                 reps: 5,
                 quick_reps: 3,
                 run: dispatch!(mpsc),
+                refs: &[],
             },
             Spec {
                 name: "spsc",
@@ -136,6 +139,7 @@ fn main() {
                 reps: 7,
                 quick_reps: 3,
                 run: dispatch!(spsc),
+                refs: &[],
             },
         ],
     );

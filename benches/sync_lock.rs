@@ -98,6 +98,7 @@ fn main() {
                 reps: 7,
                 quick_reps: 3,
                 run: dispatch!(mutex),
+                refs: &[],
             },
             Spec {
                 name: "mutex_yield",
@@ -109,6 +110,7 @@ fn main() {
                 reps: 7,
                 quick_reps: 3,
                 run: dispatch!(mutex_yield),
+                refs: &[],
             },
             Spec {
                 name: "mutex_uncontended",
@@ -120,6 +122,7 @@ fn main() {
                 reps: 7,
                 quick_reps: 3,
                 run: dispatch!(mutex_uncontended),
+                refs: &[],
             },
             Spec {
                 name: "semaphore",
@@ -131,6 +134,7 @@ fn main() {
                 reps: 7,
                 quick_reps: 3,
                 run: dispatch!(semaphore),
+                refs: &[],
             },
         ],
     );

@@ -45,6 +45,7 @@ fn main() {
                 reps: 7,
                 quick_reps: 3,
                 run: dispatch!(timers_cancel),
+                refs: &[],
             },
             Spec {
                 name: "timers_fire",
@@ -56,6 +57,7 @@ fn main() {
                 reps: 7,
                 quick_reps: 3,
                 run: dispatch!(timers_fire),
+                refs: &[],
             },
         ],
     );

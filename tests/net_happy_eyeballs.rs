@@ -27,6 +27,15 @@ use tulip::net::{ConnectError, ConnectOptions, ListenOptions, TcpListener, TcpSt
 use tulip::time::Instant;
 use tulip_tests::{bounded, has_ipv6, on_each_backend};
 
+/// The tests of this file count sockets in `/proc/net/tcp` by destination address; run in
+/// parallel, one test's connects could be counted by another whose listener got the same port
+/// after the first one's listener closed. One at a time, the counts are exact.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A loopback address whose connects hang, with what keeps it so; `None` (said) when this
 /// kernel completes them anyway.
 struct Stuck {
@@ -117,6 +126,7 @@ fn attempts(err: &io::Error) -> Vec<SocketAddr> {
 // delay, not its timeout, and its attempt is closed once the second wins.
 #[test]
 fn a_hanging_first_address_costs_only_the_delay() {
+    let _serial = serial();
     on_each_backend(|_| async {
         let Some(slow) = stuck_address(Ipv4Addr::LOCALHOST).await else {
             return;
@@ -151,6 +161,7 @@ fn a_hanging_first_address_costs_only_the_delay() {
 // fail, so the connect is still pending long after a delay would have moved on.
 #[test]
 fn without_a_delay_the_first_address_is_waited_for() {
+    let _serial = serial();
     on_each_backend(|_| async {
         let Some(slow) = stuck_address(Ipv4Addr::LOCALHOST).await else {
             return;
@@ -178,6 +189,7 @@ fn without_a_delay_the_first_address_is_waited_for() {
 // delay (here 30 s, far above the bound).
 #[test]
 fn every_address_refused_is_one_error_listing_each() {
+    let _serial = serial();
     on_each_backend(|_| async {
         let addrs: Vec<SocketAddr> = (1..=3)
             .map(|n| closed_port(IpAddr::V4(Ipv4Addr::new(127, 0, 0, n))))
@@ -231,6 +243,7 @@ fn every_address_refused_is_one_error_listing_each() {
 // and 2): the order the addresses are tried in, seen through the order of the errors.
 #[test]
 fn families_are_interleaved_as_asked() {
+    let _serial = serial();
     if !has_ipv6() {
         println!("skipped: this host has no IPv6 loopback ([::1] does not bind)");
         return;
@@ -293,6 +306,7 @@ fn families_are_interleaved_as_asked() {
 // and the one after it is never tried (seen by which listener accepted).
 #[test]
 fn addresses_are_tried_in_the_order_given() {
+    let _serial = serial();
     on_each_backend(|_| async {
         let refused = closed_port(IpAddr::V4(Ipv4Addr::LOCALHOST));
         let (l2, a2) = listener_on(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))).await;
@@ -316,6 +330,7 @@ fn addresses_are_tried_in_the_order_given() {
 // are tried.
 #[test]
 fn a_local_address_restricts_the_family() {
+    let _serial = serial();
     on_each_backend(|_| async {
         let (l, good) = listener_on(IpAddr::V4(Ipv4Addr::LOCALHOST)).await;
         let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, 9));
@@ -337,6 +352,7 @@ fn a_local_address_restricts_the_family() {
 // dropping the connect future while two attempts hang closes both sockets.
 #[test]
 fn dropping_the_connect_closes_every_attempt() {
+    let _serial = serial();
     on_each_backend(|_| async {
         let Some(s1) = stuck_address(Ipv4Addr::LOCALHOST).await else {
             return;

@@ -6,6 +6,11 @@
 //! - [`Spec`] describes one workload (name, unit, sizes, repetitions); [`dispatch!`] turns a
 //!   generic `async fn w<R: Runtime>(n: u64) -> f64` into its [`RunFn`]; [`main`] is the whole
 //!   `main` of a bench binary.
+//! - A workload may also have [`Reference`]s: implementations that are not peers but yardsticks
+//!   (a hand-written epoll loop, Python's asyncio and uvloop), run like a runtime
+//!   (`--runtime epoll`) and reported in a table of their own.
+//! - [`epoll`]: the hand-written epoll echo loop (the `tcp_echo` reference, and the one client
+//!   of the cross-process echo); [`proc_cpu`]: CPU time of processes and threads.
 //!
 //! # How a measurement works
 //!
@@ -28,6 +33,12 @@
 //! bench-result area=executor workload=spawn_many runtime=NAME flavour=mt ... status=na reason=...
 //! ```
 //!
+//! A workload may add auxiliary values to its line, `aux=name:value:unit[:row],...` (the
+//! cross-process echo reports the server's and the client's CPU time per round trip that
+//! way; `row` asks the report for a row of its own). `--list` prints one `bench-workload`
+//! line per workload, with `refs=name@ct+mt,...` naming its references and the flavours they
+//! run in.
+//!
 //! `status=na` means the runtime could not build that flavour (its builder failed or
 //! panicked); every runtime builds both flavours today, so the line is there for a runtime or
 //! flavour added later, and fills in by itself once it builds. Without `--workload` the
@@ -36,9 +47,12 @@
 
 #![forbid(unsafe_code)]
 
+pub mod epoll;
+pub mod proc_cpu;
 pub mod rt;
 
 use std::future::Future;
+use std::os::fd::AsFd;
 use std::time::Duration;
 
 pub use rt::{Flavour, Runtime};
@@ -89,12 +103,44 @@ pub struct Plan {
 pub enum Outcome {
     /// One value per repetition, in the workload's unit.
     Ok(Vec<f64>),
-    /// The runtime cannot run this flavour; the reason.
+    /// The same, with auxiliary values reported beside the median.
+    WithAux(Vec<f64>, Vec<Aux>),
+    /// The runtime cannot run this flavour (or a reference's tool is missing); the reason.
     NotAvailable(String),
+}
+
+/// An auxiliary value of a measurement (a cost: lower is better), e.g. the server's CPU time
+/// per round trip in the cross-process echo.
+#[derive(Clone, Copy, Debug)]
+pub struct Aux {
+    /// Its name (letters, digits, `_`).
+    pub name: &'static str,
+    /// Its unit, without spaces, e.g. `us/rt`.
+    pub unit: &'static str,
+    /// The median over the repetitions.
+    pub value: f64,
+    /// Whether the report gives it a row of its own (`<workload>.<name>`), compared across
+    /// runtimes like a workload; otherwise it is only listed with the measurement.
+    pub row: bool,
 }
 
 /// Runs one workload on one runtime and flavour.
 pub type RunFn = fn(RuntimeKind, Flavour, &Plan) -> Outcome;
+
+/// Runs one reference implementation of a workload in one flavour.
+pub type RefFn = fn(Flavour, &Plan) -> Outcome;
+
+/// A yardstick for a workload that is not one of the three runtimes: reported beside tulip,
+/// never counted as a peer in the ratio.
+#[derive(Clone, Copy, Debug)]
+pub struct Reference {
+    /// Its name, used as a runtime name (`--runtime epoll`); distinct from the runtimes'.
+    pub name: &'static str,
+    /// The flavours it runs in.
+    pub flavours: &'static [Flavour],
+    /// The runner.
+    pub run: RefFn,
+}
 
 /// One workload.
 #[derive(Clone, Copy, Debug)]
@@ -117,6 +163,8 @@ pub struct Spec {
     pub quick_reps: usize,
     /// The runner, made by [`dispatch!`].
     pub run: RunFn,
+    /// Reference implementations (usually none).
+    pub refs: &'static [Reference],
 }
 
 /// Builds runtime `R` in `flavour`, runs `workload(plan.n)` `plan.warmup` times and then
@@ -175,6 +223,29 @@ pub fn proc_status_bytes(field: &str) -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// Sets `TCP_NODELAY` on a socket of any runtime.
+///
+/// # Errors
+///
+/// The OS's error.
+pub fn set_nodelay(s: &impl AsFd) -> std::io::Result<()> {
+    Ok(rustix::net::sockopt::set_tcp_nodelay(s, true)?)
+}
+
+/// Sets `SO_LINGER` to zero on a socket of any runtime: closing it then sends a reset and
+/// leaves no `TIME_WAIT` socket behind (which would pile up, and slow down the next
+/// measurement's lookups, in a workload that opens connections by the ten thousand).
+///
+/// # Errors
+///
+/// The OS's error.
+pub fn set_linger_zero(s: &impl AsFd) -> std::io::Result<()> {
+    Ok(rustix::net::sockopt::set_socket_linger(
+        s,
+        Some(Duration::ZERO),
+    )?)
+}
+
 /// Connected loopback TCP pairs `(client, server)`, made with blocking std calls.
 ///
 /// # Panics
@@ -214,7 +285,8 @@ struct Args {
     exact: Vec<String>,
     /// Positional arguments: substrings of names.
     filters: Vec<String>,
-    runtimes: Vec<RuntimeKind>,
+    /// `--runtime`: runtime or reference names (empty: every runtime and reference).
+    runtimes: Vec<String>,
     flavours: Vec<Flavour>,
     reps: Option<usize>,
     warmup: Option<usize>,
@@ -242,12 +314,9 @@ fn parse_args() -> Result<Args, String> {
             "--workload" => a
                 .exact
                 .extend(value("--workload")?.split(',').map(String::from)),
-            "--runtime" => {
-                for r in value("--runtime")?.split(',') {
-                    a.runtimes
-                        .push(RuntimeKind::parse(r).ok_or(format!("unknown runtime `{r}`"))?);
-                }
-            }
+            "--runtime" => a
+                .runtimes
+                .extend(value("--runtime")?.split(',').map(String::from)),
             "--flavour" => {
                 for f in value("--flavour")?.split(',') {
                     a.flavours
@@ -282,8 +351,21 @@ pub fn main(area: &str, specs: &[Spec]) {
             } else {
                 "lower"
             };
+            let refs: Vec<String> = s
+                .refs
+                .iter()
+                .map(|r| {
+                    let fl: Vec<&str> = r.flavours.iter().map(|f| f.name()).collect();
+                    format!("{}@{}", r.name, fl.join("+"))
+                })
+                .collect();
+            let refs = if refs.is_empty() {
+                String::new()
+            } else {
+                format!(" refs={}", refs.join(","))
+            };
             println!(
-                "bench-workload area={area} workload={} unit={} better={better}",
+                "bench-workload area={area} workload={} unit={} better={better}{refs}",
                 s.name, s.unit
             );
         }
@@ -304,11 +386,19 @@ pub fn main(area: &str, specs: &[Spec]) {
         );
         std::process::exit(2);
     }
-    let runtimes = if args.runtimes.is_empty() {
-        RuntimeKind::ALL.to_vec()
-    } else {
-        args.runtimes.clone()
-    };
+    for r in &args.runtimes {
+        let known = RuntimeKind::parse(r).is_some()
+            || chosen.iter().any(|s| s.refs.iter().any(|x| x.name == r));
+        if !known {
+            eprintln!("{area}: unknown runtime or reference `{r}`");
+            std::process::exit(2);
+        }
+    }
+    let wanted = |name: &str| args.runtimes.is_empty() || args.runtimes.iter().any(|r| r == name);
+    let runtimes: Vec<RuntimeKind> = RuntimeKind::ALL
+        .into_iter()
+        .filter(|r| wanted(r.name()))
+        .collect();
     let flavours = if args.flavours.is_empty() {
         Flavour::ALL.to_vec()
     } else {
@@ -334,57 +424,83 @@ pub fn main(area: &str, specs: &[Spec]) {
                 report(
                     area,
                     spec,
-                    kind,
+                    kind.name(),
                     flavour,
                     &plan,
                     (spec.run)(kind, flavour, &plan),
                 );
             }
+            for r in spec.refs {
+                if wanted(r.name) && r.flavours.contains(&flavour) {
+                    report(area, spec, r.name, flavour, &plan, (r.run)(flavour, &plan));
+                }
+            }
         }
     }
 }
 
-fn report(area: &str, spec: &Spec, kind: RuntimeKind, flavour: Flavour, plan: &Plan, out: Outcome) {
+fn report(area: &str, spec: &Spec, runtime: &str, flavour: Flavour, plan: &Plan, out: Outcome) {
     let better = if spec.higher_is_better {
         "higher"
     } else {
         "lower"
     };
     let head = format!(
-        "bench-result area={area} workload={} runtime={} flavour={} unit={} better={better} n={} warmup={} reps={}",
+        "bench-result area={area} workload={} runtime={runtime} flavour={} unit={} better={better} n={} warmup={} reps={}",
         spec.name,
-        kind.name(),
         flavour.name(),
         spec.unit,
         plan.n,
         plan.warmup,
         plan.reps
     );
-    match out {
-        Outcome::Ok(samples) => {
-            let (median, min, max) = summary(&samples);
-            let all: Vec<String> = samples.iter().map(|v| format!("{v:.4}")).collect();
-            println!(
-                "{head} status=ok median={median:.4} min={min:.4} max={max:.4} samples={}",
-                all.join(",")
-            );
-            eprintln!(
-                "{:<18} {:>5}-{}  median {median:>12.3} {}  (min {min:.3}, max {max:.3})",
-                spec.name,
-                kind.name(),
-                flavour.name(),
-                spec.unit
-            );
-        }
+    let (samples, aux) = match out {
+        Outcome::Ok(samples) => (samples, Vec::new()),
+        Outcome::WithAux(samples, aux) => (samples, aux),
         Outcome::NotAvailable(reason) => {
             let reason = reason.replace('\n', " ");
             println!("{head} status=na reason={reason}");
             eprintln!(
                 "{:<18} {:>5}-{}  n/a: {reason}",
                 spec.name,
-                kind.name(),
+                runtime,
                 flavour.name()
             );
+            return;
         }
-    }
+    };
+    let (median, min, max) = summary(&samples);
+    let all: Vec<String> = samples.iter().map(|v| format!("{v:.4}")).collect();
+    let aux_field = if aux.is_empty() {
+        String::new()
+    } else {
+        let kv: Vec<String> = aux
+            .iter()
+            .map(|a| {
+                let row = if a.row { ":row" } else { "" };
+                format!("{}:{:.4}:{}{row}", a.name, a.value, a.unit)
+            })
+            .collect();
+        format!(" aux={}", kv.join(","))
+    };
+    println!(
+        "{head} status=ok median={median:.4} min={min:.4} max={max:.4}{aux_field} samples={}",
+        all.join(",")
+    );
+    let aux_text: Vec<String> = aux
+        .iter()
+        .map(|a| format!("{} {:.3} {}", a.name, a.value, a.unit))
+        .collect();
+    eprintln!(
+        "{:<18} {:>5}-{}  median {median:>12.3} {}  (min {min:.3}, max {max:.3}){}",
+        spec.name,
+        runtime,
+        flavour.name(),
+        spec.unit,
+        if aux_text.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", aux_text.join(", "))
+        }
+    );
 }

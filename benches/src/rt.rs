@@ -2,8 +2,10 @@
 //!
 //! [`Runtime`] names what a workload needs: a way to run a future to completion on a
 //! single-threaded or a two-worker instance, `spawn`, `yield_now`, `sleep`, and each runtime's
-//! *own* channels, oneshot, mutex, semaphore and TCP stream (tulip-queue / tulip-sync /
-//! `tulip::io::Async`; tokio's `sync` and `net`; async-channel / async-lock / `async_io::Async`).
+//! *own* channels, oneshot, mutex, semaphore, TCP listener and stream, and line-buffered
+//! connection (tulip-queue / tulip-sync / `tulip::net` / `tulip::streams`; tokio's `sync`,
+//! `net` and `io::BufReader`; async-channel / async-lock / `async_io::Async` /
+//! futures-lite's `BufReader`).
 //! Everything is static dispatch: a workload `async fn w<R: Runtime>(n: u64)` is
 //! monomorphised three times and no trait object sits on a measured path.
 //!
@@ -17,12 +19,14 @@
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::ops::DerefMut;
+use std::os::fd::AsFd;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _};
+use futures_lite::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _};
 
 /// Single-threaded or multi-threaded (2 workers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,9 +134,11 @@ pub trait Runtime: Sized + 'static {
     fn acquire(s: &Self::Semaphore) -> impl Future<Output = Self::Permit<'_>> + Send + '_;
 
     /// A TCP stream registered with the runtime's reactor.
-    type Stream: Send + 'static;
+    type Stream: AsFd + Send + 'static;
     /// Registers a connected std stream (call it inside the runtime).
     fn stream(s: std::net::TcpStream) -> io::Result<Self::Stream>;
+    /// Connects to `addr` with the runtime's own connect (call it inside the runtime).
+    fn connect(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Stream>> + Send;
     /// Reads some bytes (0 at end of stream).
     fn read<'a>(
         s: &'a mut Self::Stream,
@@ -147,6 +153,34 @@ pub trait Runtime: Sized + 'static {
     fn write_all<'a>(
         s: &'a mut Self::Stream,
         buf: &'a [u8],
+    ) -> impl Future<Output = io::Result<()>> + Send + 'a;
+
+    /// A listening TCP socket registered with the runtime's reactor.
+    type Listener: Send + Sync + 'static;
+    /// Binds a listener with the runtime's own API and defaults (call it inside the runtime).
+    fn bind(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Listener>> + Send;
+    /// The address the listener is bound to.
+    fn listener_addr(l: &Self::Listener) -> SocketAddr;
+    /// Accepts a connection.
+    fn accept(l: &Self::Listener) -> impl Future<Output = io::Result<Self::Stream>> + Send + '_;
+
+    /// A connection read by lines through the runtime's buffered reader, written through to
+    /// the socket (tulip: `StreamReader`/`StreamWriter`; tokio: `io::BufReader`; smol:
+    /// futures-lite's `BufReader`).
+    type Lines: Send + 'static;
+    /// Wraps a registered stream.
+    fn lines(s: Self::Stream) -> Self::Lines;
+    /// Replaces `line` with the next line, `\n` included (asyncio's `readline`); its length,
+    /// 0 at end of stream.
+    fn read_line<'a>(
+        l: &'a mut Self::Lines,
+        line: &'a mut Vec<u8>,
+    ) -> impl Future<Output = io::Result<usize>> + Send + 'a;
+    /// Writes `line` and waits until the runtime lets the writer go on (tulip: `write` +
+    /// `drain`; tokio and smol: `write_all`).
+    fn write_line<'a>(
+        l: &'a mut Self::Lines,
+        line: &'a [u8],
     ) -> impl Future<Output = io::Result<()>> + Send + 'a;
 }
 
@@ -188,7 +222,8 @@ fn tulip_runner(workers: usize) -> Result<tulip::Runner, String> {
     }
 }
 
-/// tulip: `tulip::Runner`, tulip-queue channels, tulip-sync locks, `tulip::io::Async`.
+/// tulip: `tulip::Runner`, tulip-queue channels, tulip-sync locks, `tulip::net`,
+/// `tulip::streams`.
 #[derive(Debug)]
 pub struct Tulip;
 
@@ -277,9 +312,12 @@ impl Runtime for Tulip {
         s.acquire()
     }
 
-    type Stream = tulip::io::Async<std::net::TcpStream>;
+    type Stream = tulip::net::TcpStream;
     fn stream(s: std::net::TcpStream) -> io::Result<Self::Stream> {
-        tulip::io::Async::new(s)
+        tulip::net::TcpStream::from_std(s)
+    }
+    fn connect(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Stream>> + Send {
+        tulip::net::TcpStream::connect(addr)
     }
     fn read<'a>(
         s: &'a mut Self::Stream,
@@ -298,6 +336,30 @@ impl Runtime for Tulip {
         buf: &'a [u8],
     ) -> impl Future<Output = io::Result<()>> + Send + 'a {
         s.write_all(buf)
+    }
+
+    type Listener = tulip::net::TcpListener;
+    fn bind(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Listener>> + Send {
+        tulip::net::TcpListener::bind(addr)
+    }
+    fn listener_addr(l: &Self::Listener) -> SocketAddr {
+        l.local_addr().expect("listener address")
+    }
+    async fn accept(l: &Self::Listener) -> io::Result<Self::Stream> {
+        l.accept().await.map(|(s, _)| s)
+    }
+
+    type Lines = (tulip::streams::StreamReader, tulip::streams::StreamWriter);
+    fn lines(s: Self::Stream) -> Self::Lines {
+        tulip::streams::from_stream(s)
+    }
+    async fn read_line<'a>(l: &'a mut Self::Lines, line: &'a mut Vec<u8>) -> io::Result<usize> {
+        *line = l.0.readline().await?;
+        Ok(line.len())
+    }
+    async fn write_line<'a>(l: &'a mut Self::Lines, line: &'a [u8]) -> io::Result<()> {
+        l.1.write(line);
+        l.1.drain().await
     }
 }
 
@@ -402,6 +464,9 @@ impl Runtime for Tokio {
         s.set_nonblocking(true)?;
         tokio::net::TcpStream::from_std(s)
     }
+    fn connect(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Stream>> + Send {
+        tokio::net::TcpStream::connect(addr)
+    }
     fn read<'a>(
         s: &'a mut Self::Stream,
         buf: &'a mut [u8],
@@ -416,6 +481,32 @@ impl Runtime for Tokio {
         buf: &'a [u8],
     ) -> impl Future<Output = io::Result<()>> + Send + 'a {
         tokio::io::AsyncWriteExt::write_all(s, buf)
+    }
+
+    type Listener = tokio::net::TcpListener;
+    fn bind(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Listener>> + Send {
+        tokio::net::TcpListener::bind(addr)
+    }
+    fn listener_addr(l: &Self::Listener) -> SocketAddr {
+        l.local_addr().expect("listener address")
+    }
+    async fn accept(l: &Self::Listener) -> io::Result<Self::Stream> {
+        l.accept().await.map(|(s, _)| s)
+    }
+
+    type Lines = tokio::io::BufReader<tokio::net::TcpStream>;
+    fn lines(s: Self::Stream) -> Self::Lines {
+        tokio::io::BufReader::new(s)
+    }
+    async fn read_line<'a>(l: &'a mut Self::Lines, line: &'a mut Vec<u8>) -> io::Result<usize> {
+        line.clear();
+        tokio::io::AsyncBufReadExt::read_until(l, b'\n', line).await
+    }
+    fn write_line<'a>(
+        l: &'a mut Self::Lines,
+        line: &'a [u8],
+    ) -> impl Future<Output = io::Result<()>> + Send + 'a {
+        tokio::io::AsyncWriteExt::write_all(l.get_mut(), line)
     }
 }
 
@@ -547,6 +638,9 @@ impl Runtime for Smol {
     fn stream(s: std::net::TcpStream) -> io::Result<Self::Stream> {
         async_io::Async::new(s)
     }
+    fn connect(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Stream>> + Send {
+        async_io::Async::<std::net::TcpStream>::connect(addr)
+    }
     fn read<'a>(
         s: &'a mut Self::Stream,
         buf: &'a mut [u8],
@@ -564,5 +658,31 @@ impl Runtime for Smol {
         buf: &'a [u8],
     ) -> impl Future<Output = io::Result<()>> + Send + 'a {
         s.write_all(buf)
+    }
+
+    type Listener = async_io::Async<std::net::TcpListener>;
+    async fn bind(addr: SocketAddr) -> io::Result<Self::Listener> {
+        async_io::Async::<std::net::TcpListener>::bind(addr)
+    }
+    fn listener_addr(l: &Self::Listener) -> SocketAddr {
+        l.get_ref().local_addr().expect("listener address")
+    }
+    async fn accept(l: &Self::Listener) -> io::Result<Self::Stream> {
+        l.accept().await.map(|(s, _)| s)
+    }
+
+    type Lines = futures_lite::io::BufReader<async_io::Async<std::net::TcpStream>>;
+    fn lines(s: Self::Stream) -> Self::Lines {
+        futures_lite::io::BufReader::new(s)
+    }
+    async fn read_line<'a>(l: &'a mut Self::Lines, line: &'a mut Vec<u8>) -> io::Result<usize> {
+        line.clear();
+        l.read_until(b'\n', line).await
+    }
+    fn write_line<'a>(
+        l: &'a mut Self::Lines,
+        line: &'a [u8],
+    ) -> impl Future<Output = io::Result<()>> + Send + 'a {
+        l.get_mut().write_all(line)
     }
 }

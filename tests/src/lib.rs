@@ -6,6 +6,8 @@ use std::sync::{Arc, Mutex};
 
 pub use tulip_test_support::{Counter, OnDrop, PanicOnDrop};
 
+pub mod pki;
+
 /// Collects what the loop's exception handler reports.
 #[derive(Clone, Debug, Default)]
 pub struct Reports(Arc<Mutex<Vec<String>>>);

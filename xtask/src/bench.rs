@@ -12,15 +12,30 @@
 //!    smol, single-threaded (`ct`) and with two workers (`mt`): one process per workload ×
 //!    runtime × flavour, each doing its own warm-up and repetitions (see benches/src/lib.rs).
 //!    A process that runs longer than the timeout is killed and reported as such.
-//! 3. Writes `target/bench-report/`: `report.md` (medians, min–max, the ratio
-//!    tulip / best-of(tokio, smol) per row and flavour, the machine), one SVG bar chart per
-//!    workload, `results.json`, and the raw output of every process in `raw/`; prints the
-//!    table. `--save NAME` also keeps the results as `saved/NAME.json`; `--baseline NAME`
-//!    adds a column comparing tulip's medians with that saved run. `--json` prints
-//!    results.json on stdout after the table.
+//!    A workload may name *references* (`refs=` in its listing: the hand-written epoll loop,
+//!    Python's asyncio and uvloop): they run the same way, in the flavours they support, and
+//!    are reported beside tulip but never count as peers. `--runtime` selects among the
+//!    runtimes and the references (all of them by default).
+//! 3. With `strace` installed, runs the `syscalls_*` rows: the `tcp_echo` and `streams_echo`
+//!    workloads of `net_echo` at two sizes under `strace -c -f` (single-threaded, every
+//!    runtime and the epoll reference), and reports the system calls per round trip — the
+//!    difference of the two runs over the round trips they differ by, so start-up and the
+//!    making of the connections cancel out. Without strace the rows say why they are missing.
+//! 4. Writes `target/bench-report/`: `report.md` (medians, min–max, the ratio
+//!    tulip / best-of(tokio, smol) per row and flavour, the references, the system call
+//!    breakdown, the machine), one SVG bar chart per workload, `results.json`, and the raw
+//!    output of every process in `raw/`; prints the table. `--save NAME` also keeps the
+//!    results as `saved/NAME.json`; `--baseline NAME` adds a column comparing tulip's medians
+//!    with that saved run. `--json` prints results.json on stdout after the table.
+//!
+//! A FILTER matches a workload whose name contains it, or whose `AREA-NAME` does: `net`
+//! selects every network row, `net-syscalls` the system call rows. Auxiliary values a
+//! workload marks as rows (the cross-process echo's server CPU time per round trip) get a row
+//! of their own, `WORKLOAD.NAME`, right after their workload's.
 
 mod report;
 mod svg;
+mod syscalls;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -29,12 +44,13 @@ use std::time::{Duration, Instant};
 use crate::util::{cargo, describe, root};
 
 /// Bench binaries in report order (others follow, sorted by name).
-const AREAS: [&str; 6] = [
+const AREAS: [&str; 7] = [
     "executor_spawn",
     "queue_mpmc",
     "time_timers",
     "sync_lock",
     "net_echo",
+    "net_xproc",
     "runtime_memory",
 ];
 
@@ -42,6 +58,13 @@ const AREAS: [&str; 6] = [
 pub(crate) const RUNTIMES: [&str; 3] = ["tulip", "tokio", "smol"];
 /// Flavours in report order.
 pub(crate) const FLAVOURS: [&str; 2] = ["ct", "mt"];
+
+/// The most system calls per echo round trip tulip may make (the net issue's target; its
+/// references: tokio 5.1, a raw epoll loop 4.2).
+pub(crate) const SYSCALLS_GOAL: f64 = 4.5;
+
+/// References with a goal: tulip must reach this fraction of the reference's throughput.
+pub(crate) const REF_GOALS: [(&str, &str, f64); 1] = [("tcp_echo", "epoll", 0.97)];
 
 /// Workloads whose goal is tulip ≤ 0.8 × the best peer (issue 7); every other one's is ≤ 1.0.
 pub(crate) const GOAL_08: [&str; 6] = [
@@ -57,7 +80,8 @@ struct Options {
     filters: Vec<String>,
     quick: bool,
     reps: Option<String>,
-    runtimes: Vec<String>,
+    /// `--runtime`: runtimes and references; `None`: all of them.
+    runtimes: Option<Vec<String>>,
     flavours: Vec<String>,
     save: Option<String>,
     baseline: Option<String>,
@@ -70,7 +94,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         filters: Vec::new(),
         quick: false,
         reps: None,
-        runtimes: RUNTIMES.iter().map(|s| s.to_string()).collect(),
+        runtimes: None,
         flavours: FLAVOURS.iter().map(|s| s.to_string()).collect(),
         save: None,
         baseline: None,
@@ -88,7 +112,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--quick" => o.quick = true,
             "--json" => o.json = true,
             "--reps" => o.reps = Some(value()?),
-            "--runtime" => o.runtimes = value()?.split(',').map(String::from).collect(),
+            "--runtime" => o.runtimes = Some(value()?.split(',').map(String::from).collect()),
             "--flavour" => o.flavours = value()?.split(',').map(String::from).collect(),
             "--save" => o.save = Some(value()?),
             "--baseline" => o.baseline = Some(value()?),
@@ -105,11 +129,6 @@ fn parse(args: &[String]) -> Result<Options, String> {
             f => o.filters.push(f.to_string()),
         }
     }
-    for r in &o.runtimes {
-        if !RUNTIMES.contains(&r.as_str()) {
-            return Err(format!("bench: unknown runtime `{r}` (tulip, tokio, smol)"));
-        }
-    }
     for f in &o.flavours {
         if !FLAVOURS.contains(&f.as_str()) {
             return Err(format!("bench: unknown flavour `{f}` (ct, mt)"));
@@ -118,7 +137,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
     Ok(o)
 }
 
-/// One workload as a bench binary lists it.
+/// One workload as a bench binary lists it (or as the xtask makes it up).
 #[derive(Clone, Debug)]
 pub(crate) struct Workload {
     pub(crate) bin: PathBuf,
@@ -126,6 +145,64 @@ pub(crate) struct Workload {
     pub(crate) name: String,
     pub(crate) unit: String,
     pub(crate) higher_is_better: bool,
+    /// Its references: name and the flavours it runs in.
+    pub(crate) refs: Vec<(String, Vec<String>)>,
+    pub(crate) kind: Kind,
+}
+
+/// How a workload's measurements are made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A bench binary measures it.
+    Bin,
+    /// The system calls of the `target` workload of `bin`, counted by strace.
+    Syscalls { target: String },
+    /// An auxiliary value of the `parent` workload's measurements, as a row of its own.
+    Derived { parent: String, aux: String },
+}
+
+impl Workload {
+    /// Whether `filter` selects this workload.
+    fn matches(&self, filter: &str) -> bool {
+        self.name.contains(filter) || format!("{}-{}", self.area, self.name).contains(filter)
+    }
+
+    /// The references that run in `flavour`.
+    fn refs_in<'a>(&'a self, flavour: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.refs
+            .iter()
+            .filter(move |(_, fl)| fl.iter().any(|f| f == flavour))
+            .map(|(name, _)| name.as_str())
+    }
+}
+
+/// An auxiliary value of a measurement (see `tulip_benches::Aux`).
+#[derive(Clone, Debug)]
+pub(crate) struct Aux {
+    pub(crate) name: String,
+    pub(crate) value: f64,
+    pub(crate) unit: String,
+    /// Reported as a row of its own.
+    pub(crate) row: bool,
+}
+
+/// Parses `name:value:unit[:row],...`.
+fn parse_aux(text: &str) -> Vec<Aux> {
+    text.split(',')
+        .filter_map(|item| {
+            let mut parts = item.split(':');
+            let name = parts.next()?.to_string();
+            let value = parts.next()?.parse().ok()?;
+            let unit = parts.next().unwrap_or("").to_string();
+            let row = parts.next() == Some("row");
+            Some(Aux {
+                name,
+                value,
+                unit,
+                row,
+            })
+        })
+        .collect()
 }
 
 /// One measurement: a workload on one runtime and flavour.
@@ -149,6 +226,32 @@ pub(crate) struct Measurement {
     pub(crate) note: String,
     /// Wall time of the process.
     pub(crate) secs: f64,
+    /// Auxiliary values (the system calls' breakdown, a server's CPU time, ...).
+    pub(crate) aux: Vec<Aux>,
+}
+
+impl Measurement {
+    /// A measurement of `w` with nothing in it yet (status `error`).
+    pub(crate) fn empty(w: &Workload, runtime: &str, flavour: &str) -> Measurement {
+        Measurement {
+            workload: w.name.clone(),
+            area: w.area.clone(),
+            unit: w.unit.clone(),
+            higher_is_better: w.higher_is_better,
+            runtime: runtime.to_string(),
+            flavour: flavour.to_string(),
+            status: "error".into(),
+            median: None,
+            min: None,
+            max: None,
+            samples: Vec::new(),
+            n: None,
+            reps: None,
+            note: String::new(),
+            secs: 0.0,
+            aux: Vec::new(),
+        }
+    }
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
@@ -164,38 +267,81 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     for bin in &bins {
         workloads.extend(list(bin)?);
     }
-    workloads
-        .retain(|w| opts.filters.is_empty() || opts.filters.iter().any(|f| w.name.contains(f)));
+    syscalls::add_workloads(&mut workloads);
+    if let Some(rts) = &opts.runtimes {
+        for r in rts {
+            let known = RUNTIMES.contains(&r.as_str())
+                || workloads.iter().any(|w| w.refs.iter().any(|(n, _)| n == r));
+            if !known {
+                return Err(format!(
+                    "bench: unknown runtime `{r}` (tulip, tokio, smol, or a workload's reference)"
+                ));
+            }
+        }
+    }
+    workloads.retain(|w| opts.filters.is_empty() || opts.filters.iter().any(|f| w.matches(f)));
     if workloads.is_empty() {
         return Err(format!("bench: no workload matches {:?}", opts.filters));
     }
 
+    // Every (workload, flavour, runtime) to run, in report order.
+    let wanted = |name: &str| {
+        opts.runtimes
+            .as_ref()
+            .is_none_or(|r| r.iter().any(|x| x == name))
+    };
+    let mut plan: Vec<(&Workload, &str, &str)> = Vec::new();
+    for w in &workloads {
+        for flavour in &opts.flavours {
+            if matches!(w.kind, Kind::Syscalls { .. }) && flavour != "ct" {
+                continue;
+            }
+            for runtime in RUNTIMES.iter().copied().chain(w.refs_in(flavour)) {
+                if wanted(runtime) {
+                    plan.push((w, flavour, runtime));
+                }
+            }
+        }
+    }
+    let strace = syscalls::strace_available();
+    if !strace
+        && workloads
+            .iter()
+            .any(|w| matches!(w.kind, Kind::Syscalls { .. }))
+    {
+        eprintln!(
+            "bench: strace is not installed, so the syscalls_* rows are skipped \
+             (apt-get install strace to get them)"
+        );
+    }
+
     let machine = report::Machine::probe();
     let load_before = report::loadavg();
-    let total = workloads.len() * opts.runtimes.len() * opts.flavours.len();
+    let total = plan.len();
     eprintln!(
-        "bench: {} workloads × {} runtimes × {} flavours = {total} processes ({} mode)",
+        "bench: {} workloads, {total} runs ({} mode)",
         workloads.len(),
-        opts.runtimes.len(),
-        opts.flavours.len(),
         if opts.quick { "quick" } else { "full" }
     );
     let run_start = Instant::now();
     let mut results = Vec::new();
-    for w in &workloads {
-        for flavour in &opts.flavours {
-            for runtime in &opts.runtimes {
-                let m = run_one(w, runtime, flavour, &opts, &out_dir.join("raw"))?;
-                eprintln!(
-                    "[{:>3}/{total}] {}",
-                    results.len() + 1,
-                    report::progress_line(&m)
-                );
-                results.push(m);
+    let raw = out_dir.join("raw");
+    for (w, flavour, runtime) in plan {
+        let m = match &w.kind {
+            Kind::Syscalls { target } => {
+                syscalls::run(w, target, runtime, flavour, opts.quick, strace, &raw)?
             }
-        }
+            _ => run_one(w, runtime, flavour, &opts, &raw)?,
+        };
+        eprintln!(
+            "[{:>3}/{total}] {}",
+            results.len() + 1,
+            report::progress_line(&m)
+        );
+        results.push(m);
     }
     let run_secs = run_start.elapsed().as_secs_f64();
+    let workloads = add_derived(workloads, &mut results);
 
     let baseline = match &opts.baseline {
         Some(name) => {
@@ -319,6 +465,64 @@ pub(crate) fn json_str(text: &str, key: &str) -> Option<String> {
     None
 }
 
+/// Gives each auxiliary value marked as a row a workload of its own (`WORKLOAD.NAME`, a cost)
+/// right after its workload, and a measurement per runtime and flavour that has it.
+fn add_derived(workloads: Vec<Workload>, results: &mut Vec<Measurement>) -> Vec<Workload> {
+    let mut out = Vec::with_capacity(workloads.len());
+    let mut derived_results = Vec::new();
+    for w in workloads {
+        let mut names: Vec<(String, String)> = Vec::new();
+        for m in results.iter().filter(|m| m.workload == w.name) {
+            for a in m.aux.iter().filter(|a| a.row) {
+                if !names.iter().any(|(n, _)| *n == a.name) {
+                    names.push((a.name.clone(), a.unit.clone()));
+                }
+            }
+        }
+        let parent = w.clone();
+        out.push(w);
+        for (aux, unit) in names {
+            let d = Workload {
+                bin: parent.bin.clone(),
+                area: parent.area.clone(),
+                name: format!("{}.{aux}", parent.name),
+                unit,
+                higher_is_better: false,
+                refs: parent.refs.clone(),
+                kind: Kind::Derived {
+                    parent: parent.name.clone(),
+                    aux: aux.clone(),
+                },
+            };
+            for m in results.iter().filter(|m| m.workload == parent.name) {
+                let mut dm = Measurement::empty(&d, &m.runtime, &m.flavour);
+                dm.secs = m.secs;
+                dm.n = m.n;
+                dm.reps = m.reps;
+                match m.aux.iter().find(|a| a.name == aux) {
+                    Some(a) => {
+                        dm.status = "ok".into();
+                        dm.median = Some(a.value);
+                        dm.samples = vec![a.value];
+                    }
+                    None => {
+                        dm.status = if m.status == "ok" {
+                            "na".into()
+                        } else {
+                            m.status.clone()
+                        };
+                        dm.note = m.note.clone();
+                    }
+                }
+                derived_results.push(dm);
+            }
+            out.push(d);
+        }
+    }
+    results.extend(derived_results);
+    out
+}
+
 /// Asks a bench binary for its workloads.
 fn list(bin: &Path) -> Result<Vec<Workload>, String> {
     let out = Command::new(bin)
@@ -336,19 +540,31 @@ fn list(bin: &Path) -> Result<Vec<Workload>, String> {
         .lines()
         .filter_map(|l| {
             let f = fields(l.strip_prefix("bench-workload ")?);
+            let refs = get(&f, "refs")
+                .map(|r| {
+                    r.split(',')
+                        .filter_map(|item| {
+                            let (name, fl) = item.split_once('@')?;
+                            Some((name.to_string(), fl.split('+').map(String::from).collect()))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
             Some(Workload {
                 bin: bin.to_path_buf(),
                 area: get(&f, "area")?.to_string(),
                 name: get(&f, "workload")?.to_string(),
                 unit: get(&f, "unit")?.to_string(),
                 higher_is_better: get(&f, "better")? == "higher",
+                refs,
+                kind: Kind::Bin,
             })
         })
         .collect())
 }
 
 /// `key=value` fields separated by spaces; a `reason=` field takes the rest of the line.
-fn fields(line: &str) -> Vec<(&str, &str)> {
+pub(crate) fn fields(line: &str) -> Vec<(&str, &str)> {
     let (head, reason) = match line.find(" reason=") {
         Some(i) => (&line[..i], Some(&line[i + " reason=".len()..])),
         None => (line, None),
@@ -363,7 +579,7 @@ fn fields(line: &str) -> Vec<(&str, &str)> {
     f
 }
 
-fn get<'a>(f: &[(&str, &'a str)], key: &str) -> Option<&'a str> {
+pub(crate) fn get<'a>(f: &[(&str, &'a str)], key: &str) -> Option<&'a str> {
     f.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
 }
 
@@ -417,23 +633,8 @@ fn run_one(
     let secs = start.elapsed().as_secs_f64();
     let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
     let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
-    let mut m = Measurement {
-        workload: w.name.clone(),
-        area: w.area.clone(),
-        unit: w.unit.clone(),
-        higher_is_better: w.higher_is_better,
-        runtime: runtime.to_string(),
-        flavour: flavour.to_string(),
-        status: "error".into(),
-        median: None,
-        min: None,
-        max: None,
-        samples: Vec::new(),
-        n: None,
-        reps: None,
-        note: String::new(),
-        secs,
-    };
+    let mut m = Measurement::empty(w, runtime, flavour);
+    m.secs = secs;
     let line = stdout.lines().find_map(|l| l.strip_prefix("bench-result "));
     match (status, line) {
         (None, _) => {
@@ -452,6 +653,7 @@ fn run_one(
                 .map(|s| s.split(',').filter_map(|v| v.parse().ok()).collect())
                 .unwrap_or_default();
             m.note = get(&f, "reason").unwrap_or_default().to_string();
+            m.aux = get(&f, "aux").map(parse_aux).unwrap_or_default();
         }
         (Some(s), _) => {
             let last = stderr

@@ -40,6 +40,17 @@ pub trait ToSocketAddrs: sealed::Sealed {
     fn to_addrs(&self) -> Addrs;
 }
 
+/// The host an address names, as TLS's default server name: the name itself, or the
+/// first IP address.
+#[cfg(feature = "tls")]
+pub(crate) fn host_of<A: ToSocketAddrs + ?Sized>(addr: &A) -> Option<String> {
+    match addr.to_addrs() {
+        Addrs::Lookup(host, _) => Some(host),
+        Addrs::Ready(v) => v.first().map(|a| a.ip().to_string()),
+        Addrs::AnyHost(_) | Addrs::Invalid(_) => None,
+    }
+}
+
 mod sealed {
     pub trait Sealed {}
 }

@@ -13,6 +13,8 @@
 //! - [`streams`]: `open_connection`, `start_server`, `StreamReader`, `StreamWriter`,
 //!   `Server`, with asyncio's buffer and flow-control rules.
 //! - [`sendfile`]: zero-copy file transmission where the kernel offers it.
+//! - `tls` (feature `tls`): TLS on rustls for streams, servers and sockets — asyncio's
+//!   `ssl=`, `start_tls` and the SSL timeouts.
 //!
 //! # Readiness and system calls
 //!
@@ -67,6 +69,8 @@ mod stream_io;
 pub mod streams;
 mod sys;
 pub mod tcp;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod udp;
 pub mod unix;
 

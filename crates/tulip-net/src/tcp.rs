@@ -734,6 +734,90 @@ impl TcpStream {
     }
 }
 
+#[cfg(feature = "tls")]
+impl TcpStream {
+    /// Upgrades the socket to TLS as the client, with the default timeouts (asyncio's
+    /// `loop.start_tls` on a plain connection); the stream is a futures-io
+    /// [`TlsStream`](crate::tls::TlsStream). For other timeouts, or a Unix stream, use
+    /// [`tls::connect`](crate::tls::connect).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a bad `server_hostname`; a [`TlsError`](crate::tls::TlsError) for
+    /// a failed handshake (the socket is then closed).
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: dropping it mid-handshake closes the socket.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    /// use tulip_net::tls::rustls;
+    /// use tulip_net::{TcpListener, TcpStream};
+    ///
+    /// # let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    /// # let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    /// # let server_config = Arc::new(rustls::ServerConfig::builder()
+    /// #     .with_no_client_auth()
+    /// #     .with_single_cert(vec![cert.cert.der().clone()], key)
+    /// #     .unwrap());
+    /// # let mut roots = rustls::RootCertStore::empty();
+    /// # roots.add(cert.cert.der().clone()).unwrap();
+    /// # let client_config = Arc::new(rustls::ClientConfig::builder()
+    /// #     .with_root_certificates(roots)
+    /// #     .with_no_client_auth());
+    /// tulip_runtime::run(async move {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let addr = listener.local_addr()?;
+    ///     let server = tulip_executor::spawn(async move {
+    ///         let (plain, _) = listener.accept().await?;
+    ///         let mut tls = plain.accept_tls(server_config).await?;
+    ///         let mut buf = [0u8; 5];
+    ///         tls.read_exact(&mut buf).await?;
+    ///         tls.write_all(&buf).await?;
+    ///         tls.close().await // close_notify, then FIN
+    ///     });
+    ///     let plain = TcpStream::connect(addr).await?;
+    ///     let mut tls = plain.start_tls(client_config, "localhost").await?;
+    ///     tls.write_all(b"hello").await?;
+    ///     let mut echo = Vec::new();
+    ///     tls.read_to_end(&mut echo).await?;
+    ///     assert_eq!(echo, b"hello");
+    ///     server.await.unwrap()
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub async fn start_tls(
+        self,
+        config: std::sync::Arc<crate::tls::rustls::ClientConfig>,
+        server_hostname: &str,
+    ) -> io::Result<crate::tls::TlsStream<TcpStream>> {
+        let options = crate::tls::TlsOptions::client(config, server_hostname)?;
+        crate::tls::connect(self, &options).await
+    }
+
+    /// Upgrades the socket to TLS as the server, with the default timeouts. See
+    /// [`start_tls`](Self::start_tls).
+    ///
+    /// # Errors
+    ///
+    /// A [`TlsError`](crate::tls::TlsError) for a failed handshake (the socket is then
+    /// closed).
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: dropping it mid-handshake closes the socket.
+    pub async fn accept_tls(
+        self,
+        config: std::sync::Arc<crate::tls::rustls::ServerConfig>,
+    ) -> io::Result<crate::tls::TlsStream<TcpStream>> {
+        crate::tls::accept(self, &crate::tls::TlsOptions::server(config)).await
+    }
+}
+
 /// One non-blocking connect attempt to `addr`.
 async fn connect_one(
     addr: SocketAddr,

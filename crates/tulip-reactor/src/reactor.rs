@@ -108,6 +108,12 @@ pub(crate) struct Inner {
     /// While non-zero, a paused clock does not jump to the next timer (work is happening off
     /// the loop, e.g. on the blocking pool).
     inhibit_auto_advance: AtomicUsize,
+    /// Set by an [`AutoAdvanceGuard`]'s drop before the count goes down: "off-loop work just
+    /// finished, look again". A paused clock only jumps when a park that found the count at
+    /// zero finds this clear, so the wake of a blocking job's result, sent just before its
+    /// guard goes, is always seen before time moves. (Plain notifications do not poke: the
+    /// executor's own "re-check" notifications would then stop the clock from ever jumping.)
+    poked: AtomicBool,
     /// Told what a task is about to wait for (installed by the loop in debug mode).
     wait_hook: std::sync::OnceLock<WaitHook>,
 }
@@ -272,6 +278,7 @@ impl Reactor {
                     wakers: Vec::new(),
                 }),
                 inhibit_auto_advance: AtomicUsize::new(0),
+                poked: AtomicBool::new(false),
                 wait_hook: std::sync::OnceLock::new(),
             }),
         })
@@ -475,7 +482,13 @@ impl Reactor {
         let inner = &*self.inner;
         self.wait_io(events, Some(Duration::ZERO))?;
         let idle = events.is_empty();
+        // The order matters: the count is read before the flag is taken, and a guard sets the
+        // flag before it lowers the count, so a count seen at zero comes with its guard's poke.
+        // A poke means "look again": return at once, neither jumping nor blocking.
         if idle && may_advance_time && inner.inhibit_auto_advance.load(Ordering::SeqCst) == 0 {
+            if inner.poked.swap(false, Ordering::SeqCst) {
+                return Ok(());
+            }
             let limit = timeout.map(|t| inner.clock.now().saturating_add(t));
             // A jump may only cascade a far timer into a finer slot, so repeat until one fires.
             while let Some(n) = next {
@@ -714,11 +727,13 @@ impl fmt::Debug for AutoAdvanceGuard {
 
 impl Drop for AutoAdvanceGuard {
     fn drop(&mut self) {
-        self.reactor
-            .inner
-            .inhibit_auto_advance
-            .fetch_sub(1, Ordering::SeqCst);
+        let inner = &self.reactor.inner;
+        // Poke first, then lower the count (see `Inner::poked`): a park that sees the count
+        // at zero also sees this poke, and looks again instead of jumping the clock past work
+        // this guard's job has just made ready.
+        inner.poked.store(true, Ordering::SeqCst);
+        inner.inhibit_auto_advance.fetch_sub(1, Ordering::SeqCst);
         // The loop may be parked waiting for this work; let it re-check.
-        self.reactor.notify();
+        let _ = inner.poller.notify();
     }
 }

@@ -1,6 +1,7 @@
 //! [`EventLoop`], [`LoopHandle`] and the handles of scheduled callbacks.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -9,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use tulip_executor::{ExceptionContext, ExceptionHandler, Spawner, Task};
+use tulip_executor::{ExceptionContext, ExceptionHandler, ReportKind, Spawner, Task};
 use tulip_reactor::Reactor;
 use tulip_time::Instant;
 
@@ -30,6 +31,22 @@ pub(crate) struct LoopShared {
     closed: AtomicBool,
     stop: Mutex<StopState>,
     handler: ExceptionHandler,
+    /// The handlers of `add_signal_handler`, by signal.
+    signal_handlers: Mutex<HashMap<i32, SignalHandler>>,
+}
+
+/// One `add_signal_handler` registration: the task running the callback, and the handle that
+/// unregisters its signal at once.
+struct SignalHandler {
+    close: tulip_signal::SignalsHandle,
+    task: Task<()>,
+}
+
+impl SignalHandler {
+    fn remove(self) {
+        self.close.close();
+        self.task.cancel();
+    }
 }
 
 #[derive(Default)]
@@ -55,6 +72,7 @@ impl LoopShared {
             closed: AtomicBool::new(false),
             stop: Mutex::new(StopState::default()),
             handler,
+            signal_handlers: Mutex::new(HashMap::new()),
         }
     }
 
@@ -70,6 +88,17 @@ impl LoopShared {
 
     pub(crate) fn mark_closed(&self) {
         self.closed.store(true, Ordering::Release);
+    }
+
+    /// Removes every `add_signal_handler` handler (asyncio's `loop.close()` does).
+    pub(crate) fn remove_signal_handlers(&self) {
+        let all: Vec<SignalHandler> = tulip_util::lock(&self.signal_handlers)
+            .drain()
+            .map(|(_, h)| h)
+            .collect();
+        for h in all {
+            h.remove();
+        }
     }
 }
 
@@ -351,6 +380,97 @@ impl LoopHandle {
         TimerHandle {
             call: handle,
             task: Some(task),
+        }
+    }
+
+    /// Runs `callback` on the loop's thread each time signal `sig` arrives (asyncio's
+    /// `loop.add_signal_handler(sig, callback)`), replacing the handler `sig` had on this loop.
+    ///
+    /// The signal is caught from now until [`remove_signal_handler`](Self::remove_signal_handler)
+    /// or the loop closes; then it gets back the disposition it had before (for most signals
+    /// the default action, ending the process). A signal wakes a loop parked in `epoll_wait`
+    /// at once. Deliveries are counted, never lost, and each runs the callback once; the
+    /// kernel merges a signal sent again before its handler ran. A panic of the callback is
+    /// reported to the exception handler, and the handler stays.
+    ///
+    /// While a handler for SIGINT is set, Ctrl-C runs it instead of interrupting
+    /// [`Runner::run`](crate::Runner::run).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for SIGKILL and SIGSTOP (they cannot be caught), SIGILL, SIGFPE and
+    /// SIGSEGV (faults of the thread that raised them), and numbers out of range, each with a
+    /// message naming it; an error when called from another thread than the loop's (asyncio
+    /// raises `RuntimeError`); the OS refusing the handler.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// tulip_runtime::run(async {
+    ///     let lp = tulip_runtime::EventLoop::current();
+    ///     let hits = Rc::new(Cell::new(0));
+    ///     let h = hits.clone();
+    ///     lp.add_signal_handler(tulip_signal::SIGUSR1, move || h.set(h.get() + 1))?;
+    ///     rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::USR1)?;
+    ///     while hits.get() == 0 {
+    ///         tulip_executor::yield_now().await;
+    ///     }
+    ///     assert!(lp.remove_signal_handler(tulip_signal::SIGUSR1));
+    ///     assert!(!lp.remove_signal_handler(tulip_signal::SIGUSR1));
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn add_signal_handler(
+        &self,
+        sig: i32,
+        mut callback: impl FnMut() + 'static,
+    ) -> std::io::Result<()> {
+        tulip_signal::check_signal(sig)?;
+        if !self.is_running_here() {
+            return Err(std::io::Error::other(
+                "tulip: add_signal_handler must be called on the loop's thread (the callback \
+                 runs there)",
+            ));
+        }
+        let mut signals = tulip_signal::Signals::new([sig])?;
+        let close = signals.handle();
+        let task = tulip_executor::Builder::new()
+            .name(format!("signal handler for signal {sig}"))
+            .spawn_local(async move {
+                while signals.recv().await.is_some() {
+                    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut callback));
+                    if let Err(payload) = run {
+                        let mut report = ExceptionContext::new(ReportKind::CallbackPanic);
+                        report.payload = Some(&*payload);
+                        tulip_executor::call_exception_handler(&report);
+                    }
+                }
+            });
+        let old = tulip_util::lock(&self.shared.signal_handlers)
+            .insert(sig, SignalHandler { close, task });
+        // The new handler is registered before the old one goes: no delivery in between
+        // meets the default action.
+        if let Some(old) = old {
+            old.remove();
+        }
+        Ok(())
+    }
+
+    /// Removes the handler [`add_signal_handler`](Self::add_signal_handler) set for `sig` on
+    /// this loop, restoring at once the disposition the signal had before (asyncio's
+    /// `loop.remove_signal_handler`). Returns whether there was one. Callable from any thread.
+    pub fn remove_signal_handler(&self, sig: i32) -> bool {
+        let removed = tulip_util::lock(&self.shared.signal_handlers).remove(&sig);
+        match removed {
+            Some(h) => {
+                h.remove();
+                true
+            }
+            None => false,
         }
     }
 

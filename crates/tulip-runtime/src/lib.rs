@@ -1,11 +1,14 @@
 //! The tulip event loop: where the executor and the reactor meet.
 //!
 //! - [`run`]: asyncio's `asyncio.run` — a new loop on this thread runs a future to the end,
-//!   then cancels the tasks left and closes.
+//!   then cancels the tasks left and closes. On the main thread, Ctrl-C cancels the future,
+//!   closes the loop and ends the process by SIGINT, as asyncio 3.11's Runner does
+//!   ([`RunnerBuilder::handle_ctrl_c`]).
 //! - [`Runner`] / [`RunnerBuilder`]: asyncio's `Runner` — one loop, many `run`s, options
 //!   (debug, exception handler, paused clock, backend).
 //! - [`EventLoop::current`] → [`LoopHandle`]: asyncio's `get_running_loop()` with
-//!   `call_soon`, `call_later`, `call_at`, `call_soon_threadsafe`, `time`, `stop`, `spawn`.
+//!   `call_soon`, `call_later`, `call_at`, `call_soon_threadsafe`, `time`, `stop`, `spawn`,
+//!   `add_signal_handler`, `remove_signal_handler`.
 //! - [`block_on`]: run one future from synchronous code.
 //! - [`to_thread`] / [`spawn_blocking`]: run blocking closures on the loop's bounded blocking
 //!   pool (asyncio's `to_thread` / `run_in_executor`).

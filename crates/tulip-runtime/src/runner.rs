@@ -46,6 +46,7 @@ pub struct RunnerBuilder {
     thread_name: String,
     unhandled_panic: UnhandledPanic,
     watchdog: Option<Option<Duration>>,
+    handle_ctrl_c: bool,
 }
 
 impl fmt::Debug for RunnerBuilder {
@@ -59,6 +60,7 @@ impl fmt::Debug for RunnerBuilder {
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("blocking_keep_alive", &self.blocking_keep_alive)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("handle_ctrl_c", &self.handle_ctrl_c)
             .finish_non_exhaustive()
     }
 }
@@ -82,6 +84,7 @@ impl Default for RunnerBuilder {
             thread_name: "tulip".into(),
             unhandled_panic: UnhandledPanic::Log,
             watchdog: None,
+            handle_ctrl_c: true,
         }
     }
 }
@@ -175,6 +178,21 @@ impl RunnerBuilder {
         self
     }
 
+    /// Whether [`Runner::run`] handles Ctrl-C the way asyncio 3.11's `Runner` does (default:
+    /// yes). When `run` is called on the process's main thread and SIGINT still has its
+    /// default disposition (nothing else handles it), the first Ctrl-C cancels the main
+    /// future (drops it), the loop shuts down as [`Runner::close`] does — leftover tasks
+    /// dropped, the blocking pool joined up to the shutdown timeout — and the process then
+    /// ends killed by SIGINT (a shell reports exit status 130), as an interrupted Python
+    /// program does; a second Ctrl-C during that shutdown ends it at once. Code after `run`
+    /// does not execute then. While something handles SIGINT through tulip
+    /// (`tulip::signal::ctrl_c`, a `Signals` with SIGINT, `add_signal_handler`), Ctrl-C is
+    /// theirs and `run` leaves it alone.
+    pub fn handle_ctrl_c(mut self, on: bool) -> Self {
+        self.handle_ctrl_c = on;
+        self
+    }
+
     /// The OS interface the reactor waits on (default: [`Backend::from_env`]).
     pub fn backend(mut self, backend: Backend) -> Self {
         self.backend = backend;
@@ -260,6 +278,7 @@ impl RunnerBuilder {
             reactor,
             handle,
             shutdown_timeout: self.shutdown_timeout,
+            handle_ctrl_c: self.handle_ctrl_c,
         })
     }
 }
@@ -285,6 +304,7 @@ pub struct Runner {
     reactor: Reactor,
     handle: LoopHandle,
     shutdown_timeout: Duration,
+    handle_ctrl_c: bool,
 }
 
 impl fmt::Debug for Runner {
@@ -352,6 +372,12 @@ impl Runner {
     /// Panics if called from inside a running tulip loop (asyncio raises the same error), or
     /// after [`close`](Self::close). A panic of `future` itself propagates (a panic of a task
     /// does not: it is reported and the task's awaiter gets `JoinError::Panicked`).
+    ///
+    /// # Ctrl-C
+    ///
+    /// On the main thread, a Ctrl-C cancels `future`, closes the loop and ends the process by
+    /// SIGINT, unless something else handles SIGINT (see
+    /// [`RunnerBuilder::handle_ctrl_c`]).
     pub fn run<F: Future>(&self, future: F) -> F::Output {
         assert!(
             !tulip_executor::in_loop(),
@@ -364,7 +390,39 @@ impl Runner {
         );
         let _reactor = self.reactor.enter();
         let _loop = self.handle.enter();
-        self.executor.block_on(future)
+        let interrupt = if self.handle_ctrl_c {
+            tulip_signal::Interrupt::install().unwrap_or_else(|e| {
+                eprintln!("tulip: cannot install the Ctrl-C handler: {e}");
+                None
+            })
+        } else {
+            None
+        };
+        let Some(mut interrupt) = interrupt else {
+            return self.executor.block_on(future);
+        };
+        let future = std::pin::pin!(Some(future));
+        let out = self.executor.block_on(Interruptible {
+            future,
+            interrupt: &mut interrupt,
+        });
+        match out {
+            Some(out) => out,
+            None => {
+                // asyncio's Runner: the main task was cancelled by the first Ctrl-C; close
+                // the loop in order, then end as an interrupted program does. A second Ctrl-C
+                // from now on ends the process at once.
+                interrupt.arm();
+                let report = self.close_now();
+                if !report.is_clean() {
+                    eprintln!(
+                        "tulip: closing the loop after waiting {:?}: {report}",
+                        self.shutdown_timeout
+                    );
+                }
+                interrupt.exit()
+            }
+        }
     }
 
     /// Number of workers (1 for asyncio's single-threaded loop).
@@ -393,10 +451,10 @@ impl Runner {
     /// was left behind instead of printing it.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> ShutdownReport {
         self.shutdown_timeout = timeout;
-        self.close_inner()
+        self.close_now()
     }
 
-    fn close_inner(&mut self) -> ShutdownReport {
+    fn close_now(&self) -> ShutdownReport {
         if self.executor.is_closed() {
             return ShutdownReport::default();
         }
@@ -404,15 +462,48 @@ impl Runner {
             let _reactor = self.reactor.enter();
             let _loop = self.handle.enter();
             self.handle.shared().mark_closed();
+            // asyncio's loop.close() removes the signal handlers.
+            self.handle.shared().remove_signal_handlers();
             self.executor.close();
         }
         self.handle.blocking_pool().shutdown(self.shutdown_timeout)
     }
 }
 
+/// The main future of a [`Runner::run`] that handles Ctrl-C: `Some(output)`, or `None` once a
+/// Ctrl-C arrived (the main future is dropped right then, on the loop, as asyncio cancels its
+/// main task).
+struct Interruptible<'a, F: Future> {
+    /// Pinned in `run`'s frame; set to `None` (which drops the future in place) when done.
+    future: std::pin::Pin<&'a mut Option<F>>,
+    interrupt: &'a mut tulip_signal::Interrupt,
+}
+
+impl<F: Future> Future for Interruptible<'_, F> {
+    type Output = Option<F::Output>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<F::Output>> {
+        use std::task::Poll;
+        if let Some(f) = self.future.as_mut().as_pin_mut() {
+            if let Poll::Ready(out) = f.poll(cx) {
+                self.future.set(None);
+                return Poll::Ready(Some(out));
+            }
+        }
+        if self.interrupt.poll_interrupted(cx).is_ready() {
+            self.future.set(None);
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    }
+}
+
 impl Drop for Runner {
     fn drop(&mut self) {
-        let report = self.close_inner();
+        let report = self.close_now();
         if !report.is_clean() {
             eprintln!(
                 "tulip: closing the loop after waiting {:?}: {report}",

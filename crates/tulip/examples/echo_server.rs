@@ -5,9 +5,9 @@
 //! ```
 //!
 //! Differences from the Python: the handler returns `io::Result<()>` (an error is reported
-//! to the loop's exception handler, as an exception escaping the callback is in asyncio), and
-//! the server stops on Ctrl-C by the process ending (tulip's signal handling comes with
-//! `tulip::signal`).
+//! to the loop's exception handler, as an exception escaping the callback is in asyncio). On
+//! Ctrl-C, `run` cancels `serve_forever` (which closes the server), closes the loop and the
+//! process ends by SIGINT, as asyncio's does; `graceful_server` lets requests finish first.
 
 use tulip::streams::{start_server, StreamReader, StreamWriter};
 

@@ -15,10 +15,12 @@
 //! | `asyncio.get_running_loop()` | [`EventLoop::current`]`()` → [`LoopHandle`] |
 //! | `asyncio.to_thread(f)` | [`to_thread`]`(f)` |
 //! | `asyncio.open_connection` / `start_server` | `streams::open_connection` / `streams::start_server` |
+//! | `asyncio.create_subprocess_exec` / `_shell` | `process::create_subprocess_exec` / `process::create_subprocess_shell` |
+//! | `loop.add_signal_handler(sig, cb)` | [`LoopHandle::add_signal_handler`], `signal::ctrl_c`, `signal::Signals` |
 //!
 //! The modules follow the sections of asyncio's documentation: [`task`], [`time`], [`io`],
-//! `sync`, `queue` (and `channel`), `streams` and `net` (sockets and DNS), and the low-level
-//! loop in [`rt`]. See `docs/asyncio-mapping.md` in the repository for every
+//! `sync`, `queue` (and `channel`), `streams` and `net` (sockets and DNS), `process`
+//! (subprocesses), `signal`, and the low-level loop in [`rt`]. See `docs/asyncio-mapping.md` in the repository for every
 //! asyncio name and where it lives.
 //!
 //! # Examples
@@ -45,7 +47,14 @@
 //! - `sync` (default): [`sync`].
 //! - `queue` (default): [`queue`] and [`channel`].
 //! - `net` (default): `net` and `streams`.
+//! - `tls`: `tls` (TLS on rustls for `streams` and `net`: `ssl=`, `start_tls`).
+//! - `process` (default): `process` (needs `net` and `signal`).
+//! - `signal` (default): `signal`.
 //! - `full`: everything.
+//!
+//! Ctrl-C in [`run`] (asyncio 3.11's Runner: the first one cancels the main future and closes
+//! the loop, then the process dies by SIGINT) is there whatever the features; see
+//! [`RunnerBuilder::handle_ctrl_c`].
 
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
@@ -173,6 +182,38 @@ pub mod net {
 #[cfg(feature = "net")]
 #[doc(inline)]
 pub use tulip_net::streams;
+
+/// TLS on rustls: asyncio's `ssl=`, `start_tls` and the SSL timeouts for `streams`, and TLS
+/// over any socket (`tls::connect`, `tls::accept`, `TcpStream::start_tls`).
+#[cfg(feature = "tls")]
+#[doc(inline)]
+pub use tulip_net::tls;
+/// Subprocesses (asyncio's "Subprocesses"): [`Command`](process::Command),
+/// `create_subprocess_exec`, `create_subprocess_shell`, and [`Child`](process::Child) with
+/// `StreamWriter`/`StreamReader` pipes, `wait`, `communicate`, signals and `returncode`.
+#[cfg(feature = "process")]
+pub mod process {
+    pub use std::process::{ExitStatus, Output};
+    #[doc(inline)]
+    pub use tulip_process::{
+        create_subprocess_exec, create_subprocess_shell, Child, ChildStderr, ChildStdin,
+        ChildStdout, Command, Stdio,
+    };
+}
+
+/// Unix signals: [`ctrl_c`](signal::ctrl_c), a [`Signals`](signal::Signals) stream,
+/// [`shutdown`](signal::shutdown) for services, and the signal numbers. The loop's
+/// `add_signal_handler`/`remove_signal_handler` (asyncio's) are on [`LoopHandle`].
+#[cfg(feature = "signal")]
+pub mod signal {
+    #[doc(inline)]
+    pub use tulip_signal::{
+        check_signal, ctrl_c, shutdown, CtrlC, ShutdownSignal, Signals, SignalsHandle, SIGABRT,
+        SIGALRM, SIGBUS, SIGCHLD, SIGCONT, SIGFPE, SIGHUP, SIGILL, SIGINT, SIGKILL, SIGPIPE,
+        SIGPROF, SIGQUIT, SIGSEGV, SIGSTOP, SIGSYS, SIGTERM, SIGTRAP, SIGTSTP, SIGTTIN, SIGTTOU,
+        SIGURG, SIGUSR1, SIGUSR2, SIGVTALRM, SIGWINCH, SIGXCPU, SIGXFSZ,
+    };
+}
 
 /// Futures and streams helpers (re-exported from futures-lite).
 pub mod future {

@@ -3,7 +3,16 @@
 use std::fmt::Write as _;
 use std::process::Command;
 
-use super::{json_str, Measurement, Workload, FLAVOURS, GOAL_08, RUNTIMES};
+use super::{
+    json_str, Kind, Measurement, Workload, FLAVOURS, GOAL_08, REF_GOALS, RUNTIMES, SYSCALLS_GOAL,
+};
+
+/// References compared with a form of tulip other than its main row: the Python servers run
+/// asyncio's streams program, which tulip runs as `tulip-streams`.
+const REF_BASE: [(&str, &str, &str); 2] = [
+    ("xproc_echo", "asyncio", "tulip-streams"),
+    ("xproc_echo", "uvloop", "tulip-streams"),
+];
 
 /// The machine a run came from.
 pub(crate) struct Machine {
@@ -98,7 +107,10 @@ fn cell(m: Option<&Measurement>) -> String {
         None => "–".into(),
         Some(m) => match (m.status.as_str(), m.median) {
             ("ok", Some(v)) => fmt_val(v),
-            ("na", _) => "n/a (not built)".into(),
+            ("na", _) if m.note.starts_with("not built") || m.note.starts_with("cannot build") => {
+                "n/a (not built)".into()
+            }
+            ("na", _) => "n/a".into(),
             (s, _) => s.into(),
         },
     }
@@ -137,6 +149,12 @@ fn median(results: &[Measurement], w: &str, rt: &str, fl: &str) -> Option<f64> {
         .and_then(|m| m.median)
 }
 
+/// `a`'s cost relative to `b`'s (below 1: `a` is better); for a throughput, `b / a`.
+fn cost_ratio(higher_is_better: bool, a: f64, b: f64) -> Option<f64> {
+    let r = if higher_is_better { b / a } else { a / b };
+    (r.is_finite() && r > 0.0).then_some(r)
+}
+
 /// tulip's cost relative to the best peer's in one flavour (below 1: tulip is better). For a
 /// throughput it is best-peer / tulip, so the direction is the same for every row.
 pub(crate) fn ratio(results: &[Measurement], w: &Workload, flavour: &str) -> Option<f64> {
@@ -153,22 +171,40 @@ pub(crate) fn ratio(results: &[Measurement], w: &Workload, flavour: &str) -> Opt
     }
 }
 
-/// The goal ratio of a workload.
-pub(crate) fn goal(workload: &str) -> f64 {
-    if GOAL_08.contains(&workload) {
-        0.8
+/// What a row must show.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Goal {
+    /// tulip / best peer at most this.
+    Ratio(f64),
+    /// tulip's own value at most this (the system calls per round trip).
+    TulipAtMost(f64),
+}
+
+/// The goal of a workload.
+pub(crate) fn goal(w: &Workload) -> Goal {
+    if matches!(w.kind, Kind::Syscalls { .. }) {
+        Goal::TulipAtMost(SYSCALLS_GOAL)
+    } else if GOAL_08.contains(&w.name.as_str()) {
+        Goal::Ratio(0.8)
     } else {
-        1.0
+        Goal::Ratio(1.0)
     }
 }
 
-fn ratio_cell(r: Option<f64>, workload: &str) -> String {
-    match r {
-        None => "–".into(),
-        Some(r) => {
-            // Judge the ratio as printed, so that "1.00" never shows as a miss.
-            let r = (r * 100.0).round() / 100.0;
-            let mark = if r <= goal(workload) {
+fn goal_cell(g: Goal) -> String {
+    match g {
+        Goal::Ratio(r) => format!("≤ {r:.1}"),
+        Goal::TulipAtMost(v) => format!("tulip ≤ {v}"),
+    }
+}
+
+fn ratio_cell(r: Option<f64>, g: Goal, tulip: Option<f64>) -> String {
+    // Judge values as printed, so that "1.00" never shows as a miss.
+    let r = r.map(|r| (r * 100.0).round() / 100.0);
+    match (g, r) {
+        (_, None) => "–".into(),
+        (Goal::Ratio(goal), Some(r)) => {
+            let mark = if r <= goal {
                 "✓"
             } else if r <= 1.0 {
                 "~"
@@ -176,6 +212,10 @@ fn ratio_cell(r: Option<f64>, workload: &str) -> String {
                 "✗"
             };
             format!("{r:.2} {mark}")
+        }
+        (Goal::TulipAtMost(limit), Some(r)) => {
+            let met = tulip.is_some_and(|t| (t * 100.0).round() / 100.0 <= limit);
+            format!("{r:.2} {}", if met { "✓" } else { "✗" })
         }
     }
 }
@@ -213,9 +253,10 @@ pub(crate) fn table(
             for rt in RUNTIMES {
                 row.push(cell(find(results, &w.name, rt, fl)));
             }
-            row.push(ratio_cell(ratio(results, w, fl), &w.name));
+            let tulip = median(results, &w.name, "tulip", fl);
+            row.push(ratio_cell(ratio(results, w, fl), goal(w), tulip));
         }
-        row.push(format!("≤ {:.1}", goal(&w.name)));
+        row.push(goal_cell(goal(w)));
         if let Some((_, rows)) = baseline {
             for fl in FLAVOURS {
                 let now = median(results, &w.name, "tulip", fl);
@@ -233,6 +274,121 @@ pub(crate) fn table(
             }
         }
         let _ = writeln!(s, "| {} |", row.join(" | "));
+    }
+    s
+}
+
+/// What the reference of `w` named `reference` is compared with: tulip, or another form of
+/// tulip (see [`REF_BASE`]).
+fn ref_base(w: &Workload, reference: &str) -> &'static str {
+    let parent = match &w.kind {
+        Kind::Derived { parent, .. } => parent.as_str(),
+        Kind::Syscalls { target } => target.as_str(),
+        Kind::Bin => w.name.as_str(),
+    };
+    REF_BASE
+        .iter()
+        .find(|(wl, r, _)| *wl == parent && *r == reference)
+        .map_or("tulip", |(_, _, base)| base)
+}
+
+/// The table of references: each one's value beside tulip's, and their ratio.
+pub(crate) fn references_table(workloads: &[Workload], results: &[Measurement]) -> String {
+    let mut rows = Vec::new();
+    for w in workloads {
+        for fl in FLAVOURS {
+            for (reference, _) in &w.refs {
+                let Some(m) = find(results, &w.name, reference, fl) else {
+                    continue;
+                };
+                let base = ref_base(w, reference);
+                let ours = median(results, &w.name, base, fl);
+                let theirs = m.median.filter(|_| m.status == "ok");
+                let r = match (ours, theirs) {
+                    (Some(a), Some(b)) => cost_ratio(w.higher_is_better, a, b),
+                    _ => None,
+                };
+                let goal = REF_GOALS
+                    .iter()
+                    .find(|(wl, rf, _)| *wl == w.name && rf == reference)
+                    .map(|(_, _, frac)| *frac);
+                let ratio_text = match (r, goal) {
+                    (None, _) => "–".to_string(),
+                    (Some(r), None) => format!("{r:.2}"),
+                    (Some(r), Some(frac)) => {
+                        let r = (r * 100.0).round() / 100.0;
+                        let limit = ((1.0 / frac) * 100.0).round() / 100.0;
+                        format!("{r:.2} {}", if r <= limit { "✓" } else { "✗" })
+                    }
+                };
+                let goal_text = goal.map_or("–".to_string(), |frac| {
+                    format!("≤ {:.2} ({base} ≥ {frac}× {reference})", 1.0 / frac)
+                });
+                let better = if w.higher_is_better { "↑" } else { "↓" };
+                rows.push(format!(
+                    "| {} | {} {better} | {fl} | {reference} | {} | {base} | {} | {ratio_text} | {goal_text} |",
+                    w.name,
+                    w.unit,
+                    cell(Some(m)),
+                    ours.map_or("–".into(), fmt_val),
+                ));
+            }
+        }
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "| workload | unit | flavour | reference | its value | compared with | value | ratio | goal |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---:|---|---:|---:|---|");
+    for r in rows {
+        let _ = writeln!(s, "{r}");
+    }
+    s
+}
+
+/// The system calls per round trip, call by call.
+pub(crate) fn syscalls_table(workloads: &[Workload], results: &[Measurement]) -> String {
+    let mut s = String::new();
+    for w in workloads
+        .iter()
+        .filter(|w| matches!(w.kind, Kind::Syscalls { .. }))
+    {
+        for m in results
+            .iter()
+            .filter(|m| m.workload == w.name && m.status == "ok")
+        {
+            if s.is_empty() {
+                let _ = writeln!(s, "| workload | runtime | total | per round trip |");
+                let _ = writeln!(s, "|---|---|---:|---|");
+            }
+            let parts: Vec<String> = m
+                .aux
+                .iter()
+                .filter(|a| !a.name.ends_with("_errors"))
+                .map(|a| {
+                    let err = m
+                        .aux
+                        .iter()
+                        .find(|e| e.name == format!("{}_errors", a.name))
+                        .map_or(String::new(), |e| {
+                            format!(" (of which {:.2} fail)", e.value)
+                        });
+                    format!("{} {:.2}{err}", a.name, a.value)
+                })
+                .collect();
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} |",
+                w.name,
+                m.runtime,
+                cell(Some(m)),
+                parts.join(", ")
+            );
+        }
     }
     s
 }
@@ -269,10 +425,36 @@ pub(crate) fn markdown(
          better. **ratio** = tulip / best of (tokio, smol) in the same flavour (for ↑ units, \
          best / tulip), so below 1 means tulip wins: ✓ meets the goal, ~ beats or ties the \
          peers but misses the goal, ✗ loses. `n/a (not built)`: the flavour does not exist \
-         yet. Two-worker results can flip by up to 2.5× from one process to the next \
-         (PERF.md): treat an `mt` gap under 2× as noise.\n"
+         yet; `n/a`: a tool the row needs is missing (strace, python3, uvloop: the last table \
+         says which). The \
+         `syscalls_*` rows' goal is tulip's own count (✓ when it is at most that). Two-worker \
+         results can flip by up to 2.5× from one process to the next (PERF.md): treat an \
+         `mt` gap under 2× as noise.\n"
     );
     s.push_str(&table(workloads, results, baseline));
+    let refs = references_table(workloads, results);
+    if !refs.is_empty() {
+        let _ = writeln!(s, "\n## References\n");
+        let _ = writeln!(
+            s,
+            "Yardsticks that are not peers: `epoll` is a hand-written epoll loop doing the same \
+             round trips, `asyncio` and `uvloop` run the echo server in Python, `tulip-streams` \
+             is tulip's asyncio-style server. **ratio** as above (below 1: tulip, or the form of \
+             tulip it is compared with, does better).\n"
+        );
+        s.push_str(&refs);
+    }
+    let sys = syscalls_table(workloads, results);
+    if !sys.is_empty() {
+        let _ = writeln!(s, "\n## System calls per round trip\n");
+        let _ = writeln!(
+            s,
+            "`strace -c -f` of the single-threaded workload at `n` and `2n` round trips per \
+             connection; the difference over the added round trips. Failed calls are mostly \
+             `EAGAIN`: a read tried before the socket had data.\n"
+        );
+        s.push_str(&sys);
+    }
     let _ = writeln!(s, "\n## Charts\n");
     for w in workloads {
         let _ = writeln!(s, "![{0}]({0}.svg)", w.name);
@@ -283,6 +465,13 @@ pub(crate) fn markdown(
         "| workload | runtime | flavour | median | min | max | unit | n | reps | process s | note |"
     );
     let _ = writeln!(s, "|---|---|---|---:|---:|---:|---|---:|---:|---:|---|");
+    let aux_text = |r: &Measurement| {
+        r.aux
+            .iter()
+            .map(|a| format!("{} {} {}", a.name, fmt_val(a.value), a.unit))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     for r in results {
         let v = |x: Option<f64>| x.map(fmt_val).unwrap_or_else(|| "–".into());
         let _ = writeln!(
@@ -299,7 +488,7 @@ pub(crate) fn markdown(
             r.reps.map(|n| n.to_string()).unwrap_or_default(),
             r.secs,
             if r.status == "ok" {
-                String::new()
+                aux_text(r)
             } else {
                 format!("{}: {}", r.status, r.note.replace('|', "/"))
             }
@@ -358,11 +547,25 @@ pub(crate) fn results_json(info: &RunInfo, results: &[Measurement]) -> String {
     s.push_str("  \"results\": [\n");
     for (i, r) in results.iter().enumerate() {
         let samples: Vec<String> = r.samples.iter().map(|v| json_num(Some(*v))).collect();
+        let aux: Vec<String> = r
+            .aux
+            .iter()
+            .map(|a| {
+                format!(
+                    "{{\"name\":\"{}\",\"value\":{},\"unit\":\"{}\",\"row\":{}}}",
+                    json_escape(&a.name),
+                    json_num(Some(a.value)),
+                    json_escape(&a.unit),
+                    a.row
+                )
+            })
+            .collect();
         let _ = write!(
             s,
             "    {{\"workload\":\"{}\",\"area\":\"{}\",\"unit\":\"{}\",\"better\":\"{}\",\
              \"runtime\":\"{}\",\"flavour\":\"{}\",\"status\":\"{}\",\"median\":{},\"min\":{},\
-             \"max\":{},\"n\":{},\"reps\":{},\"samples\":[{}],\"secs\":{:.2},\"note\":\"{}\"}}",
+             \"max\":{},\"n\":{},\"reps\":{},\"samples\":[{}],\"secs\":{:.2},\"note\":\"{}\",\
+             \"aux\":[{}]}}",
             json_escape(&r.workload),
             json_escape(&r.area),
             json_escape(&r.unit),
@@ -381,7 +584,8 @@ pub(crate) fn results_json(info: &RunInfo, results: &[Measurement]) -> String {
             r.reps.map_or("null".into(), |n| n.to_string()),
             samples.join(","),
             r.secs,
-            json_escape(&r.note)
+            json_escape(&r.note),
+            aux.join(",")
         );
         s.push_str(if i + 1 < results.len() { ",\n" } else { "\n" });
     }

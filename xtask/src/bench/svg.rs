@@ -17,7 +17,9 @@ fn colour(runtime: &str) -> &'static str {
     match runtime {
         "tulip" => "#d6336c",
         "tokio" => "#495057",
-        _ => "#1c7ed6",
+        "smol" => "#1c7ed6",
+        r if r.starts_with("tulip-") => "#f783ac",
+        _ => "#adb5bd",
     }
 }
 
@@ -87,8 +89,14 @@ pub(crate) fn chart(w: &Workload, rows: &[&Measurement]) -> String {
             fmt_val(v)
         );
     }
+    // The runtimes, then the workload's references (grey; pale pink for forms of tulip).
+    let names: Vec<&str> = RUNTIMES
+        .iter()
+        .copied()
+        .chain(w.refs.iter().map(|(n, _)| n.as_str()))
+        .collect();
     let group_w = plot_w / FLAVOURS.len() as f64;
-    let bar_w = group_w / (RUNTIMES.len() as f64 + 1.5);
+    let bar_w = group_w / (names.len() as f64 + 1.5);
     for (gi, fl) in FLAVOURS.iter().enumerate() {
         let gx = LEFT + group_w * gi as f64;
         let label = if *fl == "ct" {
@@ -102,13 +110,14 @@ pub(crate) fn chart(w: &Workload, rows: &[&Measurement]) -> String {
             gx + group_w / 2.0,
             H - BOTTOM + 38.0
         );
-        for (ri, rt) in RUNTIMES.iter().enumerate() {
+        for (ri, rt) in names.iter().enumerate() {
             let x = gx + bar_w * (0.75 + ri as f64);
             let cx = x + bar_w / 2.0;
             let _ = writeln!(
                 s,
-                "<text x=\"{cx:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{rt}</text>",
-                H - BOTTOM + 18.0
+                "<text x=\"{cx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"{}\">{rt}</text>",
+                H - BOTTOM + 18.0,
+                if names.len() > 3 { 9 } else { 12 }
             );
             let m = rows.iter().find(|m| m.runtime == *rt && m.flavour == *fl);
             match m {

@@ -26,10 +26,29 @@
 //! The state lives behind one mutex; the flusher and `write` hold it across their
 //! non-blocking system calls (so concurrent writers never interleave bytes), and wakers are
 //! woken after it is released.
+//!
+//! # TLS (feature `tls`)
+//!
+//! A connection always starts plain; TLS is put *over* its raw stream, in place, by
+//! `start_tls` (which `open_connection`, `start_server` and `StreamWriter::start_tls` all go
+//! through): the session sits in a `OnceLock` beside the raw stream and borrows it for each
+//! call, so the reader and the writer that exist keep working, now through the session. A
+//! plain connection pays one load of that cell per read or write.
+//!
+//! The upgrade: writes made meanwhile are held back (`WriteState::held`), what was buffered
+//! before is flushed in the clear, the bytes the reader had already read go to the
+//! handshake first, then the session is installed and the held writes go out encrypted.
+//!
+//! With TLS, a write can leave encrypted records in the session (its *backlog*) even when the
+//! connection's own buffer is empty: the flusher sends them too. Every way of closing sends
+//! `close_notify` after the data and before the socket's shutdown, and the flusher gives that
+//! at most the session's shutdown timeout before it aborts the connection.
 
 use std::io;
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, Ordering};
+#[cfg(feature = "tls")]
+use std::sync::OnceLock;
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll, Waker};
 
@@ -38,6 +57,8 @@ use tulip_executor::Spawner;
 use super::raw::RawStream;
 use super::server::ServerLink;
 use crate::addr::SockAddr;
+#[cfg(feature = "tls")]
+use crate::tls::{handshake, session::Session, TlsError, TlsInfo, TlsOptions};
 
 /// asyncio's default write high-water mark (`64 * 1024`).
 pub(crate) const DEFAULT_HIGH: usize = 64 * 1024;
@@ -50,6 +71,9 @@ pub(crate) struct Lost {
     kind: io::ErrorKind,
     raw: Option<i32>,
     msg: String,
+    /// A TLS failure, given back as itself (so `TlsError::from_io` finds it).
+    #[cfg(feature = "tls")]
+    tls: Option<TlsError>,
 }
 
 impl Lost {
@@ -58,6 +82,8 @@ impl Lost {
             kind: e.kind(),
             raw: e.raw_os_error(),
             msg: e.to_string(),
+            #[cfg(feature = "tls")]
+            tls: TlsError::from_io(e).cloned(),
         }
     }
 
@@ -66,15 +92,32 @@ impl Lost {
             kind,
             raw: None,
             msg: msg.to_string(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
     pub(crate) fn to_error(&self) -> io::Error {
+        #[cfg(feature = "tls")]
+        if let Some(t) = &self.tls {
+            return t.clone().into();
+        }
         match self.raw {
             Some(code) => io::Error::from_raw_os_error(code),
             None => io::Error::new(self.kind, self.msg.clone()),
         }
     }
+}
+
+/// How far the close steps got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// The writer side is finished (closed, or shut after the writer went).
+    Finished,
+    /// Nothing more to do until the writer asks.
+    Open,
+    /// Waiting for the socket to take a `close_notify` (TLS only).
+    Blocked,
 }
 
 /// Wakers waiting for one condition, each future keeping its place by id.
@@ -162,6 +205,14 @@ pub(crate) struct WriteState {
     /// Writes dropped because the connection was closing or lost (asyncio counts them).
     lost_writes: usize,
     writer_alive: bool,
+    /// A TLS upgrade is under way: writes wait in `held` until the session is installed.
+    #[cfg(feature = "tls")]
+    upgrading: bool,
+    #[cfg(feature = "tls")]
+    held: Vec<u8>,
+    /// The timer of a TLS close under way (the shutdown timeout), cancelled when it ends.
+    #[cfg(feature = "tls")]
+    shutdown_timer: Option<tulip_executor::Task<()>>,
 }
 
 impl WriteState {
@@ -221,6 +272,9 @@ impl WriteState {
 /// One connection: the stream, its peer, and the writer's state.
 pub(crate) struct Conn {
     pub(crate) io: Box<dyn RawStream>,
+    /// The TLS session over `io`, once `start_tls` has installed one.
+    #[cfg(feature = "tls")]
+    tls: OnceLock<Session>,
     peer: Option<SockAddr>,
     w: Mutex<WriteState>,
     spawner: Option<Spawner>,
@@ -257,6 +311,8 @@ impl Conn {
     pub(crate) fn new(io: Box<dyn RawStream>, peer: Option<SockAddr>) -> Arc<Conn> {
         Arc::new(Conn {
             io,
+            #[cfg(feature = "tls")]
+            tls: OnceLock::new(),
             peer,
             w: Mutex::new(WriteState {
                 buf: Vec::new(),
@@ -274,6 +330,12 @@ impl Conn {
                 lost: None,
                 lost_writes: 0,
                 writer_alive: true,
+                #[cfg(feature = "tls")]
+                upgrading: false,
+                #[cfg(feature = "tls")]
+                held: Vec::new(),
+                #[cfg(feature = "tls")]
+                shutdown_timer: None,
             }),
             spawner: Spawner::current(),
             shut: AtomicBool::new(false),
@@ -294,6 +356,73 @@ impl Conn {
         self.peer.as_ref()
     }
 
+    /// Reads from the connection: through the TLS session when there is one.
+    #[inline]
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        #[cfg(feature = "tls")]
+        if let Some(s) = self.tls.get() {
+            return s.poll_read(&*self.io, cx, buf);
+        }
+        self.io.poll_read(cx, buf)
+    }
+
+    /// Writes to the connection: through the TLS session when there is one.
+    #[inline]
+    fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        #[cfg(feature = "tls")]
+        if let Some(s) = self.tls.get() {
+            return s.poll_write(&*self.io, cx, buf);
+        }
+        self.io.poll_write(cx, buf)
+    }
+
+    /// Whether the TLS session holds records not yet handed to the socket.
+    #[inline]
+    fn backlog(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if let Some(s) = self.tls.get() {
+            return s.has_backlog();
+        }
+        false
+    }
+
+    /// Sends the TLS session's backlog.
+    fn poll_flush_backlog(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        #[cfg(feature = "tls")]
+        if let Some(s) = self.tls.get() {
+            return s.poll_flush(&*self.io, cx);
+        }
+        let _ = cx;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Queues and sends the TLS `close_notify` (nothing to do on a plain connection).
+    fn poll_close_notify(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        #[cfg(feature = "tls")]
+        if let Some(s) = self.tls.get() {
+            s.queue_close_notify();
+            return s.poll_flush(&*self.io, cx);
+        }
+        let _ = cx;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Whether the connection speaks TLS.
+    pub(crate) fn is_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        {
+            self.tls.get().is_some()
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            false
+        }
+    }
+
     /// The reader saw an I/O error: the connection is lost for the writer too.
     pub(crate) fn lose(&self, e: &io::Error) {
         let mut wakers = Vec::new();
@@ -312,11 +441,16 @@ impl Conn {
             st.lost_writes += 1;
             return;
         }
+        #[cfg(feature = "tls")]
+        if st.upgrading {
+            st.held.extend_from_slice(data);
+            return;
+        }
         let mut rest = data;
         if st.pending() == 0 && !matches!(st.flusher, Flusher::Running) {
             let mut cx = Context::from_waker(Waker::noop());
             loop {
-                match self.io.poll_write(&mut cx, rest) {
+                match self.poll_write(&mut cx, rest) {
                     Poll::Ready(Ok(0)) => {
                         st.lose(
                             Lost::new(io::ErrorKind::WriteZero, "the stream took no bytes"),
@@ -329,7 +463,11 @@ impl Conn {
                     Poll::Ready(Ok(n)) => {
                         rest = &rest[n..];
                         if rest.is_empty() {
-                            return;
+                            if !self.backlog() {
+                                return;
+                            }
+                            // TLS records are left over: the flusher sends them.
+                            break;
                         }
                     }
                     Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -347,7 +485,17 @@ impl Conn {
         if !st.paused && st.pending() > st.high {
             st.paused = true;
         }
-        let spawn = match std::mem::replace(&mut st.flusher, Flusher::Running) {
+        let spawn = Self::kick(&mut st, &mut wakers);
+        drop(st);
+        wake(wakers);
+        if spawn {
+            self.spawn_flusher();
+        }
+    }
+
+    /// Sets the flusher going; returns whether it must be spawned.
+    fn kick(st: &mut WriteState, wakers: &mut Vec<Waker>) -> bool {
+        match std::mem::replace(&mut st.flusher, Flusher::Running) {
             Flusher::NotSpawned => true,
             Flusher::Idle(w) => {
                 wakers.push(w);
@@ -358,11 +506,6 @@ impl Conn {
                 st.flusher = Flusher::Done;
                 false
             }
-        };
-        drop(st);
-        wake(wakers);
-        if spawn {
-            self.spawn_flusher();
         }
     }
 
@@ -401,7 +544,7 @@ impl Conn {
             }
             if st.pending() > 0 {
                 let start = st.start;
-                match self.io.poll_write(cx, &st.buf[start..]) {
+                match self.poll_write(cx, &st.buf[start..]) {
                     Poll::Ready(Ok(0)) => st.lose(
                         Lost::new(io::ErrorKind::WriteZero, "the stream took no bytes"),
                         &mut wakers,
@@ -416,12 +559,27 @@ impl Conn {
                 }
                 continue;
             }
-            if self.finish_pending_close(&mut st, &mut wakers) {
-                st.flusher = Flusher::Done;
-                break Poll::Ready(());
+            if self.backlog() {
+                match self.poll_flush_backlog(cx) {
+                    Poll::Ready(Ok(())) => {
+                        st.after_progress(&mut wakers);
+                    }
+                    Poll::Ready(Err(e)) => st.lose(Lost::from_error(&e), &mut wakers),
+                    Poll::Pending => break Poll::Pending,
+                }
+                continue;
             }
-            st.flusher = Flusher::Idle(cx.waker().clone());
-            break Poll::Pending;
+            match self.finish_pending_close(&mut st, &mut wakers, cx) {
+                Step::Finished => {
+                    st.flusher = Flusher::Done;
+                    break Poll::Ready(());
+                }
+                Step::Blocked => break Poll::Pending,
+                Step::Open => {
+                    st.flusher = Flusher::Idle(cx.waker().clone());
+                    break Poll::Pending;
+                }
+            }
         };
         drop(st);
         wake(wakers);
@@ -429,50 +587,116 @@ impl Conn {
     }
 
     /// With the buffer empty: send a requested EOF, complete a requested close, or shut the
-    /// write side down for a dropped writer. Returns whether the writer side is finished.
-    fn finish_pending_close(&self, st: &mut WriteState, wakers: &mut Vec<Waker>) -> bool {
+    /// write side down for a dropped writer (each after a TLS `close_notify`). Says whether
+    /// the writer side is finished, open, or waiting for the socket to take the
+    /// `close_notify` (`cx` is then registered).
+    fn finish_pending_close(
+        &self,
+        st: &mut WriteState,
+        wakers: &mut Vec<Waker>,
+        cx: &mut Context<'_>,
+    ) -> Step {
         if st.eof == Eof::Pending {
+            match self.poll_close_notify(cx) {
+                Poll::Pending => return Step::Blocked,
+                Poll::Ready(Err(e)) => {
+                    st.lose(Lost::from_error(&e), wakers);
+                    return Step::Finished;
+                }
+                Poll::Ready(Ok(())) => {}
+            }
             st.eof = Eof::Sent;
+            Self::disarm(st);
             if let Err(e) = self.io.shutdown(Shutdown::Write) {
                 st.lose(Lost::from_error(&e), wakers);
-                return true;
+                return Step::Finished;
             }
         }
         if st.closing {
             if st.closed.is_none() {
+                // A close_notify that cannot be sent does not stop the close.
+                if self.poll_close_notify(cx).is_pending() {
+                    return Step::Blocked;
+                }
                 let _ = self.io.shutdown(Shutdown::Both);
                 self.shut.store(true, Ordering::Release);
                 st.closed = Some(Ok(()));
             }
+            Self::disarm(st);
             st.wake_all(wakers);
-            return true;
+            return Step::Finished;
         }
         if !st.writer_alive {
             if st.eof != Eof::Sent {
+                if self.poll_close_notify(cx).is_pending() {
+                    return Step::Blocked;
+                }
                 st.eof = Eof::Sent;
                 let _ = self.io.shutdown(Shutdown::Write);
             }
-            return true;
+            Self::disarm(st);
+            return Step::Finished;
         }
-        false
+        Step::Open
+    }
+
+    /// Cancels the shutdown timer of a TLS close that has finished.
+    #[inline]
+    fn disarm(st: &mut WriteState) {
+        #[cfg(feature = "tls")]
+        if let Some(t) = st.shutdown_timer.take() {
+            t.cancel();
+        }
+        let _ = st;
+    }
+
+    /// Starts the shutdown timer of a TLS close that did not finish at once (once): past the
+    /// session's shutdown timeout, a close that has not finished is aborted.
+    fn arm(self: &Arc<Self>, st: &mut WriteState) {
+        #[cfg(feature = "tls")]
+        if let Some(session) = self.tls.get() {
+            if st.shutdown_timer.is_some() || st.lost.is_some() {
+                return;
+            }
+            let Some(spawner) = self.spawner.clone().or_else(Spawner::current) else {
+                return;
+            };
+            let (conn, limit) = (Arc::downgrade(self), session.shutdown_timeout);
+            st.shutdown_timer = Some(spawner.spawn(async move {
+                tulip_reactor::sleep(limit).await;
+                if let Some(conn) = conn.upgrade() {
+                    conn.shutdown_timed_out(limit);
+                }
+            }));
+        }
+        let _ = st;
     }
 
     /// Runs the close steps now if no flusher is busy with the buffer; otherwise wakes the
-    /// flusher, which runs them once the buffer is empty.
-    fn settle(&self, st: &mut WriteState, wakers: &mut Vec<Waker>) {
+    /// flusher, which runs them once the buffer is empty. Returns whether a flusher must be
+    /// spawned (a TLS `close_notify` the socket did not take at once).
+    #[must_use]
+    fn settle(&self, st: &mut WriteState, wakers: &mut Vec<Waker>) -> bool {
         match std::mem::replace(&mut st.flusher, Flusher::Running) {
-            Flusher::Running => {}
-            Flusher::Idle(w) => wakers.push(w),
+            Flusher::Running => false,
+            Flusher::Idle(w) => {
+                wakers.push(w);
+                false
+            }
             prev @ (Flusher::NotSpawned | Flusher::Done) => {
                 st.flusher = prev;
-                if st.pending() == 0 {
-                    self.finish_pending_close(st, wakers);
+                if st.pending() == 0 && !self.backlog() {
+                    let mut cx = Context::from_waker(Waker::noop());
+                    if self.finish_pending_close(st, wakers, &mut cx) != Step::Blocked {
+                        return false;
+                    }
                 }
+                Self::kick(st, wakers)
             }
         }
     }
 
-    pub(crate) fn write_eof(&self) -> io::Result<()> {
+    pub(crate) fn write_eof(self: &Arc<Self>) -> io::Result<()> {
         let mut wakers = Vec::new();
         let mut st = lock(&self.w);
         if let Some(l) = &st.lost {
@@ -482,23 +706,36 @@ impl Conn {
             return Ok(());
         }
         st.eof = Eof::Pending;
-        self.settle(&mut st, &mut wakers);
+        let spawn = self.settle(&mut st, &mut wakers);
+        if st.eof == Eof::Pending {
+            self.arm(&mut st);
+        }
         drop(st);
         wake(wakers);
+        if spawn {
+            self.spawn_flusher();
+        }
         Ok(())
     }
 
-    pub(crate) fn close(&self) {
+    pub(crate) fn close(self: &Arc<Self>) {
         let mut wakers = Vec::new();
         let mut st = lock(&self.w);
+        let mut spawn = false;
         if !st.closing {
             st.closing = true;
             if st.lost.is_none() {
-                self.settle(&mut st, &mut wakers);
+                spawn = self.settle(&mut st, &mut wakers);
+                if st.closed.is_none() {
+                    self.arm(&mut st);
+                }
             }
         }
         drop(st);
         wake(wakers);
+        if spawn {
+            self.spawn_flusher();
+        }
     }
 
     pub(crate) fn abort(&self) {
@@ -525,15 +762,22 @@ impl Conn {
     }
 
     /// The writer is gone: flush, then shut the write side down.
-    pub(crate) fn writer_dropped(&self) {
+    pub(crate) fn writer_dropped(self: &Arc<Self>) {
         let mut wakers = Vec::new();
         let mut st = lock(&self.w);
         st.writer_alive = false;
+        let mut spawn = false;
         if st.lost.is_none() {
-            self.settle(&mut st, &mut wakers);
+            spawn = self.settle(&mut st, &mut wakers);
+            if st.eof != Eof::Sent && st.lost.is_none() {
+                self.arm(&mut st);
+            }
         }
         drop(st);
         wake(wakers);
+        if spawn {
+            self.spawn_flusher();
+        }
     }
 
     pub(crate) fn poll_drain(
@@ -579,7 +823,7 @@ impl Conn {
             st.emptiers.remove(id);
             return Poll::Ready(Err(e));
         }
-        if st.pending() == 0 {
+        if st.pending() == 0 && !self.backlog() {
             st.emptiers.remove(id);
             return Poll::Ready(Ok(()));
         }
@@ -664,6 +908,124 @@ impl Conn {
         drop(st);
         wake(wakers);
         Ok(())
+    }
+}
+
+#[cfg(feature = "tls")]
+impl Conn {
+    /// Puts TLS over the connection in place (see the module docs). `early` is what the
+    /// reader had read and not returned: the handshake reads it first.
+    pub(crate) async fn start_tls(
+        self: &Arc<Self>,
+        early: Vec<u8>,
+        options: &TlsOptions,
+    ) -> io::Result<()> {
+        {
+            let mut st = lock(&self.w);
+            if let Some(l) = &st.lost {
+                return Err(l.to_error());
+            }
+            if self.tls.get().is_some() || st.upgrading || st.closing || st.eof != Eof::None {
+                return Err(TlsError::AlreadyTls.into());
+            }
+            st.upgrading = true;
+        }
+        // Dropped before the end (the caller's future was cancelled): the connection is in
+        // no state to go on, so it is closed.
+        struct Abandon<'a>(&'a Conn, bool);
+        impl Drop for Abandon<'_> {
+            fn drop(&mut self) {
+                if !self.1 {
+                    self.0.fail_upgrade(&io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        "the TLS upgrade was cancelled",
+                    ));
+                }
+            }
+        }
+        let mut guard = Abandon(self, false);
+        // What was written before the upgrade goes out in the clear first.
+        let mut id = None;
+        let flushed = std::future::poll_fn(|cx| self.poll_flushed(cx, &mut id)).await;
+        self.forget_flushed(&mut id);
+        let res = match flushed {
+            Ok(()) => handshake::handshake(&*self.io, early, options).await,
+            Err(e) => Err(e),
+        };
+        guard.1 = true;
+        match res {
+            Ok((tls, rest)) => {
+                // Nobody else sets it: `upgrading` keeps a second upgrade out.
+                let _ = self
+                    .tls
+                    .set(Session::new(tls, rest, options.shutdown_timeout));
+                self.finish_upgrade();
+                Ok(())
+            }
+            Err(e) => {
+                self.fail_upgrade(&e);
+                Err(e)
+            }
+        }
+    }
+
+    /// The session is in: send what was written meanwhile, through it.
+    fn finish_upgrade(self: &Arc<Self>) {
+        let mut wakers = Vec::new();
+        let mut st = lock(&self.w);
+        st.upgrading = false;
+        let held = std::mem::take(&mut st.held);
+        let mut spawn = false;
+        if st.lost.is_none() && (!held.is_empty() || self.backlog()) {
+            st.buf.extend_from_slice(&held);
+            if !st.paused && st.pending() > st.high {
+                st.paused = true;
+            }
+            spawn = Self::kick(&mut st, &mut wakers);
+        }
+        drop(st);
+        wake(wakers);
+        if spawn {
+            self.spawn_flusher();
+        }
+    }
+
+    /// The upgrade failed: the connection is lost to `e` and shut down.
+    fn fail_upgrade(&self, e: &io::Error) {
+        let mut wakers = Vec::new();
+        let mut st = lock(&self.w);
+        st.upgrading = false;
+        st.held = Vec::new();
+        st.lose(Lost::from_error(e), &mut wakers);
+        let _ = self.io.shutdown(Shutdown::Both);
+        self.shut.store(true, Ordering::Release);
+        drop(st);
+        wake(wakers);
+    }
+
+    /// The shutdown timer fired: a close still under way is aborted, and `wait_closed` says
+    /// why.
+    fn shutdown_timed_out(&self, limit: std::time::Duration) {
+        let mut wakers = Vec::new();
+        let mut st = lock(&self.w);
+        st.shutdown_timer = None;
+        let unfinished = (st.closing && st.closed.is_none())
+            || st.eof == Eof::Pending
+            || (!st.writer_alive && st.eof != Eof::Sent && !st.closing);
+        if !unfinished || st.lost.is_some() {
+            return;
+        }
+        let e: io::Error = TlsError::ShutdownTimeout(limit).into();
+        st.lose(Lost::from_error(&e), &mut wakers);
+        self.io.abort();
+        self.shut.store(true, Ordering::Release);
+        drop(st);
+        wake(wakers);
+    }
+
+    /// What `get_extra_info("ssl_object")` would say; `None` on a plain connection.
+    pub(crate) fn tls_info(&self) -> Option<TlsInfo> {
+        self.tls.get().map(Session::info)
     }
 }
 

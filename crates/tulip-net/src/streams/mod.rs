@@ -61,7 +61,7 @@ use std::path::Path;
 pub use error::ReadError;
 pub use raw::RawStream;
 pub use reader::{Lines, StreamFeeder, StreamReader, DEFAULT_LIMIT};
-pub use server::{Handler, HandlerOutput, Server};
+pub use server::{DrainReport, Handler, HandlerOutput, Server};
 pub use writer::{Drain, StreamWriter};
 
 use crate::addr::{resolve_server, SockAddr, ToSocketAddrs};
@@ -105,6 +105,39 @@ pub fn from_stream(stream: impl RawStream) -> (StreamReader, StreamWriter) {
     pair(Box::new(stream), peer, DEFAULT_LIMIT)
 }
 
+/// [`from_stream`] with the reader's limit (asyncio's `limit=`): for streams that are not
+/// sockets, such as a child process's pipes, whose reader and writer have no peer address.
+///
+/// # Errors
+///
+/// `InvalidInput` for a limit of 0.
+///
+/// # Examples
+///
+/// ```
+/// use tulip_net::{streams, TcpListener, TcpStream};
+///
+/// tulip_runtime::run(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let client = TcpStream::connect(listener.local_addr()?).await?;
+///     let (server, _) = listener.accept().await?;
+///     let (_r, w) = streams::from_stream(client);
+///     let (mut r2, _w2) = streams::from_stream_with_limit(server, 4)?;
+///     w.write(b"hello\n");
+///     assert!(r2.readline().await.is_err()); // longer than the limit of 4
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
+pub fn from_stream_with_limit(
+    stream: impl RawStream,
+    limit: usize,
+) -> io::Result<(StreamReader, StreamWriter)> {
+    let limit = reader::valid_limit(limit)?;
+    let peer = stream.peer_addr().ok();
+    Ok(pair(Box::new(stream), peer, limit))
+}
+
 /// Options of [`open_connection`] (asyncio's `limit`, `happy_eyeballs_delay`, `interleave`,
 /// `local_addr`).
 ///
@@ -131,6 +164,14 @@ pub fn from_stream(stream: impl RawStream) -> (StreamReader, StreamWriter) {
 pub struct ConnectionOptions {
     limit: usize,
     connect: ConnectOptions,
+    #[cfg(feature = "tls")]
+    ssl: Option<std::sync::Arc<crate::tls::rustls::ClientConfig>>,
+    #[cfg(feature = "tls")]
+    server_hostname: Option<String>,
+    #[cfg(feature = "tls")]
+    handshake_timeout: std::time::Duration,
+    #[cfg(feature = "tls")]
+    shutdown_timeout: std::time::Duration,
 }
 
 impl Default for ConnectionOptions {
@@ -145,6 +186,14 @@ impl ConnectionOptions {
         ConnectionOptions {
             limit: DEFAULT_LIMIT,
             connect: ConnectOptions::new(),
+            #[cfg(feature = "tls")]
+            ssl: None,
+            #[cfg(feature = "tls")]
+            server_hostname: None,
+            #[cfg(feature = "tls")]
+            handshake_timeout: crate::tls::DEFAULT_HANDSHAKE_TIMEOUT,
+            #[cfg(feature = "tls")]
+            shutdown_timeout: crate::tls::DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
 
@@ -172,11 +221,67 @@ impl ConnectionOptions {
         self
     }
 
-    /// Connects over TCP.
+    /// Speaks TLS with `config` (asyncio's `ssl=`): the connection is made, then the
+    /// handshake runs within the handshake timeout. The server's certificate must carry
+    /// [`server_hostname`](Self::server_hostname), by default the host `open_connection` was
+    /// given (a name, or an IP address).
+    ///
+    /// # Examples
+    ///
+    /// See the [`tls`](crate::tls) module.
+    #[cfg(feature = "tls")]
+    pub fn ssl(mut self, config: std::sync::Arc<crate::tls::rustls::ClientConfig>) -> Self {
+        self.ssl = Some(config);
+        self
+    }
+
+    /// The name to send as SNI and to check the server's certificate against (asyncio's
+    /// `server_hostname`); needed for Unix sockets, which have no host.
+    #[cfg(feature = "tls")]
+    pub fn server_hostname(mut self, name: &str) -> Self {
+        self.server_hostname = Some(name.to_string());
+        self
+    }
+
+    /// How long the TLS handshake may take (asyncio's `ssl_handshake_timeout`, 60 s).
+    #[cfg(feature = "tls")]
+    pub fn ssl_handshake_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// How long a TLS close may take (asyncio's `ssl_shutdown_timeout`, 30 s).
+    #[cfg(feature = "tls")]
+    pub fn ssl_shutdown_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// The TLS options for a connection to `host` (`None`: no host, as for a Unix socket).
+    #[cfg(feature = "tls")]
+    fn tls_options(&self, host: Option<String>) -> io::Result<Option<crate::tls::TlsOptions>> {
+        let Some(config) = &self.ssl else {
+            return Ok(None);
+        };
+        let Some(name) = self.server_hostname.clone().or(host) else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "TLS needs a server_hostname here: there is no host to take it from",
+            ));
+        };
+        Ok(Some(
+            crate::tls::TlsOptions::client(config.clone(), &name)?
+                .handshake_timeout(self.handshake_timeout)
+                .shutdown_timeout(self.shutdown_timeout),
+        ))
+    }
+
+    /// Connects over TCP (and then, with [`ssl`](Self::ssl), performs the TLS handshake).
     ///
     /// # Errors
     ///
-    /// As [`open_connection`]; a limit of 0 is `InvalidInput`.
+    /// As [`open_connection`]; a limit of 0 is `InvalidInput`; with TLS, a bad server name is
+    /// `InvalidInput` and a failed handshake a [`TlsError`](crate::tls::TlsError).
     ///
     /// # Cancel safety
     ///
@@ -186,15 +291,25 @@ impl ConnectionOptions {
         addr: A,
     ) -> io::Result<(StreamReader, StreamWriter)> {
         let limit = reader::valid_limit(self.limit)?;
+        #[cfg(feature = "tls")]
+        let tls = self.tls_options(crate::addr::host_of(&addr))?;
         let (stream, peer) = TcpStream::connect_peer(addr, &self.connect).await?;
-        Ok(pair(Box::new(stream), Some(SockAddr::Inet(peer)), limit))
+        #[allow(unused_mut, reason = "the reader is only borrowed mutably for TLS")]
+        let (mut reader, writer) = pair(Box::new(stream), Some(SockAddr::Inet(peer)), limit);
+        #[cfg(feature = "tls")]
+        if let Some(tls) = tls {
+            writer.start_tls_with(&mut reader, &tls).await?;
+        }
+        Ok((reader, writer))
     }
 
-    /// Connects to a Unix socket.
+    /// Connects to a Unix socket (and then, with [`ssl`](Self::ssl), performs the TLS
+    /// handshake, which needs [`server_hostname`](Self::server_hostname)).
     ///
     /// # Errors
     ///
-    /// As [`open_unix_connection`]; a limit of 0 is `InvalidInput`.
+    /// As [`open_unix_connection`]; a limit of 0 is `InvalidInput`; TLS errors as
+    /// [`open_connection`](Self::open_connection).
     ///
     /// # Cancel safety
     ///
@@ -204,9 +319,17 @@ impl ConnectionOptions {
         path: impl AsRef<Path>,
     ) -> io::Result<(StreamReader, StreamWriter)> {
         let limit = reader::valid_limit(self.limit)?;
+        #[cfg(feature = "tls")]
+        let tls = self.tls_options(None)?;
         let stream = UnixStream::connect(path).await?;
         let peer = stream.peer_addr().ok().map(SockAddr::Unix);
-        Ok(pair(Box::new(stream), peer, limit))
+        #[allow(unused_mut, reason = "the reader is only borrowed mutably for TLS")]
+        let (mut reader, writer) = pair(Box::new(stream), peer, limit);
+        #[cfg(feature = "tls")]
+        if let Some(tls) = tls {
+            writer.start_tls_with(&mut reader, &tls).await?;
+        }
+        Ok((reader, writer))
     }
 }
 
@@ -273,6 +396,8 @@ pub struct ServerOptions {
     limit: usize,
     listen: ListenOptions,
     start_serving: bool,
+    #[cfg(feature = "tls")]
+    ssl: Option<crate::tls::TlsOptions>,
 }
 
 impl Default for ServerOptions {
@@ -288,6 +413,8 @@ impl ServerOptions {
             limit: DEFAULT_LIMIT,
             listen: ListenOptions::new(),
             start_serving: true,
+            #[cfg(feature = "tls")]
+            ssl: None,
         }
     }
 
@@ -329,6 +456,52 @@ impl ServerOptions {
         self
     }
 
+    /// Serves TLS with `config` (asyncio's `ssl=`): each connection's handshake runs in a
+    /// task of its own within the handshake timeout, and the handler starts once it
+    /// succeeds. A connection whose handshake fails is closed, counted
+    /// ([`Server::tls_handshake_failures`]) and, in debug mode, reported; the server goes on.
+    ///
+    /// # Examples
+    ///
+    /// See the [`tls`](crate::tls) module.
+    #[cfg(feature = "tls")]
+    pub fn ssl(mut self, config: std::sync::Arc<crate::tls::rustls::ServerConfig>) -> Self {
+        let old = self.ssl.take();
+        let mut tls = crate::tls::TlsOptions::server(config);
+        if let Some(old) = old {
+            tls = tls
+                .handshake_timeout(old.handshake_timeout)
+                .shutdown_timeout(old.shutdown_timeout);
+        }
+        self.ssl = Some(tls);
+        self
+    }
+
+    /// How long each TLS handshake may take (asyncio's `ssl_handshake_timeout`, 60 s); set
+    /// after [`ssl`](Self::ssl).
+    #[cfg(feature = "tls")]
+    pub fn ssl_handshake_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.ssl = self.ssl.map(|t| t.handshake_timeout(timeout));
+        self
+    }
+
+    /// How long each TLS close may take (asyncio's `ssl_shutdown_timeout`, 30 s); set after
+    /// [`ssl`](Self::ssl).
+    #[cfg(feature = "tls")]
+    pub fn ssl_shutdown_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.ssl = self.ssl.map(|t| t.shutdown_timeout(timeout));
+        self
+    }
+
+    /// Applies the TLS options to a new server.
+    fn finish(&self, server: Server) -> Server {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.ssl {
+            return server.with_tls(tls.clone());
+        }
+        server
+    }
+
     /// Starts a TCP server.
     ///
     /// # Errors
@@ -346,7 +519,7 @@ impl ServerOptions {
         let limit = reader::valid_limit(self.limit)?;
         let addrs = resolve_server(&addr).await?;
         let listeners = server::bind_all(&addrs, &self.listen)?;
-        let server = Server::tcp(listeners, handler, limit)?;
+        let server = self.finish(Server::tcp(listeners, handler, limit)?);
         if self.start_serving {
             server.start_serving()?;
         }
@@ -369,7 +542,7 @@ impl ServerOptions {
     ) -> io::Result<Server> {
         let limit = reader::valid_limit(self.limit)?;
         let listener = UnixListener::bind_with_backlog(path, self.listen.cfg.backlog)?;
-        let server = Server::unix(listener, handler, limit)?;
+        let server = self.finish(Server::unix(listener, handler, limit)?);
         if self.start_serving {
             server.start_serving()?;
         }

@@ -11,7 +11,8 @@ use crate::{TcpStream, UnixStream};
 
 /// A byte stream that a [`StreamReader`](super::StreamReader) and
 /// [`StreamWriter`](super::StreamWriter) pair can drive: a TCP or Unix stream socket here; a
-/// pipe or a TLS session in the crates that add them.
+/// pipe in the crates that add them. (TLS is not a `RawStream` of its own: a connection's
+/// session runs over the connection's `RawStream`, so that `start_tls` can upgrade it in place.)
 ///
 /// Every method takes `&self`: the reader and the writer use the stream at the same time,
 /// from different tasks. A read of `Ok(0)` into a non-empty buffer is end of stream.
@@ -21,6 +22,19 @@ pub trait RawStream: Send + Sync + 'static {
 
     /// Writes from `buf` (registering `cx` to be woken when it may succeed).
     fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
+
+    /// Writes from several buffers at once, in order (one system call where the stream can).
+    /// The default writes the first non-empty buffer.
+    fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match bufs.iter().find(|b| !b.is_empty()) {
+            Some(b) => self.poll_write(cx, b),
+            None => Poll::Ready(Ok(0)),
+        }
+    }
 
     /// Shuts down one or both directions. `Write` sends end of stream to the peer; `Both`
     /// also makes pending and later reads see end of stream.
@@ -106,6 +120,14 @@ impl RawStream for TcpStream {
         stream_io::poll_write(self.io(), cx, buf)
     }
 
+    fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        stream_io::poll_write_vectored(self.io(), cx, bufs)
+    }
+
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         shutdown_ok(TcpStream::shutdown(self, how))
     }
@@ -147,6 +169,14 @@ impl RawStream for UnixStream {
 
     fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         stream_io::poll_write(self.io(), cx, buf)
+    }
+
+    fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        stream_io::poll_write_vectored(self.io(), cx, bufs)
     }
 
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {

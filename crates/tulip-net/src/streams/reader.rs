@@ -199,6 +199,27 @@ impl StreamReader {
         }
     }
 
+    /// For `start_tls`: checks that this reader reads `conn` and can still be upgraded, and
+    /// takes what it has read and not returned (the peer's first TLS bytes, maybe).
+    #[cfg(feature = "tls")]
+    pub(crate) fn take_for_tls(&mut self, conn: &Arc<Conn>) -> io::Result<Vec<u8>> {
+        if !self.conn.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn)) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "start_tls needs the StreamReader of the same connection as the writer",
+            ));
+        }
+        if let Some(l) = &self.error {
+            return Err(l.to_error());
+        }
+        if self.eof {
+            return Err(crate::tls::TlsError::HandshakeEof.into());
+        }
+        let early = self.take_all();
+        self.next_read = FIRST_READ.min(self.limit);
+        Ok(early)
+    }
+
     /// A handle to feed this reader from elsewhere (see [`StreamFeeder`]).
     pub fn feeder(&mut self) -> StreamFeeder {
         let feed = self
@@ -372,7 +393,7 @@ impl StreamReader {
         let n = self.next_read.max(want).max(1);
         self.reserve(n);
         let end = self.end;
-        match conn.io.poll_read(cx, &mut self.buf[end..end + n]) {
+        match conn.poll_read(cx, &mut self.buf[end..end + n]) {
             Poll::Ready(Ok(0)) => {
                 self.eof = true;
                 Poll::Ready(Ok(()))
@@ -620,25 +641,12 @@ impl StreamReader {
     }
 }
 
-/// Finds `needle` in `hay`.
+/// Finds `needle` in `hay` (SIMD-accelerated: a line search is a `memchr`).
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     match needle {
         [] => Some(0),
-        [b] => hay.iter().position(|x| x == b),
-        [first, rest @ ..] => {
-            let mut from = 0;
-            while from + needle.len() <= hay.len() {
-                let i = hay[from..=hay.len() - needle.len()]
-                    .iter()
-                    .position(|x| x == first)?;
-                let at = from + i;
-                if &hay[at + 1..at + needle.len()] == rest {
-                    return Some(at);
-                }
-                from = at + 1;
-            }
-            None
-        }
+        [b] => memchr::memchr(*b, hay),
+        _ => memchr::memmem::find(hay, needle),
     }
 }
 
@@ -702,7 +710,7 @@ impl futures_io::AsyncRead for StreamReader {
             if let Some(conn) = &this.conn {
                 // Nothing buffered and a large read: straight into the caller's buffer.
                 if out.len() >= this.next_read && !conn.is_shut() {
-                    return match conn.io.poll_read(cx, out) {
+                    return match conn.poll_read(cx, out) {
                         Poll::Ready(Ok(0)) => {
                             this.eof = true;
                             Poll::Ready(Ok(0))

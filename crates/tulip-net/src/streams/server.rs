@@ -88,6 +88,12 @@ struct State {
 }
 
 pub(crate) struct Inner {
+    /// TLS for every connection (handshake first, then the handler).
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsOptions>,
+    /// Connections whose TLS handshake failed.
+    #[cfg(feature = "tls")]
+    tls_failures: std::sync::atomic::AtomicUsize,
     listeners: Mutex<Vec<Listener>>,
     local_addrs: Vec<SockAddr>,
     handler: Box<dyn Handler>,
@@ -122,6 +128,23 @@ impl ServerLink {
         for w in wakers {
             w.wake();
         }
+    }
+}
+
+/// What [`Server::serve_until`] found when it stopped: how many connections were in flight
+/// and how many of them had to be aborted at the deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DrainReport {
+    /// Connections open when the server stopped accepting.
+    pub in_flight: usize,
+    /// Connections still open at the drain deadline, aborted then.
+    pub aborted: usize,
+}
+
+impl DrainReport {
+    /// Whether every connection finished before the deadline.
+    pub fn is_clean(&self) -> bool {
+        self.aborted == 0
     }
 }
 
@@ -219,6 +242,10 @@ impl Server {
         })?;
         Ok(Server {
             inner: Arc::new(Inner {
+                #[cfg(feature = "tls")]
+                tls: None,
+                #[cfg(feature = "tls")]
+                tls_failures: std::sync::atomic::AtomicUsize::new(0),
                 listeners: Mutex::new(listeners),
                 local_addrs,
                 handler,
@@ -235,6 +262,25 @@ impl Server {
                 }),
             }),
         })
+    }
+
+    /// Makes every connection TLS (before it starts serving).
+    #[cfg(feature = "tls")]
+    pub(crate) fn with_tls(mut self, tls: crate::tls::TlsOptions) -> Server {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.tls = Some(tls);
+        }
+        self
+    }
+
+    /// How many connections were closed because their TLS handshake failed (a bad or
+    /// missing certificate, a peer that does not speak TLS, a timeout). asyncio logs these
+    /// only in debug mode; so does tulip, through the loop's exception handler.
+    #[cfg(feature = "tls")]
+    pub fn tls_handshake_failures(&self) -> usize {
+        self.inner
+            .tls_failures
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Starts accepting connections, if it has not yet (`start_server` does this unless told
@@ -295,6 +341,118 @@ impl Server {
         .await;
         guard.1 = true;
         Ok(())
+    }
+
+    /// Serves until `stop` completes, then shuts down gracefully and returns: stops accepting
+    /// (new connections are refused at once), lets the connections in flight finish until
+    /// `drain_timeout` has passed, then [aborts](Self::abort_clients) those still open. What
+    /// asyncio, tokio and smol leave to each service, in one call; with
+    /// `tulip::signal::shutdown([SIGINT, SIGTERM])?` as `stop`, a service stops cleanly on
+    /// Ctrl-C or on its service manager's SIGTERM.
+    ///
+    /// `stop` is dropped as soon as it completes: a `tulip::signal::shutdown` future then
+    /// gives its signals their previous meaning back, so a second SIGTERM during the drain
+    /// ends the process the default way, and a second Ctrl-C interrupts `tulip::run`. A
+    /// connection counts as finished when its handler has ended and its reader and writer
+    /// are gone (what [`wait_closed`](Self::wait_closed) waits for); an idle connection a
+    /// handler keeps open waits for the deadline. A [`close`](Self::close) from elsewhere
+    /// also starts the drain.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` when the server is already closed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it before `stop` completes closes the server, as dropping
+    /// [`serve_forever`](Self::serve_forever) does; dropping it during the drain leaves the
+    /// connections running (nothing is aborted).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tulip_net::streams::{open_connection, start_server, StreamReader, StreamWriter};
+    ///
+    /// tulip_runtime::run(async {
+    ///     // Greets, then echoes one line and hangs up.
+    ///     let server = start_server(
+    ///         |mut r: StreamReader, w: StreamWriter| async move {
+    ///             w.write(b"hello\n");
+    ///             if let Ok(line) = r.readline().await {
+    ///                 w.write(&line);
+    ///             }
+    ///         },
+    ///         "127.0.0.1:0",
+    ///     )
+    ///     .await?;
+    ///     let addr = server.local_addrs()[0].as_inet().unwrap();
+    ///     let (mut r, w) = open_connection(addr).await?;
+    ///     assert_eq!(r.readline().await.unwrap(), b"hello\n"); // in flight now
+    ///     let client = tulip_executor::spawn(async move {
+    ///         w.write(b"bye\n");
+    ///         r.readline().await
+    ///     });
+    ///     // Stop at once: the request in flight still completes.
+    ///     let report = server.serve_until(async {}, Duration::from_secs(10)).await?;
+    ///     assert_eq!(report.aborted, 0);
+    ///     assert_eq!(client.await.unwrap().unwrap(), b"bye\n");
+    ///     assert!(open_connection(addr).await.is_err()); // refused
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub async fn serve_until<F: Future>(
+        &self,
+        stop: F,
+        drain_timeout: Duration,
+    ) -> io::Result<DrainReport> {
+        self.start_serving()?;
+        struct CloseOnDrop<'a>(&'a Inner);
+        impl Drop for CloseOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.close();
+            }
+        }
+        {
+            let _close = CloseOnDrop(&self.inner);
+            let mut stop = std::pin::pin!(stop);
+            let mut id = None;
+            std::future::poll_fn(|cx| {
+                let stopped = stop.as_mut().poll(cx).is_ready();
+                let mut st = lock(&self.inner.state);
+                if stopped || st.closed {
+                    st.waiters.remove(&mut id);
+                    Poll::Ready(())
+                } else {
+                    st.waiters.register(&mut id, cx.waker());
+                    Poll::Pending
+                }
+            })
+            .await;
+            // `stop` and the guard go here: the signals are given back, the listeners close.
+        }
+        let in_flight = self.active_connections();
+        let mut closed = std::pin::pin!(self.wait_closed());
+        let mut deadline = std::pin::pin!(tulip_reactor::sleep(drain_timeout));
+        let drained = std::future::poll_fn(|cx| {
+            if closed.as_mut().poll(cx).is_ready() {
+                Poll::Ready(true)
+            } else if deadline.as_mut().poll(cx).is_ready() {
+                Poll::Ready(false)
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        let aborted = if drained {
+            0
+        } else {
+            let left = self.active_connections();
+            self.abort_clients();
+            left
+        };
+        Ok(DrainReport { in_flight, aborted })
     }
 
     /// Stops listening: the sockets close now (a Unix socket file is removed). Connections
@@ -434,7 +592,34 @@ impl Inner {
         }
         let reader = StreamReader::build(Some(conn.clone()), self.limit);
         let writer = StreamWriter::new(conn);
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            // The handshake runs in a task of its own, so the accept loop goes on; the
+            // handler starts once it succeeds.
+            let (inner, tls) = (self.clone(), tls.clone());
+            let fut = async move {
+                let mut reader = reader;
+                match writer.start_tls_with(&mut reader, &tls).await {
+                    Ok(()) => inner.handler.start(&inner.spawner, reader, writer, peer),
+                    Err(e) => inner.handshake_failed(&peer, &e),
+                }
+            };
+            self.spawner.spawn(fut).detach();
+            return;
+        }
         self.handler.start(&self.spawner, reader, writer, peer);
+    }
+
+    /// A TLS handshake failed: the connection is closed already; count it, and report it in
+    /// debug mode.
+    #[cfg(feature = "tls")]
+    fn handshake_failed(&self, peer: &SockAddr, e: &io::Error) {
+        self.tls_failures
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if tulip_runtime::EventLoop::try_current().is_some_and(|h| h.debug()) {
+            let note = format!("the TLS handshake with {peer} failed");
+            call_exception_handler(&ExceptionContext::error(&note, Some(e)));
+        }
     }
 }
 
@@ -493,10 +678,14 @@ where
     Fut::Output: HandlerOutput,
 {
     fn start(&self, spawner: &Spawner, reader: StreamReader, writer: StreamWriter, peer: SockAddr) {
+        // The connection stays attached to the server until the handler's outcome is
+        // reported, so `Server::wait_closed` never returns before a failing handler's report.
+        let attached = writer.conn().clone();
         let fut = self(reader, writer);
         spawner
             .spawn(async move {
                 fut.await.report(&peer);
+                drop(attached);
             })
             .detach();
     }

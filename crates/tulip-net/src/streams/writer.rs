@@ -10,6 +10,8 @@ use std::task::{Context, Poll};
 
 use super::conn::Conn;
 use crate::addr::SockAddr;
+#[cfg(feature = "tls")]
+use crate::tls::rustls;
 
 /// The writing side of a connection, with asyncio's `StreamWriter` API.
 ///
@@ -86,6 +88,11 @@ impl StreamWriter {
         StreamWriter { conn }
     }
 
+    /// The connection core this writer drives.
+    pub(crate) fn conn(&self) -> &Arc<Conn> {
+        &self.conn
+    }
+
     /// Writes `data`: sends what the socket takes now and buffers the rest; never waits.
     ///
     /// After [`close`](Self::close), [`write_eof`](Self::write_eof) or the loss of the
@@ -152,7 +159,8 @@ impl StreamWriter {
         self.conn.write_eof()
     }
 
-    /// Whether [`write_eof`](Self::write_eof) is supported (true for TCP and Unix sockets).
+    /// Whether [`write_eof`](Self::write_eof) is supported (true for TCP and Unix sockets,
+    /// and over TLS, where it sends `close_notify` first).
     pub fn can_write_eof(&self) -> bool {
         self.conn.io.can_write_eof()
     }
@@ -258,7 +266,185 @@ impl StreamWriter {
     /// Not cancel safe: dropping it midway leaves an unknown part of the file sent.
     pub async fn sendfile(&self, file: &File, offset: u64, count: Option<u64>) -> io::Result<u64> {
         self.flush().await?;
+        if self.conn.is_tls() {
+            // The bytes must be encrypted: copy through the session (asyncio's fallback).
+            return self.sendfile_copy(file, offset, count).await;
+        }
         crate::sendfile::send_file(&*self.conn.io, file, offset, count).await
+    }
+
+    /// `sendfile` through `write` and `drain`, for TLS connections.
+    async fn sendfile_copy(&self, file: &File, offset: u64, count: Option<u64>) -> io::Result<u64> {
+        use std::io::Read;
+        use std::os::unix::fs::FileExt;
+        let total = count.unwrap_or(u64::MAX);
+        let mut sent = 0u64;
+        let mut positional = true;
+        let mut chunk = vec![0u8; 64 * 1024];
+        while sent < total {
+            let want = usize::try_from(total - sent).map_or(chunk.len(), |w| w.min(chunk.len()));
+            let res = if positional {
+                file.read_at(&mut chunk[..want], offset + sent)
+            } else {
+                (&*file).read(&mut chunk[..want])
+            };
+            let n = match res {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if positional && offset == 0 && e.raw_os_error() == Some(libc::ESPIPE) => {
+                    positional = false;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            self.write(&chunk[..n]);
+            self.drain().await?;
+            sent += n as u64;
+        }
+        self.flush().await?;
+        Ok(sent)
+    }
+}
+
+#[cfg(feature = "tls")]
+impl StreamWriter {
+    /// Upgrades the connection to TLS, as its client (asyncio 3.11's `writer.start_tls(ctx,
+    /// server_hostname=…)`), with the default timeouts: what was written before goes out in
+    /// the clear, the handshake runs, and from then on `reader` and this writer — the same
+    /// objects — read and write through the session.
+    ///
+    /// `reader` is the connection's reader, borrowed for the handshake: whatever it had
+    /// already read and not returned is the start of the peer's TLS data, and goes to the
+    /// handshake first; the borrow also makes sure nothing else reads meanwhile. Writes made
+    /// during the handshake (from other tasks) are held and sent encrypted once it is done.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a reader of another connection or a bad `server_hostname`; a
+    /// [`TlsError`](crate::tls::TlsError) for a failed handshake (a refused certificate, a
+    /// timeout, a peer that left or does not speak TLS), an upgrade of a TLS or closing
+    /// connection ([`AlreadyTls`](crate::tls::TlsError::AlreadyTls)); the connection's error
+    /// if it is lost. After a failed handshake the connection is closed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: dropping it mid-handshake closes the connection.
+    ///
+    /// # Examples
+    ///
+    /// A plain connection that agrees to switch, then speaks TLS (SMTP's STARTTLS, say):
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tulip_net::streams::{open_connection, start_server, StreamReader, StreamWriter};
+    /// use tulip_net::tls::rustls;
+    ///
+    /// # let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    /// # let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    /// # let server_config = Arc::new(rustls::ServerConfig::builder()
+    /// #     .with_no_client_auth()
+    /// #     .with_single_cert(vec![cert.cert.der().clone()], key)
+    /// #     .unwrap());
+    /// # let mut roots = rustls::RootCertStore::empty();
+    /// # roots.add(cert.cert.der().clone()).unwrap();
+    /// # let client_config = Arc::new(rustls::ClientConfig::builder()
+    /// #     .with_root_certificates(roots)
+    /// #     .with_no_client_auth());
+    /// tulip_runtime::run(async move {
+    ///     let server = start_server(
+    ///         move |mut r: StreamReader, w: StreamWriter| {
+    ///             let config = server_config.clone();
+    ///             async move {
+    ///                 assert_eq!(r.readline().await.unwrap(), b"STARTTLS\n");
+    ///                 w.write(b"GO\n");
+    ///                 w.start_tls_server(&mut r, config).await?;
+    ///                 let line = r.readline().await.unwrap();
+    ///                 w.write(&line);
+    ///                 w.close();
+    ///                 w.wait_closed().await
+    ///             }
+    ///         },
+    ///         "127.0.0.1:0",
+    ///     )
+    ///     .await?;
+    ///     let addr = server.local_addrs()[0].as_inet().unwrap();
+    ///     let (mut r, w) = open_connection(addr).await?;
+    ///     w.write(b"STARTTLS\n");
+    ///     assert_eq!(r.readline().await.unwrap(), b"GO\n");
+    ///     w.start_tls(&mut r, client_config, "localhost").await?;
+    ///     w.write(b"secret\n");
+    ///     assert_eq!(r.readline().await.unwrap(), b"secret\n");
+    ///     assert!(w.tls_info().is_some());
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub async fn start_tls(
+        &self,
+        reader: &mut super::StreamReader,
+        config: Arc<rustls::ClientConfig>,
+        server_hostname: &str,
+    ) -> io::Result<()> {
+        let options = crate::tls::TlsOptions::client(config, server_hostname)?;
+        self.start_tls_with(reader, &options).await
+    }
+
+    /// Upgrades the connection to TLS as its server (asyncio's `start_tls` on a server's
+    /// writer), with the default timeouts. See [`start_tls`](Self::start_tls).
+    ///
+    /// # Errors
+    ///
+    /// As [`start_tls`](Self::start_tls).
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: dropping it mid-handshake closes the connection.
+    pub async fn start_tls_server(
+        &self,
+        reader: &mut super::StreamReader,
+        config: Arc<rustls::ServerConfig>,
+    ) -> io::Result<()> {
+        self.start_tls_with(reader, &crate::tls::TlsOptions::server(config))
+            .await
+    }
+
+    /// Upgrades the connection to TLS with explicit [`TlsOptions`](crate::tls::TlsOptions)
+    /// (either side, its timeouts). See [`start_tls`](Self::start_tls).
+    ///
+    /// # Errors
+    ///
+    /// As [`start_tls`](Self::start_tls).
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: dropping it mid-handshake closes the connection.
+    pub async fn start_tls_with(
+        &self,
+        reader: &mut super::StreamReader,
+        options: &crate::tls::TlsOptions,
+    ) -> io::Result<()> {
+        let early = reader.take_for_tls(&self.conn)?;
+        self.conn.start_tls(early, options).await
+    }
+
+    /// The TLS session's state — protocol, cipher suite, ALPN protocol, the peer's
+    /// certificates, the SNI name — or `None` on a plain connection (asyncio's
+    /// `get_extra_info("ssl_object")`).
+    pub fn tls_info(&self) -> Option<crate::tls::TlsInfo> {
+        self.conn.tls_info()
+    }
+
+    /// The peer's certificate (DER), if it sent one (asyncio's `get_extra_info("peercert")`,
+    /// which decodes it into a dict; decode this with an X.509 parser of your choice).
+    pub fn peer_certificate(&self) -> Option<rustls::pki_types::CertificateDer<'static>> {
+        self.tls_info()?.peer_certificates?.into_iter().next()
+    }
+
+    /// The cipher suite's name and the protocol version (asyncio's
+    /// `get_extra_info("cipher")`, without its key size).
+    pub fn cipher(&self) -> Option<(String, String)> {
+        self.tls_info()?.cipher()
     }
 }
 
