@@ -58,6 +58,7 @@ impl<T> Chan<T> {
         }
     }
 
+    #[inline(always)]
     fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
         match self.queue.push(msg) {
             Ok(()) => {
