@@ -33,8 +33,8 @@ use std::time::Instant;
 
 use tulip_benches::epoll::{self, MSG};
 use tulip_benches::{
-    dispatch, set_linger_zero, tcp_pairs, Flavour, Outcome, Plan, Reference, Runtime,
-    RuntimeKind, Spec,
+    dispatch, set_linger_zero, tcp_pairs, Flavour, Outcome, Plan, Reference, Runtime, RuntimeKind,
+    Spec,
 };
 
 /// Connections in `tcp_echo` and `streams_echo`.

@@ -97,6 +97,12 @@ struct Ctl {
     waker: Option<Waker>,
     /// `wait_closed` callers.
     finish_waiters: Vec<Waker>,
+    /// A TLS upgrade asked the driver to stop reading.
+    tls_requested: bool,
+    /// The driver has stopped reading for it.
+    tls_parked: bool,
+    /// The upgrade waiting for the driver to park.
+    tls_waiter: Option<Waker>,
 }
 
 impl fmt::Debug for Transport {
@@ -308,6 +314,65 @@ impl Transport {
         self.shared.writer.tls_info()
     }
 
+    /// Upgrades the connection to TLS in place (asyncio's `loop.start_tls(transport,
+    /// protocol, sslcontext, server_side=…, server_hostname=…)`, which returns a new
+    /// transport; here the same transport and protocol go on, now through TLS).
+    ///
+    /// Reading stops as soon as this is *called* — call it from the callback that decided to
+    /// upgrade (`data_received` of a `STARTTLS` line, say) and spawn the future it returns —
+    /// so the peer's first TLS bytes stay in the socket for the handshake. What was written
+    /// before goes out in the clear; writes made during the handshake wait and are then sent
+    /// encrypted; reading resumes through TLS afterwards.
+    ///
+    /// # Errors
+    ///
+    /// The handshake's [`TlsError`](tulip_net::tls::TlsError) (the connection is then
+    /// closed), `AlreadyTls`, or the connection's error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: dropping the future mid-handshake closes the connection (dropping it
+    /// before its first poll only resumes reading).
+    #[cfg(feature = "tls")]
+    pub fn start_tls(
+        &self,
+        options: tulip_net::tls::TlsOptions,
+    ) -> impl std::future::Future<Output = io::Result<()>> + Send + 'static {
+        lock(&self.shared.ctl).tls_requested = true;
+        self.nudge();
+        let t = self.clone();
+        /// Lets the driver read again however the upgrade ends.
+        struct Resume(Transport);
+        impl Drop for Resume {
+            fn drop(&mut self) {
+                {
+                    let mut c = lock(&self.0.shared.ctl);
+                    c.tls_requested = false;
+                    c.tls_parked = false;
+                    c.tls_waiter = None;
+                }
+                self.0.nudge();
+            }
+        }
+        let guard = Resume(t);
+        async move {
+            let t = &guard.0;
+            poll_fn(|cx| {
+                let mut c = lock(&t.shared.ctl);
+                if c.tls_parked || c.finished || c.waker.is_none() {
+                    return Poll::Ready(());
+                }
+                c.tls_waiter = Some(cx.waker().clone());
+                Poll::Pending
+            })
+            .await;
+            let raw = t.shared.writer.raw_reader();
+            let res = raw.start_tls(&options).await;
+            drop(guard);
+            res
+        }
+    }
+
     /// Marks the protocol finished and wakes `wait_closed`.
     pub(crate) fn finish(&self) {
         let waiters = {
@@ -363,8 +428,18 @@ impl Core {
             Some(w) if w.will_wake(cx.waker()) => {}
             slot => *slot = Some(cx.waker().clone()),
         }
+        if c.tls_requested && !c.tls_parked {
+            c.tls_parked = true;
+            if let Some(w) = c.tls_waiter.take() {
+                w.wake();
+            }
+        }
         Snapshot {
-            want_read: sh.readable && !self.eof && !c.paused_reading && !c.closing,
+            want_read: sh.readable
+                && !self.eof
+                && !c.paused_reading
+                && !c.closing
+                && !c.tls_requested,
         }
     }
 

@@ -13,11 +13,7 @@ use std::io;
 
 use tulip::protocol::{LoopProtocolExt, Protocol, Transport};
 
-const MESSAGES: [&[u8]; 3] = [
-    b"This is the message. ",
-    b"It will be sent ",
-    b"in parts.",
-];
+const MESSAGES: [&[u8]; 3] = [b"This is the message. ", b"It will be sent ", b"in parts."];
 const SERVER_ADDRESS: &str = "127.0.0.1:10000";
 
 struct EchoClient {
@@ -64,7 +60,9 @@ impl Protocol for EchoClient {
 
 #[tulip::main]
 async fn main() -> io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| SERVER_ADDRESS.to_string());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| SERVER_ADDRESS.to_string());
     let (tx, rx) = tulip::channel::oneshot();
     let event_loop = tulip::EventLoop::current();
     event_loop

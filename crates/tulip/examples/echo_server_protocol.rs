@@ -30,11 +30,19 @@ impl Protocol for EchoServer {
     }
 
     fn data_received(&mut self, data: &[u8]) {
-        println!("EchoServer_{}: received {:?}", self.address, String::from_utf8_lossy(data));
+        println!(
+            "EchoServer_{}: received {:?}",
+            self.address,
+            String::from_utf8_lossy(data)
+        );
         if let Some(t) = &self.transport {
             t.write(data);
         }
-        println!("EchoServer_{}: sent {:?}", self.address, String::from_utf8_lossy(data));
+        println!(
+            "EchoServer_{}: sent {:?}",
+            self.address,
+            String::from_utf8_lossy(data)
+        );
     }
 
     fn eof_received(&mut self) -> bool {
@@ -58,7 +66,9 @@ impl Protocol for EchoServer {
 
 #[tulip::main]
 async fn main() -> io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| SERVER_ADDRESS.to_string());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| SERVER_ADDRESS.to_string());
     let event_loop = tulip::EventLoop::current();
     let server = event_loop
         .create_server(

@@ -26,7 +26,11 @@ impl SubprocessProtocol for DfProtocol {
     }
 
     fn pipe_data_received(&mut self, fd: i32, data: &[u8]) {
-        println!("read {} bytes from {}", data.len(), if fd == 1 { "stdout" } else { "stderr" });
+        println!(
+            "read {} bytes from {}",
+            data.len(),
+            if fd == 1 { "stdout" } else { "stderr" }
+        );
         if fd == 1 {
             self.buffer.extend_from_slice(data);
         }
