@@ -710,3 +710,122 @@ fn local_protocols_may_hold_rc_state() {
         Ok(())
     });
 }
+
+// test_unix_events.py / test_events.py: create_unix_server + create_unix_connection, through
+// the loop handle's methods.
+#[test]
+fn unix_server_and_connection_through_the_loop_handle() {
+    use tulip_protocol::LoopProtocolExt;
+    run(async {
+        let dir = std::env::temp_dir().join(format!("tulip-proto-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("echo.sock");
+        let _ = std::fs::remove_file(&path);
+        let lp = tulip_runtime::EventLoop::current();
+        let server = lp
+            .create_unix_server(
+                || Recorder {
+                    on_data: |t, d| t.write(d),
+                    ..Recorder::new(&Log::default())
+                },
+                &path,
+            )
+            .await?;
+        let l: Log = Log::default();
+        let l2 = l.clone();
+        let t = lp
+            .create_unix_connection(
+                move || Recorder {
+                    on_data: |t, _| t.close(),
+                    ..Recorder::new(&l2)
+                },
+                &path,
+            )
+            .await?;
+        t.write(b"unix");
+        t.wait_closed().await;
+        assert_eq!(entries(&l), ["made", "data:unix", "lost:none"]);
+        server.close();
+        server.wait_closed().await;
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    });
+}
+
+// test_unix_events.py: UnixWritePipeTransportTests.test_write_err (EPIPE: the reader is gone,
+// connection_lost gets the error).
+#[test]
+fn a_write_pipe_whose_reader_is_gone_is_lost_with_broken_pipe() {
+    run(async {
+        let (r, w) = rustix::pipe::pipe()?;
+        drop(r);
+        let l: Log = Log::default();
+        let l2 = l.clone();
+        let t = tulip_protocol::connect_write_pipe(move || Recorder::new(&l2), w).await?;
+        t.write(b"nobody reads this");
+        t.wait_closed().await;
+        assert_eq!(entries(&l), ["made", "lost:BrokenPipe"]);
+        Ok(())
+    });
+}
+
+// test_buffered_proto.py: a get_buffer that returns an empty buffer is a fatal error.
+#[test]
+fn an_empty_get_buffer_aborts_the_transport() {
+    struct Empty(Log);
+    impl Protocol for Empty {
+        fn connection_lost(&mut self, e: Option<io::Error>) {
+            log(&self.0, format!("lost:{:?}", e.map(|e| e.kind())));
+        }
+    }
+    impl BufferedProtocol for Empty {
+        fn get_buffer(&mut self, _: usize) -> &mut [u8] {
+            &mut []
+        }
+        fn buffer_updated(&mut self, _: usize) {
+            unreachable!("nothing can be read into an empty buffer");
+        }
+    }
+    run(async {
+        let (addr, _rx) = peer_server().await?;
+        let l: Log = Log::default();
+        let l2 = l.clone();
+        let t = tulip_protocol::create_connection(move || Buffered(Empty(l2)), addr).await?;
+        t.wait_closed().await;
+        assert_eq!(entries(&l), ["lost:Some(InvalidData)"]);
+        Ok(())
+    });
+}
+
+// test_selector_events.py: test_write_buffer_full from outside a callback: a write made by
+// another task still reaches pause_writing.
+#[test]
+fn a_write_from_another_task_pauses_the_protocol() {
+    run(async {
+        let (addr, rx) = peer_server().await?;
+        let l: Log = Log::default();
+        let l2 = l.clone();
+        let t = tulip_protocol::create_connection(move || Recorder::new(&l2), addr).await?;
+        let (mut r, _w) = rx.recv().await;
+        t.set_write_buffer_limits(Some(1024), Some(0))?;
+        let t2 = t.clone();
+        tulip_executor::spawn(async move {
+            let chunk = vec![b'z'; 64 * 1024];
+            while t2.get_write_buffer_size() <= 1024 {
+                t2.write(&chunk);
+            }
+        })
+        .await
+        .unwrap();
+        while !entries(&l).contains(&"pause".to_string()) {
+            tulip_executor::yield_now().await;
+        }
+        // Draining the peer brings the buffer to the low mark (0).
+        while !entries(&l).contains(&"resume".to_string()) {
+            let _ = r.read(1 << 20).await?;
+        }
+        assert_eq!(entries(&l), ["made", "pause", "resume"]);
+        t.abort();
+        Ok(())
+    });
+}

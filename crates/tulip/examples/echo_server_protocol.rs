@@ -1,85 +1,95 @@
-//! The echo server of PyMOTW-3's `asyncio_echo_server_protocol.py` with tulip's transports
-//! and protocols. Run it, then `cargo run -p tulip --example echo_client_protocol`.
+//! The TCP echo server of PyMOTW-3's `asyncio_echo_server_protocol.py` with tulip's
+//! transports and protocols. Run it, then `cargo run -p tulip --example echo_client_protocol`;
+//! Ctrl-C stops it.
 //!
 //! Provenance: dhellmann/pymotw-3, source/asyncio/asyncio_echo_server_protocol.py (rewritten
 //! in Rust; the structure and the log lines follow it).
 //!
 //! ```text
-//! cargo run -p tulip --example echo_server_protocol [ADDR]   # default 127.0.0.1:10000
+//! cargo run -p tulip --example echo_server_protocol [ADDR]   # default localhost:10000
 //! ```
 
 use std::io;
+use std::time::Duration;
 
 use tulip::protocol::{LoopProtocolExt, Protocol, Transport};
 
-const SERVER_ADDRESS: &str = "127.0.0.1:10000";
+const SERVER_ADDRESS: &str = "localhost:10000";
 
-/// One connection's echo protocol.
+/// PyMOTW's `logging` lines: `NAME: message` on stderr.
+fn log(name: &str, msg: &str) {
+    eprintln!("{name}: {msg}");
+}
+
+#[derive(Default)]
 struct EchoServer {
     transport: Option<Transport>,
-    address: String,
+    name: String,
 }
 
 impl Protocol for EchoServer {
     fn connection_made(&mut self, transport: Transport) {
-        self.address = transport
-            .peername()
-            .map_or_else(|| "?".to_string(), ToString::to_string);
-        println!("EchoServer_{}: connection accepted", self.address);
+        self.name = match transport.peername().and_then(|a| a.as_inet()) {
+            Some(a) => format!("EchoServer_{}_{}", a.ip(), a.port()),
+            None => "EchoServer".to_string(),
+        };
+        log(&self.name, "connection accepted");
         self.transport = Some(transport);
     }
 
     fn data_received(&mut self, data: &[u8]) {
-        println!(
-            "EchoServer_{}: received {:?}",
-            self.address,
-            String::from_utf8_lossy(data)
+        log(
+            &self.name,
+            &format!("received {:?}", String::from_utf8_lossy(data)),
         );
         if let Some(t) = &self.transport {
             t.write(data);
         }
-        println!(
-            "EchoServer_{}: sent {:?}",
-            self.address,
-            String::from_utf8_lossy(data)
+        log(
+            &self.name,
+            &format!("sent {:?}", String::from_utf8_lossy(data)),
         );
     }
 
     fn eof_received(&mut self) -> bool {
-        println!("EchoServer_{}: received EOF", self.address);
+        log(&self.name, "received EOF");
         if let Some(t) = &self.transport {
             if t.can_write_eof() {
                 let _ = t.write_eof();
             }
         }
-        // Returning false closes the transport.
+        // Python's `None`: the transport closes itself.
         false
     }
 
     fn connection_lost(&mut self, error: Option<io::Error>) {
         match error {
-            Some(e) => println!("EchoServer_{}: error: {e}", self.address),
-            None => println!("EchoServer_{}: closing", self.address),
+            Some(e) => log(&self.name, &format!("ERROR: {e}")),
+            None => log(&self.name, "closing"),
         }
     }
 }
 
-#[tulip::main]
-async fn main() -> io::Result<()> {
+fn main() -> io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| SERVER_ADDRESS.to_string());
-    let event_loop = tulip::EventLoop::current();
-    let server = event_loop
-        .create_server(
-            || EchoServer {
-                transport: None,
-                address: String::new(),
-            },
-            addr.as_str(),
-        )
-        .await?;
-    println!("starting up on {}", server.local_addrs()[0]);
-    // Until Ctrl-C, as PyMOTW's loop.run_forever().
-    server.serve_forever().await
+    tulip::run(async move {
+        let event_loop = tulip::EventLoop::current();
+        // Create the server and let it finish binding before serving.
+        let server = event_loop
+            .create_server(EchoServer::default, addr.as_str())
+            .await?;
+        log(
+            "main",
+            &format!("starting up on {}", server.local_addrs()[0]),
+        );
+        // Serve until Ctrl-C (PyMOTW's run_forever and KeyboardInterrupt).
+        let stop = tulip::signal::shutdown([tulip::signal::SIGINT, tulip::signal::SIGTERM])?;
+        server.serve_until(stop, Duration::from_secs(1)).await?;
+        log("main", "closing server");
+        server.wait_closed().await;
+        log("main", "closing event loop");
+        io::Result::Ok(())
+    })
 }

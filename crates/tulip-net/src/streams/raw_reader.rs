@@ -169,12 +169,12 @@ impl StreamWriter {
 
 impl StreamReader {
     /// Turns a connection's reader into a [`RawReader`], with what it had read and not yet
-    /// returned; `Err(self)` for a stand-alone reader (no connection).
+    /// returned; `Err(self)` (boxed) for a stand-alone reader (no connection).
     ///
     /// # Errors
     ///
     /// Gives the reader back when it reads no connection.
-    pub fn into_raw(self) -> Result<(RawReader, Vec<u8>), StreamReader> {
+    pub fn into_raw(self) -> Result<(RawReader, Vec<u8>), Box<StreamReader>> {
         self.split_conn()
             .map(|(conn, rest)| (RawReader::new(conn), rest))
     }

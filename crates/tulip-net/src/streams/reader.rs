@@ -221,13 +221,13 @@ impl StreamReader {
     }
 
     /// Takes the connection and the unread bytes out of the reader (`Err(self)` without one).
-    pub(crate) fn split_conn(mut self) -> Result<(Arc<Conn>, Vec<u8>), StreamReader> {
+    pub(crate) fn split_conn(mut self) -> Result<(Arc<Conn>, Vec<u8>), Box<StreamReader>> {
         match self.conn.take() {
             Some(conn) => {
                 let rest = self.take_all();
                 Ok((conn, rest))
             }
-            None => Err(self),
+            None => Err(Box::new(self)),
         }
     }
 
