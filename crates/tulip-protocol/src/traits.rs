@@ -90,7 +90,7 @@ pub trait Protocol: 'static {
 /// # Examples
 ///
 /// ```
-/// use tulip_protocol::{BufferedProtocol, Protocol, Transport};
+/// use tulip_protocol::{BufferedProtocol, Protocol};
 ///
 /// struct Counter {
 ///     buf: Vec<u8>,
@@ -180,7 +180,7 @@ pub trait DatagramProtocol: 'static {
 /// # Examples
 ///
 /// ```
-/// use tulip_protocol::{SubprocessProtocol, SubprocessTransport};
+/// use tulip_protocol::SubprocessProtocol;
 ///
 /// #[derive(Default)]
 /// struct Collect(Vec<u8>);
