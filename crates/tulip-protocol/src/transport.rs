@@ -474,7 +474,9 @@ impl Core {
         match self.raw.poll_read(cx, buf) {
             Poll::Ready(Ok(0)) => {
                 self.eof = true;
-                if self.raw.is_shut() {
+                // End of stream after our own close began (a server's `close_clients`, say)
+                // is ours, not the peer's: no `eof_received`.
+                if self.raw.is_shut() || self.t.shared.writer.is_closing() {
                     None
                 } else {
                     Some(Event::Eof)

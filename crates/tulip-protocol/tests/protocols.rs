@@ -829,3 +829,60 @@ fn a_write_from_another_task_pauses_the_protocol() {
         Ok(())
     });
 }
+
+// test_events.py: test_connect_accepted_socket (a protocol on a socket accepted elsewhere).
+#[test]
+fn connect_accepted_socket_runs_a_protocol_on_an_accepted_stream() {
+    run(async {
+        let listener = tulip_net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (mut r, w) = open_connection(addr).await?;
+        let (sock, _) = listener.accept().await?;
+        let l: Log = Log::default();
+        let l2 = l.clone();
+        let t = tulip_protocol::connect_accepted_socket(
+            move || Recorder {
+                on_data: |t, d| t.write(&d.to_ascii_uppercase()),
+                ..Recorder::new(&l2)
+            },
+            sock,
+        )
+        .await?;
+        assert_eq!(
+            t.peername().and_then(|a| a.as_inet()),
+            Some(w.local_addr()?.as_inet().unwrap())
+        );
+        assert!(t.socket().is_some());
+        w.write(b"abc");
+        assert_eq!(r.readexactly(3).await.unwrap(), b"ABC");
+        w.close();
+        t.wait_closed().await;
+        assert_eq!(entries(&l), ["made", "data:abc", "eof", "lost:none"]);
+        Ok(())
+    });
+}
+
+// test_server.py / base_events Server.close_clients (3.13): the server's close_clients
+// closes each protocol's transport: connection_lost(None), no spurious eof_received.
+#[test]
+fn server_close_clients_ends_protocols_with_connection_lost() {
+    run(async {
+        let l: Log = Log::default();
+        let l2 = l.clone();
+        let server =
+            tulip_protocol::create_server(move || Recorder::new(&l2), "127.0.0.1:0").await?;
+        let addr = server.local_addrs()[0].as_inet().unwrap();
+        let (mut r, w) = open_connection(addr).await?;
+        w.write(b"hi");
+        while entries(&l).len() < 2 {
+            tulip_executor::yield_now().await;
+        }
+        assert_eq!(server.active_connections(), 1);
+        server.close();
+        server.close_clients();
+        server.wait_closed().await;
+        assert_eq!(entries(&l), ["made", "data:hi", "lost:none"]);
+        assert_eq!(r.read(10).await?, b"");
+        Ok(())
+    });
+}
