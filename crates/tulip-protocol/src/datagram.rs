@@ -296,10 +296,22 @@ where
     L: ToSocketAddrs,
     R: ToSocketAddrs,
 {
-    let sock = match local {
-        Some(l) => UdpSocket::bind(l).await?,
-        None => UdpSocket::bind("0.0.0.0:0").await?,
+    let Some(l) = local else {
+        // No local address: any port of the remote's family (IPv4 first, then IPv6).
+        let sock = UdpSocket::bind("0.0.0.0:0").await?;
+        let Some(r) = remote else {
+            return Ok(sock);
+        };
+        return match sock.connect(&r).await {
+            Ok(()) => Ok(sock),
+            Err(e4) => {
+                let sock6 = UdpSocket::bind("[::]:0").await.map_err(|_| e4)?;
+                sock6.connect(r).await?;
+                Ok(sock6)
+            }
+        };
     };
+    let sock = UdpSocket::bind(l).await?;
     if let Some(r) = remote {
         sock.connect(r).await?;
     }
