@@ -23,11 +23,13 @@ pub(crate) fn run_all() -> Result<(), String> {
     // The same behavioural tests on the multi-threaded loop: `tulip::run`, `Runner::new()` and
     // `#[tulip::test]` take their worker count from TULIP_WORKERS (tests of asyncio's ordering
     // pin one worker explicitly).
-    run_cmd(
-        cargo()
-            .env("TULIP_WORKERS", "2")
-            .args(["test", "-p", "tulip-tests"]),
-    )?;
+    run_cmd(cargo().env("TULIP_WORKERS", "2").args([
+        "test",
+        "-p",
+        "tulip-tests",
+        "-p",
+        "tulip-protocol",
+    ]))?;
     // The loop's tests and the networking crate once more on the portable `polling` backend
     // (the default is our own epoll layer): `Runner::builder()` reads TULIP_BACKEND.
     run_cmd(cargo().env("TULIP_BACKEND", "polling").args([
@@ -36,6 +38,8 @@ pub(crate) fn run_all() -> Result<(), String> {
         "tulip-tests",
         "-p",
         "tulip-net",
+        "-p",
+        "tulip-protocol",
     ]))?;
     run_cmd(
         cargo()

@@ -51,6 +51,7 @@
 mod conn;
 mod error;
 mod raw;
+mod raw_reader;
 mod reader;
 mod server;
 mod writer;
@@ -60,6 +61,7 @@ use std::path::Path;
 
 pub use error::ReadError;
 pub use raw::RawStream;
+pub use raw_reader::{raw_pair, RawReader};
 pub use reader::{Lines, StreamFeeder, StreamReader, DEFAULT_LIMIT};
 pub use server::{DrainReport, Handler, HandlerOutput, Server};
 pub use writer::{Drain, StreamWriter};
