@@ -456,7 +456,12 @@ fn start(exe: &str, args: &[&str], dir: &Path, name: &str) -> Running {
     let out = dir.join(format!("{name}.out"));
     let file = std::fs::File::create(&out).expect("create the output file");
     let mut cmd = Command::new(exe);
+    // The programs are asyncio's: one loop thread, debug mode only where they ask for it. The
+    // suite's own TULIP_WORKERS / TULIP_DEBUG runs (.ci/run) must not change their output;
+    // TULIP_BACKEND (the reactor's poller) is left as it is.
     cmd.args(args)
+        .env_remove("TULIP_WORKERS")
+        .env_remove("TULIP_DEBUG")
         .env("TMPDIR", dir)
         .stdin(Stdio::null())
         .stdout(file.try_clone().expect("dup the output file"))
