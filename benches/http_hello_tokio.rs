@@ -42,7 +42,10 @@ fn response(status: &str, keep_alive: bool, body: &[u8]) -> Vec<u8> {
 }
 
 /// One line of at most LINE_LIMIT bytes; empty at end of stream.
-async fn readline<R: AsyncBufReadExt + Unpin>(r: &mut R, line: &mut Vec<u8>) -> Result<(), Refusal> {
+async fn readline<R: AsyncBufReadExt + Unpin>(
+    r: &mut R,
+    line: &mut Vec<u8>,
+) -> Result<(), Refusal> {
     line.clear();
     let n = (&mut *r)
         .take(LINE_LIMIT + 1)
@@ -147,7 +150,9 @@ fn option(name: &str) -> Option<String> {
 }
 
 fn main() -> std::io::Result<()> {
-    let port: u16 = option("--port").and_then(|p| p.parse().ok()).unwrap_or(8080);
+    let port: u16 = option("--port")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8080);
     let workers: usize = option("--workers")
         .and_then(|w| w.parse().ok())
         .unwrap_or(1);
@@ -163,7 +168,10 @@ fn main() -> std::io::Result<()> {
     };
     rt.block_on(async move {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
-        println!("serving on http://127.0.0.1:{}", listener.local_addr()?.port());
+        println!(
+            "serving on http://127.0.0.1:{}",
+            listener.local_addr()?.port()
+        );
         loop {
             let (stream, _) = listener.accept().await?;
             let _ = stream.set_nodelay(true);

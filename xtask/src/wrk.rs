@@ -64,7 +64,12 @@ fn start(path: &std::path::Path, workers: &str) -> Result<(Child, u16), String> 
         .rsplit(':')
         .next()
         .and_then(|p| p.parse().ok())
-        .ok_or_else(|| format!("{}: expected `serving on …:PORT`, got {line:?}", describe(&cmd)))?;
+        .ok_or_else(|| {
+            format!(
+                "{}: expected `serving on …:PORT`, got {line:?}",
+                describe(&cmd)
+            )
+        })?;
     Ok((child, port))
 }
 
@@ -79,11 +84,19 @@ fn field<'a>(report: &'a str, label: &str) -> &'a str {
 
 pub(crate) fn run_wrk(args: &[String]) -> Result<(), String> {
     let o = parse(args)?;
-    if !succeeds(Command::new("wrk").arg("--version")) && !succeeds(Command::new("which").arg("wrk"))
+    if !succeeds(Command::new("wrk").arg("--version"))
+        && !succeeds(Command::new("which").arg("wrk"))
     {
         return Err("wrk is not installed (Debian: apt-get install wrk)".into());
     }
-    run(cargo().args(["build", "--release", "-p", "tulip", "--example", "http_hello"]))?;
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "tulip",
+        "--example",
+        "http_hello",
+    ]))?;
     run(cargo().args([
         "build",
         "--release",

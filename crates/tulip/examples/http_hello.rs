@@ -132,7 +132,9 @@ fn option(name: &str) -> Option<String> {
 }
 
 fn main() -> std::io::Result<()> {
-    let port: u16 = option("--port").and_then(|p| p.parse().ok()).unwrap_or(8080);
+    let port: u16 = option("--port")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8080);
     let workers: usize = option("--workers")
         .and_then(|w| w.parse().ok())
         .unwrap_or(1);
@@ -143,9 +145,7 @@ fn main() -> std::io::Result<()> {
             .limit(LINE_LIMIT)
             .start_server(serve, ("127.0.0.1", port))
             .await?;
-        let bound = server.local_addrs()[0]
-            .as_inet()
-            .map_or(port, |a| a.port());
+        let bound = server.local_addrs()[0].as_inet().map_or(port, |a| a.port());
         println!("serving on http://127.0.0.1:{bound}");
         server.serve_forever().await
     })
