@@ -48,11 +48,12 @@ pub(crate) fn run_all() -> Result<(), String> {
     )?;
     // The workspace build turns tulip-net's `tls` on (the benches want it): its docs must
     // also hold without it.
-    run_cmd(
-        cargo()
-            .env("RUSTDOCFLAGS", "-D warnings")
-            .args(["doc", "-p", "tulip-net", "--no-deps"]),
-    )?;
+    run_cmd(cargo().env("RUSTDOCFLAGS", "-D warnings").args([
+        "doc",
+        "-p",
+        "tulip-net",
+        "--no-deps",
+    ]))?;
     deny()?;
     run_cmd(cargo().args(["check", "-p", "tulip-benches", "--benches"]))?;
     // The README's main job, the tour (in the debug build the tests already made; the README
