@@ -1,96 +1,130 @@
 //! The echo client of PyMOTW-3's `asyncio_echo_client_protocol.py` with tulip's transports
-//! and protocols: two clients each send the message in parts, then end of stream, and print
-//! what comes back until the server closes. Start
-//! `cargo run -p tulip --example echo_server_protocol` first.
+//! and protocols: it sends the message in parts, then end of stream, and logs what comes back
+//! until the server closes. Expected output: tests/data/pymotw/asyncio_echo_client_protocol.txt.
 //!
-//! Provenance: dhellmann/pymotw-3, source/asyncio/asyncio_echo_client_protocol.py (rewritten
-//! in Rust; the structure and the log lines follow it).
+//! Provenance: dhellmann/pymotw-3, source/asyncio/asyncio_echo_client_protocol.py, the version
+//! the chapter (io_protocol.rst) shows and records (one client that signals a future when it
+//! is done); rewritten in Rust, the structure and the log lines follow it.
 //!
 //! ```text
-//! cargo run -p tulip --example echo_client_protocol [ADDR]   # default localhost:10000
+//! cargo run -p tulip --example pymotw_asyncio_echo_server_protocol   # first, in another terminal
+//! cargo run -p tulip --example pymotw_asyncio_echo_client_protocol [-- --port N]
 //! ```
+//!
+//! The Python passes its protocol a `Future` through `functools.partial`; here the factory is
+//! a closure and the future a oneshot channel, whose sender the protocol takes on its first
+//! "done". Like the Python, the loop runs twice: once to connect, once until the client is
+//! done. Logging goes to stderr in the Python's format. Difference: `--port N` picks another
+//! port than 10000.
 
 use std::io;
 
+use tulip::channel::oneshot;
 use tulip::protocol::{LoopProtocolExt, Protocol, Transport};
 
 const MESSAGES: [&[u8]; 3] = [b"This is the message. ", b"It will be sent ", b"in parts."];
-const SERVER_ADDRESS: &str = "localhost:10000";
+
+/// Bytes shown as Python shows them (`b'…'`).
+fn bytes_repr(b: &[u8]) -> String {
+    format!("b'{}'", b.escape_ascii())
+}
+
+/// The port from `--port N`, 10000 by default.
+fn port() -> u16 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == "--port")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(10000)
+}
+
+/// The `logging.getLogger('EchoClient')` lines.
+fn log(msg: &str) {
+    eprintln!("EchoClient: {msg}");
+}
 
 struct EchoClient {
     messages: &'static [&'static [u8]],
-    num: usize,
+    /// Set once the client is done (the Python's future `f`).
+    done: Option<oneshot::Sender<bool>>,
     transport: Option<Transport>,
 }
 
 impl EchoClient {
-    fn report(&self, text: &str) {
-        eprintln!("{}: {text}", self.num);
+    /// `if not self.f.done(): self.f.set_result(True)`.
+    fn set_done(&mut self) {
+        if let Some(done) = self.done.take() {
+            let _ = done.send(true);
+        }
     }
 }
 
 impl Protocol for EchoClient {
     fn connection_made(&mut self, transport: Transport) {
         if let Some(a) = transport.peername().and_then(|a| a.as_inet()) {
-            self.report(&format!("connecting to {} port {}", a.ip(), a.port()));
+            log(&format!("connecting to {} port {}", a.ip(), a.port()));
         }
         // This could be transport.writelines() except that would make it harder to show each
         // part of the message being sent.
         for msg in self.messages {
             transport.write(msg);
-            self.report(&format!("sending {:?}", String::from_utf8_lossy(msg)));
+            log(&format!("sending {}", bytes_repr(msg)));
         }
         if transport.can_write_eof() {
-            let _ = transport.write_eof();
+            if let Err(e) = transport.write_eof() {
+                log(&format!("ERROR: {e}"));
+            }
         }
         self.transport = Some(transport);
     }
 
     fn data_received(&mut self, data: &[u8]) {
-        self.report(&format!("received {:?}", String::from_utf8_lossy(data)));
+        log(&format!("received {}", bytes_repr(data)));
     }
 
     fn eof_received(&mut self) -> bool {
-        self.report("received EOF");
+        log("received EOF");
         if let Some(t) = &self.transport {
             t.close();
         }
+        self.set_done();
         false
     }
 
     fn connection_lost(&mut self, _error: Option<io::Error>) {
-        self.report("server closed connection");
+        log("server closed connection");
         if let Some(t) = &self.transport {
             t.close();
         }
+        self.set_done();
     }
 }
 
 fn main() -> io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| SERVER_ADDRESS.to_string());
-    tulip::run(async move {
-        let event_loop = tulip::EventLoop::current();
-        // Build multiple clients.
-        let mut connections = Vec::new();
-        for num in 1..3 {
-            let transport = event_loop
-                .create_connection(
-                    move || EchoClient {
-                        messages: &MESSAGES,
-                        num,
-                        transport: None,
-                    },
-                    addr.as_str(),
-                )
-                .await?;
-            connections.push(transport);
-        }
-        // Wait until the work for all of the clients is done.
-        for t in &connections {
-            t.wait_closed().await;
-        }
+    let event_loop = tulip::Runner::new();
+    let handle = event_loop.handle();
+    let (done, client_completed) = oneshot();
+    let client_factory = move || EchoClient {
+        messages: &MESSAGES,
+        done: Some(done),
+        transport: None,
+    };
+    eprintln!("main: waiting for client to complete");
+    // The Python's `try: … finally:`: the loop closes whatever happened.
+    let result = (|| {
+        let transport =
+            event_loop.run(handle.create_connection(client_factory, ("localhost", port())))?;
+        event_loop.run(async {
+            // The future is set in eof_received or connection_lost, whichever comes first;
+            // then wait for the transport's connection_lost (asyncio has called it by the time
+            // run_until_complete returns: it was scheduled first).
+            let _ = client_completed.await;
+            transport.wait_closed().await;
+        });
         io::Result::Ok(())
-    })
+    })();
+    eprintln!("main: closing event loop");
+    event_loop.close();
+    result
 }

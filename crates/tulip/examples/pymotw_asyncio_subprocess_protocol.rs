@@ -1,9 +1,23 @@
 //! PyMOTW-3's `asyncio_subprocess_protocol.py` with tulip's transports and protocols: runs
 //! `df -hl` with a `SubprocessProtocol` that collects its stdout; once the process has
-//! exited, prints the free space of each file system.
+//! exited, prints the free space of each file system. Expected output:
+//! tests/data/pymotw/asyncio_subprocess_protocol.txt.
 //!
 //! Provenance: dhellmann/pymotw-3, source/asyncio/asyncio_subprocess_protocol.py (rewritten
 //! in Rust; the structure and the printed lines follow it).
+//!
+//! ```text
+//! cargo run -p tulip --example pymotw_asyncio_subprocess_protocol
+//! ```
+//!
+//! `subprocess_command(factory, &mut cmd)` is `loop.subprocess_exec(factory, 'df', '-hl',
+//! stdin=None, stderr=None)`: the command says which streams are piped (stdout only). The
+//! Python's `done` future is a oneshot channel; since the protocol object belongs to its
+//! transport here, it sends the collected output along with the return code (the Python
+//! reads `protocol.buffer` afterwards). tulip calls `process_exited` once the process has
+//! exited and its pipes are drained, so the output is complete by then. The header "Mounted
+//! on" is two words on Linux (`df` from coreutils); zipping the headers with the columns
+//! still pairs "Mounted" with the mount point.
 
 use std::collections::HashMap;
 use std::io;
@@ -36,7 +50,10 @@ impl SubprocessProtocol for DfProtocol {
     fn process_exited(&mut self) {
         println!("process exited");
         let return_code = self.transport.as_ref().and_then(|t| t.get_returncode());
-        println!("return code {return_code:?}");
+        match return_code {
+            Some(code) => println!("return code {code}"),
+            None => println!("return code None"),
+        }
         if let Some(done) = self.done.take() {
             let _ = done.send((return_code, std::mem::take(&mut self.buffer)));
         }
