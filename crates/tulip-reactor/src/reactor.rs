@@ -650,7 +650,7 @@ impl Reactor {
 
     /// Removes a source from the poller and the slab, waking anything still waiting on it.
     pub(crate) fn deregister(&self, source: &Source) -> io::Result<()> {
-        let res = self.inner.poller.delete(source.fd);
+        let res = self.inner.poller.delete(source.fd, source.key);
         {
             let mut sources = lock(&self.inner.sources);
             if let Some(slot) = sources.slots.get_mut(source.key) {
