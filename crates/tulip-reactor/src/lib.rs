@@ -53,11 +53,13 @@
 
 mod io;
 mod reactor;
+mod source;
 mod sys;
 mod timer;
 
 pub use io::{Async, Readiness};
 pub use reactor::{AutoAdvanceGuard, EnterGuard, Reactor, WaitHook, WaitNote};
+pub use source::{AsSource, BorrowedSource, RawSource};
 pub use sys::Backend;
 pub use timer::{
     advance, interval, interval_at, sleep, sleep_until, Interval, MissedTickBehavior, Sleep,

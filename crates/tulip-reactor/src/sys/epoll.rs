@@ -8,7 +8,8 @@ use std::time::Duration;
 use rustix::event::epoll::{self, EventData, EventFlags};
 use rustix::event::{eventfd, EventfdFlags, Timespec};
 
-use super::{borrow, Event};
+use super::Event;
+use crate::source::borrow;
 
 /// Key reserved for the notification eventfd.
 const NOTIFY_KEY: u64 = u64::MAX;

@@ -26,8 +26,8 @@ pub(crate) mod poller;
 #[cfg(target_os = "linux")]
 pub(crate) mod uring;
 
+use crate::source::RawSource as RawFd;
 use std::io;
-use std::os::fd::RawFd;
 use std::time::Duration;
 
 /// Which OS interface a reactor waits on.
@@ -217,17 +217,6 @@ impl Poller {
             Poller::Uring(p) => p.notify(),
             Poller::Polling(p) => p.notify(),
         }
-    }
-}
-
-/// Borrows a raw fd that the caller keeps open for the duration of the call.
-#[cfg(target_os = "linux")]
-pub(crate) fn borrow(fd: RawFd) -> std::os::fd::BorrowedFd<'static> {
-    #[allow(unsafe_code)]
-    // SAFETY: callers pass fds of sources that stay open until after `delete` returns; the
-    // borrowed fd does not outlive the call it is passed to.
-    unsafe {
-        std::os::fd::BorrowedFd::borrow_raw(fd)
     }
 }
 

@@ -195,7 +195,8 @@ impl Uring {
             let cq = lock(&self.cq);
             let cqe = self.completions(&cq).next();
             match cqe {
-                Some(c) if c.user_data() == NOTIFY && c.result() >= 0 && cqueue::more(c.flags()) => {}
+                Some(c)
+                    if c.user_data() == NOTIFY && c.result() >= 0 && cqueue::more(c.flags()) => {}
                 Some(c) if c.result() < 0 => {
                     return Err(io::Error::from_raw_os_error(-c.result()));
                 }
@@ -270,7 +271,7 @@ impl Uring {
         let key = u32::try_from(key).map_err(|_| io::Error::other("too many sources"))?;
         // A poll on a regular file or a directory is ready at once and never again (no wait
         // queue): refuse them, as epoll does.
-        let stat = rustix::fs::fstat(super::borrow(fd))?;
+        let stat = rustix::fs::fstat(crate::source::borrow(fd))?;
         let kind = rustix::fs::FileType::from_raw_mode(stat.st_mode);
         if matches!(
             kind,
@@ -293,7 +294,11 @@ impl Uring {
                 },
             );
         }
-        regs.slots[k] = Reg { fd, gen, live: true };
+        regs.slots[k] = Reg {
+            fd,
+            gen,
+            live: true,
+        };
         // Pushed under `regs`, so a `delete` of this key queues its removal after this poll.
         self.push(&[Self::source_poll(fd, user_data(gen, key))], false)
     }
@@ -527,7 +532,9 @@ mod tests {
         let mut out = Vec::new();
         // Writable at once.
         u.wait(&mut out, Some(Duration::from_millis(100))).unwrap();
-        assert!(out.iter().any(|e| e.key == 7 && e.writable && !e.read_closed));
+        assert!(out
+            .iter()
+            .any(|e| e.key == 7 && e.writable && !e.read_closed));
         out.clear();
         b.write_all(b"x").unwrap();
         u.wait(&mut out, Some(Duration::from_millis(100))).unwrap();
@@ -535,7 +542,9 @@ mod tests {
         out.clear();
         drop(b);
         u.wait(&mut out, Some(Duration::from_millis(100))).unwrap();
-        assert!(out.iter().any(|e| e.key == 7 && e.readable && e.read_closed));
+        assert!(out
+            .iter()
+            .any(|e| e.key == 7 && e.readable && e.read_closed));
         u.delete(7).unwrap();
     }
 
@@ -613,14 +622,20 @@ mod tests {
             }
             if how == 2 {
                 let u2 = u.clone();
-                std::thread::spawn(move || u2.delete(5).unwrap()).join().unwrap();
+                std::thread::spawn(move || u2.delete(5).unwrap())
+                    .join()
+                    .unwrap();
             } else {
                 u.delete(5).unwrap();
             }
             drop(s);
             c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
             let mut b = [0u8; 4];
-            assert_eq!(c.read(&mut b).unwrap(), 0, "case {how}: the peer saw no FIN");
+            assert_eq!(
+                c.read(&mut b).unwrap(),
+                0,
+                "case {how}: the peer saw no FIN"
+            );
             out.clear();
             u.wait(&mut out, Some(Duration::ZERO)).unwrap();
             assert!(out.is_empty(), "case {how}: {out:?}");
