@@ -94,6 +94,10 @@ pub(crate) struct Event {
 
 /// A backend instance.
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per reactor, inside its Arc: a Box would only add a pointer chase per wait"
+)]
 pub(crate) enum Poller {
     #[cfg(target_os = "linux")]
     Epoll(epoll::Epoll),
