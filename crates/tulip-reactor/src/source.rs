@@ -65,7 +65,7 @@ pub(crate) fn raw(b: BorrowedSource<'_>) -> RawSource {
 
 /// Borrows a raw handle that the caller keeps open for the duration of the call.
 pub(crate) fn borrow(fd: RawSource) -> BorrowedSource<'static> {
-    #[allow(unsafe_code)]
+    #[allow(unsafe_code)] // BorrowedFd/BorrowedSocket::borrow_raw is unsafe.
     // SAFETY: callers pass handles of sources that stay open until after `delete` returns; the
     // borrowed handle does not outlive the call it is passed to.
     unsafe {
@@ -91,7 +91,7 @@ pub(crate) fn set_nonblocking(io: BorrowedSource<'_>) -> std::io::Result<()> {
     {
         use windows_sys::Win32::Networking::WinSock::{ioctlsocket, FIONBIO, SOCKET_ERROR};
         let mut on: u32 = 1;
-        #[allow(unsafe_code)]
+        #[allow(unsafe_code)] // ioctlsocket is a C call.
         // SAFETY: `io` is a live socket for the duration of the call; `on` outlives it.
         let r = unsafe { ioctlsocket(raw(io) as _, FIONBIO, &mut on) };
         if r == SOCKET_ERROR {
@@ -139,7 +139,7 @@ pub(crate) fn ready_now(fd: BorrowedSource<'_>, write: bool) -> std::io::Result<
             events: if write { POLLWRNORM } else { POLLRDNORM },
             revents: 0,
         };
-        #[allow(unsafe_code)]
+        #[allow(unsafe_code)] // WSAPoll is a C call.
         // SAFETY: one valid `WSAPOLLFD` for a live socket, a zero timeout.
         let r = unsafe { WSAPoll(&mut p, 1, 0) };
         if r == SOCKET_ERROR {

@@ -111,7 +111,7 @@ struct Submissions<'a>(squeue::SubmissionQueue<'a>);
 impl Submissions<'_> {
     /// Queues one entry (`Err` when the queue is full).
     fn push_entry(&mut self, e: &squeue::Entry) -> Result<(), squeue::PushError> {
-        #[allow(unsafe_code)]
+        #[allow(unsafe_code)] // The io-uring crate's push is unsafe.
         // SAFETY: the entries this backend makes are polls and poll removals: they point at no
         // memory of ours, so nothing must outlive the request.
         unsafe {
@@ -213,7 +213,7 @@ impl Uring {
 
     /// The submission queue, borrowed while `_guard` (the `sq` lock) is held.
     fn submissions<'a>(&'a self, _guard: &'a MutexGuard<'_, ()>) -> Submissions<'a> {
-        #[allow(unsafe_code)]
+        #[allow(unsafe_code)] // The io-uring crate's shared queue access is unsafe.
         // SAFETY: the crate requires that no other `SubmissionQueue` of this ring exists
         // meanwhile; every one is made here, under the `sq` lock that the caller proves it holds
         // and that outlives the queue.
@@ -222,7 +222,7 @@ impl Uring {
 
     /// The completion queue, borrowed while `_guard` (the `cq` lock) is held.
     fn completions<'a>(&'a self, _guard: &'a CqGuard<'_>) -> cqueue::CompletionQueue<'a> {
-        #[allow(unsafe_code)]
+        #[allow(unsafe_code)] // The io-uring crate's shared queue access is unsafe.
         // SAFETY: as for `submissions`: every `CompletionQueue` of this ring is made here,
         // under the `cq` lock, which the caller holds for as long as the queue lives.
         unsafe {
