@@ -335,7 +335,7 @@ impl Uring {
 
     pub(crate) fn wait(&self, out: &mut Vec<Event>, timeout: Option<Duration>) -> io::Result<()> {
         let mut rearm = lock(&self.cq);
-        let mut seen = self.reap(out, &mut rearm);
+        let seen = self.reap(out, &mut rearm);
         self.rearm(&mut rearm)?;
         let block = timeout != Some(Duration::ZERO) && seen == 0;
         let need_enter = {
@@ -377,10 +377,9 @@ impl Uring {
                     _ => return Err(e),
                 },
             }
-            seen += self.reap(out, &mut rearm);
+            self.reap(out, &mut rearm);
             self.rearm(&mut rearm)?;
         }
-        let _ = seen;
         Ok(())
     }
 
