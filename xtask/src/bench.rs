@@ -127,7 +127,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--backend" => {
                 let b = value()?;
                 if !["epoll", "uring", "polling"].contains(&b.as_str()) {
-                    return Err(format!("bench: unknown backend `{b}` (epoll, uring, polling)"));
+                    return Err(format!(
+                        "bench: unknown backend `{b}` (epoll, uring, polling)"
+                    ));
                 }
                 o.backend = Some(b);
             }
