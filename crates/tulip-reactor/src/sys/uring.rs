@@ -583,6 +583,44 @@ mod tests {
         t.join().unwrap();
     }
 
+    /// A source registered from another thread while the loop's thread is blocked in
+    /// `io_uring_enter` is armed at once (the registering thread submits it), not at the next
+    /// turn: the blocked wait returns with its event long before its timeout.
+    #[test]
+    fn a_registration_from_another_thread_reaches_a_blocked_wait() {
+        let Some(u) = ring() else { return };
+        let u = std::sync::Arc::new(u);
+        let mut out = Vec::new();
+        // Drain the probe's notifications first.
+        u.wait(&mut out, Some(Duration::ZERO)).unwrap();
+        out.clear();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        b.write_all(b"x").unwrap();
+        let u2 = u.clone();
+        let fd = a.as_raw_fd();
+        let adder = std::thread::spawn(move || {
+            // Wait (bounded) until the other thread is inside the kernel.
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while !u2.waiting.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+                std::thread::yield_now();
+            }
+            u2.add(fd, 9).unwrap();
+        });
+        let start = std::time::Instant::now();
+        while !out.iter().any(|e| e.key == 9 && e.readable) {
+            assert!(
+                start.elapsed() < Duration::from_secs(4),
+                "the poll was never armed"
+            );
+            u.wait(&mut out, Some(Duration::from_secs(5))).unwrap();
+        }
+        assert!(start.elapsed() < Duration::from_secs(4));
+        adder.join().unwrap();
+        u.delete(9).unwrap();
+        drop(a);
+    }
+
     #[test]
     fn timeouts_are_never_short() {
         let Some(u) = ring() else { return };
