@@ -11,7 +11,7 @@ fn runner(backend: Backend) -> tulip::Runner {
 
 #[test]
 fn read_and_write_through_a_socket_pair() {
-    for backend in [Backend::Epoll, Backend::Polling] {
+    for backend in [Backend::Epoll, Backend::Uring, Backend::Polling] {
         runner(backend).run(async {
             let (a, b) = UnixStream::pair().unwrap();
             let mut a = Async::new(a).unwrap();
@@ -37,7 +37,7 @@ fn read_and_write_through_a_socket_pair() {
 
 #[test]
 fn large_transfer_fills_and_drains_the_socket_buffer() {
-    for backend in [Backend::Epoll, Backend::Polling] {
+    for backend in [Backend::Epoll, Backend::Uring, Backend::Polling] {
         runner(backend).run(async {
             let (a, b) = UnixStream::pair().unwrap();
             let mut a = Async::new(a).unwrap();
@@ -66,7 +66,7 @@ fn large_transfer_fills_and_drains_the_socket_buffer() {
 
 #[test]
 fn readable_waits_for_data_and_returns_at_once_when_ready() {
-    for backend in [Backend::Epoll, Backend::Polling] {
+    for backend in [Backend::Epoll, Backend::Uring, Backend::Polling] {
         runner(backend).run(async {
             let (a, mut b) = UnixStream::pair().unwrap();
             let a = Async::new(a).unwrap();

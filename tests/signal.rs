@@ -78,13 +78,13 @@ fn a_handler_runs_on_the_loop_thread_when_the_process_signals_itself() {
     assert!(is_default(SIGUSR1));
 }
 
-/// Waits until some thread of this process is blocked in `epoll_wait`, as
-/// `/proc/self/task/*/syscall` shows (bounded by 10 s).
+/// Waits until some thread of this process is blocked in `epoll_wait` (or, on the io_uring
+/// backend, `io_uring_enter`), as `/proc/self/task/*/syscall` shows (bounded by 10 s).
 fn wait_until_a_thread_parks_in_epoll() {
     #[cfg(target_arch = "x86_64")]
-    const EPOLL_WAITS: &[&str] = &["232", "281", "441"];
+    const EPOLL_WAITS: &[&str] = &["232", "281", "441", "426"];
     #[cfg(target_arch = "aarch64")]
-    const EPOLL_WAITS: &[&str] = &["22", "441"];
+    const EPOLL_WAITS: &[&str] = &["22", "441", "426"];
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     {
         // No syscall table here: give the loop time to park instead.

@@ -99,9 +99,14 @@ pub async fn until(mut cond: impl FnMut() -> bool) {
     panic!("the awaited condition never became true");
 }
 
-/// Both reactor backends: tests of anything that waits on socket readiness run on each.
-pub const BACKENDS: [tulip::io::Backend; 2] =
-    [tulip::io::Backend::Epoll, tulip::io::Backend::Polling];
+/// The reactor backends: tests of anything that waits on socket readiness run on each (on
+/// Linux: epoll, io_uring — which falls back to epoll where the kernel refuses it — and the
+/// portable `polling`).
+pub const BACKENDS: [tulip::io::Backend; 3] = [
+    tulip::io::Backend::Epoll,
+    tulip::io::Backend::Uring,
+    tulip::io::Backend::Polling,
+];
 
 /// How long a network test may take before it counts as hung: a generous upper bound that
 /// turns a hang into a failure, never a measure of speed.

@@ -4,7 +4,12 @@
 //! ```text
 //! cargo xtask bench [FILTER...] [--quick] [--reps N] [--runtime R,..] [--flavour ct|mt]
 //!                   [--save NAME] [--baseline NAME] [--timeout SECS] [--json]
+//!                   [--backend epoll|uring|polling]
 //! ```
+//!
+//! `--backend` sets tulip's reactor backend (`TULIP_BACKEND`) for every process: to compare
+//! two backends, save one run and take it as the other's baseline
+//! (`--backend epoll --save epoll`, then `--backend uring --baseline epoll`).
 //!
 //! 1. Builds the bench binaries in release mode (`cargo build --release -p tulip-benches
 //!    --benches`) and asks each for its workloads (`--list`).
@@ -87,6 +92,8 @@ struct Options {
     baseline: Option<String>,
     timeout: Option<u64>,
     json: bool,
+    /// `--backend`: tulip's reactor backend (`TULIP_BACKEND` for every process).
+    backend: Option<String>,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -100,6 +107,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         baseline: None,
         timeout: None,
         json: false,
+        backend: None,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -116,13 +124,23 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--flavour" => o.flavours = value()?.split(',').map(String::from).collect(),
             "--save" => o.save = Some(value()?),
             "--baseline" => o.baseline = Some(value()?),
+            "--backend" => {
+                let b = value()?;
+                if !["epoll", "uring", "polling"].contains(&b.as_str()) {
+                    return Err(format!(
+                        "bench: unknown backend `{b}` (epoll, uring, polling)"
+                    ));
+                }
+                o.backend = Some(b);
+            }
             "--timeout" => {
                 o.timeout = Some(value()?.parse().map_err(|e| format!("--timeout: {e}"))?)
             }
             "-h" | "--help" => {
                 return Err("usage: cargo xtask bench [FILTER...] [--quick] [--reps N] \
                             [--runtime R,..] [--flavour ct|mt] [--save NAME] \
-                            [--baseline NAME] [--timeout SECS] [--json]"
+                            [--baseline NAME] [--timeout SECS] [--json] \
+                            [--backend epoll|uring|polling]"
                     .into())
             }
             f if f.starts_with('-') => return Err(format!("bench: unknown flag `{f}`")),
@@ -256,6 +274,11 @@ impl Measurement {
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let opts = parse(args)?;
+    if let Some(b) = &opts.backend {
+        // Every bench process inherits it; only tulip reads it.
+        std::env::set_var("TULIP_BACKEND", b);
+        eprintln!("bench: tulip runs on its {b} backend (TULIP_BACKEND={b})");
+    }
     let out_dir = target_dir().join("bench-report");
     std::fs::create_dir_all(out_dir.join("raw")).map_err(|e| format!("{out_dir:?}: {e}"))?;
 

@@ -6,6 +6,7 @@
 //! cargo xtask miri               Miri on the crates with unsafe code (skips without nightly miri)
 //! cargo xtask loom               loom models (cfg tulip_loom)
 //! cargo xtask san                ThreadSanitizer run of the concurrency tests (nightly)
+//! cargo xtask targets [TARGET..] check and clippy for macOS, FreeBSD and Windows
 //! cargo xtask tidy               repository hygiene checks
 //! cargo xtask wrk [--duration D] [--connections N] [--threads N] [--workers N]
 //!                                wrk against the HTTP hello server on tulip and on tokio
@@ -14,6 +15,7 @@
 mod bench;
 mod ci;
 mod sanitizers;
+mod targets;
 mod tidy;
 mod util;
 mod wrk;
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
         "miri" => sanitizers::miri(rest),
         "loom" => sanitizers::loom(rest),
         "san" => sanitizers::tsan(rest),
+        "targets" => targets::run(rest),
         "tidy" => tidy::run(),
         "wrk" => wrk::run_wrk(rest),
         "help" | "--help" | "-h" => {
@@ -52,12 +55,15 @@ fn main() -> ExitCode {
 const HELP: &str = "usage: cargo xtask <task>
 
 tasks:
-  ci                      fmt, clippy, tests, docs, cargo-deny, bench compile, tidy (what .ci/run runs)
+  ci                      fmt, clippy, foreign targets, tests (all three Linux backends), docs,
+                          cargo-deny, bench compile, tidy (what .ci/run runs)
   bench [FILTER] [--quick]
                           tulip vs tokio vs smol, report in target/bench-report/
   miri                    Miri on the crates with unsafe code (skipped without nightly miri)
   loom                    loom models under --cfg tulip_loom
   san                     ThreadSanitizer on the concurrency tests (skipped without nightly)
+  targets [TARGET..]      cargo check and clippy -D warnings for macOS, FreeBSD and Windows
+                          (installs the targets with rustup; skipped without it)
   tidy                    repository hygiene checks
   wrk [--duration 10s] [--connections 64] [--threads 2] [--workers 1]
                           wrk (apt-get install wrk) against the HTTP hello server, tulip then tokio";

@@ -39,7 +39,11 @@ pub enum WaitingOn {
     /// Readiness of a file descriptor.
     Io {
         /// The file descriptor.
+        #[cfg(not(windows))]
         fd: i32,
+        /// The socket handle (`RawSocket`; Windows has no file descriptors).
+        #[cfg(windows)]
+        fd: u64,
         /// Writability (`true`) or readability (`false`).
         write: bool,
     },

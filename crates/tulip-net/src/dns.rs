@@ -564,9 +564,10 @@ fn nameinfo_blocking(addr: SocketAddr, flags: NameInfoFlags) -> io::Result<(Stri
             (&storage as *const libc::sockaddr_storage).cast::<libc::sockaddr>(),
             len as libc::socklen_t,
             host.as_mut_ptr(),
-            host.len() as libc::socklen_t,
+            // `socklen_t` on Linux and macOS, `size_t` on FreeBSD.
+            host.len() as _,
             serv.as_mut_ptr(),
-            serv.len() as libc::socklen_t,
+            serv.len() as _,
             flags.bits(),
         )
     };

@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 
 use tulip_reactor::Async;
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 use crate::stream_io;
 use crate::streams::RawStream;
 

@@ -53,7 +53,15 @@
 //! })?;
 //! # std::io::Result::Ok(())
 //! ```
+//!
+//! # Platforms
+//!
+//! Unix only for now (tested on Linux, compiled in CI for macOS and FreeBSD). On Windows the
+//! crate is empty — a compile-time absence, never a runtime error — and the `tulip` facade
+//! leaves out its module; the reactor's `Async<T>` already takes any Windows socket
+//! (`AsSocket`), on which subprocesses for Windows are to be built.
 
+#![cfg(unix)]
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 

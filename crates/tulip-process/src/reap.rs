@@ -19,8 +19,9 @@
 use std::io;
 use std::os::fd::OwnedFd;
 use std::process::ExitStatus;
+#[cfg(any(target_os = "linux", target_os = "android"))]
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use tulip_reactor::{Async, Reactor};
 use tulip_signal::{Signals, SIGCHLD};
@@ -34,9 +35,10 @@ pub(crate) enum Reaper {
 }
 
 /// The reaper chosen for this process: `TULIP_REAPER=sigchld|pidfd`, else pidfd where the
-/// platform has it.
+/// platform has it (Linux and Android; elsewhere every child is waited for on SIGCHLD).
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn configured() -> Reaper {
-    static CHOICE: OnceLock<Reaper> = OnceLock::new();
+    static CHOICE: std::sync::OnceLock<Reaper> = std::sync::OnceLock::new();
     *CHOICE.get_or_init(|| match std::env::var("TULIP_REAPER").as_deref() {
         Ok("sigchld") => Reaper::Sigchld,
         Ok("pidfd") => Reaper::Pidfd,
@@ -46,6 +48,7 @@ fn configured() -> Reaper {
 }
 
 /// Set once the kernel refused `pidfd_open` for good (too old, or a seccomp filter).
+#[cfg(any(target_os = "linux", target_os = "android"))]
 static PIDFD_REFUSED: AtomicBool = AtomicBool::new(false);
 
 #[cfg(any(target_os = "linux", target_os = "android"))]

@@ -94,6 +94,10 @@
 //! # std::io::Result::Ok(())
 //! ```
 
+//!
+//! Unix only for now: it stands on tulip-net and tulip-process, which are not ported to
+//! Windows; there this crate is empty (a compile-time absence).
+#![cfg(unix)]
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 

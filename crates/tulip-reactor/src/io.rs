@@ -3,7 +3,6 @@
 use std::fmt;
 use std::future::Future;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -11,6 +10,7 @@ use std::task::{Context, Poll};
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::reactor::{lock, Dir, Reactor, Source};
+use crate::source::{self, AsSource};
 
 /// An I/O object (socket, pipe, …) registered with the current event loop's reactor.
 ///
@@ -41,19 +41,19 @@ use crate::reactor::{lock, Dir, Reactor, Source};
 /// assert_eq!(&buf, b"hello");
 /// # std::io::Result::Ok(())
 /// ```
-pub struct Async<T: AsFd> {
+pub struct Async<T: AsSource> {
     source: Arc<Source>,
     reactor: Reactor,
     io: Option<T>,
 }
 
-impl<T: AsFd + fmt::Debug> fmt::Debug for Async<T> {
+impl<T: AsSource + fmt::Debug> fmt::Debug for Async<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Async").field("io", &self.io).finish()
     }
 }
 
-impl<T: AsFd> Async<T> {
+impl<T: AsSource> Async<T> {
     /// Puts `io` in non-blocking mode and registers it with the current reactor.
     ///
     /// # Errors
@@ -61,7 +61,7 @@ impl<T: AsFd> Async<T> {
     /// Fails if no tulip event loop runs on this thread (`ErrorKind::Other`, "no tulip
     /// reactor"), or if the OS refuses the registration.
     pub fn new(io: T) -> io::Result<Async<T>> {
-        rustix::io::ioctl_fionbio(io.as_fd(), true)?;
+        source::set_nonblocking(io.as_source())?;
         Async::new_nonblocking(io)
     }
 
@@ -81,7 +81,7 @@ impl<T: AsFd> Async<T> {
     ///
     /// Fails if the OS refuses the registration.
     pub fn with_reactor(io: T, reactor: &Reactor) -> io::Result<Async<T>> {
-        let source = reactor.register(io.as_fd().as_raw_fd())?;
+        let source = reactor.register(source::raw(io.as_source()))?;
         Ok(Async {
             source,
             reactor: reactor.clone(),
@@ -278,7 +278,7 @@ impl<T: AsFd> Async<T> {
     /// Stateless readiness check: ready now (by `poll(2)`), or wait for the next event.
     fn poll_ready(&self, dir: Dir, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let tick = self.source.tick(dir);
-        if fd_ready(self.get_ref().as_fd(), dir)? {
+        if source::ready_now(self.get_ref().as_source(), dir == Dir::Write)? {
             return Poll::Ready(Ok(()));
         }
         let mut st = lock(&self.source.state);
@@ -292,41 +292,39 @@ impl<T: AsFd> Async<T> {
     }
 }
 
-/// Whether `fd` is ready in `dir` right now.
-fn fd_ready(fd: BorrowedFd<'_>, dir: Dir) -> io::Result<bool> {
-    use rustix::event::{poll, PollFd, PollFlags};
-    let flags = if dir == Dir::Read {
-        PollFlags::IN | PollFlags::RDHUP
-    } else {
-        PollFlags::OUT
-    };
-    let mut fds = [PollFd::new(&fd, flags)];
-    loop {
-        match poll(&mut fds, Some(&rustix::event::Timespec::default())) {
-            Ok(n) => return Ok(n > 0 && !fds[0].revents().is_empty()),
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
 fn no_reactor() -> io::Error {
     io::Error::other("no tulip reactor: create I/O objects inside a running tulip event loop")
 }
 
-impl<T: AsFd> AsFd for Async<T> {
-    fn as_fd(&self) -> BorrowedFd<'_> {
+#[cfg(unix)]
+impl<T: std::os::fd::AsFd> std::os::fd::AsFd for Async<T> {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.get_ref().as_fd()
     }
 }
 
-impl<T: AsFd> AsRawFd for Async<T> {
-    fn as_raw_fd(&self) -> RawFd {
+#[cfg(unix)]
+impl<T: std::os::fd::AsFd> std::os::fd::AsRawFd for Async<T> {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
         self.source.fd
     }
 }
 
-impl<T: AsFd> Drop for Async<T> {
+#[cfg(windows)]
+impl<T: std::os::windows::io::AsSocket> std::os::windows::io::AsSocket for Async<T> {
+    fn as_socket(&self) -> std::os::windows::io::BorrowedSocket<'_> {
+        self.get_ref().as_socket()
+    }
+}
+
+#[cfg(windows)]
+impl<T: std::os::windows::io::AsSocket> std::os::windows::io::AsRawSocket for Async<T> {
+    fn as_raw_socket(&self) -> std::os::windows::io::RawSocket {
+        self.source.fd
+    }
+}
+
+impl<T: AsSource> Drop for Async<T> {
     fn drop(&mut self) {
         if self.io.is_some() {
             // Deregister before the fd closes (when `io` drops right after).
@@ -345,13 +343,13 @@ enum ReadyState {
 /// in that direction (or may be: events can be spurious, so the operation that follows must
 /// still handle `WouldBlock`). Any number of these may wait on one object at once.
 #[must_use = "futures do nothing unless polled"]
-pub struct Readiness<'a, T: AsFd> {
+pub struct Readiness<'a, T: AsSource> {
     io: &'a Async<T>,
     dir: Dir,
     state: ReadyState,
 }
 
-impl<T: AsFd> fmt::Debug for Readiness<'_, T> {
+impl<T: AsSource> fmt::Debug for Readiness<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Readiness")
             .field("readable", &(self.dir == Dir::Read))
@@ -359,7 +357,7 @@ impl<T: AsFd> fmt::Debug for Readiness<'_, T> {
     }
 }
 
-impl<T: AsFd> Future for Readiness<'_, T> {
+impl<T: AsSource> Future for Readiness<'_, T> {
     type Output = io::Result<()>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -370,7 +368,7 @@ impl<T: AsFd> Future for Readiness<'_, T> {
             ReadyState::Done => return Poll::Ready(Ok(())),
             ReadyState::Start => {
                 let tick = source.tick(dir);
-                if fd_ready(this.io.get_ref().as_fd(), dir)? {
+                if source::ready_now(this.io.get_ref().as_source(), dir == Dir::Write)? {
                     this.state = ReadyState::Done;
                     return Poll::Ready(Ok(()));
                 }
@@ -414,7 +412,7 @@ impl<T: AsFd> Future for Readiness<'_, T> {
     }
 }
 
-impl<T: AsFd> Drop for Readiness<'_, T> {
+impl<T: AsSource> Drop for Readiness<'_, T> {
     fn drop(&mut self) {
         if let ReadyState::Waiting { id: Some(id), .. } = self.state {
             lock(&self.io.source.state)[self.dir.index()]
@@ -424,7 +422,7 @@ impl<T: AsFd> Drop for Readiness<'_, T> {
     }
 }
 
-impl<T: AsFd> AsyncRead for Async<T>
+impl<T: AsSource> AsyncRead for Async<T>
 where
     for<'a> &'a T: Read,
 {
@@ -445,7 +443,7 @@ where
     }
 }
 
-impl<T: AsFd> AsyncRead for &Async<T>
+impl<T: AsSource> AsyncRead for &Async<T>
 where
     for<'a> &'a T: Read,
 {
@@ -458,7 +456,7 @@ where
     }
 }
 
-impl<T: AsFd> AsyncWrite for Async<T>
+impl<T: AsSource> AsyncWrite for Async<T>
 where
     for<'a> &'a T: Write,
 {
@@ -487,7 +485,7 @@ where
     }
 }
 
-impl<T: AsFd> AsyncWrite for &Async<T>
+impl<T: AsSource> AsyncWrite for &Async<T>
 where
     for<'a> &'a T: Write,
 {

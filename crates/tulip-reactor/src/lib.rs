@@ -7,7 +7,10 @@
 //!   `futures_io::AsyncRead` / `AsyncWrite` and closure-based `read_with` / `write_with`.
 //! - Timers: [`sleep`], [`sleep_until`], [`interval`] and [`advance`] (virtual time). Timeouts
 //!   (asyncio's `timeout`/`wait_for`) live in `tulip-task`, built on cancel scopes.
-//! - [`Backend`]: epoll through rustix (Linux) or the `polling` crate (everywhere).
+//! - [`Backend`]: epoll through rustix (Linux), io_uring (Linux 5.13+, as a readiness source)
+//!   or the `polling` crate (everywhere: kqueue, IOCP, …).
+//! - [`AsSource`]: what `Async<T>` registers — a file descriptor on Unix (`AsFd`), a socket
+//!   on Windows (`AsSocket`).
 //!
 //! # Implementation
 //!
@@ -21,10 +24,11 @@
 //! The reactor never knows about tasks: it wakes `Waker`s. The executor (`tulip-executor`)
 //! never knows about file descriptors. `tulip-runtime` joins the two.
 //!
-//! Readiness is the interface today. An io_uring backend (completion-based) will slot in
-//! behind the same [`Backend`] seam; the types above the reactor use closure-based operations
-//! (`read_with` / `write_with`) and owned buffers where they hold data, so they do not assume
-//! readiness-only I/O.
+//! Readiness is the interface today, on every backend (the io_uring one included: multishot
+//! polls). Completion operations (accept, recv into provided buffers, send) would slot in
+//! beside it; the types above the reactor use closure-based operations (`read_with` /
+//! `write_with`) and owned buffers where they hold data, so they do not assume readiness-only
+//! I/O.
 //!
 //! # Examples
 //!
@@ -53,11 +57,13 @@
 
 mod io;
 mod reactor;
+mod source;
 mod sys;
 mod timer;
 
 pub use io::{Async, Readiness};
 pub use reactor::{AutoAdvanceGuard, EnterGuard, Reactor, WaitHook, WaitNote};
+pub use source::{AsSource, BorrowedSource, RawSource};
 pub use sys::Backend;
 pub use timer::{
     advance, interval, interval_at, sleep, sleep_until, Interval, MissedTickBehavior, Sleep,

@@ -3,7 +3,6 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::io;
-use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
@@ -12,6 +11,7 @@ use std::time::Duration;
 use tulip_time::wheel::{TimerKey, TimerWheel};
 use tulip_time::{Clock, ClockGuard, Instant};
 
+use crate::source::RawSource;
 use crate::sys::{self, Backend, Poller};
 
 thread_local! {
@@ -127,7 +127,7 @@ pub enum WaitNote {
     /// Readiness of a file descriptor.
     Io {
         /// The file descriptor.
-        fd: RawFd,
+        fd: RawSource,
         /// Writability (`true`) or readability (`false`).
         write: bool,
     },
@@ -159,7 +159,7 @@ struct Sources {
 /// One registered file descriptor.
 pub(crate) struct Source {
     /// The raw fd (kept open by the owner of the registration).
-    pub(crate) fd: RawFd,
+    pub(crate) fd: RawSource,
     /// Key in the reactor's slab and in the poller.
     pub(crate) key: usize,
     /// Readiness of each direction, without a lock.
@@ -624,7 +624,7 @@ impl Reactor {
     // ----- I/O sources -----
 
     /// Registers `fd` (which must be non-blocking) for both directions.
-    pub(crate) fn register(&self, fd: RawFd) -> io::Result<Arc<Source>> {
+    pub(crate) fn register(&self, fd: RawSource) -> io::Result<Arc<Source>> {
         let mut sources = lock(&self.inner.sources);
         let key = match sources.free.pop() {
             Some(k) => k,
@@ -650,7 +650,7 @@ impl Reactor {
 
     /// Removes a source from the poller and the slab, waking anything still waiting on it.
     pub(crate) fn deregister(&self, source: &Source) -> io::Result<()> {
-        let res = self.inner.poller.delete(source.fd);
+        let res = self.inner.poller.delete(source.fd, source.key);
         {
             let mut sources = lock(&self.inner.sources);
             if let Some(slot) = sources.slots.get_mut(source.key) {

@@ -1,4 +1,4 @@
-//! Unix signals for the tulip event loop.
+//! Signals for the tulip event loop (Unix signals; on Windows, Ctrl-C and the C runtime's few).
 //!
 //! - [`ctrl_c`]: a future that completes at the next Ctrl-C (SIGINT).
 //! - [`Signals`]: a `Stream` of deliveries of a set of signals
@@ -27,9 +27,15 @@
 //! tulip subscription goes (dropping a `Signals`, a `ctrl_c` future completing,
 //! `remove_signal_handler`). So Ctrl-C ends a program again once nothing waits for it.
 //!
-//! Developed and tested on Linux only. The other Unixes have their own paths where Linux's do
-//! not exist (the main-thread check by `pthread_main_np`, signals numbered up to 31); those
-//! have been neither built nor run.
+//! Developed and tested on Linux. The other Unixes have their own paths where Linux's do not
+//! exist (the main-thread check by `pthread_main_np`, signals numbered up to 31); CI compiles
+//! them for macOS and FreeBSD but does not run them.
+//!
+//! On Windows (compiled in CI, never run) only the C runtime's signals exist: [`SIGINT`]
+//! (Ctrl-C and Ctrl-Break), [`SIGTERM`], [`SIGABRT`], [`SIGILL`], [`SIGFPE`] and
+//! [`SIGSEGV`]; the other numbers are compile-time absences (`cfg(unix)`). The wake-up pair is
+//! a loopback TCP connection instead of a Unix socket pair, and a disposition is read by
+//! swapping it out and back with `signal()`.
 //!
 //! # Examples
 //!
@@ -97,16 +103,20 @@ pub(crate) fn signal_name(sig: i32) -> String {
 }
 
 /// Hang-up: the controlling terminal closed; daemons take it as "reload your configuration".
+#[cfg(unix)]
 pub const SIGHUP: i32 = libc::SIGHUP;
 /// Interrupt: Ctrl-C at the terminal.
 pub const SIGINT: i32 = libc::SIGINT;
 /// Quit: Ctrl-\ at the terminal (the default action also dumps core).
+#[cfg(unix)]
 pub const SIGQUIT: i32 = libc::SIGQUIT;
 /// Trace trap.
+#[cfg(unix)]
 pub const SIGTRAP: i32 = libc::SIGTRAP;
 /// Abort (`abort()`).
 pub const SIGABRT: i32 = libc::SIGABRT;
 /// Bus error.
+#[cfg(unix)]
 pub const SIGBUS: i32 = libc::SIGBUS;
 /// Illegal instruction: a fault of the thread that raised it (refused by [`check_signal`]).
 pub const SIGILL: i32 = libc::SIGILL;
@@ -116,40 +126,58 @@ pub const SIGFPE: i32 = libc::SIGFPE;
 pub const SIGSEGV: i32 = libc::SIGSEGV;
 /// Kill: cannot be caught, blocked or ignored (refused by [`check_signal`]; children can be
 /// sent it).
+#[cfg(unix)]
 pub const SIGKILL: i32 = libc::SIGKILL;
 /// User-defined signal 1.
+#[cfg(unix)]
 pub const SIGUSR1: i32 = libc::SIGUSR1;
 /// User-defined signal 2.
+#[cfg(unix)]
 pub const SIGUSR2: i32 = libc::SIGUSR2;
 /// Broken pipe: a write to a pipe or socket nobody reads.
+#[cfg(unix)]
 pub const SIGPIPE: i32 = libc::SIGPIPE;
 /// Alarm clock.
+#[cfg(unix)]
 pub const SIGALRM: i32 = libc::SIGALRM;
 /// Termination request: what `kill` and service managers send to stop a process.
 pub const SIGTERM: i32 = libc::SIGTERM;
 /// A child process stopped or ended.
+#[cfg(unix)]
 pub const SIGCHLD: i32 = libc::SIGCHLD;
 /// Continue a stopped process.
+#[cfg(unix)]
 pub const SIGCONT: i32 = libc::SIGCONT;
 /// Stop: cannot be caught, blocked or ignored (refused by [`check_signal`]).
+#[cfg(unix)]
 pub const SIGSTOP: i32 = libc::SIGSTOP;
 /// Terminal stop: Ctrl-Z.
+#[cfg(unix)]
 pub const SIGTSTP: i32 = libc::SIGTSTP;
 /// A background process read from its terminal.
+#[cfg(unix)]
 pub const SIGTTIN: i32 = libc::SIGTTIN;
 /// A background process wrote to its terminal.
+#[cfg(unix)]
 pub const SIGTTOU: i32 = libc::SIGTTOU;
 /// Urgent data on a socket.
+#[cfg(unix)]
 pub const SIGURG: i32 = libc::SIGURG;
 /// CPU time limit exceeded.
+#[cfg(unix)]
 pub const SIGXCPU: i32 = libc::SIGXCPU;
 /// File size limit exceeded.
+#[cfg(unix)]
 pub const SIGXFSZ: i32 = libc::SIGXFSZ;
 /// Virtual timer expired.
+#[cfg(unix)]
 pub const SIGVTALRM: i32 = libc::SIGVTALRM;
 /// Profiling timer expired.
+#[cfg(unix)]
 pub const SIGPROF: i32 = libc::SIGPROF;
 /// The terminal window changed size.
+#[cfg(unix)]
 pub const SIGWINCH: i32 = libc::SIGWINCH;
 /// Bad system call.
+#[cfg(unix)]
 pub const SIGSYS: i32 = libc::SIGSYS;

@@ -54,6 +54,7 @@ pub(crate) fn check(sig: i32) -> io::Result<()> {
         )));
     }
     let name = crate::signal_name(sig);
+    #[cfg(unix)]
     if sig == libc::SIGKILL || sig == libc::SIGSTOP {
         return Err(invalid(format!(
             "{name} cannot be caught, blocked or ignored"

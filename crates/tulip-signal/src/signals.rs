@@ -11,7 +11,6 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::future::Future;
 use std::io::{self, Read};
-use std::os::unix::net::UnixStream;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,6 +20,36 @@ use futures_core::Stream;
 use tulip_reactor::{Async, Reactor};
 
 use crate::registry::{self, Registration};
+
+/// One end of a wake-up pair: a Unix socket pair on Unix, a loopback TCP connection on Windows
+/// (which has no socket pairs).
+#[cfg(unix)]
+type WakeEnd = std::os::unix::net::UnixStream;
+/// One end of a wake-up pair: a Unix socket pair on Unix, a loopback TCP connection on Windows
+/// (which has no socket pairs).
+#[cfg(windows)]
+type WakeEnd = std::net::TcpStream;
+
+/// A connected wake-up pair: (read end, write end).
+#[cfg(unix)]
+fn wake_pair() -> io::Result<(WakeEnd, WakeEnd)> {
+    WakeEnd::pair()
+}
+
+/// A connected wake-up pair: (read end, write end).
+#[cfg(windows)]
+fn wake_pair() -> io::Result<(WakeEnd, WakeEnd)> {
+    let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?;
+    let write = WakeEnd::connect(listener.local_addr()?)?;
+    loop {
+        let (read, from) = listener.accept()?;
+        // Only our own connection counts (another local process could race to connect).
+        if from == write.local_addr()? {
+            write.set_nodelay(true)?;
+            return Ok((read, write));
+        }
+    }
+}
 
 /// Who a subscription is for.
 #[derive(Debug, Clone)]
@@ -38,7 +67,7 @@ pub(crate) struct Shared {
     /// Deliveries so far, per signal of `sigs`.
     counts: Box<[AtomicU64]>,
     /// The write end of the socket pair (non-blocking), written by the actions.
-    wake: UnixStream,
+    wake: WakeEnd,
     /// The registered actions; `None` once closed.
     regs: Mutex<Option<Vec<Registration>>>,
     closed: AtomicBool,
@@ -47,6 +76,20 @@ pub(crate) struct Shared {
 impl Shared {
     /// Sends one wake-up byte. Async-signal-safe: one `send` system call, no allocation.
     fn wake(&self) {
+        #[cfg(windows)]
+        {
+            // The C runtime runs signal handlers on a thread of their own (Ctrl-C) or the
+            // raising one: a plain non-blocking write is fine there.
+            use std::io::Write;
+            let _ = (&self.wake).write(&[1]);
+        }
+        #[cfg(unix)]
+        self.wake_unix();
+    }
+
+    /// [`wake`](Self::wake) on Unix.
+    #[cfg(unix)]
+    fn wake_unix(&self) {
         use rustix::net::SendFlags;
         #[cfg(any(target_os = "linux", target_os = "android"))]
         let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
@@ -73,8 +116,8 @@ impl Shared {
 /// The reading end of a `Signals`' socket pair.
 enum ReadEnd {
     /// Not yet registered with a reactor (created outside a loop).
-    Unbound(UnixStream),
-    Bound(Async<UnixStream>),
+    Unbound(WakeEnd),
+    Bound(Async<WakeEnd>),
 }
 
 /// A stream of signal deliveries (async-signal's `Signals`, tokio's `signal(kind)`): each
@@ -157,7 +200,7 @@ impl Signals {
         for &s in sigs.iter() {
             registry::check(s)?;
         }
-        let (read, wake) = UnixStream::pair()?;
+        let (read, wake) = wake_pair()?;
         wake.set_nonblocking(true)?;
         read.set_nonblocking(true)?;
         let shared = Arc::new(Shared {
@@ -229,7 +272,7 @@ impl Signals {
         None
     }
 
-    fn bound(&mut self) -> &Async<UnixStream> {
+    fn bound(&mut self) -> &Async<WakeEnd> {
         if let ReadEnd::Unbound(s) = &self.read {
             let reactor = Reactor::current().unwrap_or_else(|| {
                 panic!("tulip: a Signals stream was polled outside a tulip event loop")
@@ -297,7 +340,7 @@ fn subscribe_action(
 }
 
 /// Reads and discards the wake-up bytes; `Ok` if there were any.
-fn drain(mut s: &UnixStream) -> io::Result<()> {
+fn drain(mut s: &WakeEnd) -> io::Result<()> {
     let mut buf = [0u8; 64];
     let mut any = false;
     loop {

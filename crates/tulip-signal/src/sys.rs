@@ -6,9 +6,11 @@ use std::io;
 
 /// A signal's disposition, as `sigaction(2)` reports it: a handler (or `SIG_DFL`/`SIG_IGN`)
 /// with its flags and mask.
+#[cfg(unix)]
 #[derive(Clone, Copy)]
 pub(crate) struct Disposition(libc::sigaction);
 
+#[cfg(unix)]
 impl fmt::Debug for Disposition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.handler() {
@@ -19,6 +21,7 @@ impl fmt::Debug for Disposition {
     }
 }
 
+#[cfg(unix)]
 impl Disposition {
     /// The handler's address, or `SIG_DFL`/`SIG_IGN`.
     pub(crate) fn handler(&self) -> libc::sighandler_t {
@@ -32,6 +35,7 @@ impl Disposition {
 }
 
 /// The current disposition of `sig`.
+#[cfg(unix)]
 pub(crate) fn get(sig: i32) -> io::Result<Disposition> {
     // SAFETY: `sigaction` is a plain C struct of integers, a signal set and (on some targets) an
     // `Option` of a function pointer, for all of which all-zero bytes are a valid value.
@@ -44,6 +48,7 @@ pub(crate) fn get(sig: i32) -> io::Result<Disposition> {
 }
 
 /// Sets the disposition of `sig` to `d` (one read earlier with [`get`]).
+#[cfg(unix)]
 pub(crate) fn set(sig: i32, d: &Disposition) -> io::Result<()> {
     // SAFETY: `d` was read from the kernel by `get`: its handler is `SIG_DFL`, `SIG_IGN`, or a
     // handler that was installed for this signal and is still loaded (signal-hook's registry
@@ -55,6 +60,63 @@ pub(crate) fn set(sig: i32, d: &Disposition) -> io::Result<()> {
 }
 
 /// Whether the calling thread is the process's main thread (the one `main` runs on).
+/// A signal's disposition on Windows: the C runtime's handler (`signal()`), no flags or mask.
+#[cfg(windows)]
+#[derive(Clone, Copy)]
+pub(crate) struct Disposition(libc::sighandler_t);
+
+#[cfg(windows)]
+impl fmt::Debug for Disposition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            libc::SIG_DFL => f.write_str("SIG_DFL"),
+            libc::SIG_IGN => f.write_str("SIG_IGN"),
+            h => write!(f, "handler {h:#x}"),
+        }
+    }
+}
+
+#[cfg(windows)]
+impl Disposition {
+    /// The handler.
+    pub(crate) fn handler(&self) -> libc::sighandler_t {
+        self.0
+    }
+
+    /// Whether this is the default action.
+    pub(crate) fn is_default(&self) -> bool {
+        self.0 == libc::SIG_DFL
+    }
+}
+
+/// Reads `sig`'s handler: the C runtime has no read-only call, so it is swapped out for the
+/// default and straight back (under the registry's lock; a delivery in between gets the
+/// default action, which for the signals tulip handles means the same as before it caught
+/// them).
+#[cfg(windows)]
+pub(crate) fn get(sig: i32) -> io::Result<Disposition> {
+    // SAFETY: `signal` with `SIG_DFL` installs no code of ours; the handler it returns is put
+    // back at once, unchanged.
+    let old = unsafe { libc::signal(sig, libc::SIG_DFL) };
+    if old == libc::SIG_ERR as libc::sighandler_t {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above: the handler that was installed goes back.
+    unsafe { libc::signal(sig, old) };
+    Ok(Disposition(old))
+}
+
+/// Sets `sig`'s handler.
+#[cfg(windows)]
+pub(crate) fn set(sig: i32, d: &Disposition) -> io::Result<()> {
+    // SAFETY: `d` was read by `get`: `SIG_DFL`, `SIG_IGN`, or a handler installed for this
+    // signal that is still loaded (signal-hook's registry never unloads its handler).
+    if unsafe { libc::signal(sig, d.0) } == libc::SIG_ERR as libc::sighandler_t {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn is_main_thread() -> bool {
     rustix::thread::gettid() == rustix::process::getpid()
@@ -91,8 +153,13 @@ pub(crate) fn max_signal() -> i32 {
     {
         libc::SIGRTMAX()
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
     {
         31
+    }
+    #[cfg(windows)]
+    {
+        // The C runtime's NSIG is 23: SIGABRT (22) is the highest.
+        libc::NSIG - 1
     }
 }

@@ -55,6 +55,15 @@
 //! - `protocol` (default): `protocol` (transports and protocols; needs `net` and `process`).
 //! - `full`: everything.
 //!
+//! # Platforms
+//!
+//! Tested on Linux (epoll, io_uring and `polling` backends); compiled in CI for macOS and
+//! FreeBSD (kqueue through `polling`; everything but Linux's extras — pidfd, io_uring,
+//! `sendfile` — is there) and Windows (IOCP through `polling`). On Windows `net`, `streams`,
+//! `tls`, `process` and `protocol` are compile-time absences for now, and `signal` has the C runtime's
+//! signals only (Ctrl-C, SIGTERM, …); the loop, tasks, timers, sync, queues, Ctrl-C in
+//! [`run`] and [`io::Async`] over any socket (`AsSocket`) are there.
+//!
 //! Ctrl-C in [`run`] (asyncio 3.11's Runner: the first one cancels the main future and closes
 //! the loop, then the process dies by SIGINT) is there whatever the features; see
 //! [`RunnerBuilder::handle_ctrl_c`].
@@ -126,7 +135,7 @@ pub mod io {
     pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
     pub use futures_lite::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
     #[doc(inline)]
-    pub use tulip_reactor::{Async, Backend, Readiness};
+    pub use tulip_reactor::{AsSource, Async, Backend, BorrowedSource, RawSource, Readiness};
 }
 
 /// The low-level event loop (asyncio's "Event Loop" page): runners, handles, callbacks.
@@ -169,7 +178,7 @@ pub use tulip_queue::channel;
 
 /// Sockets and name resolution (asyncio's loop socket methods, `getaddrinfo`): TCP, UDP and
 /// Unix sockets with futures-io reads and writes, Happy Eyeballs connects, `sendfile`.
-#[cfg(feature = "net")]
+#[cfg(all(feature = "net", unix))]
 pub mod net {
     #[doc(inline)]
     pub use tulip_net::{
@@ -182,19 +191,19 @@ pub mod net {
 
 /// asyncio's Streams: `open_connection`, `start_server`, `StreamReader`, `StreamWriter`,
 /// `Server` (and the Unix forms).
-#[cfg(feature = "net")]
+#[cfg(all(feature = "net", unix))]
 #[doc(inline)]
 pub use tulip_net::streams;
 
 /// TLS on rustls: asyncio's `ssl=`, `start_tls` and the SSL timeouts for `streams`, and TLS
 /// over any socket (`tls::connect`, `tls::accept`, `TcpStream::start_tls`).
-#[cfg(feature = "tls")]
+#[cfg(all(feature = "tls", unix))]
 #[doc(inline)]
 pub use tulip_net::tls;
 /// Subprocesses (asyncio's "Subprocesses"): [`Command`](process::Command),
 /// `create_subprocess_exec`, `create_subprocess_shell`, and [`Child`](process::Child) with
 /// `StreamWriter`/`StreamReader` pipes, `wait`, `communicate`, signals and `returncode`.
-#[cfg(feature = "process")]
+#[cfg(all(feature = "process", unix))]
 pub mod process {
     pub use std::process::{ExitStatus, Output};
     #[doc(inline)]
@@ -212,9 +221,15 @@ pub mod signal {
     #[doc(inline)]
     pub use tulip_signal::{
         check_signal, ctrl_c, shutdown, CtrlC, ShutdownSignal, Signals, SignalsHandle, SIGABRT,
-        SIGALRM, SIGBUS, SIGCHLD, SIGCONT, SIGFPE, SIGHUP, SIGILL, SIGINT, SIGKILL, SIGPIPE,
-        SIGPROF, SIGQUIT, SIGSEGV, SIGSTOP, SIGSYS, SIGTERM, SIGTRAP, SIGTSTP, SIGTTIN, SIGTTOU,
-        SIGURG, SIGUSR1, SIGUSR2, SIGVTALRM, SIGWINCH, SIGXCPU, SIGXFSZ,
+        SIGFPE, SIGILL, SIGINT, SIGSEGV, SIGTERM,
+    };
+    /// The signals that exist on Unix only.
+    #[cfg(unix)]
+    #[doc(inline)]
+    pub use tulip_signal::{
+        SIGALRM, SIGBUS, SIGCHLD, SIGCONT, SIGHUP, SIGKILL, SIGPIPE, SIGPROF, SIGQUIT, SIGSTOP,
+        SIGSYS, SIGTRAP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGUSR1, SIGUSR2, SIGVTALRM, SIGWINCH,
+        SIGXCPU, SIGXFSZ,
     };
 }
 
@@ -242,6 +257,6 @@ pub mod prelude {
 /// `SubprocessProtocol`, their transports, and `create_connection`, `create_server`,
 /// `create_datagram_endpoint`, the pipes and `subprocess_exec`/`subprocess_shell` — as free
 /// functions and as methods of the loop handle (`protocol::LoopProtocolExt`).
-#[cfg(feature = "protocol")]
+#[cfg(all(feature = "protocol", unix))]
 #[doc(inline)]
 pub use tulip_protocol as protocol;

@@ -2,13 +2,14 @@
 
 use std::io;
 use std::mem::MaybeUninit;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 use rustix::event::epoll::{self, EventData, EventFlags};
 use rustix::event::{eventfd, EventfdFlags, Timespec};
 
 use super::Event;
+use crate::source::borrow;
 
 /// Key reserved for the notification eventfd.
 const NOTIFY_KEY: u64 = u64::MAX;
@@ -19,17 +20,6 @@ const BATCH: usize = 256;
 pub(crate) struct Epoll {
     epfd: OwnedFd,
     eventfd: OwnedFd,
-}
-
-/// Borrows a raw fd that the caller keeps open for the duration of the call.
-fn borrow(fd: RawFd) -> BorrowedFd<'static> {
-    // The reactor holds the I/O object (and so the fd) open from `add` to `delete`.
-    #[allow(unsafe_code)]
-    // SAFETY: callers pass fds of sources that stay open until after `delete` returns; the
-    // borrowed fd does not outlive the call it is passed to.
-    unsafe {
-        BorrowedFd::borrow_raw(fd)
-    }
 }
 
 impl std::fmt::Debug for Epoll {

@@ -8,18 +8,26 @@
 //!   ports, IOCP, poll), edge-triggered where the platform supports it and oneshot with
 //!   re-arming elsewhere.
 //!
-//! The backend is chosen when a reactor is built ([`Backend`]); the environment variable
-//! `TULIP_BACKEND=polling` forces the portable one (CI runs the suite on both).
+//! - [`uring`] (Linux 5.13+): io_uring as a readiness source, one multishot poll per source
+//!   and one `io_uring_enter` per loop turn (see its module docs for how it keeps the
+//!   reactor's invariants). Falls back to epoll, saying why on one line, when the kernel
+//!   refuses it.
 //!
-//! An io_uring backend will slot in here as a third variant; nothing above the reactor assumes
-//! readiness-only I/O (see the crate docs).
+//! The backend is chosen when a reactor is built ([`Backend`]); the environment variable
+//! `TULIP_BACKEND=polling|epoll|uring` overrides the default (CI runs the suite on all three).
+//!
+//! Completion-based I/O (reads into provided buffers, multishot accept) would slot in beside
+//! the uring readiness backend; nothing above the reactor assumes readiness-only I/O (see the
+//! crate docs).
 
 #[cfg(target_os = "linux")]
 pub(crate) mod epoll;
 pub(crate) mod poller;
+#[cfg(target_os = "linux")]
+pub(crate) mod uring;
 
+use crate::source::RawSource as RawFd;
 use std::io;
-use std::os::fd::RawFd;
 use std::time::Duration;
 
 /// Which OS interface a reactor waits on.
@@ -40,15 +48,22 @@ pub enum Backend {
     Epoll,
     /// The `polling` crate: epoll, kqueue, event ports, IOCP or poll (the default elsewhere).
     Polling,
+    /// Linux io_uring (5.13 or later) as a readiness source: a multishot poll per source,
+    /// submissions and the wait in one `io_uring_enter` per loop turn. Where the kernel refuses
+    /// io_uring (too old, seccomp, a container's limits) the reactor uses [`Backend::Epoll`]
+    /// instead and prints one line saying why; [`Reactor::backend`](crate::Reactor::backend)
+    /// tells which one runs.
+    Uring,
 }
 
 impl Backend {
-    /// The default for this platform, unless `TULIP_BACKEND` (`epoll` or `polling`) says
-    /// otherwise.
+    /// The default for this platform, unless `TULIP_BACKEND` (`epoll`, `uring` or `polling`)
+    /// says otherwise (`epoll` and `uring` count on Linux only).
     pub fn from_env() -> Backend {
         match std::env::var("TULIP_BACKEND").as_deref() {
             Ok("polling") => Backend::Polling,
             Ok("epoll") if cfg!(target_os = "linux") => Backend::Epoll,
+            Ok("uring") if cfg!(target_os = "linux") => Backend::Uring,
             _ => Backend::platform_default(),
         }
     }
@@ -79,9 +94,15 @@ pub(crate) struct Event {
 
 /// A backend instance.
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per reactor, inside its Arc: a Box would only add a pointer chase per wait"
+)]
 pub(crate) enum Poller {
     #[cfg(target_os = "linux")]
     Epoll(epoll::Epoll),
+    #[cfg(target_os = "linux")]
+    Uring(uring::Uring),
     Polling(poller::PollingPoller),
 }
 
@@ -90,12 +111,31 @@ impl Poller {
         match backend {
             #[cfg(target_os = "linux")]
             Backend::Epoll => Ok(Poller::Epoll(epoll::Epoll::new()?)),
+            #[cfg(target_os = "linux")]
+            Backend::Uring => Poller::uring_or_epoll(uring::Uring::new()),
             #[cfg(not(target_os = "linux"))]
-            Backend::Epoll => Err(io::Error::new(
+            Backend::Epoll | Backend::Uring => Err(io::Error::new(
                 io::ErrorKind::Unsupported,
-                "the epoll backend exists on Linux only",
+                "the epoll and io_uring backends exist on Linux only",
             )),
             Backend::Polling => Ok(Poller::Polling(poller::PollingPoller::new()?)),
+        }
+    }
+
+    /// The io_uring backend if it could be set up, epoll otherwise (saying why, once per
+    /// process).
+    #[cfg(target_os = "linux")]
+    fn uring_or_epoll(uring: io::Result<uring::Uring>) -> io::Result<Poller> {
+        match uring {
+            Ok(u) => Ok(Poller::Uring(u)),
+            Err(e) => {
+                static SAID: std::sync::atomic::AtomicBool =
+                    std::sync::atomic::AtomicBool::new(false);
+                if !SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    eprintln!("tulip: io_uring refused ({e}); the reactor uses epoll instead");
+                }
+                Ok(Poller::Epoll(epoll::Epoll::new()?))
+            }
         }
     }
 
@@ -103,6 +143,8 @@ impl Poller {
         match self {
             #[cfg(target_os = "linux")]
             Poller::Epoll(_) => Backend::Epoll,
+            #[cfg(target_os = "linux")]
+            Poller::Uring(_) => Backend::Uring,
             Poller::Polling(_) => Backend::Polling,
         }
     }
@@ -112,6 +154,8 @@ impl Poller {
         match self {
             #[cfg(target_os = "linux")]
             Poller::Epoll(p) => p.add(fd, key),
+            #[cfg(target_os = "linux")]
+            Poller::Uring(p) => p.add(fd, key),
             Poller::Polling(p) => p.add(fd, key),
         }
     }
@@ -121,29 +165,39 @@ impl Poller {
     pub(crate) fn rearm(&self, fd: RawFd, key: usize, read: bool, write: bool) -> io::Result<()> {
         match self {
             #[cfg(target_os = "linux")]
-            Poller::Epoll(_) => Ok(()),
+            Poller::Epoll(_) | Poller::Uring(_) => Ok(()),
             Poller::Polling(p) => p.rearm(fd, key, read, write),
         }
     }
 
     /// Whether a short read or write may be taken as "drained": the backend is
     /// edge-triggered (every new readiness edge is reported, with no re-arming) *and* reports
-    /// a closed read side (`EPOLLRDHUP`), so an end of stream that arrived with the last data
-    /// is never missed. Only our epoll backend does both; `polling` hides `EPOLLRDHUP`.
+    /// a closed read side (`EPOLLRDHUP`) and urgent data (`EPOLLPRI`), so an end of stream that
+    /// arrived with the last data is never missed. Our epoll backend does both, and so does the
+    /// uring one (its multishot polls ask for `POLLRDHUP | POLLPRI`); `polling` hides
+    /// `EPOLLRDHUP`.
     pub(crate) fn trusts_short_io(&self) -> bool {
         match self {
             #[cfg(target_os = "linux")]
-            Poller::Epoll(_) => true,
+            Poller::Epoll(_) | Poller::Uring(_) => true,
             Poller::Polling(_) => false,
         }
     }
 
-    /// Removes `fd`.
-    pub(crate) fn delete(&self, fd: RawFd) -> io::Result<()> {
+    /// Removes `fd`, registered under `key`; once this returns, no event of it is reported.
+    pub(crate) fn delete(&self, fd: RawFd, key: usize) -> io::Result<()> {
         match self {
             #[cfg(target_os = "linux")]
             Poller::Epoll(p) => p.delete(fd),
-            Poller::Polling(p) => p.delete(fd),
+            #[cfg(target_os = "linux")]
+            Poller::Uring(p) => {
+                let _ = fd;
+                p.delete(key)
+            }
+            Poller::Polling(p) => {
+                let _ = key;
+                p.delete(fd)
+            }
         }
     }
 
@@ -152,6 +206,8 @@ impl Poller {
         match self {
             #[cfg(target_os = "linux")]
             Poller::Epoll(p) => p.wait(out, timeout),
+            #[cfg(target_os = "linux")]
+            Poller::Uring(p) => p.wait(out, timeout),
             Poller::Polling(p) => p.wait(out, timeout),
         }
     }
@@ -161,7 +217,30 @@ impl Poller {
         match self {
             #[cfg(target_os = "linux")]
             Poller::Epoll(p) => p.notify(),
+            #[cfg(target_os = "linux")]
+            Poller::Uring(p) => p.notify(),
             Poller::Polling(p) => p.notify(),
         }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_ring_falls_back_to_epoll() {
+        let refused = Err(io::Error::from_raw_os_error(
+            rustix::io::Errno::NOSYS.raw_os_error(),
+        ));
+        let p = Poller::uring_or_epoll(refused).unwrap();
+        assert_eq!(p.backend(), Backend::Epoll);
+    }
+
+    #[test]
+    fn uring_is_chosen_by_name() {
+        let p = Poller::new(Backend::Uring).unwrap();
+        // Uring where the kernel allows it, epoll where it refuses.
+        assert!(matches!(p.backend(), Backend::Uring | Backend::Epoll));
     }
 }

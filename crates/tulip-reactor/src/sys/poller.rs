@@ -1,13 +1,13 @@
 //! The portable backend: the `polling` crate.
 
 use std::io;
-use std::os::fd::{BorrowedFd, RawFd};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use polling::{Event as PEvent, Events, PollMode, Poller};
 
 use super::Event;
+use crate::source::{borrow, RawSource as RawFd};
 
 /// A `polling::Poller`, edge-triggered where supported, oneshot (re-armed on demand) elsewhere.
 #[derive(Debug)]
@@ -15,16 +15,6 @@ pub(crate) struct PollingPoller {
     poller: Poller,
     mode: PollMode,
     events: Mutex<Events>,
-}
-
-fn borrow(fd: RawFd) -> BorrowedFd<'static> {
-    // The reactor holds the I/O object (and so the fd) open from `add` to `delete`.
-    #[allow(unsafe_code)]
-    // SAFETY: callers pass fds of sources that stay open until after `delete` returns; the
-    // borrowed fd does not outlive the call it is passed to.
-    unsafe {
-        BorrowedFd::borrow_raw(fd)
-    }
 }
 
 impl PollingPoller {
