@@ -44,6 +44,8 @@ pub(crate) struct Shared {
     pub(crate) registry: Registry,
     /// Debug mode: what each waiting task last said it waits for.
     pub(crate) waiting: Option<Mutex<HashMap<TaskId, WaitingOn>>>,
+    /// Debug mode: keeps tulip-util's wait notes (tulip-sync, tulip-queue) coming.
+    _listening: Option<tulip_util::waiting::Listening>,
 }
 
 /// The parts of the executor configuration that [`Shared`] keeps.
@@ -75,6 +77,10 @@ impl Shared {
             is_poisoned: AtomicBool::new(false),
             registry: Registry::new(shards),
             waiting: config.debug.map(|_| Mutex::new(HashMap::new())),
+            _listening: config.debug.map(|_| {
+                tulip_util::waiting::set_hook(crate::introspect::primitive_hook);
+                tulip_util::waiting::listen()
+            }),
         }
     }
 

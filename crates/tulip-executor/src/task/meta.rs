@@ -56,6 +56,9 @@ pub(crate) const PANICKED: u8 = 2;
 pub(crate) const HANDLE_GONE: u8 = 4;
 /// `TaskMeta::flags`: "never retrieved" has been reported.
 pub(crate) const REPORTED: u8 = 8;
+/// `TaskMeta::flags`: debug mode holds a record of what the task waits on (written and
+/// cleared only by the polling thread).
+pub(crate) const NOTED: u8 = 16;
 
 /// `TaskMeta::state`: queued to run (spawned or woken).
 pub(crate) const SCHEDULED: u8 = 0;
@@ -82,7 +85,7 @@ pub(crate) struct TaskMeta {
     pub(crate) polls: AtomicU32,
     /// `SCHEDULED`, `RUNNING` or `IDLE` (introspection; relaxed stores).
     pub(crate) state: AtomicU8,
-    /// `CANCEL`, `PANICKED`, `HANDLE_GONE`, `REPORTED`.
+    /// `CANCEL`, `PANICKED`, `HANDLE_GONE`, `REPORTED`, `NOTED`.
     pub(crate) flags: AtomicU8,
 }
 

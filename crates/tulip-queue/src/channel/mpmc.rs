@@ -154,9 +154,9 @@ pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
 fn new<T>(queue: ConcurrentQueue<T>) -> (Sender<T>, Receiver<T>) {
     let chan = Arc::new(Chan {
         queue,
-        send_ops: Waiters::new(),
-        recv_ops: Waiters::new(),
-        stream_ops: Waiters::new(),
+        send_ops: Waiters::new("channel.send"),
+        recv_ops: Waiters::new("channel.recv"),
+        stream_ops: Waiters::new("channel.recv"),
         senders: AtomicUsize::new(1),
         receivers: AtomicUsize::new(1),
     });
