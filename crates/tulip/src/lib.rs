@@ -133,7 +133,8 @@ pub mod rt {
     pub use tulip_reactor::{AutoAdvanceGuard, EnterGuard, Reactor};
     #[doc(inline)]
     pub use tulip_runtime::{
-        block_on, call_exception_handler, run, CallHandle, EventLoop, ExceptionContext,
+        block_on, call_exception_handler, default_exception_handler, run, CallHandle, EventLoop,
+        ExceptionContext,
         ExceptionHandler, LoopDump, LoopHandle, ReportKind, Runner, RunnerBuilder, ShutdownReport,
         TaskDump, TimerHandle, UnhandledPanic,
     };

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use crate::driver::Driver;
@@ -23,8 +23,9 @@ pub(crate) struct Shared {
     pub(crate) flavor: Flavor,
     /// Waits for I/O and timers.
     pub(crate) driver: Arc<dyn Driver>,
-    /// Reports panics and debug-mode findings.
-    pub(crate) handler: ExceptionHandler,
+    /// Reports panics and debug-mode findings; replaceable while the loop runs (asyncio's
+    /// `loop.set_exception_handler`). Read only on the reporting paths.
+    handler: RwLock<ExceptionHandler>,
     /// What to do after a task panics.
     pub(crate) unhandled: UnhandledPanic,
     /// Debug mode: the slow-poll threshold.
@@ -67,7 +68,7 @@ impl Shared {
         Shared {
             flavor,
             driver: config.driver.clone(),
-            handler: config.handler.clone(),
+            handler: RwLock::new(config.handler.clone()),
             unhandled: config.unhandled,
             debug: config.debug,
             watchdog: config.watchdog.map(|t| Watchdog::new(t, workers)),
@@ -88,11 +89,24 @@ impl Shared {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Reports to the handler, containing a panic of the handler itself.
+    /// Reports to the handler, containing a panic of the handler itself. The handler runs
+    /// outside the lock, so it may replace itself.
     pub(crate) fn report(&self, report: &ExceptionContext<'_>) {
-        if catch_unwind(AssertUnwindSafe(|| (self.handler)(report))).is_err() {
+        let handler = self.handler();
+        if catch_unwind(AssertUnwindSafe(|| handler(report))).is_err() {
             eprintln!("tulip: the exception handler panicked while reporting: {report}");
         }
+    }
+
+    /// The exception handler in use.
+    pub(crate) fn handler(&self) -> ExceptionHandler {
+        tulip_util::read(&self.handler).clone()
+    }
+
+    /// Replaces the exception handler; `None` puts the default one back.
+    pub(crate) fn set_handler(&self, handler: Option<ExceptionHandler>) {
+        *tulip_util::write(&self.handler) =
+            handler.unwrap_or_else(crate::report::default_exception_handler);
     }
 
     /// Applies debug mode's never-retrieved check and the unhandled-panic policy after a task
