@@ -198,6 +198,9 @@ impl StExecutor {
                         w.end(0);
                     }
                     if let Poll::Ready(v) = polled {
+                        // A panic nobody retrieved may have come to light as the main future
+                        // ended (its handles dropped).
+                        shared.check_poisoned();
                         return v;
                     }
                 }

@@ -605,6 +605,7 @@ impl MtExecutor {
             done,
             "tulip: the executor was closed while block_on was running"
         );
+        self.shared.check_poisoned();
         output.expect("main future completed")
     }
 
