@@ -108,10 +108,11 @@ pub(crate) struct Inner {
     /// While non-zero, a paused clock does not jump to the next timer (work is happening off
     /// the loop, e.g. on the blocking pool).
     inhibit_auto_advance: AtomicUsize,
-    /// Set by every [`Reactor::notify`] and by an [`AutoAdvanceGuard`]'s drop (before the
-    /// count goes down): "something changed, look again". A paused clock only jumps when a
-    /// park finds this clear, so a wake that raced with the decision to jump — a blocking job's
-    /// result arriving as its guard goes — is always seen first.
+    /// Set by an [`AutoAdvanceGuard`]'s drop before the count goes down: "off-loop work just
+    /// finished, look again". A paused clock only jumps when a park that found the count at
+    /// zero finds this clear, so the wake of a blocking job's result, sent just before its
+    /// guard goes, is always seen before time moves. (Plain notifications do not poke: the
+    /// executor's own "re-check" notifications would then stop the clock from ever jumping.)
     poked: AtomicBool,
     /// Told what a task is about to wait for (installed by the loop in debug mode).
     wait_hook: std::sync::OnceLock<WaitHook>,
@@ -344,7 +345,6 @@ impl Reactor {
     /// Costs one system call (an eventfd write on Linux); the event loop only calls it when
     /// the loop is actually parked.
     pub fn notify(&self) {
-        self.inner.poked.store(true, Ordering::SeqCst);
         // A failed notification can only mean the poller is gone; there is nobody to wake.
         let _ = self.inner.poller.notify();
     }

@@ -678,10 +678,14 @@ where
     Fut::Output: HandlerOutput,
 {
     fn start(&self, spawner: &Spawner, reader: StreamReader, writer: StreamWriter, peer: SockAddr) {
+        // The connection stays attached to the server until the handler's outcome is
+        // reported, so `Server::wait_closed` never returns before a failing handler's report.
+        let attached = writer.conn().clone();
         let fut = self(reader, writer);
         spawner
             .spawn(async move {
                 fut.await.report(&peer);
+                drop(attached);
             })
             .detach();
     }

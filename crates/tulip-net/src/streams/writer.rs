@@ -88,6 +88,11 @@ impl StreamWriter {
         StreamWriter { conn }
     }
 
+    /// The connection core this writer drives.
+    pub(crate) fn conn(&self) -> &Arc<Conn> {
+        &self.conn
+    }
+
     /// Writes `data`: sends what the socket takes now and buffers the rest; never waits.
     ///
     /// After [`close`](Self::close), [`write_eof`](Self::write_eof) or the loss of the
