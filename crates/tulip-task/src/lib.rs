@@ -109,7 +109,7 @@ pub use group::{
 pub use scope::{current_deadline, CancelScope, CancelScoped, Cancelled};
 pub use shield::{shield, shield_local, Shield};
 pub use timeout::{move_on_after, move_on_at, timeout, timeout_at, MoveOn, Timeout};
-pub use wait::{wait, Done, ReturnWhen, Wait, WaitFuture};
+pub use wait::{wait, Done, FirstError, ReturnCondition, ReturnWhen, Wait, WaitFuture};
 
 /// Re-exported for the macros; not public API.
 #[doc(hidden)]
