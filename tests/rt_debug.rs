@@ -196,10 +196,15 @@ fn an_err_nobody_retrieves_from_a_fallible_task_is_reported_with_name_and_spawn_
     assert!(
         uploader.starts_with("task 'uploader' (id ")
             && uploader.contains(&format!("rt_debug.rs:{line}"))
-            && uploader.ends_with("returned an error and its result was never retrieved: connection reset"),
+            && uploader.ends_with(
+                "returned an error and its result was never retrieved: connection reset"
+            ),
         "{uploader}"
     );
-    assert!(reports[1].1.ends_with("never retrieved: bad header"), "{reports:?}");
+    assert!(
+        reports[1].1.ends_with("never retrieved: bad header"),
+        "{reports:?}"
+    );
 }
 
 #[test]
@@ -216,7 +221,8 @@ fn shutdown_if_unobserved_stops_the_run_at_a_panic_nobody_retrieves() {
             let t = tulip::spawn(async { panic!("seen") });
             assert!(t.await.unwrap_err().is_panic());
             let tg = tulip::TaskGroup::<()>::new();
-            tg.spawn(async { panic!("collected") as Result<(), ()> }).unwrap();
+            tg.spawn(async { panic!("collected") as Result<(), ()> })
+                .unwrap();
             assert!(tg.join().await.is_err());
         });
         // A detached one does.

@@ -79,9 +79,7 @@ pub use report::{
     ReportKind, UnhandledPanic,
 };
 pub use scheduler::multi_thread::ThreadStart;
-pub use spawn::{
-    doc_block_on, spawn, spawn_fallible, spawn_local, spawn_local_fallible, Builder,
-};
+pub use spawn::{doc_block_on, spawn, spawn_fallible, spawn_local, spawn_local_fallible, Builder};
 pub use task::error::{payload_message, JoinError, Panic};
 pub use task::handle::Task;
 pub use task::meta::TaskId;

@@ -130,7 +130,10 @@ impl fmt::Display for ExceptionContext<'_> {
             ReportKind::DropPanic => f.write_str(" panicked while its future was dropped")?,
             ReportKind::NeverRetrieved => match self.error {
                 Some(e) => {
-                    return write!(f, " returned an error and its result was never retrieved: {e}")
+                    return write!(
+                        f,
+                        " returned an error and its result was never retrieved: {e}"
+                    )
                 }
                 None => f.write_str(" panicked and its result was never retrieved")?,
             },

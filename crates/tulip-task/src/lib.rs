@@ -92,6 +92,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod as_completed;
+mod checkpoint;
 mod gather;
 mod group;
 mod join;
@@ -102,11 +103,12 @@ mod timeout;
 mod wait;
 
 pub use as_completed::{as_completed, AsCompleted, Indexed};
+pub use checkpoint::{cancellable, cancellation, checkpoint, Cancellable, Checkpoint};
 pub use gather::{gather, try_gather, Gather, TryGather};
 pub use group::{
     Failure, GroupError, GroupTask, Join, SpawnError, SpawnErrorKind, TaskGroup, TaskGroupHandle,
 };
-pub use scope::{current_deadline, CancelScope, CancelScoped, Cancelled};
+pub use scope::{current_deadline, CancelScope, CancelScoped, Cancelled, DEFAULT_GRACE};
 pub use shield::{shield, shield_local, Shield};
 pub use timeout::{move_on_after, move_on_at, timeout, timeout_at, MoveOn, Timeout};
 pub use wait::{wait, Done, FirstError, ReturnCondition, ReturnWhen, Wait, WaitFuture};

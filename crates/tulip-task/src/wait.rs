@@ -61,7 +61,7 @@ impl ReturnWhen {
     ///         .into();
     ///     let (done, pending) = wait(tasks).return_when(ReturnWhen::FirstError).await;
     ///     assert_eq!(done.len(), 2); // the 1 s task, then the failing 2 s one
-    ///     assert_eq!(done[1].output().as_ref().unwrap().as_deref(), Err("task 2 failed"));
+    ///     assert_eq!(done[1].output().as_ref().unwrap(), &Err("task 2 failed".to_string()));
     ///     assert_eq!(pending.len(), 1);
     /// });
     /// ```

@@ -88,8 +88,8 @@ pub mod task {
     pub use tulip_executor::task::{all, current, current_id, TaskInfo, TaskState, WaitingOn};
     #[doc(inline)]
     pub use tulip_executor::{
-        spawn, spawn_fallible, spawn_local, spawn_local_fallible, yield_now, AccessError,
-        Builder, JoinError, LocalKey, Panic, Task, TaskId, TaskLocals, WithTaskLocals, YieldNow,
+        spawn, spawn_fallible, spawn_local, spawn_local_fallible, yield_now, AccessError, Builder,
+        JoinError, LocalKey, Panic, Task, TaskId, TaskLocals, WithTaskLocals, YieldNow,
     };
     #[doc(inline)]
     pub use tulip_runtime::{spawn_blocking, to_thread, BlockingTask, ToThread};
@@ -134,9 +134,8 @@ pub mod rt {
     #[doc(inline)]
     pub use tulip_runtime::{
         block_on, call_exception_handler, default_exception_handler, run, CallHandle, EventLoop,
-        ExceptionContext,
-        ExceptionHandler, LoopDump, LoopHandle, ReportKind, Runner, RunnerBuilder, ShutdownReport,
-        TaskDump, TimerHandle, UnhandledPanic,
+        ExceptionContext, ExceptionHandler, LoopDump, LoopHandle, ReportKind, Runner,
+        RunnerBuilder, ShutdownReport, TaskDump, TimerHandle, UnhandledPanic,
     };
 }
 
