@@ -10,7 +10,10 @@ use std::sync::{Arc, Mutex};
 use common::{ms, on_both, secs, since, until, Counter};
 use tulip_executor::spawn;
 use tulip_reactor::{sleep, Instant};
-use tulip_task::{cancellable, cancellation, checkpoint, gather, timeout, CancelScope, Cancelled};
+use tulip_task::{
+    cancellable, cancellation, checkpoint, gather, timeout, CancelScope, Cancelled, Failure,
+    TaskGroup,
+};
 
 /// What happened when, in virtual time since the start.
 #[derive(Clone, Default)]
@@ -314,5 +317,148 @@ fn work_that_ends_before_the_cancellation_is_not_caught() {
         let scope = CancelScope::cooperative().expire_after(secs(5));
         assert_eq!(scope.run(cancellable(sleep(secs(1)))).await, Ok(Ok(())));
         assert!(!scope.cancelled_caught() && !scope.cancel_called());
+    });
+}
+
+/// A child that waits at a checkpoint, then cleans up for `cleanup` seconds (shielded) and
+/// logs when it is done.
+async fn polite_child(
+    log: Log,
+    start: Instant,
+    cleanup: u64,
+    name: &'static str,
+) -> Result<(), Cancelled> {
+    let r = cancellable(pending::<()>()).await;
+    CancelScope::shield()
+        .run(sleep(secs(cleanup)))
+        .await
+        .unwrap();
+    log.at(name, start);
+    r
+}
+
+// Provenance: CPython test_taskgroups (children's `except CancelledError` cleanup runs before
+// the `async with` exits); Trio's nursery waits for cancelled children.
+#[test]
+fn a_cooperative_group_waits_for_its_children_to_clean_up() {
+    on_both(|| async {
+        let start = Instant::now();
+        let log = Log::default();
+        let tg = TaskGroup::<Cancelled>::cooperative();
+        for (cleanup, name) in [(1, "a"), (4, "b"), (2, "c")] {
+            tg.spawn(polite_child(log.clone(), start, cleanup, name))
+                .unwrap();
+        }
+        sleep(secs(10)).await;
+        tg.cancel();
+        tg.join().await.unwrap(); // the children's Err(Cancelled) are not failures
+        log.at("joined", start);
+        assert_eq!(
+            log.take(),
+            [
+                ("a", secs(11)),
+                ("c", secs(12)),
+                ("b", secs(14)),
+                ("joined", secs(14))
+            ]
+        );
+    });
+}
+
+#[test]
+fn a_failing_child_tells_its_siblings_and_only_its_error_is_reported() {
+    on_both(|| async {
+        let start = Instant::now();
+        let log = Log::default();
+        let tg = TaskGroup::<&'static str>::cooperative();
+        let sibling = tg
+            .spawn({
+                let log = log.clone();
+                async move {
+                    polite_child(log, start, 3, "sibling")
+                        .await
+                        .map_err(|_| "cancelled")
+                }
+            })
+            .unwrap();
+        tg.spawn(async {
+            sleep(secs(2)).await;
+            Err::<(), _>("broken")
+        })
+        .unwrap();
+        let err = tg.join().await.unwrap_err();
+        assert_eq!(err.len(), 1);
+        assert!(matches!(err.first(), Failure::Error("broken")));
+        assert_eq!(log.take(), [("sibling", secs(5))]);
+        assert_eq!(since(start), secs(5));
+        assert!(sibling.await.unwrap_err().is_cancelled());
+    });
+}
+
+#[test]
+fn cancelling_one_child_of_a_cooperative_group_is_a_request_to_it_alone() {
+    on_both(|| async {
+        let start = Instant::now();
+        let log = Log::default();
+        let tg = TaskGroup::<Cancelled>::cooperative();
+        let target = tg
+            .spawn(polite_child(log.clone(), start, 2, "target"))
+            .unwrap();
+        let other = tg
+            .spawn(async move {
+                // Not told: its checkpoint only ends with its own sleep.
+                cancellable(sleep(secs(6))).await?;
+                Ok("other")
+            })
+            .unwrap();
+        sleep(secs(1)).await;
+        assert!(target.cancel());
+        tg.join().await.unwrap();
+        assert_eq!(log.take(), [("target", secs(3))]);
+        assert_eq!(since(start), secs(6));
+        assert!(target.await.unwrap_err().is_cancelled());
+        assert_eq!(other.await.unwrap(), "other");
+    });
+}
+
+#[test]
+fn a_cooperative_group_drops_a_child_that_ignores_it_after_the_grace_period() {
+    on_both(|| async {
+        let start = Instant::now();
+        let drops = Counter::new();
+        let tg = TaskGroup::<()>::cooperative().with_grace(secs(4));
+        let d = drops.on_drop();
+        let stubborn = tg
+            .spawn(async move {
+                let _d = d;
+                sleep(secs(3600)).await;
+                Ok(())
+            })
+            .unwrap();
+        sleep(secs(1)).await;
+        tg.cancel();
+        tg.join().await.unwrap();
+        assert_eq!((since(start), drops.get()), (secs(5), 1));
+        assert!(stubborn.await.unwrap_err().is_cancelled());
+    });
+}
+
+#[test]
+fn dropping_a_cooperative_group_still_drops_its_children_at_once() {
+    on_both(|| async {
+        let drops = Counter::new();
+        let tg = TaskGroup::<Cancelled>::cooperative();
+        let d = drops.on_drop();
+        let child = tg
+            .spawn(async move {
+                let _d = d;
+                cancellable(pending::<()>()).await
+            })
+            .unwrap();
+        sleep(secs(1)).await;
+        let start = Instant::now();
+        drop(tg);
+        assert!(child.await.unwrap_err().is_cancelled());
+        assert_eq!((since(start), drops.get()), (secs(0), 1));
     });
 }
