@@ -106,7 +106,8 @@ pub use as_completed::{as_completed, AsCompleted, Indexed};
 pub use checkpoint::{cancellable, cancellation, checkpoint, Cancellable, Checkpoint};
 pub use gather::{gather, try_gather, Gather, TryGather};
 pub use group::{
-    Failure, GroupError, GroupTask, Join, SpawnError, SpawnErrorKind, TaskGroup, TaskGroupHandle,
+    Failure, GroupError, GroupTask, Join, Ready, SpawnError, SpawnErrorKind, Start, StartError,
+    TaskGroup, TaskGroupHandle,
 };
 pub use scope::{current_deadline, CancelScope, CancelScoped, Cancelled, DEFAULT_GRACE};
 pub use shield::{shield, shield_local, Shield};

@@ -39,6 +39,7 @@
 //! dropped group are dropped, like the result of a detached task.
 
 mod error;
+mod start;
 
 use std::fmt;
 use std::future::Future;
@@ -54,6 +55,7 @@ use tulip_executor::{payload_message, Builder, JoinError, Panic, Task, TaskId};
 use crate::scope::{CancelScope, CancelScoped};
 
 pub use error::{Failure, GroupError, SpawnError, SpawnErrorKind};
+pub use start::{Ready, Start, StartError};
 
 /// Where a group is in its life; see the module docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -424,7 +426,83 @@ macro_rules! spawn_methods {
         {
             spawn_local_in(&self.shared, Some(builder), future)
         }
+
+        /// Spawns a child and waits until it says it is ready (Trio's `nursery.start`): `f`
+        /// gets a [`Ready`] and the child calls [`Ready::started`]`(value)` once it is
+        /// ready (a server has bound its port, say); awaiting `start` gives that value. The
+        /// child goes on as an ordinary child of the group.
+        ///
+        /// Until it is ready, the child's failures are the caller's, not the group's: an `Err`
+        /// or a panic before `started` is given to the caller as [`StartError::Failed`] or
+        /// [`StartError::Panicked`], and the group does not see it (its siblings run on).
+        /// After `started`, they are the group's, as for any child.
+        ///
+        /// # Errors
+        ///
+        /// [`StartError`]: the child failed, panicked, ended (`NotStarted`) or was cancelled
+        /// before it was ready, or the group refused the spawn (`Refused`; `f` was called and
+        /// its future dropped unpolled).
+        ///
+        /// # Cancel safety
+        ///
+        /// Dropping the [`Start`] future only gives up waiting: the child stays in the group.
+        ///
+        /// # Panics
+        ///
+        /// Panics if no tulip event loop runs on this thread.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// use tulip_reactor::{sleep, Instant};
+        ///
+        /// tulip_runtime::Runner::builder().start_paused(true).build().run(async {
+        ///     let start = Instant::now();
+        ///     let tg = tulip_task::TaskGroup::<std::io::Error>::new();
+        #[doc = $setup]
+        #[doc = concat!("    let port = ", $recv, ".start(|ready| async move {")]
+        ///         sleep(Duration::from_secs(2)).await; // binding takes a while
+        ///         ready.started(8080_u16);
+        ///         sleep(Duration::from_secs(10)).await; // serving
+        ///         Ok(())
+        ///     })
+        ///     .await
+        ///     .unwrap();
+        ///     assert_eq!((port, start.elapsed()), (8080, Duration::from_secs(2)));
+        ///     tg.join().await.unwrap();
+        ///     assert_eq!(start.elapsed(), Duration::from_secs(12));
+        /// });
+        /// ```
+        #[track_caller]
+        pub fn start<S, F, V>(&self, f: S) -> Start<V, E>
+        where
+            S: FnOnce(Ready<V>) -> F,
+            F: Future<Output = Result<(), E>> + Send + 'static,
+            V: Send + 'static,
+            E: Send + 'static,
+        {
+            start_in(&self.shared, f)
+        }
     };
+}
+
+#[track_caller]
+fn start_in<S, F, V, E>(shared: &Arc<GroupShared<E>>, f: S) -> Start<V, E>
+where
+    S: FnOnce(Ready<V>) -> F,
+    F: Future<Output = Result<(), E>> + Send + 'static,
+    V: Send + 'static,
+    E: Send + 'static,
+{
+    let (child, start) = start::starting(f);
+    match spawn_in(shared, None, child) {
+        Ok(task) => {
+            task.detach();
+            start
+        }
+        Err(refused) => start::refused(refused.kind()),
+    }
 }
 
 /// asyncio's `TaskGroup`: spawn children, then [`join`](TaskGroup::join) them all.
