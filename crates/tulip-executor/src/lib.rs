@@ -64,6 +64,7 @@ mod scheduler;
 mod spawn;
 pub mod task;
 mod task_local;
+mod wait_idle;
 mod watchdog;
 mod yield_now;
 
@@ -84,4 +85,5 @@ pub use task::error::{payload_message, JoinError, Panic};
 pub use task::handle::Task;
 pub use task::meta::TaskId;
 pub use task_local::{AccessError, LocalKey, TaskLocals, WithTaskLocals};
+pub use wait_idle::{wait_idle, WaitIdle};
 pub use yield_now::{yield_now, YieldNow};

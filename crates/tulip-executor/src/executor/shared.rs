@@ -51,6 +51,8 @@ pub(crate) struct Shared {
     /// When `tracks_retrieval`: what a failed task whose handle is still alive failed with
     /// (the panic message or the error's `Display`), to report if the handle goes unread.
     failures: Option<Mutex<HashMap<TaskId, String>>>,
+    /// The tasks waiting in `wait_idle`, woken when the loop has nothing else to run.
+    pub(crate) idle: crate::wait_idle::IdleWaiters,
     /// Debug mode: keeps tulip-util's wait notes (tulip-sync, tulip-queue) coming.
     _listening: Option<tulip_util::waiting::Listening>,
 }
@@ -103,6 +105,7 @@ impl Shared {
             waiting: config.debug.map(|_| Mutex::new(HashMap::new())),
             tracks_retrieval: tracks(config),
             failures: tracks(config).then(|| Mutex::new(HashMap::new())),
+            idle: crate::wait_idle::IdleWaiters::default(),
             _listening: config.debug.map(|_| {
                 tulip_util::waiting::set_hook(crate::introspect::primitive_hook);
                 tulip_util::waiting::listen()
