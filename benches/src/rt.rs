@@ -272,12 +272,12 @@ impl Runtime for Tulip {
         tulip::sleep(d)
     }
 
-    fn timeout<F>(d: Duration, f: F) -> impl Future<Output = Option<F::Output>> + Send
+    async fn timeout<F>(d: Duration, f: F) -> Option<F::Output>
     where
         F: Future + Send,
         F::Output: Send,
     {
-        async move { tulip::timeout(d, f).await.ok() }
+        tulip::timeout(d, f).await.ok()
     }
 
     type Tx<T: Send + 'static> = tulip_queue::channel::Sender<T>;
@@ -425,12 +425,12 @@ impl Runtime for Tokio {
         tokio::time::sleep(d)
     }
 
-    fn timeout<F>(d: Duration, f: F) -> impl Future<Output = Option<F::Output>> + Send
+    async fn timeout<F>(d: Duration, f: F) -> Option<F::Output>
     where
         F: Future + Send,
         F::Output: Send,
     {
-        async move { tokio::time::timeout(d, f).await.ok() }
+        tokio::time::timeout(d, f).await.ok()
     }
 
     type Tx<T: Send + 'static> = tokio::sync::mpsc::Sender<T>;
