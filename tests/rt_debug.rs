@@ -174,20 +174,18 @@ fn an_err_nobody_retrieves_from_a_fallible_task_is_reported_with_name_and_spawn_
                 Err::<(), _>(std::io::Error::other("connection reset"))
             })
             .detach();
-        // Fails, then its handle is dropped unawaited.
+        // Fails, then its handle is dropped unawaited. Waiting for the loop to be idle (rather
+        // than yielding) lets both tasks end first on any number of workers.
         let t = tulip::task::spawn_fallible(async { Err::<u8, _>("bad header") });
-        for _ in 0..3 {
-            tulip::yield_now().await;
-        }
+        tulip::time::wait_idle().await;
+        assert!(t.is_finished());
         drop(t);
         // Awaited: retrieved. Ok: nothing to say. A plain spawn cannot tell an Err.
         let seen = tulip::task::spawn_fallible(async { Err::<(), _>("seen") });
         assert_eq!(seen.await.unwrap(), Err("seen"));
         tulip::task::spawn_fallible(async { Ok::<_, String>(1) }).detach();
         tulip::spawn(async { Err::<(), _>("plain") }).detach();
-        for _ in 0..3 {
-            tulip::yield_now().await;
-        }
+        tulip::time::wait_idle().await;
     });
     let reports: Vec<_> = rx.try_iter().collect();
     assert_eq!(reports.len(), 2, "{reports:?}");
@@ -257,8 +255,7 @@ fn shutdown_if_unobserved_sees_a_handle_dropped_as_the_main_future_ends() {
     let r = catch_unwind(AssertUnwindSafe(|| {
         runner.run(async {
             let t = tulip::spawn(async { panic!("left behind") });
-            tulip::yield_now().await;
-            tulip::yield_now().await;
+            tulip::time::wait_idle().await;
             assert!(t.is_finished());
             // `t` is dropped unawaited as the main future returns.
         })
