@@ -16,6 +16,11 @@
 //!   for theirs); tokio: `io::BufReader` with `read_until(b'\n')` and `write_all`; smol:
 //!   futures-lite's `BufReader`, the same calls. (`read_until` is `read_line` without the UTF-8
 //!   check: asyncio's `readline` returns bytes.)
+//! - `protocol_echo`: `streams_echo` with the server in asyncio's transports-and-protocols
+//!   idiom (tulip only; tokio and smol have none): each server socket runs an echo
+//!   `tulip::protocol::Protocol` (`data_received` writes what came to its transport) through
+//!   `connect_accepted_socket`; the clients are `streams_echo`'s. Compare with tulip's
+//!   `streams_echo` row.
 //! - `accept_storm`: connections per second. A server task accepts with the runtime's
 //!   listener (`bind` and `accept`, each runtime's defaults) and closes each connection at
 //!   once; 16 connector tasks each loop `connect` (the runtime's own), wait for the server's
@@ -28,7 +33,8 @@ use std::time::Instant;
 
 use tulip_benches::epoll::{self, MSG};
 use tulip_benches::{
-    dispatch, set_linger_zero, tcp_pairs, Flavour, Outcome, Plan, Reference, Runtime, Spec,
+    dispatch, set_linger_zero, tcp_pairs, Flavour, Outcome, Plan, Reference, Runtime, RuntimeKind,
+    Spec,
 };
 
 /// Connections in `tcp_echo` and `streams_echo`.
@@ -145,6 +151,63 @@ async fn streams_echo<R: Runtime>(n: u64) -> f64 {
     (n * CONNS as u64) as f64 / start.elapsed().as_secs_f64() / 1e3
 }
 
+/// The echo protocol of `protocol_echo`.
+struct EchoProtocol(Option<tulip::protocol::Transport>);
+
+impl tulip::protocol::Protocol for EchoProtocol {
+    fn connection_made(&mut self, transport: tulip::protocol::Transport) {
+        self.0 = Some(transport);
+    }
+    fn data_received(&mut self, data: &[u8]) {
+        if let Some(t) = &self.0 {
+            t.write(data);
+        }
+    }
+}
+
+async fn protocol_echo<R: Runtime>(n: u64) -> f64 {
+    let pairs = tcp_pairs(CONNS);
+    let start = Instant::now();
+    let mut clients = Vec::with_capacity(CONNS);
+    for (client, server) in pairs {
+        let server = tulip::net::TcpStream::from_std(server).expect("register server");
+        tulip::protocol::connect_accepted_socket(|| EchoProtocol(None), server)
+            .await
+            .expect("protocol server");
+        let mut client = R::lines(R::stream(client).expect("register client"));
+        clients.push(R::spawn(async move {
+            let mut msg = vec![b'x'; MSG];
+            msg[MSG - 1] = b'\n';
+            let mut line = Vec::new();
+            for _ in 0..n {
+                R::write_line(&mut client, &msg)
+                    .await
+                    .expect("client write");
+                let got = R::read_line(&mut client, &mut line)
+                    .await
+                    .expect("client read");
+                assert_eq!(got, MSG, "a whole line comes back");
+            }
+        }));
+    }
+    for c in clients {
+        c.await;
+    }
+    (n * CONNS as u64) as f64 / start.elapsed().as_secs_f64() / 1e3
+}
+
+/// `protocol_echo` runs on tulip only.
+fn protocol_echo_dispatch(kind: RuntimeKind, flavour: Flavour, plan: &Plan) -> Outcome {
+    match kind {
+        RuntimeKind::Tulip => tulip_benches::measure::<tulip_benches::rt::Tulip, _, _>(
+            flavour,
+            plan,
+            protocol_echo::<tulip_benches::rt::Tulip>,
+        ),
+        _ => Outcome::NotAvailable("no transports and protocols".to_string()),
+    }
+}
+
 async fn accept_storm<R: Runtime>(n: u64) -> f64 {
     let per = (n / CONNECTORS).max(1);
     let total = per * CONNECTORS;
@@ -220,6 +283,18 @@ fn main() {
                 reps: 3,
                 quick_reps: 3,
                 run: dispatch!(streams_echo),
+                refs: &[],
+            },
+            Spec {
+                name: "protocol_echo",
+                unit: "krt/s",
+                higher_is_better: true,
+                n: 5_000,
+                quick_n: 1_000,
+                warmup: 1,
+                reps: 3,
+                quick_reps: 3,
+                run: protocol_echo_dispatch,
                 refs: &[],
             },
             Spec {

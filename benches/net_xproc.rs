@@ -8,7 +8,11 @@
 //!   two workers (`mt`). References, single-threaded: `tulip-streams` (the asyncio program in
 //!   `tulip::streams`: `start_server`, `read` / `write` / `drain`), and that same program in
 //!   Python, `asyncio` and `uvloop` (`benches/py/echo_asyncio.py [--uvloop]`; skipped, with
-//!   the reason, when `python3` or its uvloop module is missing).
+//!   the reason, when `python3` or its uvloop module is missing). The transports-and-protocols
+//!   form, single-threaded: `tulip-protocol` (`tulip::protocol::create_server` with an echo
+//!   `Protocol` whose `data_received` writes what came to its transport), and the same
+//!   program in Python, `asyncio-protocol` and `uvloop-protocol` (`echo_asyncio.py
+//!   --protocol`): uvloop's headline server.
 //!
 //! The client is the hand-written epoll loop of `tulip_benches::epoll` on one thread, so that
 //! it costs as little as a client can and the servers are what differ. Each repetition opens 64
@@ -106,6 +110,29 @@ async fn serve_streams() {
     server.serve_forever().await.expect("serve_forever");
 }
 
+/// The echo protocol of the `tulip-protocol` server.
+struct EchoProtocol(Option<tulip::protocol::Transport>);
+
+impl tulip::protocol::Protocol for EchoProtocol {
+    fn connection_made(&mut self, transport: tulip::protocol::Transport) {
+        self.0 = Some(transport);
+    }
+    fn data_received(&mut self, data: &[u8]) {
+        if let Some(t) = &self.0 {
+            t.write(data);
+        }
+    }
+}
+
+async fn serve_protocol() {
+    let server = tulip::protocol::create_server(|| EchoProtocol(None), "127.0.0.1:0")
+        .await
+        .expect("create_server");
+    let addr = server.local_addrs()[0].as_inet().expect("a TCP address");
+    announce(&format!("port {}", addr.port()));
+    server.serve_forever().await.expect("serve_forever");
+}
+
 fn announce(line: &str) {
     let mut out = io::stdout().lock();
     let _ = writeln!(out, "{line}");
@@ -140,6 +167,7 @@ fn serve(args: &[String]) -> ! {
         "tokio" => run_server::<Tokio, _>(flavour, serve_raw::<Tokio>()),
         "smol" => run_server::<Smol, _>(flavour, serve_raw::<Smol>()),
         "tulip-streams" => run_server::<Tulip, _>(flavour, serve_streams()),
+        "tulip-protocol" => run_server::<Tulip, _>(flavour, serve_protocol()),
         other => announce(&format!("na no server called `{other}`")),
     }
     // Only a server that could not start gets here; wait to be told to go.
@@ -290,8 +318,13 @@ fn xproc_echo_streams(flavour: Flavour, plan: &Plan) -> Outcome {
     measure_pinned(flavour, || rust_server("tulip-streams", flavour), plan)
 }
 
-/// The Python server, when `python3` (and for `--uvloop`, uvloop) can run it.
-fn python_server(uvloop: bool) -> Result<Server, String> {
+fn xproc_echo_protocol(flavour: Flavour, plan: &Plan) -> Outcome {
+    measure_pinned(flavour, || rust_server("tulip-protocol", flavour), plan)
+}
+
+/// The Python server, when `python3` (and for `--uvloop`, uvloop) can run it; with
+/// `protocol`, its transports-and-protocols form.
+fn python_server(uvloop: bool, protocol: bool) -> Result<Server, String> {
     let probe = if uvloop {
         "import asyncio, uvloop"
     } else {
@@ -315,15 +348,26 @@ fn python_server(uvloop: bool) -> Result<Server, String> {
     if uvloop {
         cmd.arg("--uvloop");
     }
+    if protocol {
+        cmd.arg("--protocol");
+    }
     start(cmd)
 }
 
 fn xproc_echo_asyncio(flavour: Flavour, plan: &Plan) -> Outcome {
-    measure_pinned(flavour, || python_server(false), plan)
+    measure_pinned(flavour, || python_server(false, false), plan)
 }
 
 fn xproc_echo_uvloop(flavour: Flavour, plan: &Plan) -> Outcome {
-    measure_pinned(flavour, || python_server(true), plan)
+    measure_pinned(flavour, || python_server(true, false), plan)
+}
+
+fn xproc_echo_asyncio_protocol(flavour: Flavour, plan: &Plan) -> Outcome {
+    measure_pinned(flavour, || python_server(false, true), plan)
+}
+
+fn xproc_echo_uvloop_protocol(flavour: Flavour, plan: &Plan) -> Outcome {
+    measure_pinned(flavour, || python_server(true, true), plan)
 }
 
 fn main() {
@@ -358,6 +402,21 @@ fn main() {
                     name: "uvloop",
                     flavours: &[Flavour::Ct],
                     run: xproc_echo_uvloop,
+                },
+                Reference {
+                    name: "tulip-protocol",
+                    flavours: &[Flavour::Ct],
+                    run: xproc_echo_protocol,
+                },
+                Reference {
+                    name: "asyncio-protocol",
+                    flavours: &[Flavour::Ct],
+                    run: xproc_echo_asyncio_protocol,
+                },
+                Reference {
+                    name: "uvloop-protocol",
+                    flavours: &[Flavour::Ct],
+                    run: xproc_echo_uvloop_protocol,
                 },
             ],
         }],

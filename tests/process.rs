@@ -58,10 +58,11 @@ async fn killed_children_report_minus_the_signal() {
     bounded("wait", child.wait()).await.unwrap();
     assert_eq!(child.returncode(), Some(-libc::SIGTERM));
 
+    // SIGUSR1, not SIGHUP: a test run under `nohup` hands its children an ignored SIGHUP.
     let child = Command::new("sleep").arg("60").spawn().unwrap();
-    child.send_signal(libc::SIGHUP).unwrap();
+    child.send_signal(libc::SIGUSR1).unwrap();
     bounded("wait", child.wait()).await.unwrap();
-    assert_eq!(child.returncode(), Some(-libc::SIGHUP));
+    assert_eq!(child.returncode(), Some(-libc::SIGUSR1));
     // Signalling a reaped child sends nothing (its pid may be another process's) and is not
     // an error; an invalid number is the OS's error while the child runs.
     child.kill().unwrap();

@@ -107,6 +107,7 @@ pub(crate) fn child_output(test: &str, role: &str, env: &[(&str, &str)]) -> Outp
     cmd.args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(tulip_tests::CHILD_ENV, role)
         .stdin(std::process::Stdio::null());
+    tulip_tests::default_dispositions(&mut cmd);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -144,6 +145,7 @@ impl Example {
         cmd.args(args)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped());
+        tulip_tests::default_dispositions(&mut cmd);
         configure(&mut cmd);
         let mut child = cmd.spawn().expect("start the example");
         let out = child.stdout.take().unwrap();

@@ -188,18 +188,40 @@ pub fn is_child(role: &str) -> bool {
     std::env::var(CHILD_ENV).is_ok_and(|r| r == role)
 }
 
+/// Gives a child the default disposition of SIGINT, SIGQUIT and SIGHUP whatever this process
+/// inherited: a test run as a background job of a non-interactive shell starts with SIGINT and
+/// SIGQUIT ignored, one run under `nohup` with SIGHUP ignored, and every child would inherit
+/// that (tulip's `run` rightly leaves an ignored SIGINT alone, and removing a handler rightly
+/// brings an ignored signal back ignored), so tests that expect the defaults would fail.
+/// A later `pre_exec` hook may still set another disposition.
+#[cfg(unix)]
+pub fn default_dispositions(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: signal(2) is async-signal-safe, as a pre_exec hook must be; it only sets three
+    // signals' dispositions in the child before it execs.
+    unsafe {
+        cmd.pre_exec(|| {
+            for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGHUP] {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+            Ok(())
+        });
+    }
+}
+
 /// Re-runs the current test binary with only the test `test` (its full name) and
 /// `TULIP_TEST_CHILD=role`, for tests that change process-wide state (resource limits, signal
 /// dispositions) or count the process's file descriptors. Panics, showing the child's output,
 /// unless the child succeeds; returns its output otherwise.
 pub fn run_in_child(test: &str, role: &str) -> String {
     let exe = std::env::current_exe().expect("the test binary's path");
-    let out = std::process::Command::new(exe)
-        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, role)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("start the child test process");
+        .stdin(std::process::Stdio::null());
+    #[cfg(unix)]
+    default_dispositions(&mut cmd);
+    let out = cmd.output().expect("start the child test process");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

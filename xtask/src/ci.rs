@@ -23,11 +23,13 @@ pub(crate) fn run_all() -> Result<(), String> {
     // The same behavioural tests on the multi-threaded loop: `tulip::run`, `Runner::new()` and
     // `#[tulip::test]` take their worker count from TULIP_WORKERS (tests of asyncio's ordering
     // pin one worker explicitly).
-    run_cmd(
-        cargo()
-            .env("TULIP_WORKERS", "2")
-            .args(["test", "-p", "tulip-tests"]),
-    )?;
+    run_cmd(cargo().env("TULIP_WORKERS", "2").args([
+        "test",
+        "-p",
+        "tulip-tests",
+        "-p",
+        "tulip-protocol",
+    ]))?;
     // The loop's tests and the networking crate once more on the portable `polling` backend
     // (the default is our own epoll layer): `Runner::builder()` reads TULIP_BACKEND.
     run_cmd(cargo().env("TULIP_BACKEND", "polling").args([
@@ -36,11 +38,20 @@ pub(crate) fn run_all() -> Result<(), String> {
         "tulip-tests",
         "-p",
         "tulip-net",
+        "-p",
+        "tulip-protocol",
     ]))?;
     run_cmd(
         cargo()
             .env("RUSTDOCFLAGS", "-D warnings")
             .args(["doc", "--workspace", "--no-deps"]),
+    )?;
+    // The workspace build turns tulip-net's `tls` on (the benches want it): its docs must
+    // also hold without it.
+    run_cmd(
+        cargo()
+            .env("RUSTDOCFLAGS", "-D warnings")
+            .args(["doc", "-p", "tulip-net", "--no-deps"]),
     )?;
     deny()?;
     run_cmd(cargo().args(["check", "-p", "tulip-benches", "--benches"]))?;

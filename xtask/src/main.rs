@@ -7,6 +7,8 @@
 //! cargo xtask loom               loom models (cfg tulip_loom)
 //! cargo xtask san                ThreadSanitizer run of the concurrency tests (nightly)
 //! cargo xtask tidy               repository hygiene checks
+//! cargo xtask wrk [--duration D] [--connections N] [--threads N] [--workers N]
+//!                                wrk against the HTTP hello server on tulip and on tokio
 //! ```
 
 mod bench;
@@ -14,6 +16,7 @@ mod ci;
 mod sanitizers;
 mod tidy;
 mod util;
+mod wrk;
 
 use std::process::ExitCode;
 
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
         "loom" => sanitizers::loom(rest),
         "san" => sanitizers::tsan(rest),
         "tidy" => tidy::run(),
+        "wrk" => wrk::run_wrk(rest),
         "help" | "--help" | "-h" => {
             println!("{}", HELP);
             Ok(())
@@ -54,4 +58,6 @@ tasks:
   miri                    Miri on the crates with unsafe code (skipped without nightly miri)
   loom                    loom models under --cfg tulip_loom
   san                     ThreadSanitizer on the concurrency tests (skipped without nightly)
-  tidy                    repository hygiene checks";
+  tidy                    repository hygiene checks
+  wrk [--duration 10s] [--connections 64] [--threads 2] [--workers 1]
+                          wrk (apt-get install wrk) against the HTTP hello server, tulip then tokio";

@@ -65,3 +65,4 @@ mod reap;
 
 pub use child::{Child, ChildStderr, ChildStdin, ChildStdout};
 pub use command::{create_subprocess_exec, create_subprocess_shell, Command, Stdio};
+pub use pipe::{PipeReader, PipeWriter};

@@ -24,15 +24,20 @@ use tulip_net::streams::RawStream;
 use tulip_reactor::Async;
 use tulip_util::lock;
 
-/// Our end of the child's stdin. `shutdown(Write)` closes it, so the child reads end of
-/// file.
-pub(crate) struct PipeWriter {
+/// The write end of a pipe (a child's stdin, or any pipe or FIFO given to tulip-protocol's
+/// `connect_write_pipe`), registered with the loop: a [`RawStream`]. `shutdown(Write)` closes
+/// it, so the reader sees end of file.
+pub struct PipeWriter {
     io: Mutex<Option<Async<OwnedFd>>>,
 }
 
 impl PipeWriter {
     /// Registers the pipe end with the current loop (and makes it non-blocking).
-    pub(crate) fn new(fd: OwnedFd) -> io::Result<PipeWriter> {
+    ///
+    /// # Errors
+    ///
+    /// The reactor's registration error; outside a loop, `Other`.
+    pub fn new(fd: OwnedFd) -> io::Result<PipeWriter> {
         Ok(PipeWriter {
             io: Mutex::new(Some(Async::new(fd)?)),
         })
@@ -70,14 +75,19 @@ impl RawStream for PipeWriter {
     }
 }
 
-/// Our end of the child's stdout or stderr.
-pub(crate) struct PipeReader {
+/// The read end of a pipe (a child's stdout or stderr, or any pipe or FIFO given to
+/// tulip-protocol's `connect_read_pipe`), registered with the loop: a [`RawStream`].
+pub struct PipeReader {
     io: Mutex<Option<Async<OwnedFd>>>,
 }
 
 impl PipeReader {
     /// Registers the pipe end with the current loop (and makes it non-blocking).
-    pub(crate) fn new(fd: OwnedFd) -> io::Result<PipeReader> {
+    ///
+    /// # Errors
+    ///
+    /// The reactor's registration error; outside a loop, `Other`.
+    pub fn new(fd: OwnedFd) -> io::Result<PipeReader> {
         Ok(PipeReader {
             io: Mutex::new(Some(Async::new(fd)?)),
         })
@@ -153,4 +163,20 @@ fn write_no_sigpipe(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
         }
     }
     res.map_err(io::Error::from)
+}
+
+impl std::fmt::Debug for PipeWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipeWriter")
+            .field("open", &lock(&self.io).is_some())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for PipeReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipeReader")
+            .field("open", &lock(&self.io).is_some())
+            .finish()
+    }
 }

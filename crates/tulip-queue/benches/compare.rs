@@ -4,7 +4,8 @@
 //! Each workload runs on one thread under a `LocalExecutor` (asyncio's model), repeated a few
 //! times; the median is printed in nanoseconds per operation. The workspace's benchmark suite
 //! (`benches/`) is where the full comparison with tokio lives; this file only keeps the
-//! crate's own costs in sight.
+//! crate's own costs in sight, including what a generous bound costs (the `2^20` rows): a
+//! queue holding no more than its ring, and a burst that goes beyond it.
 
 use std::{hint::black_box, time::Instant};
 
@@ -78,6 +79,49 @@ fn main() {
             black_box(rx.try_recv().unwrap());
         }
     });
+
+    println!("-- a bound far beyond the ring (2^20): within the ring, then a burst beyond it");
+    bench("tulip Queue(2^20) put_nowait+get_nowait", N, || {
+        let q = Queue::new(1 << 20);
+        for i in 0..N {
+            q.put_nowait(i).unwrap();
+            black_box(q.get_nowait().unwrap());
+        }
+    });
+    bench("tulip channel::bounded(2^20) try_send+try_recv", N, || {
+        let (tx, rx) = channel::bounded(1 << 20);
+        for i in 0..N {
+            tx.try_send(i).unwrap();
+            black_box(rx.try_recv().unwrap());
+        }
+    });
+    const BURST: u64 = 100_000;
+    bench(
+        "tulip Queue(2^20) 100k put_nowait, then 100k get_nowait",
+        BURST,
+        || {
+            let q = Queue::new(1 << 20);
+            for i in 0..BURST {
+                q.put_nowait(i).unwrap();
+            }
+            for _ in 0..BURST {
+                black_box(q.get_nowait().unwrap());
+            }
+        },
+    );
+    bench(
+        "tulip Queue(0) 100k put_nowait, then 100k get_nowait",
+        BURST,
+        || {
+            let q = Queue::new(0);
+            for i in 0..BURST {
+                q.put_nowait(i).unwrap();
+            }
+            for _ in 0..BURST {
+                black_box(q.get_nowait().unwrap());
+            }
+        },
+    );
 
     println!("-- ping-pong between two tasks, one round trip per op");
     const ROUNDS: u64 = 200_000;

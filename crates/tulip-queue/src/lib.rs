@@ -37,12 +37,18 @@
 //!   or channel and items discarded by an immediate shutdown. Items are never dropped under a
 //!   lock, and if an item's `Drop` panics, the queue stays consistent and the remaining
 //!   items are still dropped.
-//! - **FIFO queues are lock-free**; LIFO and priority queues keep a `Vec` (a stack or a
-//!   binary heap) behind a short lock.
+//! - **A bound is a limit, not an allocation.** Memory follows the items held, for any bound
+//!   up to `usize::MAX`, and is given back as the queue drains. A bounded FIFO queue or channel
+//!   allocates its ring up front only up to 32 KiB; a larger bound gets a 32 KiB ring, and the
+//!   items beyond it wait in blocks allocated as the queue grows and freed as it drains.
+//! - **FIFO queues are lock-free** while they hold no more than their ring; the items beyond
+//!   it wait behind a short lock. LIFO and priority queues keep a `Vec` (a stack or a binary
+//!   heap) behind a short lock; it grows with the items and shrinks as they drain.
 //! - **Testing.** The loom models in `tests/loom.rs` (run with
 //!   `RUSTFLAGS="--cfg tulip_loom"`) explore this crate's own atomics and locks: the wait
 //!   lists and their waiter-counting protocol, the unfinished-task counter, the lock-based
-//!   queues and shutdown, the oneshot, broadcast and watch channels. Loom cannot see inside
+//!   queues and shutdown, the FIFO's spill from its ring into the overflow and back (with a
+//!   two-slot ring), the oneshot, broadcast and watch channels. Loom cannot see inside
 //!   concurrent-queue, which runs as ordinary code inside the models; its own test suite
 //!   (with loom) covers it.
 //!
@@ -82,6 +88,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod error;
+mod fifo;
 mod item;
 mod queue;
 mod shared;

@@ -524,7 +524,17 @@ macro_rules! queue_methods {
 /// `Send + Sync` when `T: Send`, so producers and consumers may be tasks on any executor or
 /// plain threads (`*_blocking` methods).
 ///
-/// The FIFO queue is lock-free: a [`concurrent_queue::ConcurrentQueue`] holds the items.
+/// # Memory
+///
+/// `maxsize` is a limit, not an allocation: memory follows the items held, for any `maxsize`
+/// up to `usize::MAX`, and is given back as the queue drains. Up front, a bounded queue
+/// allocates a lock-free ring (a [`concurrent_queue::ConcurrentQueue`]) of `maxsize` slots
+/// if they fit in 32 KiB (a slot is the item and a word: 2 048 slots for `u64`), else of as
+/// many slots as fit. Items beyond the ring's capacity wait behind it in blocks of that size,
+/// allocated as the queue grows and freed as it drains (one is kept for the next burst).
+/// They pass a short lock, so while a queue holds more than its ring, each put takes that
+/// lock (gets take it once per ring's worth of items). An unbounded queue (`maxsize == 0`)
+/// grows and shrinks in blocks too.
 ///
 /// # Examples
 ///
@@ -548,12 +558,20 @@ pub struct Queue<T> {
 impl<T> Queue<T> {
     /// A queue holding at most `maxsize` items; `0` means unbounded.
     ///
+    /// Any `maxsize` is accepted; nothing beyond a ring of at most 32 KiB is allocated up
+    /// front (see [Memory](Queue#memory)).
+    ///
     /// # Examples
     ///
     /// ```
     /// let bounded = tulip_queue::Queue::<u8>::new(10);
     /// let unbounded = tulip_queue::Queue::<u8>::new(0);
     /// assert_eq!((bounded.maxsize(), unbounded.maxsize()), (10, 0));
+    ///
+    /// // A generous limit: a 32 KiB ring up front, the rest only if items come.
+    /// let huge = tulip_queue::Queue::<u64>::new(usize::MAX);
+    /// huge.put_nowait(1).unwrap();
+    /// assert_eq!(huge.get_nowait(), Ok(1));
     /// ```
     pub fn new(maxsize: usize) -> Self {
         Self {
@@ -577,7 +595,8 @@ queue_methods!(Queue);
 /// `(priority, sequence_number, item)` tuples for FIFO order within a priority.
 ///
 /// The items are a binary heap in a `Vec` behind a lock, which is held only to push or pop
-/// (including `T::cmp` calls; a panicking `cmp` loses no item).
+/// (including `T::cmp` calls; a panicking `cmp` loses no item). The `Vec` grows with the items,
+/// whatever `maxsize` is, and gives its capacity back as they drain.
 ///
 /// # Examples
 ///
@@ -626,7 +645,8 @@ queue_methods!(PriorityQueue);
 
 /// asyncio's `LifoQueue`: the newest item comes out first.
 ///
-/// The items are a `Vec` behind a lock, held only to push or pop.
+/// The items are a `Vec` behind a lock, held only to push or pop. The `Vec` grows with the
+/// items, whatever `maxsize` is, and gives its capacity back as they drain.
 ///
 /// # Examples
 ///

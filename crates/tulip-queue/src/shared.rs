@@ -4,27 +4,30 @@
 //!
 //! # Who may touch what
 //!
-//! - The items live in a [`Store`]: a lock-free [`ConcurrentQueue`] for FIFO order, a
-//!   [`Mutex`]-protected `Vec` (a stack, or a binary min-heap) for LIFO and priority order.
-//!   Only [`Shared::try_put`], [`Shared::try_get`], [`Shared::shutdown`] and `Drop` move items
-//!   in or out, and none of them drops an item while holding the lock.
-//! - "Shut down" is the store's closed flag (concurrent-queue's `close()`, or `closed` under
-//!   the lock): once set, every push fails, and pops drain what is left.
+//! - The items live in a [`Store`]: a [`Fifo`] (a lock-free ring, and for large bounds an
+//!   overflow behind it) for FIFO order, a [`Mutex`]-protected `Vec` (a stack, or a binary
+//!   min-heap) for LIFO and priority order; both grow with the items held and give memory
+//!   back as they drain, whatever the bound. Only [`Shared::try_put`], [`Shared::try_get`],
+//!   [`Shared::shutdown`] and `Drop` move items in or out, and none of them drops an item
+//!   while holding the lock.
+//! - "Shut down" is the store's closed flag ([`Fifo::close`], or `closed` under the lock):
+//!   once set, every push fails, and pops drain what is left.
 //! - An item counts as an unfinished task from *before* it becomes visible to getters, so a
 //!   consumer can never call `task_done()` for it before the count includes it. The LIFO and
-//!   priority stores count under their lock. The lock-free FIFO store counts just before the
-//!   push and takes the count back if the push fails; only a `task_done()` that is one too
-//!   many, racing a failing `put_nowait`, can observe that provisional count (and succeed
-//!   where it would otherwise have failed). The count never goes below zero.
+//!   priority stores count under their lock. The FIFO store counts just before the push and
+//!   takes the count back if the push fails; only a `task_done()` that is one too many,
+//!   racing a failing `put_nowait`, can observe that provisional count (and succeed where it
+//!   would otherwise have failed). The count never goes below zero.
 
 use std::{cmp::Ordering as CmpOrdering, fmt, marker::PhantomData, mem};
 
-use concurrent_queue::{ConcurrentQueue, PopError, PushError};
+use concurrent_queue::{PopError, PushError};
 
 use tulip_util::sync::{lock, Mutex};
 
 use crate::{
     error::{GetError, PutError},
+    fifo::{ring_slots, Fifo},
     tasks::TaskCounter,
     waiters::Waiters,
 };
@@ -46,11 +49,11 @@ pub(crate) struct Shared<T> {
 /// Where the items are kept.
 #[allow(
     clippy::large_enum_variant,
-    reason = "one per queue, inside its Arc; boxing the cache-padded ConcurrentQueue would add an indirection to every operation"
+    reason = "one per queue, inside its Arc; boxing the FIFO store would add an indirection to every operation"
 )]
 enum Store<T> {
-    /// First in, first out: a lock-free queue, bounded when `maxsize > 0`.
-    Fifo(ConcurrentQueue<T>),
+    /// First in, first out: bounded when `maxsize > 0` (see [`Fifo`] for the memory it takes).
+    Fifo(Fifo<T>),
     /// Last in first out, or smallest first: a `Vec` under a lock.
     Locked(Mutex<Locked<T>>),
 }
@@ -83,6 +86,25 @@ impl<T> Locked<T> {
     }
 
     fn pop(&mut self) -> Option<T> {
+        let item = self.take();
+        self.give_back_room();
+        item
+    }
+
+    /// Halves the `Vec`'s capacity once three quarters of it are unused, down to a ring's
+    /// worth ([`ring_slots`]): memory follows the items held, and a burst does not keep its
+    /// peak allocated after it drains. Amortized O(1): a halving copies fewer items than
+    /// were popped since the capacity was last this size.
+    fn give_back_room(&mut self) {
+        let capacity = self.items.capacity();
+        let keep = ring_slots::<T>();
+        if capacity > keep && self.items.len() < capacity / 4 {
+            self.items.shrink_to((capacity / 2).max(keep));
+        }
+    }
+
+    /// Removes the top item: the last one, or the heap's smallest.
+    fn take(&mut self) -> Option<T> {
         let Some(cmp) = self.cmp else {
             return self.items.pop();
         };
@@ -151,8 +173,8 @@ impl<T> Shared<T> {
     /// A FIFO queue.
     pub(crate) fn fifo(maxsize: usize) -> Self {
         let queue = match maxsize {
-            0 => ConcurrentQueue::unbounded(),
-            n => ConcurrentQueue::bounded(n),
+            0 => Fifo::unbounded(),
+            n => Fifo::bounded(n),
         };
         Self::with_store(Store::Fifo(queue), maxsize)
     }
@@ -359,5 +381,41 @@ pub(crate) fn drop_each<T, F: FnMut() -> Option<T>>(next: F) {
     let mut rest = Rest(next, PhantomData);
     while let Some(item) = (rest.0)() {
         drop(item);
+    }
+}
+
+#[cfg(all(test, not(tulip_loom)))]
+mod tests {
+    use tulip_util::sync::lock;
+
+    use super::{Shared, Store};
+    use crate::fifo::ring_slots;
+
+    /// The `Vec` behind a LIFO or priority queue.
+    fn capacity<T>(shared: &Shared<T>) -> usize {
+        match &shared.store {
+            Store::Locked(locked) => lock(locked).items.capacity(),
+            Store::Fifo(_) => unreachable!("not a Vec"),
+        }
+    }
+
+    #[test]
+    fn lifo_and_priority_queues_give_memory_back_as_they_drain() {
+        for shared in [Shared::lifo(usize::MAX), Shared::priority(usize::MAX)] {
+            assert_eq!(capacity(&shared), 0, "nothing is allocated for the bound");
+            for n in 0..100_000u64 {
+                shared.try_put(n).unwrap();
+            }
+            assert!(capacity(&shared) >= 100_000);
+            for _ in 0..100_000 - 10 {
+                shared.try_get().unwrap();
+            }
+            assert_eq!(shared.len(), 10);
+            assert!(
+                capacity(&shared) <= 2 * ring_slots::<u64>(),
+                "{} slots kept for 10 items",
+                capacity(&shared)
+            );
+        }
     }
 }

@@ -271,3 +271,15 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn any_capacity_is_a_limit_not_an_allocation() {
+    let (tx, mut rx) = channel::broadcast(usize::MAX);
+    for n in 0..10_000 {
+        tx.send(n).unwrap();
+    }
+    assert_eq!((tx.len(), tx.capacity()), (10_000, usize::MAX));
+    for n in 0..10_000 {
+        assert_eq!(rx.try_recv(), Ok(n));
+    }
+}

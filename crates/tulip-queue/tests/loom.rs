@@ -484,3 +484,215 @@ fn close_wakes_a_blocked_receiver() {
         assert!(receiver.join().unwrap().is_err());
     });
 }
+
+// The FIFO store beyond its ring. Under loom a ring holds two word-sized items (see
+// `RING_BYTES` in src/fifo.rs), so a `Queue` or channel with a bound of three or more keeps
+// its newer items in the overflow behind the ring: these models race the spill into the
+// overflow, the refills back into the ring, and the end of the spill.
+
+/// Items put on one thread while another takes them come out in order across the ring, the
+/// overflow and the refills between them.
+#[test]
+fn spill_keeps_fifo_order_with_a_concurrent_consumer() {
+    loom::model(|| {
+        let q = Queue::new(4);
+        q.put_nowait(1).unwrap();
+        q.put_nowait(2).unwrap();
+        let producer = thread::spawn({
+            let q = q.clone();
+            move || {
+                q.put_blocking(3).unwrap();
+                q.put_blocking(4).unwrap();
+            }
+        });
+        let got: Vec<i32> = (0..4).map(|_| q.get_blocking().unwrap()).collect();
+        producer.join().unwrap();
+        assert_eq!(got, [1, 2, 3, 4]);
+        assert!(q.empty());
+    });
+}
+
+/// A `get_nowait` racing a spill and the pops that empty the ring never reports `Empty`
+/// while an item waits in the overflow: here three items are put and at most three taken,
+/// the taker racing us takes two, so the queue is never empty while we look.
+#[test]
+fn get_nowait_never_misses_an_item_in_the_overflow() {
+    loom::model(|| {
+        let q = Queue::new(3);
+        q.put_nowait(1).unwrap();
+        q.put_nowait(2).unwrap();
+        let other = thread::spawn({
+            let q = q.clone();
+            move || {
+                q.put_nowait(3).unwrap(); // the ring is full unless we took an item
+                let a = q.get_nowait().unwrap();
+                let b = q.get_nowait().unwrap();
+                assert!(a < b, "out of order");
+                a + b
+            }
+        });
+        let ours = q.get_nowait();
+        let theirs = other.join().unwrap();
+        assert_eq!(
+            ours.map(|n| n + theirs),
+            Ok(6),
+            "an item was missed or duplicated"
+        );
+        assert!(q.empty());
+    });
+}
+
+/// The same while a spill ends and a new one begins: we find the ring empty with the
+/// overflow holding an item, the other thread's put ends that spill (its refill moves the
+/// item into the ring), its next put starts a new one, and its gets empty the ring again.
+/// The queue holds an item all along (three left, three takers at most, one of them us), so
+/// `Empty` is never a right answer: a popper must notice that the epoch moved while it looked.
+#[test]
+fn get_nowait_notices_a_spill_that_ended_and_began_again() {
+    let mut builder = loom::model::Builder::new();
+    // Our look spans both of the other thread's spills; loom needs this many switches to
+    // reach that.
+    builder.preemption_bound = Some(5);
+    builder.check(|| {
+        let q = Queue::new(3);
+        for n in 1..=3 {
+            q.put_nowait(n).unwrap(); // 1 and 2 in the ring, 3 in the overflow
+        }
+        assert_eq!(q.get_nowait(), Ok(1));
+        assert_eq!(q.get_nowait(), Ok(2)); // the ring is empty, 3 is in the overflow
+        let other = thread::spawn({
+            let q = q.clone();
+            move || {
+                q.put_nowait(4).unwrap();
+                q.put_nowait(5).unwrap();
+                let a = q.get_nowait().unwrap();
+                let b = q.get_nowait().unwrap();
+                assert!(a < b, "out of order");
+                a + b
+            }
+        });
+        let ours = q.get_nowait();
+        let theirs = other.join().unwrap();
+        assert_eq!(
+            ours.map(|n| n + theirs),
+            Ok(12),
+            "an item was missed or duplicated"
+        );
+        assert!(q.empty());
+    });
+}
+
+/// A popper that found the ring empty during a spill, and takes the lock only after a refill
+/// moved the overflow's items into the ring, takes the ring's oldest item, not the
+/// overflow's.
+#[test]
+fn a_popper_overtaken_by_a_refill_takes_the_oldest_item() {
+    loom::model(|| {
+        let q = Queue::new(4);
+        for n in 1..=4 {
+            q.put_nowait(n).unwrap(); // 1 and 2 in the ring, 3 and 4 in the overflow
+        }
+        assert_eq!(q.get_nowait(), Ok(1));
+        assert_eq!(q.get_nowait(), Ok(2)); // the ring is empty
+        let other = thread::spawn({
+            let q = q.clone();
+            // Moves 3 and 4 into the ring; 5 goes to the overflow.
+            move || q.put_nowait(5).unwrap()
+        });
+        let first = q.get_nowait();
+        other.join().unwrap();
+        assert_eq!(first, Ok(3));
+        assert_eq!(q.get_nowait(), Ok(4));
+        assert_eq!(q.get_nowait(), Ok(5));
+    });
+}
+
+/// Two pushers race for the last free slot (one of them may find the ring full and go to
+/// the overflow): exactly one succeeds, and the queue holds exactly its bound.
+#[test]
+fn racing_pushers_never_exceed_the_bound() {
+    loom::model(|| {
+        let q = Queue::new(3);
+        q.put_nowait(1).unwrap();
+        q.put_nowait(2).unwrap();
+        let other = thread::spawn({
+            let q = q.clone();
+            move || q.put_nowait(3).is_ok()
+        });
+        let ours = q.put_nowait(4).is_ok();
+        let theirs = other.join().unwrap();
+        assert!(
+            ours ^ theirs,
+            "both or neither of the last two puts succeeded"
+        );
+        assert!(q.full());
+        assert_eq!(q.qsize(), 3);
+        assert_eq!(q.get_nowait(), Ok(1));
+        assert_eq!(q.get_nowait(), Ok(2));
+    });
+}
+
+/// A pusher that read the epoch before a spill began and a pusher behind the spill: every
+/// item arrives once, each pusher's items in its order.
+#[test]
+fn pushers_racing_the_start_of_a_spill_keep_their_own_order() {
+    loom::model(|| {
+        let q = Queue::new(4);
+        q.put_nowait(0).unwrap();
+        let first = thread::spawn({
+            let q = q.clone();
+            move || {
+                q.put_nowait(10).unwrap();
+                q.put_nowait(11).unwrap();
+            }
+        });
+        q.put_nowait(20).unwrap();
+        first.join().unwrap();
+        let got: Vec<i32> = (0..4).map(|_| q.get_nowait().unwrap()).collect();
+        assert_eq!(got[0], 0);
+        let tens: Vec<i32> = got.iter().copied().filter(|&n| n / 10 == 1).collect();
+        assert_eq!(tens, [10, 11]);
+        assert!(got.contains(&20));
+        assert_eq!(q.get_nowait(), Err(tulip_queue::GetError::Empty));
+    });
+}
+
+/// An immediate shutdown racing a put into the overflow: the queue ends empty and every item
+/// is dropped exactly once.
+#[test]
+fn immediate_shutdown_racing_a_spill_drops_every_item_once() {
+    loom::model(|| {
+        let drops = Drops::default();
+        let q = Queue::new(3);
+        q.put_nowait(drops.item()).unwrap();
+        q.put_nowait(drops.item()).unwrap();
+        let putter = thread::spawn({
+            let (q, item) = (q.clone(), drops.item());
+            move || q.put_nowait(item).is_ok()
+        });
+        q.shutdown(true);
+        putter.join().unwrap();
+        assert_eq!(q.qsize(), 0, "an item survived an immediate shutdown");
+        assert_eq!(q.unfinished_tasks(), 0);
+        drop(q);
+        assert_eq!(drops.count(), 3);
+    });
+}
+
+/// A sender blocked on a full channel whose newest message waits in the overflow is woken by
+/// a receive from the ring, and the receiver drains ring and overflow in order, then sees the
+/// channel closed.
+#[test]
+fn blocked_sender_behind_the_overflow_is_woken_and_order_kept() {
+    loom::model(|| {
+        let (tx, rx) = channel::bounded(3);
+        for n in 1..=3 {
+            tx.try_send(n).unwrap();
+        }
+        let sender = thread::spawn(move || tx.send_blocking(4).unwrap());
+        let got: Vec<i32> = (0..4).map(|_| rx.recv_blocking().unwrap()).collect();
+        sender.join().unwrap();
+        assert_eq!(got, [1, 2, 3, 4]);
+        assert!(rx.recv_blocking().is_err(), "the sender is gone");
+    });
+}

@@ -2,7 +2,10 @@
 
 mod common;
 
-use common::{poll_once, poll_with, within, DropLog, WakeCounter};
+use common::{
+    model::{Heavy, Item},
+    poll_once, poll_with, within, DropLog, WakeCounter,
+};
 use futures_lite::{future, StreamExt};
 use std::task::Poll;
 use std::time::Duration;
@@ -259,4 +262,60 @@ fn errors_display_and_convert() {
     assert_eq!(TrySendError::from(SendError(2)), TrySendError::Closed(2));
     assert_eq!(TryRecvError::from(RecvError), TryRecvError::Closed);
     assert_eq!(format!("{:?}", SendError(String::new())), "SendError(..)");
+}
+
+#[test]
+fn any_capacity_up_to_usize_max_is_accepted() {
+    let (tx, rx) = channel::bounded(usize::MAX);
+    for n in 0..10_000 {
+        tx.try_send(n).unwrap();
+    }
+    assert_eq!(
+        (tx.len(), tx.capacity(), tx.is_full()),
+        (10_000, Some(usize::MAX), false)
+    );
+    let got: Vec<i32> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+    assert_eq!(got, (0..10_000).collect::<Vec<_>>());
+}
+
+/// Messages so large that the channel's ring holds three of them: the other seven of a
+/// capacity of ten wait in the overflow behind the ring.
+#[test]
+fn beyond_its_ring_a_channel_keeps_order_bound_and_wake_ups() {
+    let (tx, rx) = channel::bounded::<Heavy>(10);
+    for n in 0..10 {
+        tx.try_send(Heavy::new(n)).unwrap();
+    }
+    assert!(tx.is_full());
+    assert_eq!(
+        tx.try_send(Heavy::new(10))
+            .unwrap_err()
+            .into_inner()
+            .value(),
+        10
+    );
+    let flag = WakeCounter::new();
+    let mut send = tx.send(Heavy::new(10));
+    assert!(poll_with(&mut send, &flag).is_pending());
+    assert_eq!(rx.try_recv().map(|m| m.value()), Ok(0));
+    assert!(flag.take(), "the waiting sender was not woken");
+    assert!(matches!(poll_once(&mut send), Poll::Ready(Ok(()))));
+    drop(send);
+    drop(tx);
+    let rest: Vec<u32> = std::iter::from_fn(|| rx.try_recv().ok().map(|m| m.value())).collect();
+    assert_eq!(rest, (1..=10).collect::<Vec<_>>());
+    assert_eq!(rx.try_recv().map(|m| m.value()), Err(TryRecvError::Closed));
+}
+
+#[test]
+fn beyond_its_ring_a_channel_drops_every_message_left_once() {
+    let log = DropLog::new();
+    let (tx, rx) = channel::bounded(usize::MAX);
+    for n in 0..10_000 {
+        tx.try_send(log.item(n)).unwrap();
+    }
+    assert_eq!(rx.try_recv().unwrap().id, 0);
+    drop(rx); // the last receiver: the messages left are dropped
+    assert!(tx.is_closed());
+    log.assert_all_dropped_once();
 }

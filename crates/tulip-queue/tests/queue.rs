@@ -1,4 +1,5 @@
-//! `Queue` (FIFO): behaviour tests and a proptest model against `VecDeque`.
+//! `Queue` (FIFO): behaviour tests and proptest models against `VecDeque`, within the queue's
+//! ring and beyond it.
 
 mod common;
 
@@ -15,6 +16,13 @@ proptest! {
     #[test]
     fn behaves_like_a_vecdeque_model(maxsize in 0..4usize, ops in model::ops()) {
         model::check::<Queue<u32>>(maxsize, ops)?;
+    }
+
+    /// Items so large that the queue's ring holds three: with a larger `maxsize` the others
+    /// wait in the overflow behind the ring, and move into it as the ring drains.
+    #[test]
+    fn beyond_its_ring_behaves_like_a_vecdeque_model(maxsize in 4..12usize, ops in model::ops()) {
+        model::check::<Queue<model::Heavy>>(maxsize, ops)?;
     }
 }
 

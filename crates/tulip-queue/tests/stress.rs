@@ -58,10 +58,13 @@ fn on_executor<T: Send + 'static>(
 
 macro_rules! queue_thread_stress {
     ($name:ident, $Q:ident, $check_fifo:expr) => {
+        queue_thread_stress!($name, $Q, $check_fifo, 8);
+    };
+    ($name:ident, $Q:ident, $check_fifo:expr, $maxsize:expr) => {
         #[test]
         fn $name() {
             within(Duration::from_secs(120), || {
-                let q = $Q::new(8);
+                let q = $Q::new($maxsize);
                 let consumers: Vec<_> = (0..CONSUMERS)
                     .map(|_| {
                         let q = q.clone();
@@ -116,6 +119,14 @@ queue_thread_stress!(
     fifo_queue_with_threads_delivers_every_item_in_order,
     Queue,
     true
+);
+// A bound far beyond the queue's ring: when the producers get ahead, items wait in the
+// overflow behind the ring and move into it as the consumers catch up.
+queue_thread_stress!(
+    fifo_queue_with_a_huge_bound_and_threads_delivers_every_item_in_order,
+    Queue,
+    true,
+    usize::MAX
 );
 queue_thread_stress!(
     lifo_queue_with_threads_delivers_every_item,

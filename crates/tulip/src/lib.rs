@@ -16,11 +16,13 @@
 //! | `asyncio.to_thread(f)` | [`to_thread`]`(f)` |
 //! | `asyncio.open_connection` / `start_server` | `streams::open_connection` / `streams::start_server` |
 //! | `asyncio.create_subprocess_exec` / `_shell` | `process::create_subprocess_exec` / `process::create_subprocess_shell` |
+//! | `loop.create_connection` / `create_server`, `Protocol`, `Transport` | `protocol::create_connection` / `protocol::create_server`, `protocol::Protocol`, `protocol::Transport` |
 //! | `loop.add_signal_handler(sig, cb)` | [`LoopHandle::add_signal_handler`], `signal::ctrl_c`, `signal::Signals` |
 //!
 //! The modules follow the sections of asyncio's documentation: [`task`], [`time`], [`io`],
 //! `sync`, `queue` (and `channel`), `streams` and `net` (sockets and DNS), `process`
-//! (subprocesses), `signal`, and the low-level loop in [`rt`]. See `docs/asyncio-mapping.md` in the repository for every
+//! (subprocesses), `protocol` (transports and protocols), `signal`, and the low-level loop
+//! in [`rt`]. See `docs/asyncio-mapping.md` in the repository for every
 //! asyncio name and where it lives.
 //!
 //! # Examples
@@ -50,6 +52,7 @@
 //! - `tls`: `tls` (TLS on rustls for `streams` and `net`: `ssl=`, `start_tls`).
 //! - `process` (default): `process` (needs `net` and `signal`).
 //! - `signal` (default): `signal`.
+//! - `protocol` (default): `protocol` (transports and protocols; needs `net` and `process`).
 //! - `full`: everything.
 //!
 //! Ctrl-C in [`run`] (asyncio 3.11's Runner: the first one cancels the main future and closes
@@ -238,3 +241,11 @@ pub mod prelude {
         AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, FutureExt as _, StreamExt as _,
     };
 }
+
+/// asyncio's Transports and Protocols: `Protocol`, `BufferedProtocol`, `DatagramProtocol`,
+/// `SubprocessProtocol`, their transports, and `create_connection`, `create_server`,
+/// `create_datagram_endpoint`, the pipes and `subprocess_exec`/`subprocess_shell` — as free
+/// functions and as methods of the loop handle (`protocol::LoopProtocolExt`).
+#[cfg(feature = "protocol")]
+#[doc(inline)]
+pub use tulip_protocol as protocol;

@@ -8,10 +8,13 @@ use super::{
 };
 
 /// References compared with a form of tulip other than its main row: the Python servers run
-/// asyncio's streams program, which tulip runs as `tulip-streams`.
-const REF_BASE: [(&str, &str, &str); 2] = [
+/// asyncio's streams program, which tulip runs as `tulip-streams`, or its protocol program,
+/// which tulip runs as `tulip-protocol`.
+const REF_BASE: [(&str, &str, &str); 4] = [
     ("xproc_echo", "asyncio", "tulip-streams"),
     ("xproc_echo", "uvloop", "tulip-streams"),
+    ("xproc_echo", "asyncio-protocol", "tulip-protocol"),
+    ("xproc_echo", "uvloop-protocol", "tulip-protocol"),
 ];
 
 /// The machine a run came from.
@@ -438,8 +441,9 @@ pub(crate) fn markdown(
         let _ = writeln!(
             s,
             "Yardsticks that are not peers: `epoll` is a hand-written epoll loop doing the same \
-             round trips, `asyncio` and `uvloop` run the echo server in Python, `tulip-streams` \
-             is tulip's asyncio-style server. **ratio** as above (below 1: tulip, or the form of \
+             round trips, `asyncio` and `uvloop` run the echo server in Python (`-protocol`: its \
+             transports-and-protocols form), `tulip-streams` and `tulip-protocol` are tulip's \
+             asyncio-style servers. **ratio** as above (below 1: tulip, or the form of \
              tulip it is compared with, does better).\n"
         );
         s.push_str(&refs);

@@ -51,6 +51,7 @@
 mod conn;
 mod error;
 mod raw;
+mod raw_reader;
 mod reader;
 mod server;
 mod writer;
@@ -60,6 +61,7 @@ use std::path::Path;
 
 pub use error::ReadError;
 pub use raw::RawStream;
+pub use raw_reader::{raw_pair, RawReader};
 pub use reader::{Lines, StreamFeeder, StreamReader, DEFAULT_LIMIT};
 pub use server::{DrainReport, Handler, HandlerOutput, Server};
 pub use writer::{Drain, StreamWriter};
@@ -276,12 +278,13 @@ impl ConnectionOptions {
         ))
     }
 
-    /// Connects over TCP (and then, with [`ssl`](Self::ssl), performs the TLS handshake).
+    /// Connects over TCP (and then, with an `ssl` configuration — the `tls` feature — performs
+    /// the TLS handshake).
     ///
     /// # Errors
     ///
     /// As [`open_connection`]; a limit of 0 is `InvalidInput`; with TLS, a bad server name is
-    /// `InvalidInput` and a failed handshake a [`TlsError`](crate::tls::TlsError).
+    /// `InvalidInput` and a failed handshake a `tls::TlsError`.
     ///
     /// # Cancel safety
     ///
@@ -303,8 +306,8 @@ impl ConnectionOptions {
         Ok((reader, writer))
     }
 
-    /// Connects to a Unix socket (and then, with [`ssl`](Self::ssl), performs the TLS
-    /// handshake, which needs [`server_hostname`](Self::server_hostname)).
+    /// Connects to a Unix socket (and then, with an `ssl` configuration — the `tls` feature —
+    /// performs the TLS handshake, which needs a `server_hostname`).
     ///
     /// # Errors
     ///

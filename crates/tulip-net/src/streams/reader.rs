@@ -220,6 +220,17 @@ impl StreamReader {
         Ok(early)
     }
 
+    /// Takes the connection and the unread bytes out of the reader (`Err(self)` without one).
+    pub(crate) fn split_conn(mut self) -> Result<(Arc<Conn>, Vec<u8>), Box<StreamReader>> {
+        match self.conn.take() {
+            Some(conn) => {
+                let rest = self.take_all();
+                Ok((conn, rest))
+            }
+            None => Err(Box::new(self)),
+        }
+    }
+
     /// A handle to feed this reader from elsewhere (see [`StreamFeeder`]).
     pub fn feeder(&mut self) -> StreamFeeder {
         let feed = self

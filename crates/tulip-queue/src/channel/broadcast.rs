@@ -9,7 +9,9 @@
 //! the oldest message is evicted and dropped, and a receiver that still wanted it learns on
 //! its next receive how many it missed ([`RecvError::Lagged`]) and continues from the oldest
 //! message still retained. Messages are kept until evicted or the channel is dropped, so the
-//! channel holds up to `cap` messages even when every receiver has seen them.
+//! channel holds up to `cap` messages even when every receiver has seen them. The ring is
+//! allocated for the messages retained, not for `cap`: up to 32 KiB up front, then growing
+//! with the messages until it holds `cap` of them.
 
 use std::{
     collections::VecDeque,
@@ -24,7 +26,10 @@ use futures_core::{FusedStream, Stream};
 
 use tulip_util::sync::{block_on, lock, Arc, Mutex};
 
-use crate::waiters::{WaitSlot, Waiters};
+use crate::{
+    fifo::ring_slots,
+    waiters::{WaitSlot, Waiters},
+};
 
 /// The state shared by all senders and receivers.
 struct Shared<T> {
@@ -66,7 +71,8 @@ pub(super) fn channel<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     assert!(cap > 0, "broadcast capacity must be positive");
     let shared = Arc::new(Shared {
         ring: Mutex::new(Ring {
-            buf: VecDeque::with_capacity(cap),
+            // `cap` is a limit: room for the first messages, then growth as they come.
+            buf: VecDeque::with_capacity(cap.min(ring_slots::<T>())),
             cap,
             first: 0,
             senders: 1,

@@ -88,6 +88,9 @@ pub fn oneshot<T>() -> (oneshot::Sender<T>, oneshot::Receiver<T>) {
 /// missed, and then continues from the oldest retained message. Messages must be `Clone`:
 /// every receiver gets its own clone.
 ///
+/// `cap` is a limit, not an allocation: memory follows the messages retained (any `cap` up to
+/// `usize::MAX` is accepted).
+///
 /// # Panics
 ///
 /// If `cap` is zero.

@@ -1,10 +1,11 @@
 //! The multi-producer multi-consumer channel: [`bounded`] and [`unbounded`].
 //!
-//! A [`ConcurrentQueue`] holds the messages; three wait lists hold blocked senders, blocked
-//! receivers (one wake-up per message, handed on when a woken receiver is dropped, as in the
-//! queues) and receivers used as streams (every one woken per message: a stream that is not
-//! polled again must not hold on to a hand-off). Two counters close the channel when the last
-//! sender or the last receiver goes away.
+//! A [`Fifo`] holds the messages (a lock-free ring, and behind it, for a bound larger than a
+//! 32 KiB ring, an overflow that grows and shrinks with the messages); three wait lists hold
+//! blocked senders, blocked receivers (one wake-up per message, handed on when a woken
+//! receiver is dropped, as in the queues) and receivers used as streams (every one woken per
+//! message: a stream that is not polled again must not hold on to a hand-off). Two counters
+//! close the channel when the last sender or the last receiver goes away.
 
 use std::{
     error::Error,
@@ -14,12 +15,13 @@ use std::{
     task::{ready, Context, Poll},
 };
 
-use concurrent_queue::{ConcurrentQueue, PopError, PushError};
+use concurrent_queue::{PopError, PushError};
 use futures_core::{FusedStream, Stream};
 
 use tulip_util::sync::{block_on, Arc, AtomicUsize, Ordering};
 
 use crate::{
+    fifo::Fifo,
     shared::drop_each,
     waiters::{WaitSlot, Waiters},
 };
@@ -27,7 +29,9 @@ use crate::{
 /// The state shared by every sender and receiver of one channel.
 struct Chan<T> {
     /// The messages; closed when the channel is.
-    queue: ConcurrentQueue<T>,
+    queue: Fifo<T>,
+    /// Whether `queue` has a bound, so that a receive may free room for a waiting sender.
+    bounded: bool,
     /// Senders waiting for room.
     send_ops: Waiters,
     /// Receivers waiting for a message, through `recv()`.
@@ -54,6 +58,7 @@ impl<T> Chan<T> {
         }
     }
 
+    #[inline(always)]
     fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
         match self.queue.push(msg) {
             Ok(()) => {
@@ -68,7 +73,7 @@ impl<T> Chan<T> {
     fn try_recv(&self) -> Result<T, TryRecvError> {
         match self.queue.pop() {
             Ok(msg) => {
-                if self.queue.capacity().is_some() {
+                if self.bounded {
                     self.send_ops.notify_one();
                 }
                 Ok(msg)
@@ -110,6 +115,10 @@ impl<T> Drop for Chan<T> {
 
 /// Creates a channel that holds at most `cap` messages; senders wait while it is full.
 ///
+/// `cap` is a limit, not an allocation: any `cap` up to `usize::MAX` is accepted, at most a
+/// 32 KiB ring is allocated up front, and memory beyond it follows the messages held (see
+/// [`Queue`'s memory notes](crate::Queue#memory), which apply to channels too).
+///
 /// # Panics
 ///
 /// If `cap` is zero (there is no rendezvous flavour; use [`oneshot`](super::oneshot()) for a
@@ -125,12 +134,17 @@ impl<T> Drop for Chan<T> {
 /// tx.send(1).await?;
 /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
 /// assert_eq!(rx.recv().await?, 1);
+///
+/// // A generous limit: nothing is allocated for it.
+/// let (tx, rx) = channel::bounded(usize::MAX);
+/// tx.send("hi").await?;
+/// assert_eq!(rx.recv().await?, "hi");
 /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
 /// ```
 #[must_use = "dropping both halves closes the channel at once"]
 pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     assert!(cap > 0, "channel capacity must be positive");
-    new(ConcurrentQueue::bounded(cap))
+    new(Fifo::bounded(cap))
 }
 
 /// Creates a channel without a capacity limit; sending never waits.
@@ -148,11 +162,12 @@ pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 /// ```
 #[must_use = "dropping both halves closes the channel at once"]
 pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
-    new(ConcurrentQueue::unbounded())
+    new(Fifo::unbounded())
 }
 
-fn new<T>(queue: ConcurrentQueue<T>) -> (Sender<T>, Receiver<T>) {
+fn new<T>(queue: Fifo<T>) -> (Sender<T>, Receiver<T>) {
     let chan = Arc::new(Chan {
+        bounded: queue.capacity().is_some(),
         queue,
         send_ops: Waiters::new("channel.send"),
         recv_ops: Waiters::new("channel.recv"),

@@ -2,7 +2,9 @@
 //!
 //! A proptest-generated sequence of operations runs against a real queue and against a model
 //! (a `VecDeque`, a `BinaryHeap` or a `Vec`, plus the unfinished-task count, a "join epoch"
-//! and the shutdown flag). Blocking operations (`put`, `get`, `join`) become futures that are
+//! and the shutdown flag). Items are `u32`s, or [`Heavy`] items carrying a `u32`, whose size
+//! leaves room for only a few of them in a FIFO queue's ring, so that the part of the queue
+//! beyond the ring is exercised. Blocking operations (`put`, `get`, `join`) become futures that are
 //! polled once when created and afterwards only when their waker fired, like a real executor
 //! would; `Settle` polls woken futures until none is left, and the other operations (puts,
 //! gets, cancellations, shutdowns) may run in between, while futures are woken but have not
@@ -12,6 +14,7 @@
 use std::{
     cmp::Reverse,
     collections::{BinaryHeap, VecDeque},
+    fmt,
     sync::Arc,
     task::Poll,
 };
@@ -24,16 +27,90 @@ use tulip_queue::{
 
 use super::{poll_with, WakeCounter};
 
+/// What the queues under test hold: a `u32` the model tracks, maybe with ballast.
+pub(crate) trait Item: fmt::Debug + Sized {
+    fn new(v: u32) -> Self;
+    fn value(&self) -> u32;
+}
+
+impl Item for u32 {
+    fn new(v: u32) -> Self {
+        v
+    }
+    fn value(&self) -> u32 {
+        *self
+    }
+}
+
+/// A `u32` with 10 KiB of ballast: a FIFO queue's ring (32 KiB) has room for three, so a
+/// queue of them with a larger `maxsize` keeps the rest in the overflow behind the ring.
+pub(crate) struct Heavy {
+    value: u32,
+    ballast: [u8; 10 * 1024],
+}
+
+impl Item for Heavy {
+    fn new(value: u32) -> Self {
+        Self {
+            value,
+            ballast: [value as u8; 10 * 1024],
+        }
+    }
+    fn value(&self) -> u32 {
+        assert!(
+            self.ballast.iter().all(|&b| b == self.value as u8),
+            "ballast damaged"
+        );
+        self.value
+    }
+}
+
+impl fmt::Debug for Heavy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Heavy({})", self.value)
+    }
+}
+
+impl PartialEq for Heavy {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+impl Eq for Heavy {}
+
+impl PartialOrd for Heavy {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Heavy {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.value.cmp(&other.value)
+    }
+}
+
+/// A put's result with the item replaced by its value.
+fn put_values<I: Item>(result: Result<(), PutError<I>>) -> Result<(), PutError<u32>> {
+    result.map_err(|err| match err {
+        PutError::Full(item) => PutError::Full(item.value()),
+        PutError::ShutDown(item) => PutError::ShutDown(item.value()),
+    })
+}
+
 /// The queue API the harness drives, implemented by the three kinds.
 pub(crate) trait TestQueue {
     /// The reference container.
     type Model: Model;
+    /// What the queue holds.
+    type Item: Item;
     fn new(maxsize: usize) -> Self;
-    fn put(&self, v: u32) -> Put<'_, u32>;
-    fn get(&self) -> Get<'_, u32>;
+    fn put(&self, v: Self::Item) -> Put<'_, Self::Item>;
+    fn get(&self) -> Get<'_, Self::Item>;
     fn join(&self) -> Join<'_>;
-    fn put_nowait(&self, v: u32) -> Result<(), PutError<u32>>;
-    fn get_nowait(&self) -> Result<u32, GetError>;
+    fn put_nowait(&self, v: Self::Item) -> Result<(), PutError<Self::Item>>;
+    fn get_nowait(&self) -> Result<Self::Item, GetError>;
     fn task_done(&self) -> Result<(), TooManyTaskDone>;
     fn shutdown(&self, immediate: bool);
     fn qsize(&self) -> usize;
@@ -44,25 +121,26 @@ pub(crate) trait TestQueue {
 }
 
 macro_rules! impl_test_queue {
-    ($Q:ident, $M:ty) => {
-        impl TestQueue for $Q<u32> {
+    ($Q:ident, $I:ty, $M:ty) => {
+        impl TestQueue for $Q<$I> {
             type Model = $M;
+            type Item = $I;
             fn new(maxsize: usize) -> Self {
                 $Q::new(maxsize)
             }
-            fn put(&self, v: u32) -> Put<'_, u32> {
+            fn put(&self, v: $I) -> Put<'_, $I> {
                 $Q::put(self, v)
             }
-            fn get(&self) -> Get<'_, u32> {
+            fn get(&self) -> Get<'_, $I> {
                 $Q::get(self)
             }
             fn join(&self) -> Join<'_> {
                 $Q::join(self)
             }
-            fn put_nowait(&self, v: u32) -> Result<(), PutError<u32>> {
+            fn put_nowait(&self, v: $I) -> Result<(), PutError<$I>> {
                 $Q::put_nowait(self, v)
             }
-            fn get_nowait(&self) -> Result<u32, GetError> {
+            fn get_nowait(&self) -> Result<$I, GetError> {
                 $Q::get_nowait(self)
             }
             fn task_done(&self) -> Result<(), TooManyTaskDone> {
@@ -90,9 +168,10 @@ macro_rules! impl_test_queue {
     };
 }
 
-impl_test_queue!(Queue, VecDeque<u32>);
-impl_test_queue!(PriorityQueue, BinaryHeap<Reverse<u32>>);
-impl_test_queue!(LifoQueue, Vec<u32>);
+impl_test_queue!(Queue, u32, VecDeque<u32>);
+impl_test_queue!(PriorityQueue, u32, BinaryHeap<Reverse<u32>>);
+impl_test_queue!(LifoQueue, u32, Vec<u32>);
+impl_test_queue!(Queue, Heavy, VecDeque<u32>);
 
 /// A reference container with the queue kind's order.
 pub(crate) trait Model: Default {
@@ -249,20 +328,20 @@ impl<M: Model> Expected<M> {
     }
 }
 
-enum Pending<'q> {
-    Put(Put<'q, u32>, u32),
-    Get(Get<'q, u32>),
+enum Pending<'q, I> {
+    Put(Put<'q, I>, u32),
+    Get(Get<'q, I>),
     Join(Join<'q>, usize),
 }
 
-struct Task<'q> {
-    fut: Pending<'q>,
+struct Task<'q, I> {
+    fut: Pending<'q, I>,
     flag: Arc<WakeCounter>,
 }
 
 /// Polls `task` once; applies a completion to the model. Returns whether it completed.
-fn poll_task<M: Model>(
-    task: &mut Task<'_>,
+fn poll_task<I: Item, M: Model>(
+    task: &mut Task<'_, I>,
     expected: &mut Expected<M>,
 ) -> Result<bool, TestCaseError> {
     match &mut task.fut {
@@ -284,8 +363,8 @@ fn poll_task<M: Model>(
             }
         },
         Pending::Get(fut) => match poll_with(fut, &task.flag) {
-            Poll::Ready(Ok(v)) => {
-                prop_assert_eq!(expected.get(), Ok(v), "a get returned");
+            Poll::Ready(Ok(item)) => {
+                prop_assert_eq!(expected.get(), Ok(item.value()), "a get returned");
                 Ok(true)
             }
             Poll::Ready(Err(QueueShutDown)) => {
@@ -317,10 +396,10 @@ fn poll_task<M: Model>(
 }
 
 /// Polls a new future once; keeps it if it is pending.
-fn start<'q, M: Model>(
-    fut: Pending<'q>,
+fn start<'q, I: Item, M: Model>(
+    fut: Pending<'q, I>,
     expected: &mut Expected<M>,
-    tasks: &mut Vec<Task<'q>>,
+    tasks: &mut Vec<Task<'q, I>>,
 ) -> Result<(), TestCaseError> {
     let mut task = Task {
         fut,
@@ -342,17 +421,21 @@ pub(crate) fn check<Q: TestQueue>(maxsize: usize, ops: Vec<Op>) -> Result<(), Te
         epoch: 0,
         shut_down: false,
     };
-    let mut tasks: Vec<Task<'_>> = Vec::new();
+    let mut tasks: Vec<Task<'_, Q::Item>> = Vec::new();
 
     for op in ops.into_iter().chain([Op::Settle]) {
         match op {
             Op::PutNowait(v) => {
-                prop_assert_eq!(queue.put_nowait(v), expected.put(v));
+                prop_assert_eq!(put_values(queue.put_nowait(Item::new(v))), expected.put(v));
             }
             Op::GetNowait => {
-                prop_assert_eq!(queue.get_nowait(), expected.get());
+                prop_assert_eq!(queue.get_nowait().map(|i| i.value()), expected.get());
             }
-            Op::Put(v) => start(Pending::Put(queue.put(v), v), &mut expected, &mut tasks)?,
+            Op::Put(v) => start(
+                Pending::Put(queue.put(Item::new(v)), v),
+                &mut expected,
+                &mut tasks,
+            )?,
             Op::Get => start(Pending::Get(queue.get()), &mut expected, &mut tasks)?,
             Op::Join => {
                 let epoch = expected.epoch;
