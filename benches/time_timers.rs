@@ -5,6 +5,10 @@
 //!   ns/timer.
 //! - `timers_fire`: `n` (100 000) tasks each sleep 1 ms, all at once; the total time in ms
 //!   (the 1 ms itself is the floor). The same `n` in quick and full runs.
+//! - `scope_cancel`: `n` (1 M) drop-based timeouts set up and dropped: a one-second timeout
+//!   around a future that never ends, polled once (so its timer registers), dropped;
+//!   ns/scope. What cancellation by drop costs, which issue 16's cooperative scopes must not
+//!   make dearer.
 
 use std::time::{Duration, Instant};
 
@@ -15,6 +19,19 @@ async fn timers_cancel<R: Runtime>(n: u64) -> f64 {
     for _ in 0..n {
         let sleep = std::pin::pin!(R::sleep(Duration::from_secs(1)));
         let polled = futures_lite::future::poll_once(sleep).await;
+        debug_assert!(polled.is_none());
+    }
+    ns_per(start.elapsed(), n)
+}
+
+async fn scope_cancel<R: Runtime>(n: u64) -> f64 {
+    let start = Instant::now();
+    for _ in 0..n {
+        let scoped = std::pin::pin!(R::timeout(
+            Duration::from_secs(1),
+            std::future::pending::<()>()
+        ));
+        let polled = futures_lite::future::poll_once(scoped).await;
         debug_assert!(polled.is_none());
     }
     ns_per(start.elapsed(), n)
@@ -45,6 +62,18 @@ fn main() {
                 reps: 7,
                 quick_reps: 3,
                 run: dispatch!(timers_cancel),
+                refs: &[],
+            },
+            Spec {
+                name: "scope_cancel",
+                unit: "ns/scope",
+                higher_is_better: false,
+                n: 1_000_000,
+                quick_n: 100_000,
+                warmup: 1,
+                reps: 7,
+                quick_reps: 3,
+                run: dispatch!(scope_cancel),
                 refs: &[],
             },
             Spec {

@@ -160,3 +160,107 @@ fn shutdown_loop_policy_stops_the_run() {
     );
     assert_eq!(reports.all().len(), 1);
 }
+
+#[test]
+fn an_err_nobody_retrieves_from_a_fallible_task_is_reported_with_name_and_spawn_site() {
+    let (runner, rx) = capture(tulip::Runner::builder().debug(true).watchdog(None));
+    let line = line!() + 5;
+    runner.run(async {
+        // Detached before it fails.
+        tulip::task::Builder::new()
+            .name("uploader")
+            .spawn_fallible(async {
+                tulip::yield_now().await;
+                Err::<(), _>(std::io::Error::other("connection reset"))
+            })
+            .detach();
+        // Fails, then its handle is dropped unawaited. Waiting for the loop to be idle (rather
+        // than yielding) lets both tasks end first on any number of workers.
+        let t = tulip::task::spawn_fallible(async { Err::<u8, _>("bad header") });
+        tulip::time::wait_idle().await;
+        assert!(t.is_finished());
+        drop(t);
+        // Awaited: retrieved. Ok: nothing to say. A plain spawn cannot tell an Err.
+        let seen = tulip::task::spawn_fallible(async { Err::<(), _>("seen") });
+        assert_eq!(seen.await.unwrap(), Err("seen"));
+        tulip::task::spawn_fallible(async { Ok::<_, String>(1) }).detach();
+        tulip::spawn(async { Err::<(), _>("plain") }).detach();
+        tulip::time::wait_idle().await;
+    });
+    let reports: Vec<_> = rx.try_iter().collect();
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    assert!(reports.iter().all(|r| r.0 == ReportKind::NeverRetrieved));
+    let uploader = &reports[0].1;
+    assert!(
+        uploader.starts_with("task 'uploader' (id ")
+            && uploader.contains(&format!("rt_debug.rs:{line}"))
+            && uploader.ends_with(
+                "returned an error and its result was never retrieved: connection reset"
+            ),
+        "{uploader}"
+    );
+    assert!(
+        reports[1].1.ends_with("never retrieved: bad header"),
+        "{reports:?}"
+    );
+}
+
+#[test]
+fn shutdown_if_unobserved_stops_the_run_at_a_panic_nobody_retrieves() {
+    for workers in [1, 2] {
+        let reports = Reports::new();
+        let runner = reports
+            .builder()
+            .workers(workers)
+            .unhandled_panic(UnhandledPanic::ShutdownIfUnobserved)
+            .build();
+        // Awaited panics and the panics a task group collects stop nothing.
+        runner.run(async {
+            let t = tulip::spawn(async { panic!("seen") });
+            assert!(t.await.unwrap_err().is_panic());
+            let tg = tulip::TaskGroup::<()>::new();
+            tg.spawn(async { panic!("collected") as Result<(), ()> })
+                .unwrap();
+            assert!(tg.join().await.is_err());
+        });
+        // A detached one does.
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            runner.run(async {
+                tulip::task::Builder::new()
+                    .name("orphan")
+                    .spawn(async { panic!("nobody looks") })
+                    .detach();
+                std::future::pending::<()>().await
+            })
+        }));
+        let err = r.unwrap_err();
+        let msg = err.downcast_ref::<String>().unwrap();
+        assert!(
+            msg.contains("'orphan'")
+                && msg.contains("nobody retrieved its panic: nobody looks")
+                && msg.contains("ShutdownIfUnobserved"),
+            "{msg}"
+        );
+        let all = reports.all();
+        assert!(all.iter().any(|r| r.contains("never retrieved")), "{all:?}");
+    }
+}
+
+#[test]
+fn shutdown_if_unobserved_sees_a_handle_dropped_as_the_main_future_ends() {
+    let runner = Reports::new()
+        .builder()
+        .unhandled_panic(UnhandledPanic::ShutdownIfUnobserved)
+        .build();
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        runner.run(async {
+            let t = tulip::spawn(async { panic!("left behind") });
+            tulip::time::wait_idle().await;
+            assert!(t.is_finished());
+            // `t` is dropped unawaited as the main future returns.
+        })
+    }));
+    let err = r.unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    assert!(msg.contains("left behind"), "{msg}");
+}

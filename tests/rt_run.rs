@@ -241,3 +241,30 @@ async fn the_test_macro_supports_result() -> Result<(), std::io::Error> {
     tulip::sleep(Duration::from_millis(1)).await;
     Ok(())
 }
+
+#[tulip::test]
+#[should_panic(expected = "nobody retrieved its panic: unobserved in a test")]
+async fn the_test_macro_fails_a_test_whose_task_panics_unobserved() {
+    tulip::spawn(async { panic!("unobserved in a test") }).detach();
+    std::future::pending::<()>().await
+}
+
+#[tulip::test]
+async fn the_test_macro_lets_an_awaited_panic_pass() {
+    let t = tulip::spawn(async { panic!("observed") });
+    assert!(t.await.unwrap_err().is_panic());
+}
+
+#[tulip::test(unhandled_panic = "ignore", start_paused = true)]
+async fn the_test_macro_can_ignore_unobserved_panics() {
+    tulip::spawn(async { panic!("ignored on purpose") }).detach();
+    tulip::sleep(Duration::from_secs(1)).await;
+}
+
+#[tulip::test(workers = 2, unhandled_panic = "shutdown_loop")]
+#[should_panic(expected = "UnhandledPanic::ShutdownLoop")]
+async fn the_test_macro_can_stop_at_any_panic() {
+    let t = tulip::spawn(async { panic!("even an awaited one") });
+    let _ = t.await;
+    std::future::pending::<()>().await
+}

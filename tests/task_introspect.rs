@@ -1,5 +1,6 @@
 //! current(), all(), dump() and what tasks wait on.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tulip::task::{self, TaskState, WaitingOn};
@@ -145,4 +146,90 @@ fn dump_works_from_another_thread_on_a_multi_thread_loop() {
         assert_eq!(dump.workers, 2);
         assert!(dump.to_string().contains("'parked'"));
     });
+}
+
+#[test]
+fn dumps_name_the_lock_queue_channel_event_or_condition_a_task_waits_on_and_forget_it_after() {
+    tulip::Runner::builder()
+        .workers(1)
+        .debug(true)
+        .build()
+        .run(async {
+            let lp = tulip::EventLoop::current();
+            let lock = Arc::new(tulip::sync::Lock::new());
+            let held = lock.lock_arc().await;
+            let queue = tulip::queue::Queue::<u32>::new(0);
+            let event = Arc::new(tulip::sync::Event::new());
+            let cond = Arc::new(tulip::sync::Condition::new());
+            let (tx, rx) = tulip::channel::bounded::<u32>(1);
+            let sem = Arc::new(tulip::sync::Semaphore::new(0));
+
+            let l = lock.clone();
+            let locker = task::Builder::new().name("locker").spawn(async move {
+                drop(l.lock().await);
+                // Then wait on something nobody reports: the record must not say "Lock".
+                std::future::pending::<()>().await;
+            });
+            let q = queue.clone();
+            let getter = task::Builder::new()
+                .name("getter")
+                .spawn(async move { q.get().await });
+            let e = event.clone();
+            let waiter = task::Builder::new()
+                .name("waiter")
+                .spawn(async move { e.wait().await });
+            let c = cond.clone();
+            let notified = task::Builder::new().name("notified").spawn(async move {
+                let g = c.lock().await;
+                drop(c.wait(g).await);
+            });
+            let receiver = task::Builder::new()
+                .name("receiver")
+                .spawn(async move { rx.recv().await });
+            let s = sem.clone();
+            let acquirer = task::Builder::new()
+                .name("acquirer")
+                .spawn(async move { drop(s.acquire().await) });
+            for _ in 0..3 {
+                tulip::yield_now().await;
+            }
+
+            let waits = |name: &str| {
+                lp.dump()
+                    .tasks
+                    .iter()
+                    .find(|t| t.info.name.as_deref() == Some(name))
+                    .and_then(|t| t.info.waiting_on)
+            };
+            let what = |name: &str| match waits(name) {
+                Some(WaitingOn::Primitive { what, .. }) => what,
+                other => panic!("{name} waits on {other:?}"),
+            };
+            assert_eq!(what("locker"), "Lock");
+            assert_eq!(what("getter"), "Queue.get");
+            assert_eq!(what("waiter"), "Event");
+            assert_eq!(what("notified"), "Condition");
+            assert_eq!(what("receiver"), "channel.recv");
+            assert_eq!(what("acquirer"), "Semaphore");
+            let text = lp.dump().to_string();
+            assert!(text.contains("waiting on Queue.get at 0x"), "{text}");
+
+            // Every wait ends; the records go with them.
+            drop(held);
+            queue.put_nowait(1).unwrap();
+            event.set();
+            cond.notify_all();
+            tx.send(5).await.unwrap();
+            sem.release();
+            assert_eq!(getter.await.unwrap().unwrap(), 1);
+            waiter.await.unwrap();
+            notified.await.unwrap();
+            assert_eq!(receiver.await.unwrap().unwrap(), 5);
+            acquirer.await.unwrap();
+            for _ in 0..3 {
+                tulip::yield_now().await;
+            }
+            assert_eq!(waits("locker"), None, "the lock was taken: no stale record");
+            locker.cancel();
+        });
 }

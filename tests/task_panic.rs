@@ -115,3 +115,62 @@ fn join_error_displays_and_converts() {
         assert_eq!(io.kind(), std::io::ErrorKind::Other);
     });
 }
+
+#[test]
+fn the_exception_handler_can_be_replaced_while_the_loop_runs_from_any_thread() {
+    use std::sync::{Arc, Mutex};
+    use tulip::rt::{ExceptionContext, ReportKind};
+
+    let before = Reports::new();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    before.builder().build().run(async {
+        let lp = tulip::EventLoop::current();
+        let t = tulip::spawn(async { panic!("first") });
+        assert!(t.await.unwrap_err().is_panic());
+
+        // Replaced from another thread (asyncio's set_exception_handler).
+        let s = seen.clone();
+        let remote = lp.clone();
+        std::thread::spawn(move || {
+            remote.set_exception_handler(Some(Arc::new(move |ctx: &ExceptionContext<'_>| {
+                s.lock().unwrap().push((ctx.kind, ctx.to_string()));
+            })));
+        })
+        .join()
+        .unwrap();
+        let t = tulip::spawn(async { panic!("second") });
+        assert!(t.await.unwrap_err().is_panic());
+        lp.call_soon(|| panic!("third"));
+        tulip::yield_now().await;
+        lp.call_exception_handler(&ExceptionContext::error("fourth", None));
+        tulip::rt::call_exception_handler(&ExceptionContext::error("fifth", None));
+
+        // A handler that passes reports on to the previous one, then back to the default.
+        let previous = lp.exception_handler();
+        let chained = Arc::new(Mutex::new(0));
+        let c = chained.clone();
+        lp.set_exception_handler(Some(Arc::new(move |ctx: &ExceptionContext<'_>| {
+            *c.lock().unwrap() += 1;
+            previous(ctx);
+        })));
+        lp.call_exception_handler(&ExceptionContext::error("sixth", None));
+        assert_eq!(*chained.lock().unwrap(), 1);
+        lp.set_exception_handler(None);
+        lp.default_exception_handler(&ExceptionContext::error("printed by the default", None));
+    });
+    assert_eq!(before.all().len(), 1, "{:?}", before.all());
+    let seen = seen.lock().unwrap();
+    let kinds: Vec<ReportKind> = seen.iter().map(|(k, _)| *k).collect();
+    assert_eq!(
+        kinds,
+        [
+            ReportKind::TaskPanic,
+            ReportKind::CallbackPanic,
+            ReportKind::Error,
+            ReportKind::Error,
+            ReportKind::Error
+        ]
+    );
+    assert!(seen[0].1.contains("second"), "{seen:?}");
+    assert_eq!(seen[4].1, "sixth");
+}

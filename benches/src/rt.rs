@@ -86,6 +86,11 @@ pub trait Runtime: Sized + 'static {
     fn yield_now() -> impl Future<Output = ()> + Send;
     /// Waits for `d`; the timer is registered on the first poll.
     fn sleep(d: Duration) -> impl Future<Output = ()> + Send + 'static;
+    /// Runs `f` under the runtime's drop-based timeout of `d`; `None` if it elapsed first.
+    fn timeout<F>(d: Duration, f: F) -> impl Future<Output = Option<F::Output>> + Send
+    where
+        F: Future + Send,
+        F::Output: Send;
 
     /// The sending half of the runtime's bounded channel.
     type Tx<T: Send + 'static>: Clone + Send + 'static;
@@ -267,6 +272,14 @@ impl Runtime for Tulip {
         tulip::sleep(d)
     }
 
+    async fn timeout<F>(d: Duration, f: F) -> Option<F::Output>
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        tulip::timeout(d, f).await.ok()
+    }
+
     type Tx<T: Send + 'static> = tulip_queue::channel::Sender<T>;
     type Rx<T: Send + 'static> = tulip_queue::channel::Receiver<T>;
     fn bounded<T: Send + 'static>(cap: usize) -> (Self::Tx<T>, Self::Rx<T>) {
@@ -410,6 +423,14 @@ impl Runtime for Tokio {
     }
     fn sleep(d: Duration) -> impl Future<Output = ()> + Send + 'static {
         tokio::time::sleep(d)
+    }
+
+    async fn timeout<F>(d: Duration, f: F) -> Option<F::Output>
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        tokio::time::timeout(d, f).await.ok()
     }
 
     type Tx<T: Send + 'static> = tokio::sync::mpsc::Sender<T>;
@@ -587,6 +608,17 @@ impl Runtime for Smol {
     }
     async fn sleep(d: Duration) {
         async_io::Timer::after(d).await;
+    }
+
+    fn timeout<F>(d: Duration, f: F) -> impl Future<Output = Option<F::Output>> + Send
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        futures_lite::future::or(async move { Some(f.await) }, async move {
+            async_io::Timer::after(d).await;
+            None
+        })
     }
 
     type Tx<T: Send + 'static> = async_channel::Sender<T>;

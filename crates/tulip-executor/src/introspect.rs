@@ -8,7 +8,7 @@ use std::time::Instant;
 use tulip_util::lock;
 
 use crate::current::{current_task_meta, with_ctx};
-use crate::task::meta::{TaskId, TaskMeta, IDLE, RUNNING};
+use crate::task::meta::{TaskId, TaskMeta, IDLE, NOTED, RUNNING};
 
 /// Where a task is in its life (a live task; finished tasks are not listed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,8 +29,13 @@ pub(crate) fn state_of(s: &AtomicU8) -> TaskState {
     }
 }
 
-/// What a waiting task last said it waits for (recorded in debug mode by tulip's own leaf
-/// futures: timers, I/O readiness, other tasks).
+/// What a waiting task waits for (recorded in debug mode by the futures it waits on: timers,
+/// I/O readiness, other tasks, and tulip-sync's and tulip-queue's primitives).
+///
+/// A task's record is cleared at the start of each of its polls and written again by whatever
+/// it is still waiting on when the poll returns `Pending`, so a dump never shows a wait that
+/// has ended. Inside a combinator that polls only the branches that were woken (`gather`,
+/// `wait`), it is what the branches polled last say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum WaitingOn {
@@ -49,6 +54,13 @@ pub enum WaitingOn {
     },
     /// Another task's completion.
     Task(TaskId),
+    /// A synchronization primitive, queue or channel (tulip-sync, tulip-queue).
+    Primitive {
+        /// What is waited for: `"Lock"`, `"Semaphore"`, `"Event"`, `"Queue.get"`, ...
+        what: &'static str,
+        /// The address of the object waited on: equal for two tasks waiting on one object.
+        addr: usize,
+    },
     /// Something else, described.
     Other(&'static str),
 }
@@ -72,6 +84,7 @@ impl fmt::Display for WaitingOn {
                 )
             }
             WaitingOn::Task(id) => write!(f, "task {id}"),
+            WaitingOn::Primitive { what, addr } => write!(f, "{what} at {addr:#x}"),
             WaitingOn::Other(what) => f.write_str(what),
         }
     }
@@ -184,11 +197,33 @@ pub fn all() -> Vec<TaskInfo> {
 }
 
 /// Records what the current task is about to wait for (debug mode only; otherwise a cheap
-/// no-op). tulip's timers, I/O objects and task handles call this when they return `Pending`.
+/// no-op). tulip's timers, I/O objects and task handles call this when they return `Pending`;
+/// tulip-sync and tulip-queue reach it through [`tulip_util::waiting`]. The record lasts until
+/// the task's next poll starts.
 pub fn note_waiting(on: WaitingOn) {
     current_task_meta(|m| {
-        if let Some(w) = m.and_then(|m| m.shared.waiting.as_ref().map(|w| (m.id, w))) {
-            lock(w.1).insert(w.0, on);
+        if let Some(m) = m {
+            if let Some(w) = &m.shared.waiting {
+                lock(w).insert(m.id, on);
+                m.flags.fetch_or(NOTED, Ordering::Relaxed);
+            }
         }
     });
+}
+
+/// The hook tulip-util's [`note_waiting`](tulip_util::waiting::note_waiting) calls while a
+/// loop in debug mode listens.
+pub(crate) fn primitive_hook(what: &'static str, addr: usize) {
+    note_waiting(WaitingOn::Primitive { what, addr });
+}
+
+/// Forgets what the task said it waits on (at the start of a poll, in debug mode).
+#[inline]
+pub(crate) fn clear_waiting(meta: &TaskMeta) {
+    if meta.flags.load(Ordering::Relaxed) & NOTED != 0 {
+        meta.flags.fetch_and(!NOTED, Ordering::Relaxed);
+        if let Some(w) = &meta.shared.waiting {
+            lock(w).remove(&meta.id);
+        }
+    }
 }

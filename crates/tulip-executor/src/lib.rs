@@ -64,6 +64,7 @@ mod scheduler;
 mod spawn;
 pub mod task;
 mod task_local;
+mod wait_idle;
 mod watchdog;
 mod yield_now;
 
@@ -79,9 +80,10 @@ pub use report::{
     ReportKind, UnhandledPanic,
 };
 pub use scheduler::multi_thread::ThreadStart;
-pub use spawn::{doc_block_on, spawn, spawn_local, Builder};
+pub use spawn::{doc_block_on, spawn, spawn_fallible, spawn_local, spawn_local_fallible, Builder};
 pub use task::error::{payload_message, JoinError, Panic};
 pub use task::handle::Task;
 pub use task::meta::TaskId;
 pub use task_local::{AccessError, LocalKey, TaskLocals, WithTaskLocals};
+pub use wait_idle::{wait_idle, WaitIdle};
 pub use yield_now::{yield_now, YieldNow};

@@ -27,8 +27,11 @@ pub enum ReportKind {
     /// The watchdog saw a task (or callback) run without yielding for longer than its
     /// threshold: the loop thread is blocked right now.
     Blocked,
-    /// Debug mode: a task panicked and its `Task` handle was dropped without anyone awaiting
-    /// it (asyncio's "Task exception was never retrieved").
+    /// A task panicked, or a task spawned fallible (`spawn_fallible`) returned `Err`, and its
+    /// `Task` handle was dropped without anyone awaiting it (asyncio's "Task exception was
+    /// never retrieved"). Reported in debug mode and under
+    /// [`UnhandledPanic::ShutdownIfUnobserved`]; `payload` holds the panic message, or
+    /// `error` the error.
     NeverRetrieved,
     /// An error reported through [`call_exception_handler`] by code that has nobody to
     /// return it to: an accept loop that ran out of file descriptors, a connection handler
@@ -125,9 +128,15 @@ impl fmt::Display for ExceptionContext<'_> {
         match self.kind {
             ReportKind::TaskPanic | ReportKind::CallbackPanic => f.write_str(" panicked")?,
             ReportKind::DropPanic => f.write_str(" panicked while its future was dropped")?,
-            ReportKind::NeverRetrieved => {
-                f.write_str(" panicked and its result was never retrieved")?
-            }
+            ReportKind::NeverRetrieved => match self.error {
+                Some(e) => {
+                    return write!(
+                        f,
+                        " returned an error and its result was never retrieved: {e}"
+                    )
+                }
+                None => f.write_str(" panicked and its result was never retrieved")?,
+            },
             ReportKind::SlowPoll => write!(f, " took {:.1} ms in one poll", ms(self.duration))?,
             ReportKind::SlowCallback => write!(f, " took {:.1} ms", ms(self.duration))?,
             ReportKind::Error => f.write_str(" reported an error")?,
@@ -195,4 +204,12 @@ pub enum UnhandledPanic {
     ShutdownLoop,
     /// Report it, then abort the process.
     Abort,
+    /// Report it; if nobody retrieves the panic — the task's [`Task`](crate::Task) handle is
+    /// dropped or detached without being awaited, or was already — report that too
+    /// ([`ReportKind::NeverRetrieved`]) and stop the loop: the running `block_on`/`run` panics
+    /// with the task's name, spawn site and message. A panic that someone awaits (and so
+    /// sees as `JoinError::Panicked`), and the panics a task group collects, stop nothing.
+    /// tokio's `unhandled_panic = "shutdown_runtime"`, for panics nobody saw; what
+    /// `#[tulip::test]` uses.
+    ShutdownIfUnobserved,
 }

@@ -1,6 +1,7 @@
 //! Starting tasks on the running loop: [`spawn`], [`spawn_local`] and [`Builder`] (with a
 //! name).
 
+use std::fmt;
 use std::future::Future;
 use std::panic::Location;
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use std::sync::Arc;
 use crate::current::with_ctx;
 use crate::driver::ThreadDriver;
 use crate::executor::Executor;
+use crate::task::fallible::Fallible;
 use crate::task::{self, PinTarget, Task};
 
 /// Spawns tasks with options (asyncio's `create_task(coro, name=...)`).
@@ -56,6 +58,44 @@ impl Builder {
         F::Output: Send + 'static,
     {
         spawn_named(future, self.name)
+    }
+
+    /// [`spawn_fallible`] with this builder's options.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`spawn`](Self::spawn).
+    ///
+    /// # Panics
+    ///
+    /// Panics if no tulip event loop runs on this thread.
+    #[track_caller]
+    pub fn spawn_fallible<F, T, E>(self, future: F) -> Task<Result<T, E>>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: fmt::Display + Send + 'static,
+    {
+        spawn_named(Fallible::new(future), self.name)
+    }
+
+    /// [`spawn_local_fallible`] with this builder's options.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`spawn`](Self::spawn).
+    ///
+    /// # Panics
+    ///
+    /// Panics if no tulip event loop runs on this thread.
+    #[track_caller]
+    pub fn spawn_local_fallible<F, T, E>(self, future: F) -> Task<Result<T, E>>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+        T: 'static,
+        E: fmt::Display + 'static,
+    {
+        spawn_local_named(Fallible::new(future), self.name)
     }
 
     /// Spawns a `!Send` task on the current loop (it always runs on this thread).
@@ -107,6 +147,89 @@ where
     F::Output: Send + 'static,
 {
     spawn_named(future, None)
+}
+
+/// Spawns a task whose output is a `Result`, so that an `Err` nobody retrieves is not lost:
+/// when the task ends with `Err` and its [`Task`] handle is dropped or detached without being
+/// awaited (in either order), the loop's exception handler gets a
+/// [`ReportKind::NeverRetrieved`](crate::ReportKind::NeverRetrieved) report with the task's
+/// name, spawn site and the error's `Display` (asyncio's "Task exception was never
+/// retrieved"), in debug mode and under
+/// [`UnhandledPanic::ShutdownIfUnobserved`](crate::UnhandledPanic::ShutdownIfUnobserved).
+///
+/// Otherwise it is [`spawn`]: the same [`Task`], whose output is the future's `Result`. A
+/// plain `spawn` cannot tell an `Err` from any other value (Rust has no specialization), which
+/// is why fallible tasks have a spawn of their own; the check costs nothing until the task
+/// ends with `Err`.
+///
+/// # Cancel safety
+///
+/// As [`spawn`].
+///
+/// # Panics
+///
+/// Panics if no tulip event loop runs on this thread.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use tulip_executor::{Executor, ExecutorConfig, ReportKind, ThreadDriver};
+///
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let mut config = ExecutorConfig::new(Arc::new(ThreadDriver::new()));
+/// let s = seen.clone();
+/// config.handler = Arc::new(move |r| s.lock().unwrap().push((r.kind, r.to_string())));
+/// config.debug = Some(std::time::Duration::from_secs(1));
+/// let ex = Executor::with_config(config).unwrap();
+/// ex.block_on(async {
+///     tulip_executor::Builder::new()
+///         .name("sync")
+///         .spawn_fallible(async { Err::<(), _>("disk full") })
+///         .detach();
+///     tulip_executor::yield_now().await;
+/// });
+/// let seen = seen.lock().unwrap();
+/// assert_eq!(seen[0].0, ReportKind::NeverRetrieved);
+/// assert!(seen[0].1.contains("'sync'") && seen[0].1.ends_with("disk full"), "{}", seen[0].1);
+/// ```
+#[track_caller]
+pub fn spawn_fallible<F, T, E>(future: F) -> Task<Result<T, E>>
+where
+    F: Future<Output = Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: fmt::Display + Send + 'static,
+{
+    spawn_named(Fallible::new(future), None)
+}
+
+/// [`spawn_fallible`] for a `!Send` future, which always runs on this thread.
+///
+/// # Cancel safety
+///
+/// As [`spawn`].
+///
+/// # Panics
+///
+/// Panics if no tulip event loop runs on this thread.
+///
+/// # Examples
+///
+/// ```
+/// # tulip_executor::doc_block_on(async {
+/// let rc = std::rc::Rc::new(1);
+/// let t = tulip_executor::spawn_local_fallible(async move { Err::<(), _>(format!("{rc}")) });
+/// assert_eq!(t.await.unwrap(), Err("1".to_string())); // retrieved: nothing reported
+/// # });
+/// ```
+#[track_caller]
+pub fn spawn_local_fallible<F, T, E>(future: F) -> Task<Result<T, E>>
+where
+    F: Future<Output = Result<T, E>> + 'static,
+    T: 'static,
+    E: fmt::Display + 'static,
+{
+    spawn_local_named(Fallible::new(future), None)
 }
 
 #[track_caller]

@@ -6,7 +6,14 @@
 //! - `start_paused = true`: virtual time (the clock jumps to the next timer when every task
 //!   is idle; `tulip::time::advance` moves it by hand);
 //! - `workers = N`: worker threads (1, asyncio's single-threaded loop, by default);
-//! - `debug = true`: debug mode.
+//! - `debug = true`: debug mode;
+//! - `unhandled_panic = "..."`: what a task panic does to the run — `"ignore"` (report it
+//!   and go on: `UnhandledPanic::Log`), `"unobserved"` (stop the run when nobody retrieves
+//!   the panic: `UnhandledPanic::ShutdownIfUnobserved`) or `"shutdown_loop"` (stop the run
+//!   at any task panic: `UnhandledPanic::ShutdownLoop`). `#[tulip::test]` uses
+//!   `"unobserved"` unless told otherwise, so a test fails when a task of it panics and
+//!   nobody awaits that task (tokio's `unhandled_panic = "shutdown_runtime"`);
+//!   `#[tulip::main]` uses `"ignore"`, asyncio's behaviour.
 //!
 //! The macros are written without `syn` to keep compile times down; they need nothing from the
 //! function but its signature and body. Use them through the `tulip` facade.
@@ -24,7 +31,8 @@ use proc_macro::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenSt
 /// }
 /// ```
 ///
-/// Options: `start_paused = bool`, `workers = N`, `debug = bool`.
+/// Options: `start_paused = bool`, `workers = N`, `debug = bool`,
+/// `unhandled_panic = "ignore" | "unobserved" | "shutdown_loop"` (default `"ignore"`).
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(args, item, false)
@@ -40,7 +48,20 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// }
 /// ```
 ///
-/// Options: `start_paused = bool`, `workers = N`, `debug = bool`.
+/// Options: `start_paused = bool`, `workers = N`, `debug = bool`,
+/// `unhandled_panic = "ignore" | "unobserved" | "shutdown_loop"`.
+///
+/// By default (`"unobserved"`) the test fails when a task of it panics and nobody retrieves
+/// the panic: the task's handle is dropped or detached without being awaited. A test that
+/// means to leave a panic unobserved says `unhandled_panic = "ignore"`:
+///
+/// ```ignore
+/// #[tulip::test(unhandled_panic = "ignore")]
+/// async fn a_detached_panic_does_not_stop_the_loop() {
+///     tulip::spawn(async { panic!("nobody looks") }).detach();
+///     tulip::yield_now().await;
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(args, item, true)
@@ -56,8 +77,9 @@ fn expand(args: TokenStream, item: TokenStream, is_test: bool) -> TokenStream {
 type Error = (Span, String);
 
 /// The options given to the attribute, as builder calls.
-fn parse_args(args: TokenStream) -> Result<Vec<(String, TokenTree)>, Error> {
+fn parse_args(args: TokenStream, is_test: bool) -> Result<Vec<(String, TokenTree)>, Error> {
     let mut out = Vec::new();
+    let mut seen_policy = false;
     let mut iter = args.into_iter().peekable();
     while let Some(tt) = iter.next() {
         let key = match tt {
@@ -81,27 +103,64 @@ fn parse_args(args: TokenStream) -> Result<Vec<(String, TokenTree)>, Error> {
                 TokenTree::Literal(_) => {}
                 _ => return Err((value.span(), "`workers` takes an integer".into())),
             },
+            "unhandled_panic" => {
+                let policy = match value.to_string().as_str() {
+                    "\"ignore\"" => "Log",
+                    "\"unobserved\"" => "ShutdownIfUnobserved",
+                    "\"shutdown_loop\"" => "ShutdownLoop",
+                    _ => {
+                        return Err((
+                            value.span(),
+                            "`unhandled_panic` takes \"ignore\", \"unobserved\" or \
+                             \"shutdown_loop\""
+                                .into(),
+                        ))
+                    }
+                };
+                out.push((name.clone(), policy_path(policy, value.span())));
+                seen_policy = true;
+            }
             _ => {
                 return Err((
                     key.span(),
                     format!(
-                        "unknown option `{name}`; expected `start_paused`, `workers` or `debug`"
+                        "unknown option `{name}`; expected `start_paused`, `workers`, `debug` \
+                         or `unhandled_panic`"
                     ),
                 ))
             }
         }
-        out.push((name, value));
+        if name != "unhandled_panic" {
+            out.push((name, value));
+        }
         match iter.next() {
             None => break,
             Some(TokenTree::Punct(p)) if p.as_char() == ',' => {}
             Some(other) => return Err((other.span(), "expected `,`".into())),
         }
     }
+    if is_test && !seen_policy {
+        out.push((
+            "unhandled_panic".into(),
+            policy_path("ShutdownIfUnobserved", Span::call_site()),
+        ));
+    }
     Ok(out)
 }
 
+/// `::tulip::rt::UnhandledPanic::<variant>`, as one token tree (a group without delimiters).
+fn policy_path(variant: &str, span: Span) -> TokenTree {
+    let mut stream: Vec<TokenTree> = path(&["tulip", "rt", "UnhandledPanic", variant])
+        .into_iter()
+        .collect();
+    for t in &mut stream {
+        t.set_span(span);
+    }
+    TokenTree::Group(Group::new(Delimiter::None, stream.into_iter().collect()))
+}
+
 fn try_expand(args: TokenStream, item: TokenStream, is_test: bool) -> Result<TokenStream, Error> {
-    let options = parse_args(args)?;
+    let options = parse_args(args, is_test)?;
     let tokens: Vec<TokenTree> = item.into_iter().collect();
 
     // Find `async fn`.

@@ -165,8 +165,8 @@ impl<T> Shared<T> {
             store,
             maxsize,
             tasks: TaskCounter::new(),
-            getters: Waiters::new(),
-            putters: Waiters::new(),
+            getters: Waiters::new("Queue.get"),
+            putters: Waiters::new("Queue.put"),
         }
     }
 

@@ -43,7 +43,7 @@ impl TaskCounter {
         Self {
             count: AtomicUsize::new(0),
             epoch: AtomicUsize::new(0),
-            joiners: Waiters::new(),
+            joiners: Waiters::new("Queue.join"),
         }
     }
 

@@ -46,6 +46,7 @@ use std::{
 use tulip_waitlist::{WaitList, WakeList};
 
 use tulip_util::sync::{fence, lock, AtomicUsize, Mutex, Ordering};
+use tulip_util::waiting::note_waiting;
 
 /// One wait list (getters, putters, joiners, …).
 pub(crate) struct Waiters {
@@ -53,14 +54,18 @@ pub(crate) struct Waiters {
     list: Mutex<WaitList>,
     /// The entries of `list` that are not notified yet; see the module docs.
     unnotified: AtomicUsize,
+    /// What its waiters wait for (`"Queue.get"`, ...), for the task dumps of a tulip loop in
+    /// debug mode ([`tulip_util::waiting`]).
+    what: &'static str,
 }
 
 impl Waiters {
-    /// An empty wait list.
-    pub(crate) fn new() -> Self {
+    /// An empty wait list whose waiters wait for `what`.
+    pub(crate) fn new(what: &'static str) -> Self {
         Self {
             list: Mutex::new(WaitList::new()),
             unnotified: AtomicUsize::new(0),
+            what,
         }
     }
 
@@ -167,6 +172,7 @@ impl WaitSlot {
             }
             Some(_) if self.fresh => {
                 self.fresh = false;
+                note_waiting(waiters.what, waiters);
                 Poll::Pending
             }
             Some(key) => {
@@ -174,6 +180,7 @@ impl WaitSlot {
                     self.key = None;
                     Poll::Ready(())
                 } else {
+                    note_waiting(waiters.what, waiters);
                     Poll::Pending
                 }
             }

@@ -30,7 +30,6 @@ pub(crate) struct LoopShared {
     slow_callback_duration: Duration,
     closed: AtomicBool,
     stop: Mutex<StopState>,
-    handler: ExceptionHandler,
     /// The handlers of `add_signal_handler`, by signal.
     signal_handlers: Mutex<HashMap<i32, SignalHandler>>,
 }
@@ -61,7 +60,6 @@ impl LoopShared {
         pool: BlockingPool,
         debug: bool,
         slow_callback_duration: Duration,
-        handler: ExceptionHandler,
     ) -> LoopShared {
         LoopShared {
             spawner: std::sync::OnceLock::new(),
@@ -71,7 +69,6 @@ impl LoopShared {
             slow_callback_duration,
             closed: AtomicBool::new(false),
             stop: Mutex::new(StopState::default()),
-            handler,
             signal_handlers: Mutex::new(HashMap::new()),
         }
     }
@@ -222,10 +219,61 @@ impl LoopHandle {
     /// assert_eq!(*seen.lock().unwrap(), ["accept failed: too many open files"]);
     /// ```
     pub fn call_exception_handler(&self, report: &ExceptionContext<'_>) {
-        let handler = &self.shared.handler;
-        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(report))).is_err() {
-            eprintln!("tulip: the exception handler panicked while reporting: {report}");
-        }
+        self.shared.spawner().call_exception_handler(report);
+    }
+
+    /// Replaces the loop's exception handler while it runs (asyncio's
+    /// `loop.set_exception_handler(handler)`), from any thread; `None` puts the default one
+    /// back (one line on stderr). The handler gets every report from then on: task panics,
+    /// debug mode's findings, [`call_exception_handler`](Self::call_exception_handler).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use tulip_runtime::{EventLoop, ExceptionContext, ExceptionHandler, ReportKind};
+    ///
+    /// tulip_runtime::run(async {
+    ///     let lp = EventLoop::current();
+    ///     let seen = Arc::new(Mutex::new(Vec::new()));
+    ///     let s = seen.clone();
+    ///     let previous: ExceptionHandler = lp.exception_handler();
+    ///     lp.set_exception_handler(Some(Arc::new(move |ctx: &ExceptionContext<'_>| {
+    ///         s.lock().unwrap().push(ctx.kind);
+    ///         previous(ctx); // and print it as before (asyncio's default_exception_handler)
+    ///     })));
+    ///     let t = tulip_executor::spawn(async { panic!("boom") });
+    ///     assert!(t.await.unwrap_err().is_panic());
+    ///     assert_eq!(*seen.lock().unwrap(), [ReportKind::TaskPanic]);
+    ///     lp.set_exception_handler(None);
+    /// });
+    /// ```
+    pub fn set_exception_handler(&self, handler: Option<ExceptionHandler>) {
+        self.shared.spawner().set_exception_handler(handler);
+    }
+
+    /// The loop's exception handler (asyncio's `loop.get_exception_handler()`); the default
+    /// one if none was set (asyncio answers `None` then).
+    pub fn exception_handler(&self) -> ExceptionHandler {
+        self.shared.spawner().exception_handler()
+    }
+
+    /// What the default exception handler does with `report`: one line on stderr (asyncio's
+    /// `loop.default_exception_handler(context)`, for a handler of one's own that passes some
+    /// reports on).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip_runtime::ExceptionContext;
+    ///
+    /// tulip_runtime::run(async {
+    ///     let lp = tulip_runtime::EventLoop::current();
+    ///     lp.default_exception_handler(&ExceptionContext::error("printed on stderr", None));
+    /// });
+    /// ```
+    pub fn default_exception_handler(&self, report: &ExceptionContext<'_>) {
+        tulip_executor::default_exception_handler()(report);
     }
 
     pub(crate) fn blocking_pool(&self) -> &BlockingPool {

@@ -53,5 +53,6 @@ pub use dump::{LoopDump, TaskDump};
 pub use handle::{CallHandle, EventLoop, LoopHandle, TimerHandle};
 pub use runner::{block_on, run, Runner, RunnerBuilder};
 pub use tulip_executor::{
-    call_exception_handler, ExceptionContext, ExceptionHandler, ReportKind, UnhandledPanic,
+    call_exception_handler, default_exception_handler, ExceptionContext, ExceptionHandler,
+    ReportKind, UnhandledPanic,
 };

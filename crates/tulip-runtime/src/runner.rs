@@ -239,7 +239,6 @@ impl RunnerBuilder {
             pool,
             self.debug,
             self.slow_callback_duration,
-            handler.clone(),
         ));
         let start_reactor = reactor.clone();
         let start_handle = handle.clone();

@@ -343,7 +343,14 @@ impl Future for BarrierWait<'_> {
     type Output = Result<usize, BrokenBarrierError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
+        let barrier = self.barrier;
+        crate::noting(self.poll_phases(cx), "Barrier", barrier)
+    }
+}
+
+impl BarrierWait<'_> {
+    fn poll_phases(&mut self, cx: &mut Context<'_>) -> Poll<Result<usize, BrokenBarrierError>> {
+        let this = self;
         let barrier = this.barrier;
         loop {
             match &mut this.phase {

@@ -551,6 +551,10 @@ enum WaitPhase<G> {
 impl<G> WaitPhase<G> {
     /// Drives the wait; `Ready` once the lock is held again (the caller builds the guard).
     fn poll(&mut self, cond: &Condition, cx: &mut Context<'_>) -> Poll<()> {
+        crate::noting(self.poll_phases(cond, cx), "Condition", cond)
+    }
+
+    fn poll_phases(&mut self, cond: &Condition, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             match self {
                 WaitPhase::Start(_) => {

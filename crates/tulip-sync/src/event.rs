@@ -204,13 +204,13 @@ impl Future for EventWait<'_> {
         let event = this.event.expect("EventWait polled after completion");
         if this.listener.is_listening() {
             if this.listener.poll(&event.notify, cx).is_pending() {
-                return Poll::Pending;
+                return crate::noting(Poll::Pending, "Event", event);
             }
         } else if !event.is_set() {
             // Listen first, then look again: a `set()` in between is seen either way.
             this.listener.listen(&event.notify, cx.waker());
             if !event.is_set() {
-                return Poll::Pending;
+                return crate::noting(Poll::Pending, "Event", event);
             }
             this.listener.discard(&event.notify);
         }

@@ -109,6 +109,8 @@
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+use std::task::Poll;
+
 mod barrier;
 mod bounded;
 mod condition;
@@ -130,6 +132,17 @@ pub use rwlock::{
     RwLock, RwLockReadGuard, RwLockReadGuardArc, RwLockWriteGuard, RwLockWriteGuardArc,
 };
 pub use semaphore::{Permit, PermitArc, Semaphore};
+
+/// Returns `poll`, telling a tulip loop in debug mode (through
+/// [`tulip_util::waiting::note_waiting`]) that the polling task waits for `what` on `object`
+/// when it is `Pending`. Under any other executor it costs a relaxed load.
+#[inline]
+pub(crate) fn noting<T, O: ?Sized>(poll: Poll<T>, what: &'static str, object: &O) -> Poll<T> {
+    if poll.is_pending() {
+        tulip_util::waiting::note_waiting(what, object);
+    }
+    poll
+}
 
 /// The named future types returned by the async methods of this crate.
 ///

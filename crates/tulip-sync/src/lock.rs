@@ -373,7 +373,7 @@ impl<'a> Future for LockAcquire<'a> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let lock = this.lock.expect("LockAcquire polled after completion");
-        match this.slot.poll::<true>(&lock.raw, cx) {
+        match crate::noting(this.slot.poll::<true>(&lock.raw, cx), "Lock", lock) {
             Poll::Ready(()) => {
                 this.lock = None;
                 Poll::Ready(LockGuard { lock })
@@ -428,7 +428,7 @@ impl Future for LockAcquireArc {
             .lock
             .as_ref()
             .expect("LockAcquireArc polled after completion");
-        match this.slot.poll::<true>(&lock.raw, cx) {
+        match crate::noting(this.slot.poll::<true>(&lock.raw, cx), "Lock", &**lock) {
             Poll::Ready(()) => Poll::Ready(LockGuardArc {
                 lock: this.lock.take().expect("checked above"),
             }),

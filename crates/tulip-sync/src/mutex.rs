@@ -475,7 +475,7 @@ impl<'a, T: ?Sized> Future for MutexLock<'a, T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let mutex = this.mutex.expect("MutexLock polled after completion");
-        match this.slot.poll::<true>(&mutex.raw, cx) {
+        match crate::noting(this.slot.poll::<true>(&mutex.raw, cx), "Mutex", &mutex.raw) {
             Poll::Ready(()) => {
                 this.mutex = None;
                 Poll::Ready(MutexGuard { mutex })
@@ -530,7 +530,7 @@ impl<T: ?Sized> Future for MutexLockArc<T> {
             .mutex
             .as_ref()
             .expect("MutexLockArc polled after completion");
-        match this.slot.poll::<true>(&mutex.raw, cx) {
+        match crate::noting(this.slot.poll::<true>(&mutex.raw, cx), "Mutex", &mutex.raw) {
             Poll::Ready(()) => Poll::Ready(MutexGuardArc {
                 mutex: this.mutex.take().expect("checked above"),
             }),

@@ -149,6 +149,10 @@ impl ReadSlot {
     }
 
     fn poll(&mut self, raw: &RawRwLock, cx: &mut Context<'_>) -> Poll<()> {
+        crate::noting(self.poll_read(raw, cx), "RwLock.read", raw)
+    }
+
+    fn poll_read(&mut self, raw: &RawRwLock, cx: &mut Context<'_>) -> Poll<()> {
         let mut listened = false;
         loop {
             if raw.try_read() {
@@ -201,6 +205,10 @@ impl WriteSlot {
     }
 
     fn poll(&mut self, raw: &RawRwLock, cx: &mut Context<'_>) -> Poll<()> {
+        crate::noting(self.poll_write(raw, cx), "RwLock.write", raw)
+    }
+
+    fn poll_write(&mut self, raw: &RawRwLock, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             match &mut self.phase {
                 WritePhase::Mutex(slot) => {

@@ -474,7 +474,8 @@ impl<S: SemaphoreRef> Acquiring<S> {
             .sem
             .as_ref()
             .expect("an acquire future was polled after completion");
-        match self.slot.poll::<false>(&sem.semaphore().raw, cx) {
+        let raw = &sem.semaphore().raw;
+        match crate::noting(self.slot.poll::<false>(raw, cx), "Semaphore", raw) {
             Poll::Ready(()) => Poll::Ready(self.sem.take().expect("checked above")),
             Poll::Pending => Poll::Pending,
         }

@@ -2,11 +2,13 @@
 //!
 //! - [`TaskGroup`]: asyncio's `TaskGroup` (Trio's nursery): children that cannot outlive the
 //!   group, the first failure cancels the siblings, and [`join`](TaskGroup::join) returns a
-//!   [`GroupError`] with **every** error and panic (asyncio's `ExceptionGroup`).
+//!   [`GroupError`] with **every** error and panic (asyncio's `ExceptionGroup`);
+//!   [`start`](TaskGroup::start) waits until a child is ready (Trio's `nursery.start`).
 //! - [`gather`] (outputs in input order), [`join!`] (futures of different types),
 //!   [`try_gather`] and [`try_join!`] (the first `Err` drops the rest): concurrency inside one
 //!   task, without spawning.
-//! - [`wait`]`(tasks).return_when(`[`ReturnWhen`]`::…).timeout(d).await` → `(done, pending)`.
+//! - [`wait`]`(tasks).return_when(`[`ReturnWhen`]`::…).timeout(d).await` → `(done, pending)`;
+//!   [`ReturnWhen::FirstError`] stops at the first `Err` as well as the first panic.
 //! - [`as_completed`]: a stream of outputs in completion order.
 //! - [`shield`]: work that survives the cancellation of whoever awaits it.
 //! - [`CancelScope`]: a movable deadline ([`reschedule`](CancelScope::reschedule)) and a
@@ -21,6 +23,16 @@
 //! needs, and an expired [`CancelScope`] drops its work. A dropped future can only clean up in
 //! `Drop` (there is no `async` drop); every future here has a `# Cancel safety` section saying
 //! what dropping it leaves behind.
+//!
+//! For cleanup that must await (close a connection, say goodbye to a peer), cancellation can
+//! be **cooperative** instead, as in Trio: [`CancelScope::cooperative`] does not drop its work
+//! when cancelled but tells it — every [`checkpoint`] and [`cancellable`] future inside gives
+//! `Err(Cancelled)`, level-triggered, until the work ends — and the work cleans up, awaiting
+//! inside a [`CancelScope::shield`], where checkpoints pass. A grace period
+//! ([`DEFAULT_GRACE`], [`CancelScope::with_grace`]) bounds it: work still running then is
+//! dropped. [`TaskGroup::cooperative`] runs its children that way: a failure or
+//! [`cancel`](TaskGroup::cancel) tells them, and `join` waits for their cleanup. Drop stays
+//! the default, and always wins: a drop-based scope around a cooperative one drops it.
 //!
 //! Structured concurrency follows from ownership: the children of a [`TaskGroup`] belong to
 //! it, and dropping the group (or the [`Join`] future that owns it) cancels them, so cancelling
@@ -92,6 +104,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod as_completed;
+mod checkpoint;
 mod gather;
 mod group;
 mod join;
@@ -102,14 +115,16 @@ mod timeout;
 mod wait;
 
 pub use as_completed::{as_completed, AsCompleted, Indexed};
+pub use checkpoint::{cancellable, cancellation, checkpoint, Cancellable, Checkpoint};
 pub use gather::{gather, try_gather, Gather, TryGather};
 pub use group::{
-    Failure, GroupError, GroupTask, Join, SpawnError, SpawnErrorKind, TaskGroup, TaskGroupHandle,
+    Failure, GroupError, GroupTask, Join, Ready, SpawnError, SpawnErrorKind, Start, StartError,
+    TaskGroup, TaskGroupHandle,
 };
-pub use scope::{current_deadline, CancelScope, CancelScoped, Cancelled};
+pub use scope::{current_deadline, CancelScope, CancelScoped, Cancelled, DEFAULT_GRACE};
 pub use shield::{shield, shield_local, Shield};
 pub use timeout::{move_on_after, move_on_at, timeout, timeout_at, MoveOn, Timeout};
-pub use wait::{wait, Done, ReturnWhen, Wait, WaitFuture};
+pub use wait::{wait, Done, FirstError, ReturnCondition, ReturnWhen, Wait, WaitFuture};
 
 /// Re-exported for the macros; not public API.
 #[doc(hidden)]

@@ -111,9 +111,24 @@ enum Deadline {
     At(Instant),
 }
 
+/// How a scope stops its work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Drops the work at once (the default).
+    Drop,
+    /// Tells the work (its checkpoints fail) and drops it after the grace period.
+    Cooperative,
+    /// Cooperative, and hides the cancellation of enclosing cooperative scopes from its work.
+    Shield,
+}
+
+/// The grace period of a cooperative scope unless [`CancelScope::with_grace`] says otherwise.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+
 /// State shared by a scope's handles and the futures it runs.
 #[derive(Debug)]
 struct ScopeShared {
+    kind: Kind,
     /// `cancel()` was called.
     cancel_requested: AtomicBool,
     /// The deadline passed while the scope was running some work.
@@ -130,6 +145,11 @@ struct ScopeState {
     deadline: Deadline,
     /// The wakers of the `CancelScoped` futures currently running, by id.
     wakers: Vec<(u64, Waker)>,
+    /// How long a cooperative scope's work may run on once it is cancelled.
+    grace: Duration,
+    /// When a cooperative scope's cancellation reached its work: the deadline for an expiry,
+    /// the first poll that saw `cancel()` for a request. The grace period counts from here.
+    signalled: Option<Instant>,
 }
 
 impl ScopeShared {
@@ -171,6 +191,43 @@ impl ScopeShared {
         } else {
             None
         }
+    }
+
+    /// Whether the scope drops its work at `now`: a drop-based scope as soon as it is
+    /// cancelled, a cooperative one once its grace period has passed too.
+    fn drops_at(&self, now: &NowCell) -> Option<Cancelled> {
+        let reason = self.cancelled_at(now)?;
+        match self.kind {
+            Kind::Drop => Some(reason),
+            Kind::Cooperative | Kind::Shield => {
+                let t = now.get();
+                (t >= self.signal(reason, t)?).then_some(reason)
+            }
+        }
+    }
+
+    /// Records when a cooperative scope's cancellation reached its work (`t` is now) and
+    /// returns when its grace period ends (`None`: never).
+    fn signal(&self, reason: Cancelled, t: Instant) -> Option<Instant> {
+        let mut st = self.lock();
+        let from = match (st.signalled, reason, st.deadline) {
+            (Some(from), _, _) => from,
+            (None, Cancelled::Elapsed, Deadline::At(d)) => d,
+            (None, _, _) => t,
+        };
+        let first = st.signalled.replace(from).is_none();
+        let end = if st.grace == Duration::MAX {
+            None
+        } else {
+            Some(from.saturating_add(st.grace))
+        };
+        drop(st);
+        if first {
+            // Level-triggered: every checkpoint waiting inside the scope must see it, also
+            // when the deadline (whose timer wakes only the scope) is what cancelled it.
+            self.wake_all();
+        }
+        end
     }
 
     fn wake_all(&self) {
@@ -244,8 +301,13 @@ impl Default for CancelScope {
 
 impl CancelScope {
     fn with(deadline: Deadline) -> CancelScope {
+        CancelScope::of(Kind::Drop, deadline)
+    }
+
+    fn of(kind: Kind, deadline: Deadline) -> CancelScope {
         CancelScope {
             shared: Arc::new(ScopeShared {
+                kind,
                 cancel_requested: AtomicBool::new(false),
                 expired: AtomicBool::new(false),
                 caught: AtomicBool::new(false),
@@ -253,6 +315,8 @@ impl CancelScope {
                 state: Mutex::new(ScopeState {
                     deadline,
                     wakers: Vec::new(),
+                    grace: DEFAULT_GRACE,
+                    signalled: None,
                 }),
             }),
         }
@@ -315,8 +379,188 @@ impl CancelScope {
         }
     }
 
+    /// A **cooperative** scope with no deadline (Trio's level-triggered cancel scope): when it
+    /// is cancelled ([`cancel`](Self::cancel), or a deadline set with
+    /// [`reschedule`](Self::reschedule) or [`expire_after`](Self::expire_after)), its work is
+    /// not dropped but *told*: from then on every checkpoint polled inside it —
+    /// [`checkpoint`](crate::checkpoint), [`cancellable`](crate::cancellable), and what is
+    /// built on them — gives `Err(Cancelled)`, until the work ends. The work can therefore
+    /// clean up, awaiting what it needs to (inside a [`shield`](Self::shield) scope, where
+    /// checkpoints pass), and then return.
+    ///
+    /// A cancelled cooperative scope still bounds its work: work that has not ended
+    /// [`grace`](Self::grace) after the cancellation (10 seconds, [`DEFAULT_GRACE`], unless
+    /// [`with_grace`](Self::with_grace) says otherwise; counted from the deadline for an
+    /// expiry, from the first poll that saw it for a `cancel()`) is dropped, as a drop-based
+    /// scope would have dropped it at once, and `run` gives `Err(Cancelled)`. Work that ends
+    /// in time gives `Ok(output)`: whether it ended *because* of the cancellation is its own
+    /// output's business (typically a `Result` that carries the checkpoint's `Err`), and
+    /// [`cancelled_caught`](Self::cancelled_caught) says whether the cancellation reached it.
+    ///
+    /// Only checkpoints see a cooperative cancellation: code between them, and futures that
+    /// are not checkpoints (a plain [`sleep`](tulip_reactor::sleep), a lock), run on as usual.
+    /// Wrap them in [`cancellable`](crate::cancellable) to make them checkpoints. A drop-based
+    /// scope inside a cooperative one keeps its own behaviour; a drop-based scope outside one
+    /// still drops everything inside, shields included (dropping always wins).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tulip_reactor::{sleep, Instant};
+    /// use tulip_task::{cancellable, CancelScope, Cancelled};
+    ///
+    /// tulip_runtime::Runner::builder().start_paused(true).build().run(async {
+    ///     let start = Instant::now();
+    ///     let scope = CancelScope::cooperative().expire_after(Duration::from_secs(5));
+    ///     let out = scope
+    ///         .run(async {
+    ///             let r = cancellable(sleep(Duration::from_secs(60))).await;
+    ///             assert_eq!(r, Err(Cancelled::Elapsed)); // told at the deadline
+    ///             // Clean up, awaiting, shielded from the scope's cancellation.
+    ///             CancelScope::shield()
+    ///                 .run(async {
+    ///                     cancellable(sleep(Duration::from_secs(1))).await.unwrap();
+    ///                 })
+    ///                 .await
+    ///                 .unwrap();
+    ///             "cleaned up"
+    ///         })
+    ///         .await;
+    ///     assert_eq!(out, Ok("cleaned up"));
+    ///     assert_eq!(start.elapsed(), Duration::from_secs(6));
+    ///     assert!(scope.cancelled_caught() && scope.expired());
+    /// });
+    /// ```
+    pub fn cooperative() -> CancelScope {
+        CancelScope::of(Kind::Cooperative, Deadline::Never)
+    }
+
+    /// A **shielded** cooperative scope (Trio's `CancelScope(shield=True)`): checkpoints inside
+    /// it do not see the cancellation of the cooperative scopes around it, so cleanup can
+    /// await even while an outer scope is cancelled. It is otherwise a
+    /// [`cooperative`](Self::cooperative) scope of its own: its own `cancel()` and deadline
+    /// reach its work, and a deadline is the usual way to bound a cleanup.
+    ///
+    /// A shield protects from *cooperative* cancellation only. The grace period of the
+    /// outer scopes still runs, and a drop (of a drop-based scope, a task, an outer scope past
+    /// its grace period) drops the shielded work with the rest; [`shield`](crate::shield)
+    /// (a task of its own) survives even that.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tulip_reactor::sleep;
+    /// use tulip_task::{cancellable, checkpoint, CancelScope};
+    ///
+    /// tulip_runtime::Runner::builder().start_paused(true).build().run(async {
+    ///     let outer = CancelScope::cooperative();
+    ///     outer.cancel();
+    ///     let r = outer
+    ///         .run(async {
+    ///             assert!(checkpoint().await.is_err()); // cancelled out here
+    ///             let inner = CancelScope::shield().expire_after(Duration::from_secs(2));
+    ///             inner
+    ///                 .run(async {
+    ///                     assert!(checkpoint().await.is_ok()); // not in here
+    ///                     cancellable(sleep(Duration::from_secs(30))).await // until 2 s
+    ///                 })
+    ///                 .await
+    ///         })
+    ///         .await;
+    ///     assert!(r.unwrap().unwrap().unwrap_err().is_elapsed());
+    /// });
+    /// ```
+    pub fn shield() -> CancelScope {
+        CancelScope::of(Kind::Shield, Deadline::Never)
+    }
+
+    /// Sets the grace period of a cooperative scope: how long its work may run on once the
+    /// scope is cancelled before it is dropped. `Duration::MAX` never drops it (the work
+    /// must then end on its own). A drop-based scope ignores it. Returns the scope, for
+    /// chaining; it may also be called on a running scope, which takes the new period into
+    /// account at its next wake-up.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tulip_reactor::{sleep, Instant};
+    /// use tulip_task::{CancelScope, Cancelled};
+    ///
+    /// tulip_runtime::Runner::builder().start_paused(true).build().run(async {
+    ///     let start = Instant::now();
+    ///     // Work that ignores its cancellation is dropped once the grace period is over.
+    ///     let scope = CancelScope::cooperative()
+    ///         .expire_after(Duration::from_secs(5))
+    ///         .with_grace(Duration::from_secs(3));
+    ///     let r = scope.run(sleep(Duration::from_secs(3600))).await;
+    ///     assert_eq!(r, Err(Cancelled::Elapsed));
+    ///     assert_eq!(start.elapsed(), Duration::from_secs(8));
+    /// });
+    /// ```
+    pub fn with_grace(self, grace: Duration) -> CancelScope {
+        self.shared.lock().grace = grace;
+        self.shared.wake_all();
+        self
+    }
+
+    /// The grace period of a cooperative scope ([`with_grace`](Self::with_grace)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip_task::{CancelScope, DEFAULT_GRACE};
+    ///
+    /// assert_eq!(CancelScope::cooperative().grace(), DEFAULT_GRACE);
+    /// ```
+    pub fn grace(&self) -> Duration {
+        self.shared.lock().grace
+    }
+
+    /// Gives the scope a deadline `timeout` after the first poll of its first
+    /// [`run`](Self::run), as [`with_timeout`](Self::with_timeout) does for a drop-based scope.
+    /// Returns the scope, for chaining.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let scope = tulip_task::CancelScope::cooperative().expire_after(Duration::from_secs(1));
+    /// assert!(scope.is_cooperative());
+    /// assert_eq!(scope.deadline(), None); // until its work starts
+    /// ```
+    pub fn expire_after(self, timeout: Duration) -> CancelScope {
+        self.shared.lock().deadline = if timeout == Duration::MAX {
+            Deadline::Never
+        } else {
+            Deadline::After(timeout)
+        };
+        self.shared.wake_all();
+        self
+    }
+
+    /// Whether the scope is cooperative ([`cooperative`](Self::cooperative) or
+    /// [`shield`](Self::shield)) rather than drop-based.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip_task::CancelScope;
+    ///
+    /// assert!(!CancelScope::new().is_cooperative());
+    /// assert!(CancelScope::shield().is_cooperative());
+    /// ```
+    pub fn is_cooperative(&self) -> bool {
+        self.shared.kind != Kind::Drop
+    }
+
     /// Runs `future` inside this scope: `Ok(output)`, or `Err(Cancelled)` once the scope is
-    /// cancelled or its deadline passes, the future then being dropped.
+    /// cancelled or its deadline passes, the future then being dropped. For a
+    /// [`cooperative`](Self::cooperative) scope the future is told instead, and dropped only
+    /// if it has not ended after the grace period.
     ///
     /// A scope may run several futures, one after another or at once; its deadline and
     /// `cancel()` apply to all of them.
@@ -454,7 +698,8 @@ impl CancelScope {
 
     /// Whether this scope stopped some of its work, that is, some [`run`](Self::run) returned
     /// `Err` (Trio's `cancelled_caught`). `false` for an inner scope whose cancellation an
-    /// enclosing scope reported.
+    /// enclosing scope reported. For a [`cooperative`](Self::cooperative) scope, also `true`
+    /// when some work ended, in time, after the cancellation had reached it.
     pub fn cancelled_caught(&self) -> bool {
         self.shared.caught.load(Ordering::Acquire)
     }
@@ -552,13 +797,14 @@ impl Frame {
         STACK.with(|s| f(&s.now))
     }
 
-    /// Whether a scope enclosing this one is cancelled.
+    /// Whether a scope enclosing this one drops its work now (a cooperative scope that is
+    /// cancelled but within its grace period does not).
     fn enclosing_cancelled(&self) -> bool {
         STACK.with(|s| {
             // Clone the enclosing scopes out: checking reads their locks, and nothing here
             // may re-enter the RefCell.
             let enclosing: Vec<Arc<ScopeShared>> = s.frames.borrow()[..self.depth].to_vec();
-            enclosing.iter().any(|e| e.cancelled_at(&s.now).is_some())
+            enclosing.iter().any(|e| e.drops_at(&s.now).is_some())
         })
     }
 }
@@ -672,7 +918,7 @@ impl<F: Future> Future for CancelScoped<F> {
         let deadline = shared.resolve(Instant::now);
 
         if *this.started {
-            if let Some(reason) = frame.with_now(|now| shared.cancelled_at(now)) {
+            if let Some(reason) = frame.with_now(|now| shared.drops_at(now)) {
                 if frame.enclosing_cancelled() {
                     // The enclosing scope reports it, as soon as this returns.
                     return Poll::Pending;
@@ -690,12 +936,16 @@ impl<F: Future> Future for CancelScoped<F> {
             this.future.set(None);
             *this.done = true;
             shared.lock().wakers.retain(|(id, _)| id != this.run);
+            if shared.kind != Kind::Drop && shared.lock().signalled.is_some() {
+                // The cancellation reached the work, which ended in its grace period.
+                shared.caught.store(true, Ordering::Release);
+            }
             return Poll::Ready(Ok(out));
         }
         *this.started = true;
 
         // Re-read: `cancel()` or `reschedule()` may have run while the future was polled.
-        if let Some(reason) = frame.with_now(|now| shared.cancelled_at(now)) {
+        if let Some(reason) = frame.with_now(|now| shared.drops_at(now)) {
             if !frame.enclosing_cancelled() {
                 return finish_cancelled(this.future, this.done, &shared, *this.run, reason);
             }
@@ -720,8 +970,17 @@ impl<F: Future> Future for CancelScoped<F> {
             }
         }
 
-        // Arm the timer for the current deadline.
-        let deadline = shared.known_deadline();
+        // Arm the timer for the current deadline, or, for a cooperative scope already
+        // cancelled, for the end of its grace period.
+        let deadline = match shared.kind {
+            Kind::Drop => shared.known_deadline(),
+            Kind::Cooperative | Kind::Shield => {
+                frame.with_now(|now| match shared.cancelled_at(now) {
+                    Some(reason) => shared.signal(reason, now.get()),
+                    None => shared.known_deadline(),
+                })
+            }
+        };
         match deadline {
             None => *this.sleep = None,
             Some(d) => {
@@ -753,4 +1012,107 @@ fn finish_cancelled<F, T>(
     // future see the same clock reading when they record their expiry.
     future.set(None);
     Poll::Ready(Err(reason))
+}
+
+/// What a checkpoint knows of the cooperative scopes around it: the ones it asked to be
+/// woken by, so that a cancellation wakes it even when a combinator between it and the scope
+/// would not poll it again.
+#[derive(Default)]
+pub(crate) struct Listener {
+    /// The scopes this checkpoint left its waker with, and its id in each.
+    registered: Vec<(Arc<ScopeShared>, u64)>,
+}
+
+impl fmt::Debug for Listener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Listener")
+            .field("scopes", &self.registered.len())
+            .finish()
+    }
+}
+
+impl Listener {
+    /// The cancellation of the innermost cancelled cooperative scope around the caller, up to
+    /// the first shield, if any. Otherwise, when `waker` is given, leaves it with each of those
+    /// scopes so that their `cancel()` or deadline wakes it.
+    pub(crate) fn check(&mut self, waker: Option<&Waker>) -> Option<Cancelled> {
+        let found = STACK
+            .try_with(|s| {
+                let frames = s.frames.borrow();
+                let mut seen: Vec<Arc<ScopeShared>> = Vec::new();
+                for frame in frames.iter().rev() {
+                    if frame.kind == Kind::Drop {
+                        continue;
+                    }
+                    if let Some(reason) = frame.cancelled_at(&s.now) {
+                        frame.signal(reason, s.now.get());
+                        return Err(reason);
+                    }
+                    seen.push(frame.clone());
+                    if frame.kind == Kind::Shield {
+                        break;
+                    }
+                }
+                Ok(seen)
+            })
+            .unwrap_or_else(|_| Ok(Vec::new()));
+        match (found, waker) {
+            (Err(reason), _) => {
+                self.clear();
+                Some(reason)
+            }
+            (Ok(scopes), Some(waker)) => {
+                self.listen(scopes, waker);
+                None
+            }
+            (Ok(_), None) => None,
+        }
+    }
+
+    fn listen(&mut self, scopes: Vec<Arc<ScopeShared>>, waker: &Waker) {
+        self.registered.retain(|(r, id)| {
+            let keep = scopes.iter().any(|s| Arc::ptr_eq(s, r));
+            if !keep {
+                r.lock().wakers.retain(|(i, _)| i != id);
+            }
+            keep
+        });
+        for scope in scopes {
+            let id = match self.registered.iter().find(|(r, _)| Arc::ptr_eq(r, &scope)) {
+                Some((_, id)) => *id,
+                None => {
+                    let id = scope.next_run.fetch_add(1, Ordering::Relaxed);
+                    self.registered.push((scope.clone(), id));
+                    id
+                }
+            };
+            let mut st = scope.lock();
+            match st.wakers.iter_mut().find(|(i, _)| *i == id) {
+                Some((_, w)) => {
+                    if !w.will_wake(waker) {
+                        w.clone_from(waker);
+                    }
+                }
+                None => st.wakers.push((id, waker.clone())),
+            }
+            drop(st);
+            // A cancel() that ran before the waker was stored saw no waker: look again.
+            if scope.cancel_requested.load(Ordering::Acquire) {
+                waker.wake_by_ref();
+            }
+        }
+    }
+
+    /// Takes this checkpoint's wakers back from every scope.
+    pub(crate) fn clear(&mut self) {
+        for (scope, id) in self.registered.drain(..) {
+            scope.lock().wakers.retain(|(i, _)| *i != id);
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.clear();
+    }
 }

@@ -13,7 +13,8 @@ use tulip_time::Instant;
 
 use crate::set::FutureSet;
 
-/// When [`wait`] returns (asyncio's `FIRST_COMPLETED`, `FIRST_EXCEPTION`, `ALL_COMPLETED`).
+/// When [`wait`] returns (asyncio's `FIRST_COMPLETED`, `FIRST_EXCEPTION`, `ALL_COMPLETED`),
+/// and [`ReturnWhen::FirstError`] for tasks that return a `Result`.
 ///
 /// # Examples
 ///
@@ -24,12 +25,115 @@ use crate::set::FutureSet;
 pub enum ReturnWhen {
     /// As soon as one task finishes (however it finishes).
     FirstCompleted,
-    /// As soon as one task fails with a panic, or when all have finished. As in asyncio, a
-    /// cancelled task does not count as a failure.
+    /// As soon as one task fails with a panic (Rust's exception), or when all have finished.
+    /// An `Err` a task returns is a value here, not a failure; see
+    /// [`ReturnWhen::FirstError`]. As in asyncio, a cancelled task does not count as a
+    /// failure.
     FirstException,
     /// When every task has finished (the default).
     #[default]
     AllCompleted,
+}
+
+#[allow(non_upper_case_globals)] // It reads as the fourth of ReturnWhen's variants.
+impl ReturnWhen {
+    /// As soon as one task fails — panics, **or returns `Err`** — or when all have finished:
+    /// [`FirstException`](ReturnWhen::FirstException) for errors carried as values.
+    ///
+    /// It is a constant of its own type, [`FirstError`], rather than a variant, so that it can
+    /// only be given to [`Wait::return_when`] for tasks whose output is a `Result`
+    /// (`Task<Result<T, E>>`): for any other output it does not compile, instead of quietly
+    /// meaning `FirstException`. A cancelled task does not count as a failure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tulip_reactor::sleep;
+    /// use tulip_task::{wait, ReturnWhen};
+    ///
+    /// tulip_runtime::Runner::builder().start_paused(true).build().run(async {
+    ///     let tasks: Vec<_> = [(1, true), (2, false), (3, true)]
+    ///         .map(|(s, ok)| tulip_executor::spawn(async move {
+    ///             sleep(Duration::from_secs(s)).await;
+    ///             if ok { Ok(s) } else { Err(format!("task {s} failed")) }
+    ///         }))
+    ///         .into();
+    ///     let (done, pending) = wait(tasks).return_when(ReturnWhen::FirstError).await;
+    ///     assert_eq!(done.len(), 2); // the 1 s task, then the failing 2 s one
+    ///     assert_eq!(done[1].output().as_ref().unwrap(), &Err("task 2 failed".to_string()));
+    ///     assert_eq!(pending.len(), 1);
+    /// });
+    /// ```
+    pub const FirstError: FirstError = FirstError;
+}
+
+/// The type of [`ReturnWhen::FirstError`]: wait until the first task panics or returns `Err`.
+///
+/// # Examples
+///
+/// ```
+/// let _: tulip_task::FirstError = tulip_task::ReturnWhen::FirstError;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct FirstError;
+
+/// What [`Wait::return_when`] accepts for tasks whose output is `O`: a [`ReturnWhen`] for any
+/// task, [`FirstError`] for tasks that return a `Result`. Sealed.
+pub trait ReturnCondition<O>: sealed::Sealed {
+    #[doc(hidden)]
+    fn mode(&self) -> Mode;
+    #[doc(hidden)]
+    fn failure(&self) -> fn(&O) -> bool;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::ReturnWhen {}
+    impl Sealed for super::FirstError {}
+}
+
+/// When a wait returns, once the condition is chosen.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    FirstCompleted,
+    FirstFailure,
+    AllCompleted,
+}
+
+/// A panic is a failure.
+fn panicked<T>(output: &Result<T, JoinError>) -> bool {
+    matches!(output, Err(JoinError::Panicked(_)))
+}
+
+/// A panic or an `Err` is a failure.
+fn errored<T, E>(output: &Result<Result<T, E>, JoinError>) -> bool {
+    matches!(output, Ok(Err(_)) | Err(JoinError::Panicked(_)))
+}
+
+impl<T> ReturnCondition<Result<T, JoinError>> for ReturnWhen {
+    fn mode(&self) -> Mode {
+        match self {
+            ReturnWhen::FirstCompleted => Mode::FirstCompleted,
+            ReturnWhen::FirstException => Mode::FirstFailure,
+            ReturnWhen::AllCompleted => Mode::AllCompleted,
+        }
+    }
+
+    fn failure(&self) -> fn(&Result<T, JoinError>) -> bool {
+        panicked::<T>
+    }
+}
+
+impl<T, E> ReturnCondition<Result<Result<T, E>, JoinError>> for FirstError {
+    fn mode(&self) -> Mode {
+        Mode::FirstFailure
+    }
+
+    fn failure(&self) -> fn(&Result<Result<T, E>, JoinError>) -> bool {
+        errored::<T, E>
+    }
 }
 
 /// Waits for `tasks` (asyncio's `wait(aws, timeout, return_when)`): a builder, set with
@@ -84,7 +188,8 @@ where
 {
     Wait {
         tasks: tasks.into_iter().collect(),
-        return_when: ReturnWhen::AllCompleted,
+        mode: Mode::AllCompleted,
+        failure: panicked::<T>,
         limit: None,
     }
 }
@@ -119,26 +224,30 @@ enum Limit {
 /// });
 /// ```
 #[must_use = "a Wait does nothing until awaited"]
-pub struct Wait<F> {
+pub struct Wait<F: Future> {
     tasks: Vec<F>,
-    return_when: ReturnWhen,
+    mode: Mode,
+    /// Whether an output counts as a failure (for `FirstException` and `FirstError`).
+    failure: fn(&F::Output) -> bool,
     limit: Option<Limit>,
 }
 
-impl<F> fmt::Debug for Wait<F> {
+impl<F: Future> fmt::Debug for Wait<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Wait")
             .field("tasks", &self.tasks.len())
-            .field("return_when", &self.return_when)
+            .field("mode", &self.mode)
             .field("limit", &self.limit)
             .finish()
     }
 }
 
-impl<F> Wait<F> {
-    /// When to return; [`ReturnWhen::AllCompleted`] by default.
-    pub fn return_when(mut self, return_when: ReturnWhen) -> Wait<F> {
-        self.return_when = return_when;
+impl<F: Future> Wait<F> {
+    /// When to return: a [`ReturnWhen`] ([`ReturnWhen::AllCompleted`] by default), or
+    /// [`ReturnWhen::FirstError`] for tasks whose output is a `Result`.
+    pub fn return_when(mut self, condition: impl ReturnCondition<F::Output>) -> Wait<F> {
+        self.mode = condition.mode();
+        self.failure = condition.failure();
         self
     }
 
@@ -180,7 +289,8 @@ where
         WaitFuture {
             set: FutureSet::new(self.tasks),
             done: Vec::new(),
-            return_when: self.return_when,
+            mode: self.mode,
+            failure: self.failure,
             sleep: self.limit.map(|l| match l {
                 Limit::After(d) => sleep(d),
                 Limit::At(t) => sleep_until(t),
@@ -214,9 +324,10 @@ where
 pub struct WaitFuture<F: Future> {
     set: FutureSet<F>,
     done: Vec<Done<F>>,
-    return_when: ReturnWhen,
+    mode: Mode,
+    failure: fn(&F::Output) -> bool,
     sleep: Option<Sleep>,
-    /// A task ended with a panic.
+    /// A task ended with a failure (a panic; or an `Err`, for `FirstError`).
     failed: bool,
     finished: bool,
 }
@@ -226,7 +337,7 @@ impl<F: Future> fmt::Debug for WaitFuture<F> {
         f.debug_struct("WaitFuture")
             .field("done", &self.done.len())
             .field("pending", &self.set.remaining())
-            .field("return_when", &self.return_when)
+            .field("mode", &self.mode)
             .finish()
     }
 }
@@ -243,7 +354,7 @@ where
         let this = &mut *self;
         assert!(!this.finished, "WaitFuture polled after completion");
         while let Poll::Ready(Some((index, task, output))) = this.set.poll_next(cx) {
-            this.failed |= matches!(output, Err(JoinError::Panicked(_)));
+            this.failed |= (this.failure)(&output);
             this.done.push(Done {
                 index,
                 task,
@@ -252,10 +363,10 @@ where
         }
         let all = this.set.remaining() == 0;
         let ready =
-            all || match this.return_when {
-                ReturnWhen::FirstCompleted => !this.done.is_empty(),
-                ReturnWhen::FirstException => this.failed,
-                ReturnWhen::AllCompleted => false,
+            all || match this.mode {
+                Mode::FirstCompleted => !this.done.is_empty(),
+                Mode::FirstFailure => this.failed,
+                Mode::AllCompleted => false,
             } || this
                 .sleep
                 .as_mut()

@@ -245,3 +245,87 @@ fn a_task_that_never_ends_stays_pending() {
         assert!(t.await.unwrap_err().is_cancelled());
     });
 }
+
+/// Tasks that finish after the given seconds, `Err` when the flag says so.
+fn fallible(spec: &[(u64, bool)]) -> Vec<Task<Result<u64, String>>> {
+    spec.iter()
+        .map(|&(s, ok)| {
+            spawn(async move {
+                after(secs(s), ()).await;
+                if ok {
+                    Ok(s)
+                } else {
+                    Err(format!("{s} failed"))
+                }
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn first_error_returns_at_the_first_err() {
+    on_both(|| async {
+        let start = Instant::now();
+        let (done, pending) = wait(fallible(&[(1, true), (3, false), (2, true), (60, false)]))
+            .return_when(ReturnWhen::FirstError)
+            .await;
+        assert_eq!(since(start), secs(3));
+        let outputs: Vec<Result<u64, String>> =
+            done.into_iter().map(|d| d.into_output().unwrap()).collect();
+        assert_eq!(outputs, [Ok(1), Ok(2), Err("3 failed".to_string())]);
+        assert_eq!(pending.len(), 1);
+    });
+}
+
+#[test]
+fn first_exception_treats_an_err_as_a_value_and_first_error_does_not() {
+    on_both(|| async {
+        // The difference the docs state: FirstException waits past an Err.
+        let start = Instant::now();
+        let (done, _) = wait(fallible(&[(2, false), (5, true)]))
+            .return_when(ReturnWhen::FirstException)
+            .await;
+        assert_eq!((since(start), done.len()), (secs(5), 2));
+        let start = Instant::now();
+        let (done, pending) = wait(fallible(&[(2, false), (5, true)]))
+            .return_when(ReturnWhen::FirstError)
+            .await;
+        assert_eq!((since(start), done.len(), pending.len()), (secs(2), 1, 1));
+    });
+}
+
+#[test]
+fn first_error_also_returns_at_a_panic_and_not_at_a_cancel() {
+    on_both(|| async {
+        let start = Instant::now();
+        let mut tasks = fallible(&[(60, true), (1, true)]);
+        tasks[0].cancel();
+        tasks.push(spawn(async {
+            after(secs(4), ()).await;
+            panic!("boom")
+        }));
+        tasks.push(spawn(after(secs(30), Ok(30))));
+        let (done, pending) = wait(tasks).return_when(ReturnWhen::FirstError).await;
+        assert_eq!(since(start), secs(4));
+        assert_eq!(done.len(), 3, "cancelled, 1 s, the panic");
+        assert!(done[2].output().as_ref().unwrap_err().is_panic());
+        assert_eq!(pending.len(), 1);
+    });
+}
+
+#[test]
+fn first_error_without_an_error_waits_for_all_or_the_timeout() {
+    on_both(|| async {
+        let start = Instant::now();
+        let (done, pending) = wait(fallible(&[(1, true), (100, true)]))
+            .return_when(ReturnWhen::FirstError)
+            .timeout(secs(10))
+            .await;
+        assert_eq!(since(start), secs(10));
+        assert_eq!((done.len(), pending.len()), (1, 1));
+        let (done, _) = wait(fallible(&[(1, true), (2, true)]))
+            .return_when(tulip_task::FirstError)
+            .await;
+        assert_eq!(done.len(), 2);
+    });
+}

@@ -5,6 +5,8 @@
 //!   (the `*_blocking` methods, `Task::wait_blocking`).
 //! - [`sync`]: the synchronization tools of code that loom models check — `std`'s in a normal
 //!   build, loom's under `RUSTFLAGS="--cfg tulip_loom"` — with the same helpers for them.
+//! - [`waiting`]: how crates that know no runtime (tulip-sync, tulip-queue) tell a tulip loop
+//!   in debug mode what a task waits on, at the cost of one relaxed load when nobody listens.
 //!
 //! # Poisoning
 //!
@@ -36,6 +38,7 @@
 mod block_on;
 mod lock;
 pub mod sync;
+pub mod waiting;
 
 pub use block_on::block_on;
 pub use lock::{lock, read, write};

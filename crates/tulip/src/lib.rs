@@ -81,8 +81,8 @@ pub use tulip_runtime::{
 };
 #[doc(inline)]
 pub use tulip_task::{
-    as_completed, gather, join, shield, timeout, timeout_at, try_gather, try_join, wait,
-    CancelScope, GroupError, ReturnWhen, TaskGroup,
+    as_completed, cancellable, checkpoint, gather, join, shield, timeout, timeout_at, try_gather,
+    try_join, wait, CancelScope, GroupError, ReturnWhen, TaskGroup,
 };
 
 #[cfg(feature = "macros")]
@@ -100,16 +100,18 @@ pub mod task {
     pub use tulip_executor::task::{all, current, current_id, TaskInfo, TaskState, WaitingOn};
     #[doc(inline)]
     pub use tulip_executor::{
-        spawn, spawn_local, yield_now, AccessError, Builder, JoinError, LocalKey, Panic, Task,
-        TaskId, TaskLocals, WithTaskLocals, YieldNow,
+        spawn, spawn_fallible, spawn_local, spawn_local_fallible, yield_now, AccessError, Builder,
+        JoinError, LocalKey, Panic, Task, TaskId, TaskLocals, WithTaskLocals, YieldNow,
     };
     #[doc(inline)]
     pub use tulip_runtime::{spawn_blocking, to_thread, BlockingTask, ToThread};
     #[doc(inline)]
     pub use tulip_task::{
-        as_completed, gather, shield, shield_local, try_gather, wait, AsCompleted, Done, Failure,
-        Gather, GroupError, GroupTask, Indexed, Join, ReturnWhen, Shield, SpawnError,
-        SpawnErrorKind, TaskGroup, TaskGroupHandle, TryGather, Wait, WaitFuture,
+        as_completed, cancellable, cancellation, checkpoint, gather, shield, shield_local,
+        try_gather, wait, AsCompleted, Cancellable, Checkpoint, Done, Failure, FirstError, Gather,
+        GroupError, GroupTask, Indexed, Join, Ready, ReturnCondition, ReturnWhen, Shield,
+        SpawnError, SpawnErrorKind, Start, StartError, TaskGroup, TaskGroupHandle, TryGather, Wait,
+        WaitFuture,
     };
 }
 
@@ -117,13 +119,15 @@ pub mod task {
 pub mod time {
     pub use std::time::Duration;
     #[doc(inline)]
+    pub use tulip_executor::{wait_idle, WaitIdle};
+    #[doc(inline)]
     pub use tulip_reactor::{
         advance, interval, interval_at, sleep, sleep_until, Interval, MissedTickBehavior, Sleep,
     };
     #[doc(inline)]
     pub use tulip_task::{
         current_deadline, move_on_after, move_on_at, timeout, timeout_at, CancelScope,
-        CancelScoped, Cancelled, MoveOn, Timeout,
+        CancelScoped, Cancelled, MoveOn, Timeout, DEFAULT_GRACE,
     };
     #[doc(inline)]
     pub use tulip_time::{Clock, ClockGuard, Elapsed, Instant};
@@ -145,9 +149,9 @@ pub mod rt {
     pub use tulip_reactor::{AutoAdvanceGuard, EnterGuard, Reactor};
     #[doc(inline)]
     pub use tulip_runtime::{
-        block_on, call_exception_handler, run, CallHandle, EventLoop, ExceptionContext,
-        ExceptionHandler, LoopDump, LoopHandle, ReportKind, Runner, RunnerBuilder, ShutdownReport,
-        TaskDump, TimerHandle, UnhandledPanic,
+        block_on, call_exception_handler, default_exception_handler, run, CallHandle, EventLoop,
+        ExceptionContext, ExceptionHandler, LoopDump, LoopHandle, ReportKind, Runner,
+        RunnerBuilder, ShutdownReport, TaskDump, TimerHandle, UnhandledPanic,
     };
 }
 

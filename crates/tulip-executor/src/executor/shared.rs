@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use crate::driver::Driver;
@@ -13,7 +13,7 @@ use crate::introspect::WaitingOn;
 use tulip_util::lock;
 
 use crate::registry::Registry;
-use crate::report::{ExceptionContext, ExceptionHandler, UnhandledPanic};
+use crate::report::{ExceptionContext, ExceptionHandler, ReportKind, UnhandledPanic};
 use crate::scheduler::Flavor;
 use crate::task::meta::{TaskId, TaskMeta, NO_SLOT, PANICKED};
 use crate::watchdog::Watchdog;
@@ -23,8 +23,9 @@ pub(crate) struct Shared {
     pub(crate) flavor: Flavor,
     /// Waits for I/O and timers.
     pub(crate) driver: Arc<dyn Driver>,
-    /// Reports panics and debug-mode findings.
-    pub(crate) handler: ExceptionHandler,
+    /// Reports panics and debug-mode findings; replaceable while the loop runs (asyncio's
+    /// `loop.set_exception_handler`). Read only on the reporting paths.
+    handler: RwLock<ExceptionHandler>,
     /// What to do after a task panics.
     pub(crate) unhandled: UnhandledPanic,
     /// Debug mode: the slow-poll threshold.
@@ -44,7 +45,34 @@ pub(crate) struct Shared {
     pub(crate) registry: Registry,
     /// Debug mode: what each waiting task last said it waits for.
     pub(crate) waiting: Option<Mutex<HashMap<TaskId, WaitingOn>>>,
+    /// Whether the "never retrieved" rule is applied: in debug mode, and under
+    /// `UnhandledPanic::ShutdownIfUnobserved`.
+    pub(crate) tracks_retrieval: bool,
+    /// When `tracks_retrieval`: what a failed task whose handle is still alive failed with
+    /// (the panic message or the error's `Display`), to report if the handle goes unread.
+    failures: Option<Mutex<HashMap<TaskId, String>>>,
+    /// The tasks waiting in `wait_idle`, woken when the loop has nothing else to run.
+    pub(crate) idle: crate::wait_idle::IdleWaiters,
+    /// Debug mode: keeps tulip-util's wait notes (tulip-sync, tulip-queue) coming.
+    _listening: Option<tulip_util::waiting::Listening>,
 }
+
+/// Whether the never-retrieved rule applies under `config`.
+fn tracks(config: &SharedConfig) -> bool {
+    config.debug.is_some() || config.unhandled == UnhandledPanic::ShutdownIfUnobserved
+}
+
+/// A failed task's error, as text, for the never-retrieved report.
+#[derive(Debug)]
+struct ErrorMessage(String);
+
+impl std::fmt::Display for ErrorMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ErrorMessage {}
 
 /// The parts of the executor configuration that [`Shared`] keeps.
 pub(crate) struct SharedConfig {
@@ -65,7 +93,7 @@ impl Shared {
         Shared {
             flavor,
             driver: config.driver.clone(),
-            handler: config.handler.clone(),
+            handler: RwLock::new(config.handler.clone()),
             unhandled: config.unhandled,
             debug: config.debug,
             watchdog: config.watchdog.map(|t| Watchdog::new(t, workers)),
@@ -75,6 +103,13 @@ impl Shared {
             is_poisoned: AtomicBool::new(false),
             registry: Registry::new(shards),
             waiting: config.debug.map(|_| Mutex::new(HashMap::new())),
+            tracks_retrieval: tracks(config),
+            failures: tracks(config).then(|| Mutex::new(HashMap::new())),
+            idle: crate::wait_idle::IdleWaiters::default(),
+            _listening: config.debug.map(|_| {
+                tulip_util::waiting::set_hook(crate::introspect::primitive_hook);
+                tulip_util::waiting::listen()
+            }),
         }
     }
 
@@ -82,23 +117,38 @@ impl Shared {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Reports to the handler, containing a panic of the handler itself.
+    /// Reports to the handler, containing a panic of the handler itself. The handler runs
+    /// outside the lock, so it may replace itself.
     pub(crate) fn report(&self, report: &ExceptionContext<'_>) {
-        if catch_unwind(AssertUnwindSafe(|| (self.handler)(report))).is_err() {
+        let handler = self.handler();
+        if catch_unwind(AssertUnwindSafe(|| handler(report))).is_err() {
             eprintln!("tulip: the exception handler panicked while reporting: {report}");
         }
     }
 
-    /// Applies debug mode's never-retrieved check and the unhandled-panic policy after a task
-    /// panicked (the panic has been reported already).
+    /// The exception handler in use.
+    pub(crate) fn handler(&self) -> ExceptionHandler {
+        tulip_util::read(&self.handler).clone()
+    }
+
+    /// Replaces the exception handler; `None` puts the default one back.
+    pub(crate) fn set_handler(&self, handler: Option<ExceptionHandler>) {
+        *tulip_util::write(&self.handler) =
+            handler.unwrap_or_else(crate::report::default_exception_handler);
+    }
+
+    /// Applies the never-retrieved rule and the unhandled-panic policy after a task panicked
+    /// (the panic has been reported already).
     pub(crate) fn after_panic(&self, meta: &TaskMeta, payload: &(dyn std::any::Any + Send)) {
-        if self.debug.is_some() {
+        if self.tracks_retrieval {
+            let msg = crate::task::error::payload_message(payload).unwrap_or("(no message)");
+            self.record_failure(meta, msg.to_owned());
             meta.check_never_retrieved(PANICKED);
         } else {
             meta.flags.fetch_or(PANICKED, Ordering::Relaxed);
         }
         match self.unhandled {
-            UnhandledPanic::Log => {}
+            UnhandledPanic::Log | UnhandledPanic::ShutdownIfUnobserved => {}
             UnhandledPanic::Abort => {
                 eprintln!(
                     "tulip: aborting: task {} panicked (UnhandledPanic::Abort)",
@@ -108,14 +158,63 @@ impl Shared {
             }
             UnhandledPanic::ShutdownLoop => {
                 let msg = crate::task::error::payload_message(payload).unwrap_or("(no message)");
-                let mut p = lock(&self.poisoned);
-                if p.is_none() {
-                    *p = Some(format!("task {} panicked: {msg}", meta.id));
-                }
-                self.is_poisoned.store(true, Ordering::SeqCst);
-                drop(p);
-                self.driver.unpark();
+                self.poison(format!("task {} panicked: {msg}", meta.id));
             }
+        }
+    }
+
+    /// Stops the loop: the thread running `block_on` panics with `why` at its next check.
+    fn poison(&self, why: String) {
+        let mut p = lock(&self.poisoned);
+        if p.is_none() {
+            *p = Some(why);
+        }
+        self.is_poisoned.store(true, Ordering::SeqCst);
+        drop(p);
+        self.driver.unpark();
+    }
+
+    /// Remembers what a task failed with, for the never-retrieved report.
+    pub(crate) fn record_failure(&self, meta: &TaskMeta, message: String) {
+        if let Some(f) = &self.failures {
+            lock(f).insert(meta.id, message);
+        }
+    }
+
+    /// The task's outcome was taken: nothing to report about it.
+    #[cold]
+    pub(crate) fn forget_failure(&self, id: TaskId) {
+        if let Some(f) = &self.failures {
+            lock(f).remove(&id);
+        }
+    }
+
+    /// A failed task's handle went away unread: report it (asyncio's "Task exception was
+    /// never retrieved") and, for a panic under `ShutdownIfUnobserved`, stop the loop.
+    #[cold]
+    pub(crate) fn never_retrieved(&self, meta: &TaskMeta, panicked: bool) {
+        let message = self
+            .failures
+            .as_ref()
+            .and_then(|f| lock(f).remove(&meta.id))
+            .unwrap_or_default();
+        let mut r = meta.report(ReportKind::NeverRetrieved);
+        let error = ErrorMessage(message.clone());
+        if panicked {
+            r.payload = Some(&message);
+        } else {
+            r.error = Some(&error);
+        }
+        self.report(&r);
+        if panicked && self.unhandled == UnhandledPanic::ShutdownIfUnobserved {
+            let who = match meta.name.as_deref() {
+                Some(n) => format!("task {} '{n}'", meta.id),
+                None => format!("task {}", meta.id),
+            };
+            self.poison(format!(
+                "{who} (spawned at {}) panicked and nobody retrieved its panic: {message}",
+                meta.location
+            ));
         }
     }
 
@@ -130,7 +229,11 @@ impl Shared {
     #[cold]
     fn poisoned_panic(&self) -> ! {
         let msg = lock(&self.poisoned).clone().unwrap_or_default();
-        panic!("tulip: the loop stopped because {msg} (UnhandledPanic::ShutdownLoop)");
+        let policy = match self.unhandled {
+            UnhandledPanic::ShutdownIfUnobserved => "ShutdownIfUnobserved",
+            _ => "ShutdownLoop",
+        };
+        panic!("tulip: the loop stopped because {msg} (UnhandledPanic::{policy})");
     }
 
     /// Makes a task whose cancellation was just requested run again. An unregistered task is

@@ -108,6 +108,59 @@ impl Spawner {
         }
     }
 
+    /// Tells the executor's exception handler about `report` (asyncio's
+    /// `loop.call_exception_handler`), from any thread; a panic of the handler is contained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use tulip_executor::{ExceptionContext, Executor, ExecutorConfig, ThreadDriver};
+    ///
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let mut config = ExecutorConfig::new(Arc::new(ThreadDriver::new()));
+    /// let s = seen.clone();
+    /// config.handler = Arc::new(move |r| s.lock().unwrap().push(r.to_string()));
+    /// let ex = Executor::with_config(config).unwrap();
+    /// ex.spawner().call_exception_handler(&ExceptionContext::error("lost a job", None));
+    /// assert_eq!(*seen.lock().unwrap(), ["lost a job"]);
+    /// ```
+    pub fn call_exception_handler(&self, report: &crate::ExceptionContext<'_>) {
+        self.shared.report(report);
+    }
+
+    /// The exception handler in use (asyncio's `loop.get_exception_handler()`; the default
+    /// one, [`default_exception_handler`](crate::default_exception_handler), if none was
+    /// set).
+    pub fn exception_handler(&self) -> crate::ExceptionHandler {
+        self.shared.handler()
+    }
+
+    /// Replaces the exception handler while the executor runs (asyncio's
+    /// `loop.set_exception_handler`); `None` puts the default one back. Reports already being
+    /// delivered finish with the handler they started with.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    /// use std::sync::Arc;
+    /// use tulip_executor::{ExceptionContext, Executor, ThreadDriver};
+    ///
+    /// let ex = Executor::new(Arc::new(ThreadDriver::new()));
+    /// let count = Arc::new(AtomicUsize::new(0));
+    /// let c = count.clone();
+    /// ex.spawner().set_exception_handler(Some(Arc::new(move |_: &ExceptionContext<'_>| {
+    ///     c.fetch_add(1, SeqCst);
+    /// })));
+    /// ex.block_on(async { tulip_executor::spawn(async { panic!("boom") }).await.unwrap_err() });
+    /// assert_eq!(count.load(SeqCst), 1);
+    /// ex.spawner().set_exception_handler(None); // back to the default: stderr
+    /// ```
+    pub fn set_exception_handler(&self, handler: Option<crate::ExceptionHandler>) {
+        self.shared.set_handler(handler);
+    }
+
     /// Whether two spawners reach the same executor.
     pub fn same_executor(&self, other: &Spawner) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)

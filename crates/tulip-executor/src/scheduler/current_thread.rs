@@ -198,6 +198,9 @@ impl StExecutor {
                         w.end(0);
                     }
                     if let Poll::Ready(v) = polled {
+                        // A panic nobody retrieved may have come to light as the main future
+                        // ended (its handles dropped).
+                        shared.check_poisoned();
                         return v;
                     }
                 }
@@ -206,6 +209,18 @@ impl StExecutor {
                 }
                 Some(Ready::Call(f)) => run_callback(shared, 0, f),
                 None => {
+                    if shared.idle.wanted() {
+                        // Someone waits for the loop to be idle: collect what is already
+                        // due (timers, I/O) without moving a paused clock, and only if that
+                        // gave nothing to run, wake the waiters instead of sleeping.
+                        driver.park(Some(Duration::ZERO), false);
+                        if local.queue.borrow().len() > 0 || local.drain_injector() > 0 {
+                            continue;
+                        }
+                        if shared.idle.wake_all() {
+                            continue;
+                        }
+                    }
                     // Idle: park until I/O, a timer or a remote wake.
                     st.parked.store(true, Ordering::SeqCst);
                     if !st.injector.is_empty() {

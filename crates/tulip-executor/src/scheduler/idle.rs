@@ -79,6 +79,14 @@ pub(crate) trait DriverPark {
     fn unpark(&self);
     /// Whether time is paused (the last worker to go idle then kicks the driver).
     fn time_is_paused(&self) -> bool;
+    /// Whether some task waits for every worker to be idle (`wait_idle`).
+    fn idle_wanted(&self) -> bool {
+        false
+    }
+    /// Wakes the tasks waiting for every worker to be idle; `false` if there were none.
+    fn wake_idle_waiters(&self) -> bool {
+        false
+    }
 }
 
 impl Idle {
@@ -203,6 +211,17 @@ impl Idle {
         if is_searching.replace(false) {
             self.state.fetch_sub(1, SeqCst);
         }
+        let n = self.parkers.len();
+        if driver.idle_wanted()
+            && sleeping(self.state.load(SeqCst)) + 1 == n
+            && !has_work()
+            && !stop()
+            && driver.wake_idle_waiters()
+        {
+            // This worker was the last one busy: rather than sleep (and let a paused clock
+            // jump), it wakes the tasks waiting for the loop to be idle, and runs them.
+            return;
+        }
         let after = {
             let mut sleepers = lock(&self.sleepers);
             sleepers.push(me);
@@ -212,7 +231,6 @@ impl Idle {
             self.wake_up(me, is_searching);
             return;
         }
-        let n = self.parkers.len();
         if sleeping(after) == n && driver.time_is_paused() {
             // The last worker to go idle lets the worker in the driver (if any) re-check, so
             // that virtual time may advance now that nothing runs.

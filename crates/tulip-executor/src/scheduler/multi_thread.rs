@@ -158,6 +158,14 @@ impl DriverPark for DriverOf<'_> {
         self.0.driver.unpark();
     }
 
+    fn idle_wanted(&self) -> bool {
+        self.0.idle.wanted()
+    }
+
+    fn wake_idle_waiters(&self) -> bool {
+        self.0.idle.wake_all()
+    }
+
     fn time_is_paused(&self) -> bool {
         self.0.driver.time_is_paused()
     }
@@ -605,6 +613,7 @@ impl MtExecutor {
             done,
             "tulip: the executor was closed while block_on was running"
         );
+        self.shared.check_poisoned();
         output.expect("main future completed")
     }
 

@@ -5,7 +5,9 @@
 //!
 //! 1. a requested cancel ends the task before the user's future is polled again;
 //! 2. [`PollTimer::start`]: the task is marked running, its poll counted, and — only when the
-//!    executor is instrumented (debug mode or watchdog) — the poll is timed;
+//!    executor is instrumented (debug mode or watchdog) — the poll is timed and, in debug
+//!    mode, the record of what the task waited on is cleared (its futures write it again if
+//!    they still wait);
 //! 3. [`poll_contained`]: the user's future is polled with the task's task-locals installed
 //!    and marked as the current task, inside `catch_unwind`;
 //! 4. [`PollTimer::finish`] reports a slow poll;
@@ -28,6 +30,7 @@ use pin_project_lite::pin_project;
 
 use crate::current::{in_task, worker_index};
 use crate::executor::shared::Shared;
+use crate::introspect::clear_waiting;
 use crate::report::ReportKind;
 use crate::task::error::{JoinError, Outcome, Panic};
 use crate::task::meta::{TaskMeta, IDLE, NO_SLOT, RUNNING};
@@ -135,6 +138,9 @@ impl<'a> PollTimer<'a> {
                 started: None,
             };
         }
+        // Debug mode: what the task waited on is over now that it runs; whatever it still
+        // waits on says so again before this poll returns `Pending`.
+        clear_waiting(meta);
         PollTimer {
             watchdog: Self::watch(shared, meta, cx),
             started: shared.debug.map(|slow| (Instant::now(), slow)),

@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 
 use crate::introspect::{note_waiting, WaitingOn};
 use crate::task::error::{JoinError, Outcome};
-use crate::task::meta::{TaskId, TaskMeta, CANCEL, HANDLE_GONE};
+use crate::task::meta::{TaskId, TaskMeta, CANCEL, ERRORED, HANDLE_GONE, PANICKED};
 
 /// A handle to a spawned task: await it for the task's result.
 ///
@@ -161,6 +161,10 @@ impl<T> Future for Task<T> {
         match Pin::new(task).poll(cx) {
             Poll::Ready(Some(outcome)) => {
                 self.retrieved = true;
+                let meta = self.meta();
+                if meta.flags.load(Ordering::Relaxed) & (PANICKED | ERRORED) != 0 {
+                    meta.shared.forget_failure(meta.id);
+                }
                 Poll::Ready(outcome)
             }
             // The loop dropped the task before it finished (it closed).

@@ -56,6 +56,11 @@ pub(crate) const PANICKED: u8 = 2;
 pub(crate) const HANDLE_GONE: u8 = 4;
 /// `TaskMeta::flags`: "never retrieved" has been reported.
 pub(crate) const REPORTED: u8 = 8;
+/// `TaskMeta::flags`: debug mode holds a record of what the task waits on (written and
+/// cleared only by the polling thread).
+pub(crate) const NOTED: u8 = 16;
+/// `TaskMeta::flags`: a task spawned fallible ended with `Err`.
+pub(crate) const ERRORED: u8 = 128;
 
 /// `TaskMeta::state`: queued to run (spawned or woken).
 pub(crate) const SCHEDULED: u8 = 0;
@@ -82,7 +87,7 @@ pub(crate) struct TaskMeta {
     pub(crate) polls: AtomicU32,
     /// `SCHEDULED`, `RUNNING` or `IDLE` (introspection; relaxed stores).
     pub(crate) state: AtomicU8,
-    /// `CANCEL`, `PANICKED`, `HANDLE_GONE`, `REPORTED`.
+    /// `CANCEL`, `PANICKED`, `HANDLE_GONE`, `REPORTED`, `NOTED`, `ERRORED`.
     pub(crate) flags: AtomicU8,
 }
 
@@ -114,18 +119,21 @@ impl TaskMeta {
         self.flags.load(Ordering::SeqCst) & CANCEL != 0
     }
 
-    /// Debug mode's "never retrieved" rule: report once, when the task has panicked and its
-    /// handle is gone, whichever happens second. `event` is the bit that just became true.
+    /// The "never retrieved" rule (debug mode, and `UnhandledPanic::ShutdownIfUnobserved`):
+    /// act once, when the task has failed (panicked, or a fallible task returned `Err`) and
+    /// its handle is gone without having taken the outcome, whichever happens second. `event`
+    /// is the bit that just became true.
     pub(crate) fn check_never_retrieved(&self, event: u8) {
-        if self.shared.debug.is_none() {
+        if !self.shared.tracks_retrieval {
             return;
         }
         let before = self.flags.fetch_or(event, Ordering::SeqCst);
         let now = before | event;
-        if now & (PANICKED | HANDLE_GONE) == (PANICKED | HANDLE_GONE)
+        if now & (PANICKED | ERRORED) != 0
+            && now & HANDLE_GONE != 0
             && self.flags.fetch_or(REPORTED, Ordering::SeqCst) & REPORTED == 0
         {
-            self.shared.report(&self.report(ReportKind::NeverRetrieved));
+            self.shared.never_retrieved(self, now & PANICKED != 0);
         }
     }
 

@@ -88,6 +88,7 @@
 //! needs no wake: the task sees the flag at its next poll, or right after this one.
 
 pub(crate) mod error;
+pub(crate) mod fallible;
 pub(crate) mod future;
 pub(crate) mod handle;
 pub(crate) mod meta;

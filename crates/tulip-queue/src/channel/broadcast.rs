@@ -79,7 +79,7 @@ pub(super) fn channel<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
             receivers: 1,
             closed: false,
         }),
-        receivers_waiting: Waiters::new(),
+        receivers_waiting: Waiters::new("broadcast.recv"),
     });
     let sender = Sender {
         shared: Arc::clone(&shared),

@@ -169,9 +169,9 @@ fn new<T>(queue: Fifo<T>) -> (Sender<T>, Receiver<T>) {
     let chan = Arc::new(Chan {
         bounded: queue.capacity().is_some(),
         queue,
-        send_ops: Waiters::new(),
-        recv_ops: Waiters::new(),
-        stream_ops: Waiters::new(),
+        send_ops: Waiters::new("channel.send"),
+        recv_ops: Waiters::new("channel.recv"),
+        stream_ops: Waiters::new("channel.recv"),
         senders: AtomicUsize::new(1),
         receivers: AtomicUsize::new(1),
     });

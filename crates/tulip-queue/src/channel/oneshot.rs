@@ -221,6 +221,8 @@ impl<T> Future for Closed<'_, T> {
             Poll::Ready(())
         } else {
             register(&mut state.tx_waker, cx.waker());
+            drop(state);
+            tulip_util::waiting::note_waiting("oneshot.closed", &**inner);
             Poll::Pending
         }
     }
@@ -384,6 +386,8 @@ impl<T> Receiver<T> {
             Poll::Ready(Err(RecvError))
         } else {
             register(&mut state.rx_waker, cx.waker());
+            drop(state);
+            tulip_util::waiting::note_waiting("oneshot.recv", &*self.inner);
             Poll::Pending
         }
     }

@@ -68,8 +68,8 @@ pub(super) fn channel<T>(initial: T) -> (Sender<T>, Receiver<T>) {
         }),
         closed: AtomicBool::new(false),
         receivers: AtomicUsize::new(1),
-        changed: Waiters::new(),
-        receivers_gone: Waiters::new(),
+        changed: Waiters::new("watch.changed"),
+        receivers_gone: Waiters::new("watch.closed"),
     });
     let sender = Sender {
         shared: Arc::clone(&shared),

@@ -39,6 +39,7 @@
 //! dropped group are dropped, like the result of a detached task.
 
 mod error;
+mod start;
 
 use std::fmt;
 use std::future::Future;
@@ -51,9 +52,10 @@ use std::task::{Context, Poll, Waker};
 use pin_project_lite::pin_project;
 use tulip_executor::{payload_message, Builder, JoinError, Panic, Task, TaskId};
 
-use crate::scope::CancelScope;
+use crate::scope::{CancelScope, CancelScoped};
 
 pub use error::{Failure, GroupError, SpawnError, SpawnErrorKind};
+pub use start::{Ready, Start, StartError};
 
 /// Where a group is in its life; see the module docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +72,11 @@ struct GroupShared<E> {
     /// Cancelled when the group stops (Trio's `nursery.cancel_scope`), so that work run in it,
     /// such as the owner's own code, is cancelled with the children.
     scope: CancelScope,
+    /// A cooperative group's scope for its children ([`TaskGroup::cooperative`]): cancelled
+    /// when the group stops, so that the children are told instead of dropped.
+    coop: Option<CancelScope>,
+    /// The group was dropped without a join: even a cooperative group's children are dropped.
+    abandoned: AtomicBool,
     /// Children must stop: set under `state`'s lock when `phase` leaves `Open` for `Failed`,
     /// `Cancelled` or `Dropped`. Read without the lock before each poll of a child.
     stop: AtomicBool,
@@ -91,9 +98,11 @@ struct GroupState<E> {
 }
 
 impl<E> GroupShared<E> {
-    fn new() -> GroupShared<E> {
+    fn new(coop: Option<CancelScope>) -> GroupShared<E> {
         GroupShared {
             scope: CancelScope::new(),
+            coop,
+            abandoned: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             state: Mutex::new(GroupState {
                 phase: Phase::Open,
@@ -161,11 +170,27 @@ impl<E> GroupShared<E> {
             } else {
                 Vec::new()
             };
+            if phase == Phase::Dropped {
+                self.abandoned.store(true, Ordering::Release);
+            }
             (self.stop_locked(&mut st), unretrieved)
         };
         wakers.into_iter().for_each(Waker::wake);
         self.scope.cancel();
+        self.cancel_children();
         unretrieved.into_iter().for_each(report_unretrieved);
+    }
+
+    /// Tells a cooperative group's children that the group stopped.
+    fn cancel_children(&self) {
+        if let Some(coop) = &self.coop {
+            coop.cancel();
+        }
+    }
+
+    /// Whether a stopped group's children must be dropped now rather than told.
+    fn drops_children(&self) -> bool {
+        self.coop.is_none() || self.abandoned.load(Ordering::Acquire)
     }
 
     /// Stores the waker of the child in `slot`; `false` if the children must stop.
@@ -217,6 +242,7 @@ impl<E> GroupShared<E> {
         siblings.into_iter().for_each(Waker::wake);
         if failed {
             self.scope.cancel();
+            self.cancel_children();
         }
         if let Some(w) = join {
             w.wake();
@@ -400,7 +426,83 @@ macro_rules! spawn_methods {
         {
             spawn_local_in(&self.shared, Some(builder), future)
         }
+
+        /// Spawns a child and waits until it says it is ready (Trio's `nursery.start`): `f`
+        /// gets a [`Ready`] and the child calls [`Ready::started`]`(value)` once it is
+        /// ready (a server has bound its port, say); awaiting `start` gives that value. The
+        /// child goes on as an ordinary child of the group.
+        ///
+        /// Until it is ready, the child's failures are the caller's, not the group's: an `Err`
+        /// or a panic before `started` is given to the caller as [`StartError::Failed`] or
+        /// [`StartError::Panicked`], and the group does not see it (its siblings run on).
+        /// After `started`, they are the group's, as for any child.
+        ///
+        /// # Errors
+        ///
+        /// [`StartError`]: the child failed, panicked, ended (`NotStarted`) or was cancelled
+        /// before it was ready, or the group refused the spawn (`Refused`; `f` was called and
+        /// its future dropped unpolled).
+        ///
+        /// # Cancel safety
+        ///
+        /// Dropping the [`Start`] future only gives up waiting: the child stays in the group.
+        ///
+        /// # Panics
+        ///
+        /// Panics if no tulip event loop runs on this thread.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// use tulip_reactor::{sleep, Instant};
+        ///
+        /// tulip_runtime::Runner::builder().start_paused(true).build().run(async {
+        ///     let start = Instant::now();
+        ///     let tg = tulip_task::TaskGroup::<std::io::Error>::new();
+        #[doc = $setup]
+        #[doc = concat!("    let port = ", $recv, ".start(|ready| async move {")]
+        ///         sleep(Duration::from_secs(2)).await; // binding takes a while
+        ///         ready.started(8080_u16);
+        ///         sleep(Duration::from_secs(10)).await; // serving
+        ///         Ok(())
+        ///     })
+        ///     .await
+        ///     .unwrap();
+        ///     assert_eq!((port, start.elapsed()), (8080, Duration::from_secs(2)));
+        ///     tg.join().await.unwrap();
+        ///     assert_eq!(start.elapsed(), Duration::from_secs(12));
+        /// });
+        /// ```
+        #[track_caller]
+        pub fn start<S, F, V>(&self, f: S) -> Start<V, E>
+        where
+            S: FnOnce(Ready<V>) -> F,
+            F: Future<Output = Result<(), E>> + Send + 'static,
+            V: Send + 'static,
+            E: Send + 'static,
+        {
+            start_in(&self.shared, f)
+        }
     };
+}
+
+#[track_caller]
+fn start_in<S, F, V, E>(shared: &Arc<GroupShared<E>>, f: S) -> Start<V, E>
+where
+    S: FnOnce(Ready<V>) -> F,
+    F: Future<Output = Result<(), E>> + Send + 'static,
+    V: Send + 'static,
+    E: Send + 'static,
+{
+    let (child, start) = start::starting(f);
+    match spawn_in(shared, None, child) {
+        Ok(task) => {
+            task.detach();
+            start
+        }
+        Err(refused) => start::refused(refused.kind()),
+    }
 }
 
 /// asyncio's `TaskGroup`: spawn children, then [`join`](TaskGroup::join) them all.
@@ -498,8 +600,95 @@ impl<E> TaskGroup<E> {
     /// are spawned.
     pub fn new() -> TaskGroup<E> {
         TaskGroup {
-            shared: Arc::new(GroupShared::new()),
+            shared: Arc::new(GroupShared::new(None)),
         }
+    }
+
+    /// A **cooperative** group: when it stops (a child fails, [`cancel`](Self::cancel) is
+    /// called), its children are not dropped but told, through a
+    /// [`cooperative`](CancelScope::cooperative) scope they all run in: their checkpoints
+    /// ([`checkpoint`](crate::checkpoint), [`cancellable`](crate::cancellable)) fail, they
+    /// clean up, awaiting if they need to, and [`join`](Self::join) returns once they have
+    /// all ended. [`GroupTask::cancel`] is a request to that child alone, in the same way.
+    ///
+    /// - A child still running [`DEFAULT_GRACE`](crate::DEFAULT_GRACE) (10 s) after being
+    ///   told, or `grace` given to [`with_grace`](Self::with_grace), is dropped.
+    /// - An `Err` a child returns once it has been told is its way of ending cancelled, not a
+    ///   failure: it is dropped, and the child's handle gives `Err(JoinError::Cancelled)`.
+    ///   A panic is still a failure.
+    /// - Dropping the group (or its [`Join`]) without joining still drops every child at
+    ///   once: nobody is left to wait for their cleanup.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use tulip_reactor::{sleep, Instant};
+    /// use tulip_task::{cancellable, CancelScope, Cancelled, TaskGroup};
+    ///
+    /// tulip_runtime::Runner::builder().start_paused(true).build().run(async {
+    ///     let start = Instant::now();
+    ///     let cleaned = Arc::new(AtomicBool::new(false));
+    ///     let tg = TaskGroup::<Cancelled>::cooperative();
+    ///     let c = cleaned.clone();
+    ///     tg.spawn(async move {
+    ///         let r = cancellable(sleep(Duration::from_secs(3600))).await;
+    ///         // Told: clean up, awaiting, then end.
+    ///         CancelScope::shield().run(sleep(Duration::from_secs(2))).await.unwrap();
+    ///         c.store(true, SeqCst);
+    ///         r
+    ///     })
+    ///     .unwrap();
+    ///     sleep(Duration::from_secs(1)).await;
+    ///     tg.cancel();
+    ///     tg.join().await.unwrap(); // the Err(Cancelled) is not a failure
+    ///     assert!(cleaned.load(SeqCst));
+    ///     assert_eq!(start.elapsed(), Duration::from_secs(3));
+    /// });
+    /// ```
+    pub fn cooperative() -> TaskGroup<E> {
+        TaskGroup {
+            shared: Arc::new(GroupShared::new(Some(CancelScope::cooperative()))),
+        }
+    }
+
+    /// Sets how long a [`cooperative`](Self::cooperative) group's children may run on once
+    /// told to stop, before they are dropped (`Duration::MAX`: never). No effect on a
+    /// drop-based group. Returns the group, for chaining.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tulip_reactor::{sleep, Instant};
+    ///
+    /// tulip_runtime::Runner::builder().start_paused(true).build().run(async {
+    ///     let start = Instant::now();
+    ///     let tg = tulip_task::TaskGroup::<()>::cooperative().with_grace(Duration::from_secs(5));
+    ///     let stubborn = tg
+    ///         .spawn(async {
+    ///             sleep(Duration::from_secs(3600)).await; // never looks
+    ///             Ok(())
+    ///         })
+    ///         .unwrap();
+    ///     tg.cancel();
+    ///     tg.join().await.unwrap();
+    ///     assert_eq!(start.elapsed(), Duration::from_secs(5));
+    ///     assert!(stubborn.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn with_grace(self, grace: std::time::Duration) -> TaskGroup<E> {
+        if let Some(coop) = &self.shared.coop {
+            let _ = coop.clone().with_grace(grace);
+        }
+        self
+    }
+
+    /// Whether the group is [`cooperative`](Self::cooperative).
+    pub fn is_cooperative(&self) -> bool {
+        self.shared.coop.is_some()
     }
 
     /// A handle that spawns into this group from elsewhere (from a child, typically). It does
@@ -753,12 +942,12 @@ where
         Err(kind) => return Err(SpawnError::new(kind, future)),
     };
     // If spawning panics (no loop), unwinding drops the child, whose drop gives the slot back.
-    let child = Child::new(future, shared.clone(), slot);
+    let (child, request) = Child::new(future, shared.clone(), slot);
     let task = match builder {
         Some(b) => b.spawn(child),
         None => tulip_executor::spawn(child),
     };
-    Ok(GroupTask { task })
+    Ok(GroupTask { task, request })
 }
 
 #[track_caller]
@@ -776,12 +965,12 @@ where
         Ok(slot) => slot,
         Err(kind) => return Err(SpawnError::new(kind, future)),
     };
-    let child = Child::new(future, shared.clone(), slot);
+    let (child, request) = Child::new(future, shared.clone(), slot);
     let task = match builder {
         Some(b) => b.spawn_local(child),
         None => tulip_executor::spawn_local(child),
     };
-    Ok(GroupTask { task })
+    Ok(GroupTask { task, request })
 }
 
 /// Future of [`TaskGroup::join`].
@@ -885,6 +1074,8 @@ impl<E> Future for Join<E> {
 /// ```
 pub struct GroupTask<T> {
     task: Task<Result<T, JoinError>>,
+    /// A cooperative group's child: the scope its cancellation is requested through.
+    request: Option<CancelScope>,
 }
 
 impl<T> GroupTask<T> {
@@ -912,6 +1103,10 @@ impl<T> GroupTask<T> {
     /// its next poll and awaiting it gives `Err(JoinError::Cancelled)`. This is not a failure:
     /// the siblings keep running. Returns `false` if the child had already finished.
     ///
+    /// In a [`cooperative`](TaskGroup::cooperative) group it is a request instead: the child's
+    /// checkpoints fail, it cleans up and ends (dropped if it has not after the group's grace
+    /// period), and an `Err` it then returns is not a failure.
+    ///
     /// # Examples
     ///
     /// ```
@@ -925,7 +1120,13 @@ impl<T> GroupTask<T> {
     /// # });
     /// ```
     pub fn cancel(&self) -> bool {
-        self.task.cancel()
+        match &self.request {
+            Some(scope) => {
+                scope.cancel();
+                !self.task.is_finished()
+            }
+            None => self.task.cancel(),
+        }
     }
 
     /// Lets the child run on with nobody awaiting this handle (what dropping it does too).
@@ -960,7 +1161,7 @@ pin_project! {
     /// The future a child task runs: the user's future plus the group's bookkeeping.
     struct Child<F, E> {
         #[pin]
-        future: Option<F>,
+        future: Option<Inner<F>>,
         group: Arc<GroupShared<E>>,
         slot: usize,
         // The waker last stored in the group's slot.
@@ -981,15 +1182,75 @@ pin_project! {
     }
 }
 
-impl<F, E> Child<F, E> {
-    fn new(future: F, group: Arc<GroupShared<E>>, slot: usize) -> Child<F, E> {
-        Child {
-            future: Some(future),
+impl<F: Future, E> Child<F, E> {
+    /// The child, and for a cooperative group the scope its own cancellation goes through.
+    fn new(
+        future: F,
+        group: Arc<GroupShared<E>>,
+        slot: usize,
+    ) -> (Child<F, E>, Option<CancelScope>) {
+        let (inner, request) = match &group.coop {
+            None => (
+                Inner {
+                    plain: Some(future),
+                    scoped: None,
+                    request: None,
+                },
+                None,
+            ),
+            Some(coop) => {
+                let own = CancelScope::cooperative().with_grace(coop.grace());
+                let inner = Inner {
+                    plain: None,
+                    scoped: Some(coop.run(own.run(future))),
+                    request: Some(own.clone()),
+                };
+                (inner, Some(own))
+            }
+        };
+        let child = Child {
+            future: Some(inner),
             group,
             slot,
             waker: None,
             finished: false,
+        };
+        (child, request)
+    }
+}
+
+pin_project! {
+    /// A child's future: as is in a drop-based group; in a cooperative group, run in the
+    /// group's scope and a scope of its own.
+    struct Inner<F> {
+        #[pin]
+        plain: Option<F>,
+        #[pin]
+        scoped: Option<CancelScoped<CancelScoped<F>>>,
+        // The child's own scope (cooperative groups).
+        request: Option<CancelScope>,
+    }
+}
+
+impl<F: Future> Inner<F> {
+    /// The future's output, or `None` if a cooperative scope dropped it after its grace period.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
+        let this = self.project();
+        if let Some(f) = this.plain.as_pin_mut() {
+            return f.poll(cx).map(Some);
         }
+        let scoped = this
+            .scoped
+            .as_pin_mut()
+            .expect("a child's future is plain or scoped");
+        scoped.poll(cx).map(|r| r.ok().and_then(Result::ok))
+    }
+
+    /// Whether this child alone was asked to stop (cooperative groups).
+    fn requested(&self) -> bool {
+        self.request
+            .as_ref()
+            .is_some_and(CancelScope::cancel_called)
     }
 }
 
@@ -1024,7 +1285,7 @@ where
         let stopped = this.group.stop.load(Ordering::Acquire)
             || (!this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()))
                 && !this.group.register(*this.slot, cx.waker()));
-        if stopped {
+        if stopped && this.group.drops_children() {
             let failure = drop_future(this.future.as_mut());
             *this.finished = true;
             resume_orphan(this.group.finish(*this.slot, [failure, None]));
@@ -1038,10 +1299,22 @@ where
             .as_mut()
             .as_pin_mut()
             .expect("the future is present until the child finishes");
-        let (outcome, failure) = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+        let polled = catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
+        // Read after the poll: the request may have come while the child ran.
+        let told = (this.group.coop.is_some() && this.group.stop.load(Ordering::Acquire))
+            || this
+                .future
+                .as_ref()
+                .as_pin_ref()
+                .is_some_and(|f| f.requested());
+        let (outcome, failure) = match polled {
             Ok(Poll::Pending) => return Poll::Pending,
-            Ok(Poll::Ready(Ok(value))) => (Ok(value), None),
-            Ok(Poll::Ready(Err(e))) => (Err(JoinError::Cancelled), Some(Failure::Error(e))),
+            Ok(Poll::Ready(Some(Ok(value)))) => (Ok(value), None),
+            // A cooperative child told to stop ends cancelled, whatever its error says.
+            Ok(Poll::Ready(Some(Err(_)))) if told => (Err(JoinError::Cancelled), None),
+            Ok(Poll::Ready(Some(Err(e)))) => (Err(JoinError::Cancelled), Some(Failure::Error(e))),
+            // Dropped after its grace period.
+            Ok(Poll::Ready(None)) => (Err(JoinError::Cancelled), None),
             Err(payload) => {
                 let copy = panic_copy(&*payload);
                 (Err(copy), Some(Failure::Panic(Panic::new(payload))))
