@@ -64,6 +64,7 @@ mod addr;
 mod dns;
 mod happy;
 mod sendfile;
+mod sock;
 mod split;
 mod stream_io;
 pub mod streams;
@@ -81,6 +82,7 @@ pub use dns::{
 };
 pub use happy::ConnectError;
 pub use sendfile::sendfile;
+pub use sock::{BlockingSocketError, LoopSockExt, SockAccept};
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use tcp::{ConnectOptions, ListenOptions, TcpListener, TcpStream};
 pub use udp::UdpSocket;

@@ -45,11 +45,15 @@
 
 mod blocking;
 mod dump;
+#[cfg(unix)]
+mod fd;
+pub mod future;
 mod handle;
 mod runner;
 
 pub use blocking::{spawn_blocking, to_thread, BlockingTask, ShutdownReport, ToThread};
 pub use dump::{LoopDump, TaskDump};
+pub use future::InvalidStateError;
 pub use handle::{CallHandle, EventLoop, LoopHandle, TimerHandle};
 pub use runner::{block_on, run, Runner, RunnerBuilder};
 pub use tulip_executor::{

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::driver::Driver;
+use crate::hooks::TaskHooks;
 use crate::introspect::WaitingOn;
 use tulip_util::lock;
 
@@ -44,6 +45,10 @@ pub(crate) struct Shared {
     pub(crate) registry: Registry,
     /// Debug mode: what each waiting task last said it waits for.
     pub(crate) waiting: Option<Mutex<HashMap<TaskId, WaitingOn>>>,
+    /// Whether tasks run their first step inside `spawn` by default.
+    pub(crate) eager: bool,
+    /// Task hooks; `None` when none is set (one branch per hook point).
+    pub(crate) hooks: Option<Box<TaskHooks>>,
 }
 
 /// The parts of the executor configuration that [`Shared`] keeps.
@@ -53,6 +58,8 @@ pub(crate) struct SharedConfig {
     pub(crate) unhandled: UnhandledPanic,
     pub(crate) debug: Option<Duration>,
     pub(crate) watchdog: Option<Duration>,
+    pub(crate) eager: bool,
+    pub(crate) hooks: TaskHooks,
 }
 
 impl Shared {
@@ -75,6 +82,8 @@ impl Shared {
             is_poisoned: AtomicBool::new(false),
             registry: Registry::new(shards),
             waiting: config.debug.map(|_| Mutex::new(HashMap::new())),
+            eager: config.eager,
+            hooks: (!config.hooks.is_empty()).then(|| Box::new(config.hooks.clone())),
         }
     }
 

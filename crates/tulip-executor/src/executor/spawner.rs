@@ -54,7 +54,7 @@ impl Spawner {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        task::spawn_send(&self.shared, future, None, Location::caller())
+        task::spawn_send(&self.shared, future, None, Location::caller(), None)
     }
 
     /// Queues a `Send` callback to run on the loop (asyncio's `call_soon_threadsafe`); wakes
