@@ -43,7 +43,8 @@ fn tcp_pair() -> (TcpStream, TcpStream) {
 
 fn is_blocking_error(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::InvalidInput
-        && e.get_ref().is_some_and(|inner| inner.is::<BlockingSocketError>())
+        && e.get_ref()
+            .is_some_and(|inner| inner.is::<BlockingSocketError>())
 }
 
 // Case from CPython's Lib/test/test_asyncio/test_events.py (test_sock_client_ops: connect,
@@ -137,8 +138,11 @@ fn sendall_waits_for_room_while_the_peer_reads() {
             }
             got
         };
-        let (sent, got) = bounded("8 MiB through sendall", zip(lp.sock_sendall(&a, &data), reader))
-            .await;
+        let (sent, got) = bounded(
+            "8 MiB through sendall",
+            zip(lp.sock_sendall(&a, &data), reader),
+        )
+        .await;
         sent.unwrap();
         assert!(got == data, "the bytes arrived changed");
     });
@@ -208,7 +212,9 @@ fn unix_accept() {
             let mut client = UnixStream::connect(&path).unwrap();
             let (server, _) = bounded("unix accept", lp.sock_accept(&l)).await.unwrap();
             client.write_all(b"over unix").unwrap();
-            let got = bounded("unix recv", lp.sock_recv(&server, 64)).await.unwrap();
+            let got = bounded("unix recv", lp.sock_recv(&server, 64))
+                .await
+                .unwrap();
             assert_eq!(got, b"over unix");
         }
     });
@@ -298,8 +304,10 @@ fn a_cancelled_recv_takes_nothing() {
         // Nothing was sent: the recv cannot finish, and dropping it must lose nothing.
         let r = tulip::timeout(Duration::from_millis(5), lp.sock_recv(&a, 10)).await;
         assert!(r.is_err());
-        (&mut b).write_all(b"after").unwrap();
-        let got = bounded("recv after cancel", lp.sock_recv(&a, 10)).await.unwrap();
+        b.write_all(b"after").unwrap();
+        let got = bounded("recv after cancel", lp.sock_recv(&a, 10))
+            .await
+            .unwrap();
         assert_eq!(got, b"after");
         let mut rest = [0u8; 1];
         assert!((&b).read(&mut rest).is_err(), "nothing to read on b");

@@ -71,7 +71,7 @@ fn cancel_makes_it_done_and_cancelled_for_every_awaiter() {
         let (promise, fut) = Promise::<u8>::new();
         let waiter = {
             let fut = fut.clone();
-            tulip::spawn(async move { fut.await })
+            tulip::spawn(fut)
         };
         tulip::yield_now().await;
         assert!(fut.cancel());
@@ -90,7 +90,7 @@ fn dropping_the_promise_cancels_the_future() {
         let (promise, fut) = Promise::<u8>::new();
         let waiter = {
             let fut = fut.clone();
-            tulip::spawn(async move { fut.await })
+            tulip::spawn(fut)
         };
         tulip::yield_now().await;
         drop(promise);
@@ -262,4 +262,32 @@ impl Drop for DropFlag {
     fn drop(&mut self) {
         *self.0.lock().unwrap() = true;
     }
+}
+
+/// Runs an example binary and returns its standard output.
+fn run_example(exe: &str) -> String {
+    let out = std::process::Command::new(exe).output().unwrap();
+    assert!(out.status.success(), "{exe}: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+// The PyMOTW-3 future programs (dhellmann/pymotw-3 source/asyncio/asyncio_future_*.py) print
+// what their Python originals print.
+#[test]
+fn the_pymotw_future_examples_print_what_the_originals_do() {
+    assert_eq!(
+        run_example(env!("CARGO_BIN_EXE_future_event_loop")),
+        "scheduling mark_done\nentering event loop\nsetting future result to \"the result\"\n\
+         returned result: \"the result\"\nclosing event loop\nfuture result: \"the result\"\n"
+    );
+    assert_eq!(
+        run_example(env!("CARGO_BIN_EXE_future_await")),
+        "scheduling mark_done\nsetting future result to \"the result\"\n\
+         returned result: \"the result\"\n"
+    );
+    assert_eq!(
+        run_example(env!("CARGO_BIN_EXE_future_callback")),
+        "registering callbacks on future\nsetting result of future\nentering event loop\n\
+         1: future done: the result\n2: future done: the result\n"
+    );
 }

@@ -81,12 +81,8 @@ fn cancelled_and_panicked_tasks_terminate_once() {
         .exception_handler(|_| {})
         .build()
         .run(async {
-            let c = Builder::new()
-                .name("c")
-                .spawn(std::future::pending::<()>());
-            let p = Builder::new()
-                .name("p")
-                .spawn(async { panic!("task bug") });
+            let c = Builder::new().name("c").spawn(std::future::pending::<()>());
+            let p = Builder::new().name("p").spawn(async { panic!("task bug") });
             tulip::yield_now().await;
             let ids = (c.id(), p.id());
             c.cancel();
@@ -98,7 +94,10 @@ fn cancelled_and_panicked_tasks_terminate_once() {
     assert_eq!(c.first().map(String::as_str), Some("spawn c"));
     assert_eq!(c.iter().filter(|e| *e == "end c").count(), 1);
     assert_eq!(c.last().map(String::as_str), Some("end c"));
-    assert_eq!(of(&events, panicked), ["spawn p", "before p", "after p", "end p"]);
+    assert_eq!(
+        of(&events, panicked),
+        ["spawn p", "before p", "after p", "end p"]
+    );
 }
 
 #[test]

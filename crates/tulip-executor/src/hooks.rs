@@ -112,10 +112,7 @@ impl TaskHooks {
     }
 
     /// Runs `f` right before each poll of a task.
-    pub fn on_before_poll(
-        mut self,
-        f: impl Fn(&TaskHookInfo<'_>) + Send + Sync + 'static,
-    ) -> Self {
+    pub fn on_before_poll(mut self, f: impl Fn(&TaskHookInfo<'_>) + Send + Sync + 'static) -> Self {
         self.before_poll = Some(Arc::new(f));
         self
     }

@@ -13,6 +13,8 @@
 //! - [`streams`]: `open_connection`, `start_server`, `StreamReader`, `StreamWriter`,
 //!   `Server`, with asyncio's buffer and flow-control rules.
 //! - [`sendfile`]: zero-copy file transmission where the kernel offers it.
+//! - [`LoopSockExt`]: asyncio's `loop.sock_recv`, `sock_sendall`, `sock_connect`,
+//!   `sock_accept`, `sock_sendfile`, … on the caller's own non-blocking sockets.
 //! - `tls` (feature `tls`): TLS on rustls for streams, servers and sockets — asyncio's
 //!   `ssl=`, `start_tls` and the SSL timeouts.
 //!

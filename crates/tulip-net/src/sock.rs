@@ -91,7 +91,10 @@ impl SockAccept for std::os::unix::net::UnixListener {
 
     fn try_accept(
         &self,
-    ) -> io::Result<(std::os::unix::net::UnixStream, std::os::unix::net::SocketAddr)> {
+    ) -> io::Result<(
+        std::os::unix::net::UnixStream,
+        std::os::unix::net::SocketAddr,
+    )> {
         let (s, a) = self.accept()?;
         s.set_nonblocking(true)?;
         Ok((s, a))
@@ -280,17 +283,15 @@ pub trait LoopSockExt {
 }
 
 impl LoopSockExt for LoopHandle {
-    fn sock_recv<'a, S: AsFd + ?Sized>(
+    async fn sock_recv<'a, S: AsFd + ?Sized>(
         &'a self,
         sock: &'a S,
         n: usize,
-    ) -> impl Future<Output = io::Result<Vec<u8>>> + 'a {
-        async move {
-            let mut buf = vec![0u8; n];
-            let got = self.sock_recv_into(sock, &mut buf).await?;
-            buf.truncate(got);
-            Ok(buf)
-        }
+    ) -> io::Result<Vec<u8>> {
+        let mut buf = vec![0u8; n];
+        let got = self.sock_recv_into(sock, &mut buf).await?;
+        buf.truncate(got);
+        Ok(buf)
     }
 
     fn sock_recv_into<'a, S: AsFd + ?Sized>(
@@ -306,17 +307,15 @@ impl LoopSockExt for LoopHandle {
         }
     }
 
-    fn sock_recvfrom<'a, S: AsFd + ?Sized>(
+    async fn sock_recvfrom<'a, S: AsFd + ?Sized>(
         &'a self,
         sock: &'a S,
         n: usize,
-    ) -> impl Future<Output = io::Result<(Vec<u8>, SockAddr)>> + 'a {
-        async move {
-            let mut buf = vec![0u8; n];
-            let (got, addr) = self.sock_recvfrom_into(sock, &mut buf).await?;
-            buf.truncate(got);
-            Ok((buf, addr))
-        }
+    ) -> io::Result<(Vec<u8>, SockAddr)> {
+        let mut buf = vec![0u8; n];
+        let (got, addr) = self.sock_recvfrom_into(sock, &mut buf).await?;
+        buf.truncate(got);
+        Ok((buf, addr))
     }
 
     fn sock_recvfrom_into<'a, S: AsFd + ?Sized>(
@@ -559,7 +558,9 @@ fn rustix_addr(addr: &SockAddr) -> io::Result<SocketAddrAny> {
             {
                 use std::os::linux::net::SocketAddrExt;
                 if let Some(name) = u.as_abstract_name() {
-                    return Ok(SocketAddrAny::from(SocketAddrUnix::new_abstract_name(name)?));
+                    return Ok(SocketAddrAny::from(SocketAddrUnix::new_abstract_name(
+                        name,
+                    )?));
                 }
             }
             Err(io::Error::new(
@@ -581,9 +582,9 @@ fn sock_addr_of(addr: Option<SocketAddrAny>) -> io::Result<SockAddr> {
     if let Ok(unix) = SocketAddrUnix::try_from(addr) {
         if let Some(p) = unix.path_bytes() {
             let path = std::path::Path::new(OsStr::from_bytes(p));
-            return Ok(SockAddr::Unix(std::os::unix::net::SocketAddr::from_pathname(
-                path,
-            )?));
+            return Ok(SockAddr::Unix(
+                std::os::unix::net::SocketAddr::from_pathname(path)?,
+            ));
         }
         #[cfg(any(target_os = "linux", target_os = "android"))]
         if let Some(name) = unix.abstract_name() {

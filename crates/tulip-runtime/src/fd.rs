@@ -27,7 +27,10 @@ pub(crate) struct FdWatchers {
 impl FdWatchers {
     /// Cancels every watcher (the loop is closing).
     pub(crate) fn clear(&self) {
-        let all: Vec<Task<()>> = tulip_util::lock(&self.map).drain().map(|(_, t)| t).collect();
+        let all: Vec<Task<()>> = tulip_util::lock(&self.map)
+            .drain()
+            .map(|(_, t)| t)
+            .collect();
         for t in all {
             t.cancel();
         }
@@ -55,6 +58,7 @@ impl LoopHandle {
     /// ```
     /// use std::cell::RefCell;
     /// use std::io::{Read, Write};
+    /// use std::os::fd::AsRawFd;
     /// use std::os::unix::net::UnixStream;
     /// use std::rc::Rc;
     ///
@@ -74,7 +78,7 @@ impl LoopHandle {
     ///     while got.borrow().len() < 4 {
     ///         tulip_executor::yield_now().await;
     ///     }
-    ///     assert!(lp.remove_reader(&a));
+    ///     assert!(lp.remove_reader(a.as_raw_fd()));
     ///     assert_eq!(&*got.borrow(), b"ping");
     ///     std::io::Result::Ok(())
     /// })?;
@@ -96,7 +100,8 @@ impl LoopHandle {
 
     /// Stops watching `fd` for reading (asyncio's `loop.remove_reader`); returns whether it
     /// was watched. Safe to call from inside the reader's own callback: it does not run
-    /// again. Callable from any thread.
+    /// again. Callable from any thread. `fd` is a raw descriptor (`sock.as_raw_fd()`) or
+    /// anything that has one.
     pub fn remove_reader(&self, fd: impl AsRawFd) -> bool {
         self.remove_watcher(fd.as_raw_fd(), false)
     }

@@ -259,7 +259,8 @@ impl<T: Send + 'static> Promise<T> {
         &self,
         error: impl Into<Box<dyn Error + Send + Sync>>,
     ) -> Result<(), InvalidStateError> {
-        self.inner.complete(Outcome::Failed(Arc::from(error.into())))
+        self.inner
+            .complete(Outcome::Failed(Arc::from(error.into())))
     }
 
     /// Cancels the future (asyncio's `cancel`); returns `false` if it was already done.
@@ -278,6 +279,11 @@ impl<T: Send + 'static> Promise<T> {
     }
 
     /// Another completion of this future.
+    ///
+    /// # Cancel safety
+    ///
+    /// Awaiting a completion is cancel safe: dropping the wait takes nothing from the future
+    /// and does not cancel it.
     pub fn completion(&self) -> Completion<T> {
         Completion {
             inner: self.inner.clone(),
@@ -533,6 +539,11 @@ impl<T: Send + Clone + 'static> Future for Completion<T> {
 /// # Panics
 ///
 /// Panics if no tulip event loop runs on this thread.
+///
+/// # Cancel safety
+///
+/// Dropping the returned completion (or an await of it) leaves the task running; only
+/// [`Completion::cancel`] (on any clone) stops it.
 ///
 /// # Examples
 ///

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tulip_executor::{
-    Driver, ExceptionContext, ExceptionHandler, Executor, ExecutorConfig, TaskHookInfo,
-    TaskHooks, UnhandledPanic,
+    Driver, ExceptionContext, ExceptionHandler, Executor, ExecutorConfig, TaskHookInfo, TaskHooks,
+    UnhandledPanic,
 };
 use tulip_reactor::{Backend, Reactor};
 use tulip_time::Clock;

@@ -240,10 +240,10 @@ pub mod stream {
 /// The traits most programs want in scope.
 pub mod prelude {
     pub use futures_core::Stream;
-    #[cfg(feature = "net")]
-    pub use tulip_net::LoopSockExt as _;
     pub use futures_io::{AsyncBufRead, AsyncRead, AsyncWrite};
     pub use futures_lite::{
         AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, FutureExt as _, StreamExt as _,
     };
+    #[cfg(feature = "net")]
+    pub use tulip_net::LoopSockExt as _;
 }

@@ -101,11 +101,11 @@ use async_task::{Runnable, WithInfo};
 
 use crate::current::{with_ctx, Ctx};
 use crate::executor::shared::Shared;
+use crate::hooks::{run_hook, HookPoint};
 use crate::scheduler;
 use crate::task::error::Outcome;
 use crate::task::future::TaskFuture;
 use crate::task::meta::{TaskMeta, NOT_PINNED};
-use crate::hooks::{run_hook, HookPoint};
 use crate::task_local::{capture_context, swap_context};
 
 pub use crate::introspect::{
@@ -224,7 +224,8 @@ fn finish_spawn<T>(
 
 /// Whether this thread runs `shared`'s loop (an eager step may run here).
 fn runs_here(shared: &Arc<Shared>) -> bool {
-    crate::current::in_loop() && with_ctx(|ctx| ctx.is_some_and(|c| Arc::ptr_eq(c.shared(), shared)))
+    crate::current::in_loop()
+        && with_ctx(|ctx| ctx.is_some_and(|c| Arc::ptr_eq(c.shared(), shared)))
 }
 
 /// The eager step: polls the new task right here, inside `spawn`.
