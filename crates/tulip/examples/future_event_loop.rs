@@ -17,7 +17,9 @@ fn mark_done(future: &Promise<String>, result: &str) {
 }
 
 fn main() {
-    let runner = tulip::Runner::new();
+    // One worker, as asyncio's loop: with more, the worker threads run callbacks from `build`
+    // on, before `run` enters the loop.
+    let runner = tulip::Runner::builder().workers(1).build();
     let event_loop = runner.handle();
     let (promise, all_done) = event_loop.create_future::<String>();
 
