@@ -264,6 +264,17 @@ impl Drop for DropFlag {
     }
 }
 
+#[test]
+fn removing_a_callback_that_owns_the_promise_cancels_without_deadlock() {
+    tulip::run(async {
+        let (promise, fut) = Promise::<u8>::new();
+        let id = fut.add_done_callback(move |_| drop(promise));
+        // Dropping the removed callback drops the promise, which completes this very future.
+        assert!(fut.remove_done_callback(id));
+        assert!(fut.cancelled());
+    });
+}
+
 /// Runs an example binary and returns its standard output.
 fn run_example(exe: &str) -> String {
     let out = std::process::Command::new(exe).output().unwrap();

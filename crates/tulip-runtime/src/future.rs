@@ -459,10 +459,14 @@ impl<T: Send + 'static> Completion<T> {
     /// Removes a done-callback that has not been scheduled yet (asyncio's
     /// `remove_done_callback`); returns whether it was there.
     pub fn remove_done_callback(&self, id: CallbackId) -> bool {
-        let mut st = tulip_util::lock(&self.inner.state);
-        let before = st.callbacks.len();
-        st.callbacks.retain(|(cid, _, _)| *cid != id);
-        st.callbacks.len() != before
+        let removed = {
+            let mut st = tulip_util::lock(&self.inner.state);
+            let at = st.callbacks.iter().position(|(cid, _, _)| *cid == id);
+            at.map(|i| st.callbacks.remove(i))
+        };
+        // Dropped after the lock is released: what the callback owns (this very future's
+        // promise, say) may lock the future again as it drops.
+        removed.is_some()
     }
 
     fn release_slot(&mut self, st: &mut State<T>) {
