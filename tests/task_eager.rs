@@ -41,7 +41,9 @@ fn an_eager_task_that_suspends_is_resumed_by_the_loop() {
     let l = log.clone();
     runner().run(async move {
         let child = l.clone();
-        let task = Builder::new().eager(true).spawn(async move {
+        // Pinned to this thread, so that on two workers no other one resumes it while the
+        // spawner is still logging.
+        let task = Builder::new().eager(true).spawn_local(async move {
             child.push("first step");
             tulip::yield_now().await;
             child.push("second step");
