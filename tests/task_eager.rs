@@ -203,3 +203,16 @@ fn task_group_children_can_be_eager() {
             tg.join().await.unwrap();
         });
 }
+
+#[test]
+fn spawns_through_the_loop_handle_are_never_eager() {
+    tulip::Runner::builder()
+        .workers(1)
+        .eager_tasks(true)
+        .build()
+        .run(async {
+            let task = tulip::rt::EventLoop::current().spawn(async { 3 });
+            assert!(!task.is_finished());
+            assert_eq!(task.await.unwrap(), 3);
+        });
+}
