@@ -57,6 +57,7 @@
 mod current;
 mod driver;
 mod executor;
+mod hooks;
 mod introspect;
 mod registry;
 mod report;
@@ -75,6 +76,7 @@ pub mod loom_models;
 pub use current::{in_loop, EnterGuard};
 pub use driver::{Driver, ThreadDriver};
 pub use executor::{Executor, ExecutorConfig, Spawner};
+pub use hooks::{TaskHook, TaskHookInfo, TaskHooks};
 pub use report::{
     call_exception_handler, default_exception_handler, ExceptionContext, ExceptionHandler,
     ReportKind, UnhandledPanic,

@@ -27,6 +27,7 @@ use crate::task::{self, PinTarget, Task};
 #[must_use = "a Builder does nothing until spawn is called"]
 pub struct Builder {
     name: Option<Box<str>>,
+    eager: Option<bool>,
 }
 
 impl Builder {
@@ -38,6 +39,38 @@ impl Builder {
     /// Names the task (shown in panic reports and introspection).
     pub fn name(mut self, name: impl Into<String>) -> Builder {
         self.name = Some(name.into().into_boxed_str());
+        self
+    }
+
+    /// Runs the task's first step inside `spawn` (asyncio 3.12's eager tasks), or not,
+    /// whatever the loop's default (`RunnerBuilder::eager_tasks` in tulip-runtime).
+    ///
+    /// An eager task is polled once, right away, on the spawning thread, with a copy of the
+    /// spawner's task-locals, as the current task; a task that finishes there never touches
+    /// the run queue, and its handle is already done when `spawn` returns. One that suspends
+    /// is resumed by the loop as usual. A panic in the eager step is contained and reported
+    /// like any task panic. A spawn from a thread that does not run the loop (through a
+    /// `Spawner`) is never eager.
+    ///
+    /// Beware: the spawner is suspended during the eager step, so the step must not wait for
+    /// a lock the spawner holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulip_executor::doc_block_on(async {
+    /// let log = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    /// let l = log.clone();
+    /// let task = tulip_executor::Builder::new()
+    ///     .eager(true)
+    ///     .spawn_local(async move { l.borrow_mut().push("child ran") });
+    /// log.borrow_mut().push("spawn returned");
+    /// assert!(task.is_finished());
+    /// assert_eq!(*log.borrow(), ["child ran", "spawn returned"]);
+    /// # });
+    /// ```
+    pub fn eager(mut self, eager: bool) -> Builder {
+        self.eager = Some(eager);
         self
     }
 
@@ -57,7 +90,7 @@ impl Builder {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        spawn_named(future, self.name)
+        spawn_named(future, self.name, self.eager)
     }
 
     /// [`spawn_fallible`] with this builder's options.
@@ -76,7 +109,7 @@ impl Builder {
         T: Send + 'static,
         E: fmt::Display + Send + 'static,
     {
-        spawn_named(Fallible::new(future), self.name)
+        spawn_named(Fallible::new(future), self.name, self.eager)
     }
 
     /// [`spawn_local_fallible`] with this builder's options.
@@ -95,7 +128,7 @@ impl Builder {
         T: 'static,
         E: fmt::Display + 'static,
     {
-        spawn_local_named(Fallible::new(future), self.name)
+        spawn_local_named(Fallible::new(future), self.name, self.eager)
     }
 
     /// Spawns a `!Send` task on the current loop (it always runs on this thread).
@@ -114,7 +147,7 @@ impl Builder {
         F: Future + 'static,
         F::Output: 'static,
     {
-        spawn_local_named(future, self.name)
+        spawn_local_named(future, self.name, self.eager)
     }
 }
 
@@ -146,7 +179,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    spawn_named(future, None)
+    spawn_named(future, None, None)
 }
 
 /// Spawns a task whose output is a `Result`, so that an `Err` nobody retrieves is not lost:
@@ -200,7 +233,7 @@ where
     T: Send + 'static,
     E: fmt::Display + Send + 'static,
 {
-    spawn_named(Fallible::new(future), None)
+    spawn_named(Fallible::new(future), None, None)
 }
 
 /// [`spawn_fallible`] for a `!Send` future, which always runs on this thread.
@@ -229,11 +262,15 @@ where
     T: 'static,
     E: fmt::Display + 'static,
 {
-    spawn_local_named(Fallible::new(future), None)
+    spawn_local_named(Fallible::new(future), None, None)
 }
 
 #[track_caller]
-pub(crate) fn spawn_named<F>(future: F, name: Option<Box<str>>) -> Task<F::Output>
+pub(crate) fn spawn_named<F>(
+    future: F,
+    name: Option<Box<str>>,
+    eager: Option<bool>,
+) -> Task<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -241,7 +278,7 @@ where
     let location = Location::caller();
     let shared =
         with_ctx(|ctx| ctx.map(|c| c.shared().clone())).unwrap_or_else(|| no_loop("spawn"));
-    task::spawn_send(&shared, future, name, location)
+    task::spawn_send(&shared, future, name, location, eager)
 }
 
 /// Spawns a `!Send` task on the current event loop; it always runs on this thread (on a
@@ -271,18 +308,22 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    spawn_local_named(future, None)
+    spawn_local_named(future, None, None)
 }
 
 #[track_caller]
-pub(crate) fn spawn_local_named<F>(future: F, name: Option<Box<str>>) -> Task<F::Output>
+pub(crate) fn spawn_local_named<F>(
+    future: F,
+    name: Option<Box<str>>,
+    eager: Option<bool>,
+) -> Task<F::Output>
 where
     F: Future + 'static,
     F::Output: 'static,
 {
     let location = Location::caller();
     let target = PinTarget::here().unwrap_or_else(|| no_loop("spawn_local"));
-    task::spawn_pinned(target, future, name, location)
+    task::spawn_pinned(target, future, name, location, eager)
 }
 
 #[track_caller]

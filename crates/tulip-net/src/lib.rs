@@ -13,6 +13,8 @@
 //! - [`streams`]: `open_connection`, `start_server`, `StreamReader`, `StreamWriter`,
 //!   `Server`, with asyncio's buffer and flow-control rules.
 //! - [`sendfile`]: zero-copy file transmission where the kernel offers it.
+//! - [`LoopSockExt`]: asyncio's `loop.sock_recv`, `sock_sendall`, `sock_connect`,
+//!   `sock_accept`, `sock_sendfile`, … on the caller's own non-blocking sockets.
 //! - `tls` (feature `tls`): TLS on rustls for streams, servers and sockets — asyncio's
 //!   `ssl=`, `start_tls` and the SSL timeouts.
 //!
@@ -72,6 +74,7 @@ mod addr;
 mod dns;
 mod happy;
 mod sendfile;
+mod sock;
 mod split;
 mod stream_io;
 pub mod streams;
@@ -89,6 +92,7 @@ pub use dns::{
 };
 pub use happy::ConnectError;
 pub use sendfile::sendfile;
+pub use sock::{BlockingSocketError, LoopSockExt, SockAccept};
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use tcp::{ConnectOptions, ListenOptions, TcpListener, TcpStream};
 pub use udp::UdpSocket;

@@ -44,7 +44,7 @@ pub(crate) fn poll_sendfile<T: AsFd>(
 }
 
 /// Whether a `sendfile` error means "not for this file or socket": fall back to copying.
-fn refused(e: &io::Error) -> bool {
+pub(crate) fn refused(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::Unsupported
         || matches!(
             e.raw_os_error(),

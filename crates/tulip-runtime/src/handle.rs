@@ -32,6 +32,9 @@ pub(crate) struct LoopShared {
     stop: Mutex<StopState>,
     /// The handlers of `add_signal_handler`, by signal.
     signal_handlers: Mutex<HashMap<i32, SignalHandler>>,
+    /// The watchers of `add_reader`/`add_writer`.
+    #[cfg(unix)]
+    pub(crate) fd_watchers: crate::fd::FdWatchers,
 }
 
 /// One `add_signal_handler` registration: the task running the callback, and the handle that
@@ -70,6 +73,8 @@ impl LoopShared {
             closed: AtomicBool::new(false),
             stop: Mutex::new(StopState::default()),
             signal_handlers: Mutex::new(HashMap::new()),
+            #[cfg(unix)]
+            fd_watchers: crate::fd::FdWatchers::default(),
         }
     }
 
@@ -522,8 +527,30 @@ impl LoopHandle {
         }
     }
 
-    fn is_running_here(&self) -> bool {
+    pub(crate) fn is_running_here(&self) -> bool {
         Spawner::current().is_some_and(|s| s.same_executor(self.shared.spawner()))
+    }
+
+    /// A new pending future of this loop (asyncio's `loop.create_future()`): its
+    /// [`Promise`](crate::future::Promise) and a [`Completion`](crate::future::Completion).
+    /// Done-callbacks run on this loop. Callable from any thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulip_runtime::run(async {
+    ///     let lp = tulip_runtime::EventLoop::current();
+    ///     let (promise, completion) = lp.create_future::<&str>();
+    ///     assert!(!completion.done());
+    ///     promise.set_result("done").unwrap();
+    ///     assert!(promise.set_result("again").is_err()); // InvalidStateError
+    ///     assert_eq!(completion.await.unwrap(), "done");
+    /// });
+    /// ```
+    pub fn create_future<T: Send + 'static>(
+        &self,
+    ) -> (crate::future::Promise<T>, crate::future::Completion<T>) {
+        crate::future::Promise::with_loop(Some(self.clone()))
     }
 
     /// Spawns a `Send` task on this loop from any thread (asyncio's

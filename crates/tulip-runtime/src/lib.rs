@@ -8,7 +8,12 @@
 //!   (debug, exception handler, paused clock, backend).
 //! - [`EventLoop::current`] → [`LoopHandle`]: asyncio's `get_running_loop()` with
 //!   `call_soon`, `call_later`, `call_at`, `call_soon_threadsafe`, `time`, `stop`, `spawn`,
-//!   `add_signal_handler`, `remove_signal_handler`.
+//!   `add_signal_handler`, `remove_signal_handler`, `create_future`, `add_reader`/`add_writer`
+//!   (level-triggered fd callbacks) and their removal.
+//! - [`future`]: asyncio's `Future` — [`future::Promise`] and [`future::Completion`] with
+//!   done-callbacks, [`future::wrap_future`], [`InvalidStateError`].
+//! - Eager tasks and task hooks: [`RunnerBuilder::eager_tasks`],
+//!   [`RunnerBuilder::on_task_spawn`] and the poll and termination hooks.
 //! - [`block_on`]: run one future from synchronous code.
 //! - [`to_thread`] / [`spawn_blocking`]: run blocking closures on the loop's bounded blocking
 //!   pool (asyncio's `to_thread` / `run_in_executor`).
@@ -45,11 +50,15 @@
 
 mod blocking;
 mod dump;
+#[cfg(unix)]
+mod fd;
+pub mod future;
 mod handle;
 mod runner;
 
 pub use blocking::{spawn_blocking, to_thread, BlockingTask, ShutdownReport, ToThread};
 pub use dump::{LoopDump, TaskDump};
+pub use future::InvalidStateError;
 pub use handle::{CallHandle, EventLoop, LoopHandle, TimerHandle};
 pub use runner::{block_on, run, Runner, RunnerBuilder};
 pub use tulip_executor::{

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tulip_executor::{
-    Driver, ExceptionContext, ExceptionHandler, Executor, ExecutorConfig, UnhandledPanic,
+    Driver, ExceptionContext, ExceptionHandler, Executor, ExecutorConfig, TaskHookInfo, TaskHooks,
+    UnhandledPanic,
 };
 use tulip_reactor::{Backend, Reactor};
 use tulip_time::Clock;
@@ -47,6 +48,8 @@ pub struct RunnerBuilder {
     unhandled_panic: UnhandledPanic,
     watchdog: Option<Option<Duration>>,
     handle_ctrl_c: bool,
+    eager_tasks: bool,
+    hooks: TaskHooks,
 }
 
 impl fmt::Debug for RunnerBuilder {
@@ -61,6 +64,8 @@ impl fmt::Debug for RunnerBuilder {
             .field("blocking_keep_alive", &self.blocking_keep_alive)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("handle_ctrl_c", &self.handle_ctrl_c)
+            .field("eager_tasks", &self.eager_tasks)
+            .field("hooks", &self.hooks)
             .finish_non_exhaustive()
     }
 }
@@ -85,6 +90,8 @@ impl Default for RunnerBuilder {
             unhandled_panic: UnhandledPanic::Log,
             watchdog: None,
             handle_ctrl_c: true,
+            eager_tasks: false,
+            hooks: TaskHooks::new(),
         }
     }
 }
@@ -193,6 +200,80 @@ impl RunnerBuilder {
         self
     }
 
+    /// Runs every task's first step inside `spawn` (asyncio 3.12's
+    /// `loop.set_task_factory(asyncio.eager_task_factory)`); a task spawned with
+    /// [`Builder::eager`](tulip_executor::Builder::eager) decides for itself. Spawns from
+    /// threads that do not run the loop are never eager.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let runner = tulip_runtime::Runner::builder().eager_tasks(true).build();
+    /// runner.run(async {
+    ///     let task = tulip_executor::spawn(async { 42 });
+    ///     assert!(task.is_finished()); // it ran to the end inside spawn
+    ///     assert_eq!(task.await.unwrap(), 42);
+    /// });
+    /// ```
+    pub fn eager_tasks(mut self, on: bool) -> Self {
+        self.eager_tasks = on;
+        self
+    }
+
+    /// Runs `f` when a task is spawned, on the spawning thread, before the task can run
+    /// (with the three other task hooks, a task-factory equivalent for observing tasks).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// let log = Arc::new(Mutex::new(Vec::new()));
+    /// let (a, b, c, d) = (log.clone(), log.clone(), log.clone(), log.clone());
+    /// let runner = tulip_runtime::Runner::builder()
+    ///     .on_task_spawn(move |t| a.lock().unwrap().push(format!("spawn {}", t.name().unwrap())))
+    ///     .on_before_task_poll(move |_| b.lock().unwrap().push("before".to_string()))
+    ///     .on_after_task_poll(move |_| c.lock().unwrap().push("after".to_string()))
+    ///     .on_task_terminate(move |_| d.lock().unwrap().push("end".to_string()))
+    ///     .build();
+    /// runner.run(async {
+    ///     tulip_executor::Builder::new().name("t").spawn(async {}).await.unwrap();
+    /// });
+    /// assert_eq!(*log.lock().unwrap(), ["spawn t", "before", "after", "end"]);
+    /// ```
+    pub fn on_task_spawn(mut self, f: impl Fn(&TaskHookInfo<'_>) + Send + Sync + 'static) -> Self {
+        self.hooks = self.hooks.on_spawn(f);
+        self
+    }
+
+    /// Runs `f` right before each poll of a task, on the polling thread.
+    pub fn on_before_task_poll(
+        mut self,
+        f: impl Fn(&TaskHookInfo<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks = self.hooks.on_before_poll(f);
+        self
+    }
+
+    /// Runs `f` right after each poll of a task, on the polling thread.
+    pub fn on_after_task_poll(
+        mut self,
+        f: impl Fn(&TaskHookInfo<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks = self.hooks.on_after_poll(f);
+        self
+    }
+
+    /// Runs `f` once when a task ends: finished, panicked or cancelled (also when the loop
+    /// closes with the task unfinished).
+    pub fn on_task_terminate(
+        mut self,
+        f: impl Fn(&TaskHookInfo<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks = self.hooks.on_terminate(f);
+        self
+    }
+
     /// The OS interface the reactor waits on (default: [`Backend::from_env`]).
     pub fn backend(mut self, backend: Backend) -> Self {
         self.backend = backend;
@@ -251,6 +332,8 @@ impl RunnerBuilder {
             None => self.debug.then_some(self.slow_callback_duration),
         };
         config.workers = self.workers;
+        config.eager_tasks = self.eager_tasks;
+        config.hooks = self.hooks;
         config.thread_name = format!("{}-worker", self.thread_name);
         config.thread_start = Some(Arc::new(move || {
             let reactor_guard = start_reactor.enter();
@@ -463,6 +546,9 @@ impl Runner {
             self.handle.shared().mark_closed();
             // asyncio's loop.close() removes the signal handlers.
             self.handle.shared().remove_signal_handlers();
+            // The fd watchers' tasks go with the executor; forget their handles first.
+            #[cfg(unix)]
+            self.handle.shared().fd_watchers.clear();
             self.executor.close();
         }
         self.handle.blocking_pool().shutdown(self.shutdown_timeout)

@@ -18,6 +18,9 @@
 //! | `asyncio.create_subprocess_exec` / `_shell` | `process::create_subprocess_exec` / `process::create_subprocess_shell` |
 //! | `loop.create_connection` / `create_server`, `Protocol`, `Transport` | `protocol::create_connection` / `protocol::create_server`, `protocol::Protocol`, `protocol::Transport` |
 //! | `loop.add_signal_handler(sig, cb)` | [`LoopHandle::add_signal_handler`], `signal::ctrl_c`, `signal::Signals` |
+//! | `loop.create_future()`, `asyncio.Future` | [`LoopHandle::create_future`], [`future::Promise`], [`future::Completion`] |
+//! | `loop.add_reader(fd, cb)` | [`LoopHandle::add_reader`] |
+//! | `loop.sock_recv(sock, n)`, … | `net::LoopSockExt` |
 //!
 //! The modules follow the sections of asyncio's documentation: [`task`], [`time`], [`io`],
 //! `sync`, `queue` (and `channel`), `streams` and `net` (sockets and DNS), `process`
@@ -77,7 +80,8 @@ pub use tulip_executor::{spawn, spawn_local, task_local, yield_now, JoinError, T
 pub use tulip_reactor::{sleep, sleep_until};
 #[doc(inline)]
 pub use tulip_runtime::{
-    block_on, run, spawn_blocking, to_thread, EventLoop, LoopHandle, Runner, RunnerBuilder,
+    block_on, run, spawn_blocking, to_thread, EventLoop, InvalidStateError, LoopHandle, Runner,
+    RunnerBuilder,
 };
 #[doc(inline)]
 pub use tulip_task::{
@@ -101,7 +105,8 @@ pub mod task {
     #[doc(inline)]
     pub use tulip_executor::{
         spawn, spawn_fallible, spawn_local, spawn_local_fallible, yield_now, AccessError, Builder,
-        JoinError, LocalKey, Panic, Task, TaskId, TaskLocals, WithTaskLocals, YieldNow,
+        JoinError, LocalKey, Panic, Task, TaskHook, TaskHookInfo, TaskHooks, TaskId, TaskLocals,
+        WithTaskLocals, YieldNow,
     };
     #[doc(inline)]
     pub use tulip_runtime::{spawn_blocking, to_thread, BlockingTask, ToThread};
@@ -187,9 +192,10 @@ pub mod net {
     #[doc(inline)]
     pub use tulip_net::{
         getaddrinfo, getaddrinfo_with, getnameinfo, sendfile, tcp, unix, AddrInfo, AddrInfoHints,
-        AiFlags, ConnectError, ConnectOptions, Family, ListenOptions, NameInfoFlags, OwnedReadHalf,
-        OwnedWriteHalf, ReadHalf, ResolveError, ReuniteError, SockAddr, SockType, TcpListener,
-        TcpStream, ToSocketAddrs, UdpSocket, UnixDatagram, UnixListener, UnixStream, WriteHalf,
+        AiFlags, BlockingSocketError, ConnectError, ConnectOptions, Family, ListenOptions,
+        LoopSockExt, NameInfoFlags, OwnedReadHalf, OwnedWriteHalf, ReadHalf, ResolveError,
+        ReuniteError, SockAccept, SockAddr, SockType, TcpListener, TcpStream, ToSocketAddrs,
+        UdpSocket, UnixDatagram, UnixListener, UnixStream, WriteHalf,
     };
 }
 
@@ -237,9 +243,15 @@ pub mod signal {
     };
 }
 
-/// Futures and streams helpers (re-exported from futures-lite).
+/// asyncio's `Future` ([`Promise`](future::Promise) and [`Completion`](future::Completion),
+/// with done-callbacks; [`wrap_future`](future::wrap_future)), plus the future helpers of
+/// futures-lite.
 pub mod future {
     pub use futures_lite::future::*;
+    #[doc(inline)]
+    pub use tulip_runtime::future::{
+        wrap_future, CallbackId, Completion, FutureError, InvalidStateError, Promise,
+    };
 }
 
 /// Stream helpers (re-exported from futures-lite).
@@ -255,6 +267,8 @@ pub mod prelude {
     pub use futures_lite::{
         AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, FutureExt as _, StreamExt as _,
     };
+    #[cfg(all(feature = "net", unix))]
+    pub use tulip_net::LoopSockExt as _;
 }
 
 /// asyncio's Transports and Protocols: `Protocol`, `BufferedProtocol`, `DatagramProtocol`,

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use crate::current::{self, in_loop, Ctx, EnterGuard};
 use crate::driver::Driver;
+use crate::hooks::TaskHooks;
 use crate::report::{default_exception_handler, ExceptionHandler, UnhandledPanic};
 use crate::scheduler::current_thread::{StExecutor, StShared};
 use crate::scheduler::multi_thread::{self, MtExecutor, MtShared, ThreadStart};
@@ -44,6 +45,11 @@ pub struct ExecutorConfig {
     pub thread_start: Option<ThreadStart>,
     /// Worker threads are named `"{thread_name}-{i}"`.
     pub thread_name: String,
+    /// Run every task's first step inside `spawn` (asyncio 3.12's eager task factory), unless
+    /// its [`Builder::eager`](crate::Builder::eager) says otherwise.
+    pub eager_tasks: bool,
+    /// Callbacks at spawn, around each poll and at the end of every task.
+    pub hooks: TaskHooks,
 }
 
 impl ExecutorConfig {
@@ -58,6 +64,8 @@ impl ExecutorConfig {
             workers: 1,
             thread_start: None,
             thread_name: "tulip-worker".into(),
+            eager_tasks: false,
+            hooks: TaskHooks::new(),
         }
     }
 }
@@ -138,6 +146,8 @@ impl Executor {
             unhandled: config.unhandled_panic,
             debug: config.debug,
             watchdog: config.watchdog,
+            eager: config.eager_tasks,
+            hooks: config.hooks,
         };
         let (inner, shared) = if workers == 1 {
             let shared = Arc::new(Shared::new(

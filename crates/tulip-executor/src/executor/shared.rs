@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use crate::driver::Driver;
+use crate::hooks::TaskHooks;
 use crate::introspect::WaitingOn;
 use tulip_util::lock;
 
@@ -55,6 +56,10 @@ pub(crate) struct Shared {
     pub(crate) idle: crate::wait_idle::IdleWaiters,
     /// Debug mode: keeps tulip-util's wait notes (tulip-sync, tulip-queue) coming.
     _listening: Option<tulip_util::waiting::Listening>,
+    /// Whether tasks run their first step inside `spawn` by default.
+    pub(crate) eager: bool,
+    /// Task hooks; `None` when none is set (one branch per hook point).
+    pub(crate) hooks: Option<Box<TaskHooks>>,
 }
 
 /// Whether the never-retrieved rule applies under `config`.
@@ -81,6 +86,8 @@ pub(crate) struct SharedConfig {
     pub(crate) unhandled: UnhandledPanic,
     pub(crate) debug: Option<Duration>,
     pub(crate) watchdog: Option<Duration>,
+    pub(crate) eager: bool,
+    pub(crate) hooks: TaskHooks,
 }
 
 impl Shared {
@@ -110,6 +117,8 @@ impl Shared {
                 tulip_util::waiting::set_hook(crate::introspect::primitive_hook);
                 tulip_util::waiting::listen()
             }),
+            eager: config.eager,
+            hooks: (!config.hooks.is_empty()).then(|| Box::new(config.hooks.clone())),
         }
     }
 

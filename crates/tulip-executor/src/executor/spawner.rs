@@ -42,7 +42,9 @@ impl fmt::Debug for Spawner {
 
 impl Spawner {
     /// Spawns a `Send` future onto the executor. If the executor has closed, the task is
-    /// cancelled at once (awaiting it gives `Err(JoinError::Cancelled)`).
+    /// cancelled at once (awaiting it gives `Err(JoinError::Cancelled)`). Never eager: the
+    /// task starts at a turn of the loop even when the executor's tasks are eager by default
+    /// (a caller of this may hold locks the task needs).
     ///
     /// # Cancel safety
     ///
@@ -54,7 +56,7 @@ impl Spawner {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        task::spawn_send(&self.shared, future, None, Location::caller())
+        task::spawn_send(&self.shared, future, None, Location::caller(), Some(false))
     }
 
     /// Queues a `Send` callback to run on the loop (asyncio's `call_soon_threadsafe`); wakes

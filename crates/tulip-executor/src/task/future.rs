@@ -30,6 +30,7 @@ use pin_project_lite::pin_project;
 
 use crate::current::{in_task, worker_index};
 use crate::executor::shared::Shared;
+use crate::hooks::{run_hook, HookPoint};
 use crate::introspect::clear_waiting;
 use crate::report::ReportKind;
 use crate::task::error::{JoinError, Outcome, Panic};
@@ -67,6 +68,7 @@ pin_project! {
                     drop_contained(meta, this.stage.as_mut())
                 });
                 swap_context(prev_ctx);
+                run_hook(meta, HookPoint::Terminate);
             }
             meta.shared.task_done(meta);
         }
@@ -98,9 +100,11 @@ impl<F: Future> Future for TaskFuture<'_, F> {
             // async-task never polls a future again after it returned Ready.
             StageProj::Done => return Poll::Ready(Err(JoinError::Cancelled)),
         };
+        run_hook(meta, HookPoint::BeforePoll);
         let timer = PollTimer::start(meta, cx);
         let polled = poll_contained(meta, this.context, future, cx);
         timer.finish(meta);
+        run_hook(meta, HookPoint::AfterPoll);
         let outcome = match polled {
             Ok(Poll::Ready(value)) => Ok(value),
             Ok(Poll::Pending) => match after_pending(meta, cx) {
@@ -244,6 +248,7 @@ fn finish<F, T>(
     let ((), _) = in_task(meta, std::mem::take(context), || {
         drop_contained(meta, stage)
     });
+    run_hook(meta, HookPoint::Terminate);
     outcome
 }
 

@@ -102,11 +102,12 @@ use async_task::{Runnable, WithInfo};
 
 use crate::current::{with_ctx, Ctx};
 use crate::executor::shared::Shared;
+use crate::hooks::{run_hook, HookPoint};
 use crate::scheduler;
 use crate::task::error::Outcome;
 use crate::task::future::TaskFuture;
 use crate::task::meta::{TaskMeta, NOT_PINNED};
-use crate::task_local::capture_context;
+use crate::task_local::{capture_context, swap_context};
 
 pub use crate::introspect::{
     all, current, current_id, note_waiting, TaskInfo, TaskState, WaitingOn,
@@ -119,6 +120,7 @@ pub(crate) fn spawn_send<F>(
     future: F,
     name: Option<Box<str>>,
     location: &'static Location<'static>,
+    eager: Option<bool>,
 ) -> Task<F::Output>
 where
     F: Future + Send + 'static,
@@ -136,7 +138,7 @@ where
             WithInfo(scheduler::schedule),
         )
     };
-    finish_spawn(shared, runnable, task)
+    finish_spawn(shared, runnable, task, eager)
 }
 
 /// The executor and worker of this thread, where a `!Send` task spawned here must stay.
@@ -172,6 +174,7 @@ pub(crate) fn spawn_pinned<F>(
     future: F,
     name: Option<Box<str>>,
     location: &'static Location<'static>,
+    eager: Option<bool>,
 ) -> Task<F::Output>
 where
     F: Future + 'static,
@@ -192,14 +195,16 @@ where
             WithInfo(scheduler::schedule),
         )
     };
-    finish_spawn(shared, runnable, task)
+    finish_spawn(shared, runnable, task, eager)
 }
 
 fn finish_spawn<T>(
     shared: &Arc<Shared>,
     runnable: Runnable<TaskMeta>,
     task: async_task::Task<Outcome<T>, TaskMeta>,
+    eager: Option<bool>,
 ) -> Task<T> {
+    run_hook(runnable.metadata(), HookPoint::Spawn);
     // In debug mode every task is registered from the start, so `task::all()` and dumps list
     // tasks that have not run yet. Otherwise a task registers at its first `Pending`: until
     // then it sits in a run queue, where closing finds it anyway.
@@ -210,8 +215,31 @@ fn finish_spawn<T>(
     if shared.is_closed() {
         // Dropping the runnable cancels the task; its handle reports Cancelled.
         drop(runnable);
+    } else if eager.unwrap_or(shared.eager) && runs_here(shared) {
+        run_eager(runnable);
     } else {
         scheduler::push_spawned(runnable);
     }
     Task::new(task)
+}
+
+/// Whether this thread runs `shared`'s loop (an eager step may run here).
+fn runs_here(shared: &Arc<Shared>) -> bool {
+    crate::current::in_loop()
+        && with_ctx(|ctx| ctx.is_some_and(|c| Arc::ptr_eq(c.shared(), shared)))
+}
+
+/// The eager step: polls the new task right here, inside `spawn`.
+///
+/// The spawner (a task, a callback or the main future) is in the middle of its own poll, with
+/// its task-local context installed on the thread; a task poll expects an empty one (see
+/// `current::in_task`), so the spawner's is set aside for the step and put back after. The
+/// current-task pointer is saved and restored by `in_task` itself. A panic is caught inside
+/// the poll (`TaskFuture`), so nothing unwinds into the spawner. If the task finishes, async-task
+/// drops the runnable here and the task never reaches a run queue; if it woke itself during
+/// the step, async-task's schedule function queues it as any wake does.
+fn run_eager(runnable: Runnable<TaskMeta>) {
+    let spawner_ctx = swap_context(crate::task_local::TaskLocals::default());
+    runnable.run();
+    swap_context(spawner_ctx);
 }
