@@ -176,7 +176,10 @@ fn connections_open_at_the_deadline_are_aborted() {
 async fn a_server_closed_elsewhere_drains_and_returns() {
     let server = std::sync::Arc::new(start_server(handler, "127.0.0.1:0").await.unwrap());
     let s = server.clone();
-    tulip::spawn(async move {
+    // A local task runs on this thread only once the main future below is suspended in
+    // serve_until, so the close always comes while serving (a Send task on two workers could
+    // close before serve_until started, which is a different case: serving a closed server).
+    tulip::spawn_local(async move {
         tulip::yield_now().await;
         s.close();
     })
