@@ -109,6 +109,7 @@ mod gather;
 mod group;
 mod join;
 mod scope;
+mod scoped_task;
 mod set;
 mod shield;
 mod timeout;
@@ -122,6 +123,7 @@ pub use group::{
     TaskGroup, TaskGroupHandle,
 };
 pub use scope::{current_deadline, CancelScope, CancelScoped, Cancelled, DEFAULT_GRACE};
+pub use scoped_task::{spawn_cooperative, ScopedTask};
 pub use shield::{shield, shield_local, Shield};
 pub use timeout::{move_on_after, move_on_at, timeout, timeout_at, MoveOn, Timeout};
 pub use wait::{wait, Done, FirstError, ReturnCondition, ReturnWhen, Wait, WaitFuture};

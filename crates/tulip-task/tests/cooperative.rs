@@ -462,3 +462,111 @@ fn dropping_a_cooperative_group_still_drops_its_children_at_once() {
         assert_eq!((since(start), drops.get()), (secs(0), 1));
     });
 }
+
+// Issue 16: a task's cancel that the task sees as a request (asyncio's `task.cancel()` with
+// `except CancelledError: await cleanup(); raise`). Provenance: CPython test_tasks
+// (test_cancel_yield / test_cancel_inner_future cleanup cases) and Trio's cancel-scope tests.
+#[test]
+fn a_cooperative_task_handle_cancels_by_request_and_the_task_cleans_up() {
+    on_both(|| async {
+        let start = Instant::now();
+        let log = Log::default();
+        let l = log.clone();
+        let task = tulip_task::spawn_cooperative(async move {
+            l.at("started", start);
+            let r = cancellable(sleep(secs(60))).await;
+            assert_eq!(r, Err(Cancelled::Requested));
+            l.at("told", start);
+            // Cleanup that awaits, shielded from the request.
+            CancelScope::shield().run(sleep(secs(2))).await.unwrap();
+            l.at("cleaned up", start);
+            "done"
+        });
+        until("the task to start", || !log.0.lock().unwrap().is_empty()).await;
+        sleep(secs(1)).await;
+        task.cancel();
+        task.cancel(); // a second request changes nothing
+        assert_eq!(task.await.unwrap(), Ok("done"));
+        assert_eq!(
+            log.take(),
+            [
+                ("started", secs(0)),
+                ("told", secs(1)),
+                ("cleaned up", secs(3))
+            ]
+        );
+    });
+}
+
+#[test]
+fn a_cooperative_task_that_ignores_the_request_is_dropped_after_the_grace() {
+    on_both(|| async {
+        let start = Instant::now();
+        let drops = Counter::new();
+        let d = drops.on_drop();
+        let task = CancelScope::cooperative()
+            .with_grace(secs(4))
+            .spawn(async move {
+                let _d = d;
+                sleep(secs(3600)).await; // not a checkpoint
+            });
+        sleep(secs(1)).await;
+        task.cancel();
+        assert_eq!(task.await.unwrap(), Err(Cancelled::Requested));
+        assert_eq!(since(start), secs(5));
+        assert_eq!(drops.get(), 1);
+    });
+}
+
+#[test]
+fn abort_drops_a_cooperative_task_at_once_and_a_drop_based_scope_drops_on_cancel() {
+    on_both(|| async {
+        let start = Instant::now();
+        let drops = Counter::new();
+        let d = drops.on_drop();
+        let task = tulip_task::spawn_cooperative(async move {
+            let _d = d;
+            let _ = cancellable(pending::<()>()).await;
+            CancelScope::shield().run(sleep(secs(60))).await
+        });
+        sleep(secs(1)).await;
+        assert!(task.abort());
+        let err = task.await.unwrap_err();
+        assert!(err.is_cancelled(), "{err}");
+        assert_eq!(since(start), secs(1));
+        assert_eq!(drops.get(), 1);
+
+        // With a drop-based scope, cancel() drops the work at its next poll.
+        let drops = Counter::new();
+        let d = drops.on_drop();
+        let task = CancelScope::new().spawn(async move {
+            let _d = d;
+            pending::<()>().await
+        });
+        sleep(secs(1)).await;
+        task.cancel();
+        assert_eq!(task.await.unwrap(), Err(Cancelled::Requested));
+        assert_eq!(drops.get(), 1);
+        assert_eq!(since(start), secs(2));
+    });
+}
+
+#[test]
+fn a_local_scoped_task_runs_non_send_work() {
+    common::on_both_local(|| async {
+        let cell = std::rc::Rc::new(std::cell::Cell::new(0));
+        let c = cell.clone();
+        let task = CancelScope::cooperative().spawn_local(async move {
+            while checkpoint().await.is_ok() {
+                c.set(c.get() + 1);
+                sleep(ms(10)).await;
+            }
+            c.get()
+        });
+        sleep(ms(35)).await;
+        task.cancel();
+        let n = task.await.unwrap().unwrap();
+        assert_eq!(n, cell.get());
+        assert!(n >= 1);
+    });
+}

@@ -113,10 +113,10 @@ pub mod task {
     #[doc(inline)]
     pub use tulip_task::{
         as_completed, cancellable, cancellation, checkpoint, gather, shield, shield_local,
-        try_gather, wait, AsCompleted, Cancellable, Checkpoint, Done, Failure, FirstError, Gather,
-        GroupError, GroupTask, Indexed, Join, Ready, ReturnCondition, ReturnWhen, Shield,
-        SpawnError, SpawnErrorKind, Start, StartError, TaskGroup, TaskGroupHandle, TryGather, Wait,
-        WaitFuture,
+        spawn_cooperative, try_gather, wait, AsCompleted, Cancellable, Checkpoint, Done, Failure,
+        FirstError, Gather, GroupError, GroupTask, Indexed, Join, Ready, ReturnCondition,
+        ReturnWhen, ScopedTask, Shield, SpawnError, SpawnErrorKind, Start, StartError, TaskGroup,
+        TaskGroupHandle, TryGather, Wait, WaitFuture,
     };
 }
 
