@@ -383,7 +383,9 @@ impl LoopSockExt for LoopHandle {
         let fd = sock.as_fd();
         async move {
             let mut waiter = Waiter::new(self, fd)?;
-            let family = rnet::sockopt::socket_domain(fd)?;
+            // The bound (or unbound) address names the socket's family on every Unix;
+            // SO_DOMAIN is Linux's only.
+            let family = rnet::getsockname(fd)?.address_family();
             let target = resolve(&addr)
                 .await?
                 .into_iter()
