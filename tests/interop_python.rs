@@ -7,7 +7,9 @@
 //!
 //! Not here: a Python client against a tulip *protocol* server (transports and protocols are
 //! issue 15's); TLS against Python's own `ssl` in tests/net_tls.rs does not exist, so both TLS
-//! directions are here.
+//! directions are here. One TLS test runs a tulip *program* instead of an in-test server: the
+//! port of PyMOTW-3's SSL echo server (example `pymotw_asyncio_echo_server_ssl`), against a
+//! Python client that ends its message with a NUL byte as that chapter's client protocol does.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -475,6 +477,89 @@ fn tls_a_tulip_client_against_a_python_asyncio_server() {
         writer.close();
         let _ = writer.wait_closed().await;
         expect_exit(child, "echoed 100 lines").await;
+    });
+}
+
+/// A Python asyncio TLS client written the way PyMOTW-3's SSL echo client is meant to talk to
+/// its server (Python's TLS transport cannot half-close, so a NUL byte ends the message):
+/// the message in parts, a NUL, then everything the server sends until it closes. Two
+/// connections: PyMOTW's three-part message, then 1000 bytes (several of the server's
+/// 128-byte reads). Verifies the server against the CA and the name `localhost`.
+const PY_NUL_TLS_CLIENT: &str = r#"
+import asyncio, ssl, sys
+async def exchange(port, ctx, parts):
+    reader, writer = await asyncio.open_connection('localhost', port, ssl=ctx)
+    for part in parts:
+        writer.write(part)
+    writer.write(b'\x00')
+    await writer.drain()
+    echoed = b''
+    while True:
+        data = await reader.read(128)
+        if not data:
+            break
+        echoed += data
+    assert echoed == b''.join(parts), (echoed, parts)
+    version = writer.get_extra_info('ssl_object').version()
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except (ConnectionError, ssl.SSLError):
+        pass
+    return len(echoed), version
+async def main(port, ca):
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca)
+    first, version = await exchange(
+        port, ctx, [b'This is the message. ', b'It will be sent ', b'in parts.'])
+    second, _ = await exchange(port, ctx, [bytes(65 + i % 26 for i in range(1000))])
+    print('ok', first, 'and', second, 'bytes echoed over', version)
+asyncio.run(main(int(sys.argv[1]), sys.argv[2]))
+"#;
+
+#[test]
+fn tls_a_python_nul_terminated_client_against_the_pymotw_ssl_echo_server() {
+    let Some(py) = python("tls_a_python_nul_terminated_client_against_the_pymotw_ssl_echo_server")
+    else {
+        return;
+    };
+    let pki = Pki::new("tls-pymotw");
+    run(async {
+        // The tulip port of PyMOTW's SSL echo server, on any free port, with our certificate.
+        let mut server = create_subprocess_exec(
+            env!("CARGO_BIN_EXE_pymotw_asyncio_echo_server_ssl"),
+            ["--port", "0", pki.cert.as_str(), pki.key.as_str()],
+        )
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+        let log = server.stderr.as_mut().expect("stderr is piped");
+        let port = loop {
+            let line = log.readline().await.expect("the server's log");
+            assert!(
+                !line.is_empty(),
+                "the SSL echo server ended before it listened"
+            );
+            let line = String::from_utf8_lossy(&line);
+            if let Some(p) = line
+                .trim()
+                .strip_prefix("main: starting up on localhost port ")
+            {
+                break p.to_string();
+            }
+        };
+        let child = spawn_python(py, PY_NUL_TLS_CLIENT, &[&port, &pki.ca]).unwrap();
+        expect_exit(child, "ok 46 and 1000 bytes echoed over TLSv1.3").await;
+        // The server logged both messages' ends (at the NUL: the client never closed first).
+        let mut terminated = 0;
+        while terminated < 2 {
+            let line = log.readline().await.expect("the server's log");
+            assert!(!line.is_empty(), "the SSL echo server ended early");
+            if line.ends_with(b"message terminated, closing connection\n") {
+                terminated += 1;
+            }
+        }
     });
 }
 
