@@ -337,7 +337,7 @@ where
 /// use std::{cell::Cell, rc::Rc};
 /// use tulip_protocol::{Protocol, Transport};
 ///
-/// struct Count(Rc<Cell<usize>>, Option<Transport>);
+/// struct Count(Rc<Cell<usize>>);
 /// impl Protocol for Count {
 ///     fn connection_made(&mut self, t: Transport) {
 ///         self.0.set(self.0.get() + 1);
@@ -350,7 +350,7 @@ where
 ///     let seen = Rc::new(Cell::new(0));
 ///     let s = seen.clone();
 ///     let server =
-///         tulip_protocol::create_server_local(move || Count(s.clone(), None), "127.0.0.1:0")
+///         tulip_protocol::create_server_local(move || Count(s.clone()), "127.0.0.1:0")
 ///             .await?;
 ///     let addr = server.local_addrs()[0].as_inet().unwrap();
 ///     let (mut r, _w) = tulip_net::streams::open_connection(addr).await?;

@@ -392,7 +392,6 @@ impl Transport {
     /// # Examples
     ///
     /// ```
-    /// use std::sync::{Arc, Mutex};
     /// use tulip_protocol::{Protocol, Transport};
     ///
     /// /// Reads a greeting line, then hands the connection over to `Echo`.
