@@ -523,6 +523,8 @@ pub(crate) struct Core {
 /// What the top of one driver step found.
 pub(crate) struct Snapshot {
     pub(crate) want_read: bool,
+    /// A protocol given to `set_protocol` since the last step.
+    pending: Option<Box<dyn StreamProtocol + Send>>,
 }
 
 impl Core {
@@ -555,6 +557,7 @@ impl Core {
                 && !c.paused_reading
                 && !c.closing
                 && !c.tls_requested,
+            pending: c.pending.take(),
         }
     }
 
@@ -754,8 +757,8 @@ fn empty_buffer() -> io::Error {
 /// A callback failed: abort the transport, tell the protocol (unless `connection_lost` was
 /// what failed), finish.
 fn fail<S: StreamProtocol>(proto: &mut Slot<S>, t: &Transport, e: io::Error, tell: bool) {
-    t.abort();
     proto.refresh(t);
+    t.abort();
     if tell {
         let _ = call("connection_lost", || {
             proto.__base().connection_lost(Some(e))
@@ -771,8 +774,11 @@ fn step<S: StreamProtocol>(
     cx: &mut Context<'_>,
 ) -> Poll<()> {
     for _ in 0..BUDGET {
-        let snap = core.snapshot(cx);
-        proto.refresh(&core.t);
+        let mut snap = core.snapshot(cx);
+        // Taken under the snapshot's lock; the old protocol is dropped outside it.
+        if let Some(p) = snap.pending.take() {
+            *proto = Slot::Set(p);
+        }
         if let Some(ev) = core.poll_flow(cx) {
             let r = match ev {
                 Event::Pause => call("pause_writing", || proto.__base().pause_writing()),

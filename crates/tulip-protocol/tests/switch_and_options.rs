@@ -146,6 +146,8 @@ fn set_protocol_from_a_callback_takes_the_next_callback() {
         w.write(b"two");
         w.write_eof()?;
         t.wait_closed().await;
+        // The driver drops the protocol after `wait_closed` woke (maybe on another worker).
+        until(&l, 7).await;
         assert_eq!(
             entries(&l),
             [
@@ -216,6 +218,7 @@ fn set_protocol_after_connection_lost_is_ignored() {
         let t = tulip_protocol::create_connection(move || Named::new("a", &l2), addr).await?;
         t.abort();
         t.wait_closed().await;
+        until(&l, 3).await;
         let before = t.get_protocol();
         t.set_protocol(Named::new("late", &l));
         assert_eq!(t.get_protocol(), before);
