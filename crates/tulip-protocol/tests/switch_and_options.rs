@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use tulip_net::streams::{open_connection, start_server, StreamReader, StreamWriter};
 use tulip_protocol::{
     Buffered, BufferedProtocol, DatagramOptions, DatagramProtocol, DatagramTransport, Family,
-    Protocol, Transport,
+    LoopProtocolExt, Protocol, Transport,
 };
 
 type Log = Arc<Mutex<Vec<String>>>;
@@ -256,13 +256,15 @@ fn allow_broadcast_sets_so_broadcast() {
             &DatagramOptions::new().allow_broadcast(true),
         )
         .await?;
-        let off = tulip_protocol::create_datagram_endpoint_with(
-            || Quiet,
-            Some("127.0.0.1:0"),
-            None::<&str>,
-            &DatagramOptions::new(),
-        )
-        .await?;
+        // Through the loop handle's method too.
+        let off = tulip_runtime::EventLoop::current()
+            .create_datagram_endpoint_with(
+                || Quiet,
+                Some("127.0.0.1:0"),
+                None::<&str>,
+                &DatagramOptions::new(),
+            )
+            .await?;
         // With no local address too.
         let on_any = tulip_protocol::create_datagram_endpoint_with(
             || Quiet,
@@ -410,15 +412,17 @@ fn create_server_local_serves_rc_protocols() {
         let seen = Rc::new(RefCell::new(Vec::new()));
         let lost = Rc::new(Cell::new(0));
         let (s, l) = (seen.clone(), lost.clone());
-        let server = tulip_protocol::create_server_local(
-            move || Echo {
-                seen: s.clone(),
-                lost: l.clone(),
-                t: None,
-            },
-            "127.0.0.1:0",
-        )
-        .await?;
+        // Through the loop handle's method (the free function is in its doc example).
+        let server = tulip_runtime::EventLoop::current()
+            .create_server_local(
+                move || Echo {
+                    seen: s.clone(),
+                    lost: l.clone(),
+                    t: None,
+                },
+                "127.0.0.1:0",
+            )
+            .await?;
         let addr = server.local_addrs()[0].as_inet().unwrap();
         for msg in [&b"one"[..], b"two"] {
             let (mut r, w) = open_connection(addr).await?;
