@@ -1,16 +1,20 @@
 //! The stream entry points: `create_connection`, `create_server`, their Unix forms,
 //! `connect_accepted_socket`, and the pipes.
 
-use std::future::Future;
+use std::collections::VecDeque;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::os::fd::OwnedFd;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
 
 use tulip_net::streams::{
     raw_pair, ConnectionOptions, RawReader, RawStream, Server, ServerOptions, StreamReader,
     StreamWriter,
 };
 use tulip_net::ToSocketAddrs;
+use tulip_util::lock;
 
 use crate::transport::{drive, made, Core, StreamProtocol, Transport};
 
@@ -302,6 +306,201 @@ where
     P: StreamProtocol + Send,
 {
     tulip_net::streams::start_unix_server(handler(factory), path).await
+}
+
+/// [`create_server`] for protocols that are not `Send` (`Rc`/`RefCell` state), on the
+/// current-thread loop or pinned to this worker of a multi-threaded one: the server accepts
+/// as [`create_server`]'s does (its [`Server`] is the same: `close`, `close_clients`,
+/// `wait_closed`, `active_connections` count these connections until `connection_lost`
+/// returned), and hands each connection to a local task of the calling thread, which makes
+/// the protocol with `factory` and drives it there.
+///
+/// That task lives as long as the server's handler (until the [`Server`] and its serving
+/// are gone); if the calling thread's loop ends first, later connections are closed at
+/// once.
+///
+/// # Errors
+///
+/// As [`create_server`].
+///
+/// # Cancel safety
+///
+/// As [`create_server`].
+///
+/// # Panics
+///
+/// Outside a tulip event loop.
+///
+/// # Examples
+///
+/// ```
+/// use std::{cell::Cell, rc::Rc};
+/// use tulip_protocol::{Protocol, Transport};
+///
+/// struct Count(Rc<Cell<usize>>);
+/// impl Protocol for Count {
+///     fn connection_made(&mut self, t: Transport) {
+///         self.0.set(self.0.get() + 1);
+///         t.write(b"hi");
+///         t.close();
+///     }
+/// }
+///
+/// tulip_runtime::run(async {
+///     let seen = Rc::new(Cell::new(0));
+///     let s = seen.clone();
+///     let server =
+///         tulip_protocol::create_server_local(move || Count(s.clone()), "127.0.0.1:0")
+///             .await?;
+///     let addr = server.local_addrs()[0].as_inet().unwrap();
+///     let (mut r, _w) = tulip_net::streams::open_connection(addr).await?;
+///     assert_eq!(r.read_to_end().await?, b"hi");
+///     assert_eq!(seen.get(), 1);
+///     server.close();
+///     server.wait_closed().await;
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
+pub async fn create_server_local<P, A>(
+    factory: impl Fn() -> P + 'static,
+    addr: A,
+) -> io::Result<Server>
+where
+    P: StreamProtocol,
+    A: ToSocketAddrs,
+{
+    let hand = Arc::new(Mutex::new(Hand::default()));
+    let server = ServerOptions::new()
+        .start_server(local_handler(Feeder(hand.clone())), addr)
+        .await?;
+    tulip_executor::spawn_local(local_acceptor(hand, factory)).detach();
+    Ok(server)
+}
+
+/// What the server's workers hand to the local task.
+#[derive(Default)]
+struct Hand {
+    items: VecDeque<(StreamReader, StreamWriter, Done)>,
+    waker: Option<Waker>,
+    /// The handler (the server side) is gone.
+    closed: bool,
+    /// The local task is gone.
+    gone: bool,
+}
+
+/// The server side of a [`Hand`]: dropping it (with the server's handler) ends the local task.
+struct Feeder(Arc<Mutex<Hand>>);
+
+impl Drop for Feeder {
+    fn drop(&mut self) {
+        let w = {
+            let mut h = lock(&self.0);
+            h.closed = true;
+            h.waker.take()
+        };
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+}
+
+#[derive(Default)]
+struct DoneState {
+    done: bool,
+    waker: Option<Waker>,
+}
+
+/// Says "this connection's protocol is over" when dropped (after the driver, or unserved).
+struct Done(Arc<Mutex<DoneState>>);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        let w = {
+            let mut d = lock(&self.0);
+            d.done = true;
+            d.waker.take()
+        };
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+}
+
+/// Ends the hand-over when the local task goes: later connections are closed at once.
+struct Gone(Arc<Mutex<Hand>>);
+
+impl Drop for Gone {
+    fn drop(&mut self) {
+        let items = {
+            let mut h = lock(&self.0);
+            h.gone = true;
+            std::mem::take(&mut h.items)
+        };
+        drop(items);
+    }
+}
+
+fn local_handler(
+    feeder: Feeder,
+) -> impl Fn(StreamReader, StreamWriter) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>
+       + Send
+       + Sync
+       + 'static {
+    move |reader: StreamReader, writer: StreamWriter| {
+        let state = Arc::new(Mutex::new(DoneState::default()));
+        let w = {
+            let mut h = lock(&feeder.0);
+            if h.gone {
+                return Box::pin(async {});
+            }
+            h.items.push_back((reader, writer, Done(state.clone())));
+            h.waker.take()
+        };
+        if let Some(w) = w {
+            w.wake();
+        }
+        Box::pin(poll_fn(move |cx| {
+            let mut d = lock(&state);
+            if d.done {
+                return Poll::Ready(());
+            }
+            d.waker = Some(cx.waker().clone());
+            Poll::Pending
+        }))
+    }
+}
+
+/// The local task of [`create_server_local`]: makes and drives each connection's protocol.
+async fn local_acceptor<P: StreamProtocol>(hand: Arc<Mutex<Hand>>, factory: impl Fn() -> P) {
+    let _gone = Gone(hand.clone());
+    loop {
+        let next = poll_fn(|cx| {
+            let mut h = lock(&hand);
+            if let Some(item) = h.items.pop_front() {
+                return Poll::Ready(Some(item));
+            }
+            if h.closed {
+                return Poll::Ready(None);
+            }
+            h.waker = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await;
+        let Some((reader, writer, done)) = next else {
+            return;
+        };
+        let mut proto = factory();
+        let Ok((raw, early)) = reader.into_raw() else {
+            continue;
+        };
+        let (core, _t, m) = setup(&mut proto, raw, writer, true, true);
+        tulip_executor::spawn_local(async move {
+            drive(proto, core, early, m).await;
+            drop(done);
+        })
+        .detach();
+    }
 }
 
 /// The streams server's connection handler that runs a protocol.

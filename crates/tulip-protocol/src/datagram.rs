@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use tulip_net::{ToSocketAddrs, UdpSocket};
+use tulip_net::{Family, ToSocketAddrs, UdpSocket};
 use tulip_util::lock;
 
 use crate::contain::call;
@@ -291,27 +291,138 @@ impl DatagramTransport {
     }
 }
 
-async fn endpoint<L, R>(local: Option<L>, remote: Option<R>) -> io::Result<UdpSocket>
+/// The options of [`create_datagram_endpoint_with`]: asyncio's `create_datagram_endpoint`
+/// keyword arguments besides the addresses (`family`, `reuse_port`, `allow_broadcast`).
+/// A builder; [`DatagramOptions::new`] (or `default()`) is the plain endpoint.
+///
+/// # Examples
+///
+/// ```
+/// use tulip_protocol::{DatagramOptions, DatagramProtocol, Family};
+///
+/// struct Quiet;
+/// impl DatagramProtocol for Quiet {}
+///
+/// tulip_runtime::run(async {
+///     let opts = DatagramOptions::new().family(Family::Inet).allow_broadcast(true);
+///     let t = tulip_protocol::create_datagram_endpoint_with(
+///         || Quiet,
+///         Some("127.0.0.1:0"),
+///         None::<&str>,
+///         &opts,
+///     )
+///     .await?;
+///     assert!(t.sockname().is_ipv4());
+///     assert!(t.socket().broadcast()?);
+///     t.close();
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct DatagramOptions {
+    family: Family,
+    reuse_port: bool,
+    allow_broadcast: bool,
+}
+
+impl DatagramOptions {
+    /// No options: any family, no `SO_REUSEPORT`, no `SO_BROADCAST` (asyncio's defaults).
+    pub fn new() -> DatagramOptions {
+        DatagramOptions::default()
+    }
+
+    /// The address family (asyncio's `family=`): [`Family::Inet`] or [`Family::Inet6`]
+    /// binds only an address of that family (a local address of the other family is an
+    /// `InvalidInput` error; with no local address the family's wildcard is bound), and a
+    /// remote address is only connected to in that family. [`Family::Any`], the default,
+    /// takes the first address that works.
+    pub fn family(mut self, family: Family) -> DatagramOptions {
+        self.family = family;
+        self
+    }
+
+    /// Sets `SO_REUSEADDR` and `SO_REUSEPORT` before binding (asyncio's `reuse_port=True`):
+    /// several endpoints, each with the option, may bind one port.
+    pub fn reuse_port(mut self, on: bool) -> DatagramOptions {
+        self.reuse_port = on;
+        self
+    }
+
+    /// Sets `SO_BROADCAST` (asyncio's `allow_broadcast=True`): datagrams may go to a
+    /// broadcast address.
+    pub fn allow_broadcast(mut self, on: bool) -> DatagramOptions {
+        self.allow_broadcast = on;
+        self
+    }
+}
+
+fn wildcard(family: Family) -> Option<&'static str> {
+    match family {
+        Family::Inet => Some("0.0.0.0:0"),
+        Family::Inet6 => Some("[::]:0"),
+        _ => None,
+    }
+}
+
+fn check_family(family: Family, addr: SocketAddr) -> io::Result<()> {
+    let ok = match family {
+        Family::Inet => addr.is_ipv4(),
+        Family::Inet6 => addr.is_ipv6(),
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("the local address {addr} is not of the requested family {family:?}"),
+        ))
+    }
+}
+
+async fn endpoint<L, R>(
+    local: Option<L>,
+    remote: Option<R>,
+    opts: &DatagramOptions,
+) -> io::Result<UdpSocket>
 where
     L: ToSocketAddrs,
     R: ToSocketAddrs,
 {
-    let Some(l) = local else {
-        // No local address: any port of the remote's family (IPv4 first, then IPv6).
-        let sock = UdpSocket::bind("0.0.0.0:0").await?;
-        let Some(r) = remote else {
-            return Ok(sock);
-        };
-        return match sock.connect(&r).await {
-            Ok(()) => Ok(sock),
-            Err(e4) => {
-                let sock6 = UdpSocket::bind("[::]:0").await.map_err(|_| e4)?;
-                sock6.connect(r).await?;
-                Ok(sock6)
+    let reuse = opts.reuse_port;
+    let sock = match (local, wildcard(opts.family)) {
+        (Some(l), _) => {
+            let sock = UdpSocket::bind_reuse(l, reuse).await?;
+            check_family(opts.family, sock.local_addr()?)?;
+            sock
+        }
+        (None, Some(w)) => UdpSocket::bind_reuse(w, reuse).await?,
+        (None, None) => {
+            // No local address and any family: the remote's family (IPv4 first, then IPv6).
+            let sock = UdpSocket::bind_reuse("0.0.0.0:0", reuse).await?;
+            let sock = match &remote {
+                None => sock,
+                Some(r) => match sock.connect(r).await {
+                    Ok(()) => sock,
+                    Err(e4) => {
+                        let sock6 = UdpSocket::bind_reuse("[::]:0", reuse)
+                            .await
+                            .map_err(|_| e4)?;
+                        sock6.connect(r).await?;
+                        sock6
+                    }
+                },
+            };
+            if opts.allow_broadcast {
+                sock.set_broadcast(true)?;
             }
-        };
+            return Ok(sock);
+        }
     };
-    let sock = UdpSocket::bind(l).await?;
+    if opts.allow_broadcast {
+        sock.set_broadcast(true)?;
+    }
     if let Some(r) = remote {
         sock.connect(r).await?;
     }
@@ -375,7 +486,36 @@ where
     L: ToSocketAddrs,
     R: ToSocketAddrs,
 {
-    let sock = endpoint(local, remote).await?;
+    create_datagram_endpoint_with(factory, local, remote, &DatagramOptions::new()).await
+}
+
+/// [`create_datagram_endpoint`] with asyncio's other keyword arguments, as
+/// [`DatagramOptions`] (`family`, `reuse_port`, `allow_broadcast`).
+///
+/// # Errors
+///
+/// As [`create_datagram_endpoint`]; `InvalidInput` when the local address is not of the
+/// requested family; the OS's error setting an option.
+///
+/// # Cancel safety
+///
+/// As [`create_datagram_endpoint`].
+///
+/// # Examples
+///
+/// See [`DatagramOptions`].
+pub async fn create_datagram_endpoint_with<P, L, R>(
+    factory: impl FnOnce() -> P,
+    local: Option<L>,
+    remote: Option<R>,
+    options: &DatagramOptions,
+) -> io::Result<DatagramTransport>
+where
+    P: DatagramProtocol + Send,
+    L: ToSocketAddrs,
+    R: ToSocketAddrs,
+{
+    let sock = endpoint(local, remote, options).await?;
     let mut proto = factory();
     let (t, m) = setup(&mut proto, sock)?;
     tulip_executor::spawn(drive(proto, t.clone(), m)).detach();
@@ -402,7 +542,7 @@ where
     L: ToSocketAddrs,
     R: ToSocketAddrs,
 {
-    let sock = endpoint(local, remote).await?;
+    let sock = endpoint(local, remote, &DatagramOptions::new()).await?;
     let mut proto = factory();
     let (t, m) = setup(&mut proto, sock)?;
     tulip_executor::spawn_local(drive(proto, t.clone(), m)).detach();

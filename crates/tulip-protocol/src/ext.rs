@@ -12,8 +12,8 @@ use tulip_net::ToSocketAddrs;
 use tulip_runtime::LoopHandle;
 
 use crate::{
-    DatagramProtocol, DatagramTransport, StreamProtocol, SubprocessProtocol, SubprocessTransport,
-    Transport,
+    DatagramOptions, DatagramProtocol, DatagramTransport, StreamProtocol, SubprocessProtocol,
+    SubprocessTransport, Transport,
 };
 
 /// The transports-and-protocols entry points as methods of [`LoopHandle`], so that
@@ -116,6 +116,37 @@ pub trait LoopProtocolExt {
         P: DatagramProtocol + Send,
         L: ToSocketAddrs,
         R: ToSocketAddrs;
+
+    /// [`create_datagram_endpoint_with`](crate::create_datagram_endpoint_with).
+    ///
+    /// # Cancel safety
+    ///
+    /// As the free function.
+    fn create_datagram_endpoint_with<P, L, R>(
+        &self,
+        factory: impl FnOnce() -> P,
+        local: Option<L>,
+        remote: Option<R>,
+        options: &DatagramOptions,
+    ) -> impl Future<Output = io::Result<DatagramTransport>>
+    where
+        P: DatagramProtocol + Send,
+        L: ToSocketAddrs,
+        R: ToSocketAddrs;
+
+    /// [`create_server_local`](crate::create_server_local).
+    ///
+    /// # Cancel safety
+    ///
+    /// As the free function.
+    fn create_server_local<P, A>(
+        &self,
+        factory: impl Fn() -> P + 'static,
+        addr: A,
+    ) -> impl Future<Output = io::Result<Server>>
+    where
+        P: StreamProtocol,
+        A: ToSocketAddrs;
 
     /// [`connect_accepted_socket`](crate::connect_accepted_socket).
     ///
@@ -245,6 +276,33 @@ impl LoopProtocolExt for LoopHandle {
         R: ToSocketAddrs,
     {
         crate::create_datagram_endpoint(factory, local, remote)
+    }
+
+    fn create_datagram_endpoint_with<P, L, R>(
+        &self,
+        factory: impl FnOnce() -> P,
+        local: Option<L>,
+        remote: Option<R>,
+        options: &DatagramOptions,
+    ) -> impl Future<Output = io::Result<DatagramTransport>>
+    where
+        P: DatagramProtocol + Send,
+        L: ToSocketAddrs,
+        R: ToSocketAddrs,
+    {
+        crate::create_datagram_endpoint_with(factory, local, remote, options)
+    }
+
+    fn create_server_local<P, A>(
+        &self,
+        factory: impl Fn() -> P + 'static,
+        addr: A,
+    ) -> impl Future<Output = io::Result<Server>>
+    where
+        P: StreamProtocol,
+        A: ToSocketAddrs,
+    {
+        crate::create_server_local(factory, addr)
     }
 
     fn connect_accepted_socket<P>(

@@ -7,9 +7,11 @@
 //! | `asyncio.DatagramProtocol`, `SubprocessProtocol` | [`DatagramProtocol`], [`SubprocessProtocol`] |
 //! | `Transport`, `DatagramTransport`, `SubprocessTransport` | [`Transport`], [`DatagramTransport`], [`SubprocessTransport`] |
 //! | `await loop.create_connection(factory, host, port)` | [`create_connection`]`(factory, (host, port)).await?` or `handle.create_connection(…)` ([`LoopProtocolExt`]) |
-//! | `await loop.create_server(factory, host, port)` | [`create_server`]`(factory, (host, port)).await?` → tulip-net's `Server` |
+//! | `await loop.create_server(factory, host, port)` | [`create_server`]`(factory, (host, port)).await?` → tulip-net's `Server`; [`create_server_local`] for `!Send` protocols |
 //! | `create_unix_connection`, `create_unix_server` | [`create_unix_connection`], [`create_unix_server`] |
 //! | `create_datagram_endpoint(factory, local_addr, remote_addr)` | [`create_datagram_endpoint`] |
+//! | `create_datagram_endpoint(…, family=, reuse_port=, allow_broadcast=)` | [`create_datagram_endpoint_with`] and [`DatagramOptions`] |
+//! | `transport.set_protocol(p)`, `get_protocol()` | [`Transport::set_protocol`], [`Transport::get_protocol`] (the protocol's type name) |
 //! | `connect_accepted_socket`, `connect_read_pipe`, `connect_write_pipe` | [`connect_accepted_socket`], [`connect_read_pipe`], [`connect_write_pipe`] |
 //! | `subprocess_exec`, `subprocess_shell` | [`subprocess_exec`], [`subprocess_shell`], [`subprocess_command`] |
 //! | `transport.get_extra_info("peername")`, `"sockname"`, `"socket"` | [`Transport::peername`], [`Transport::sockname`], [`Transport::socket`] |
@@ -26,8 +28,8 @@
 //!
 //! The callbacks are plain `&mut self` methods. Protocols given to the plain entry points
 //! are `Send` (their task may run on any worker of a multi-threaded loop); the `_local`
-//! forms ([`create_connection_local`], [`connect_accepted_socket_local`],
-//! [`create_datagram_endpoint_local`]) take `!Send` protocols (`Rc`/`RefCell` state) and
+//! forms ([`create_connection_local`], [`create_server_local`],
+//! [`connect_accepted_socket_local`], [`create_datagram_endpoint_local`]) take `!Send` protocols (`Rc`/`RefCell` state) and
 //! pin their task to the calling thread.
 //!
 //! `pause_writing` is called right after the callback whose write took the buffer over the
@@ -112,11 +114,15 @@ mod transport;
 pub use connect::{
     connect_accepted_socket, connect_accepted_socket_local, connect_read_pipe, connect_write_pipe,
     create_connection, create_connection_local, create_connection_with, create_server,
-    create_server_with, create_unix_connection, create_unix_server,
+    create_server_local, create_server_with, create_unix_connection, create_unix_server,
 };
-pub use datagram::{create_datagram_endpoint, create_datagram_endpoint_local, DatagramTransport};
+pub use datagram::{
+    create_datagram_endpoint, create_datagram_endpoint_local, create_datagram_endpoint_with,
+    DatagramOptions, DatagramTransport,
+};
 pub use ext::LoopProtocolExt;
 pub use subprocess::{subprocess_command, subprocess_exec, subprocess_shell, SubprocessTransport};
 pub use traits::{BufferedProtocol, DatagramProtocol, Protocol, SubprocessProtocol};
 pub use transport::{Buffered, StreamProtocol, Transport};
 pub use tulip_net::streams::{ConnectionOptions, Server, ServerOptions};
+pub use tulip_net::Family;

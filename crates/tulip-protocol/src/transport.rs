@@ -103,6 +103,10 @@ struct Ctl {
     tls_parked: bool,
     /// The upgrade waiting for the driver to park.
     tls_waiter: Option<Waker>,
+    /// A protocol given to `set_protocol`, for the driver to take before its next callback.
+    pending: Option<Box<dyn StreamProtocol + Send>>,
+    /// The type name of the protocol in charge (the pending one once set).
+    protocol_name: &'static str,
 }
 
 impl fmt::Debug for Transport {
@@ -373,14 +377,125 @@ impl Transport {
         }
     }
 
+    /// Replaces the protocol (asyncio's `set_protocol`): the transport's driver takes `protocol`
+    /// before its next callback, and every later callback (`data_received`, `eof_received`,
+    /// `pause_writing`/`resume_writing`, `connection_lost`) goes to it; the old protocol is
+    /// dropped there, on the driver's task. As in asyncio, the new protocol's
+    /// `connection_made` is not called: hand it the transport yourself. A
+    /// [`BufferedProtocol`] is given as [`Buffered`]`(p)`. Calling it again before the
+    /// driver took the last one replaces that one; after `connection_lost` it has no
+    /// effect (the protocol is dropped).
+    ///
+    /// The protocol must be `Send` even on a `_local` transport, since the transport handle
+    /// is `Send`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip_protocol::{Protocol, Transport};
+    ///
+    /// /// Reads a greeting line, then hands the connection over to `Echo`.
+    /// struct Greeter(Option<Transport>);
+    /// impl Protocol for Greeter {
+    ///     fn connection_made(&mut self, t: Transport) {
+    ///         self.0 = Some(t);
+    ///     }
+    ///     fn data_received(&mut self, _: &[u8]) {
+    ///         let t = self.0.take().unwrap();
+    ///         t.write(b"welcome\n");
+    ///         t.set_protocol(Echo(t.clone()));
+    ///     }
+    /// }
+    /// struct Echo(Transport);
+    /// impl Protocol for Echo {
+    ///     fn data_received(&mut self, data: &[u8]) {
+    ///         self.0.write(data);
+    ///     }
+    /// }
+    ///
+    /// tulip_runtime::run(async {
+    ///     let server = tulip_protocol::create_server(|| Greeter(None), "127.0.0.1:0").await?;
+    ///     let addr = server.local_addrs()[0].as_inet().unwrap();
+    ///     let (mut r, w) = tulip_net::streams::open_connection(addr).await?;
+    ///     w.write(b"hello\n");
+    ///     assert_eq!(r.readline().await?, b"welcome\n");
+    ///     w.write(b"ping\n");
+    ///     assert_eq!(r.readline().await?, b"ping\n");
+    ///     server.close();
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn set_protocol<P: StreamProtocol + Send>(&self, protocol: P) {
+        let replaced = {
+            let mut c = lock(&self.shared.ctl);
+            if c.finished {
+                return;
+            }
+            c.protocol_name = std::any::type_name::<P>();
+            c.pending.replace(Box::new(protocol))
+        };
+        // Dropped outside the lock: a protocol's `Drop` may use the transport.
+        drop(replaced);
+        self.nudge();
+    }
+
+    /// The type name of the protocol in charge of this transport (asyncio's
+    /// `get_protocol`, which returns the protocol object; here the driver's task owns the
+    /// protocol and calls it with `&mut self`, so a shared reference to it cannot be handed
+    /// out soundly, and the name is what is returned). It names the protocol given to
+    /// [`set_protocol`](Self::set_protocol) as soon as that returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulip_protocol::{Protocol, Transport};
+    ///
+    /// struct First;
+    /// impl Protocol for First {
+    ///     fn connection_made(&mut self, t: Transport) {
+    ///         assert!(t.get_protocol().ends_with("First"));
+    ///         t.set_protocol(Second);
+    ///         assert!(t.get_protocol().ends_with("Second"));
+    ///     }
+    /// }
+    /// struct Second;
+    /// impl Protocol for Second {}
+    ///
+    /// tulip_runtime::run(async {
+    ///     let server = tulip_protocol::create_server(|| First, "127.0.0.1:0").await?;
+    ///     let addr = server.local_addrs()[0].as_inet().unwrap();
+    ///     let t = tulip_protocol::create_connection(|| First, addr).await?;
+    ///     assert!(t.get_protocol().ends_with("Second"));
+    ///     t.close();
+    ///     server.close();
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn get_protocol(&self) -> &'static str {
+        lock(&self.shared.ctl).protocol_name
+    }
+
+    /// Records the first protocol's name.
+    pub(crate) fn name_protocol(&self, name: &'static str) {
+        lock(&self.shared.ctl).protocol_name = name;
+    }
+
+    /// The protocol handed to `set_protocol`, if the driver has not taken it yet.
+    fn take_pending(&self) -> Option<Box<dyn StreamProtocol + Send>> {
+        lock(&self.shared.ctl).pending.take()
+    }
+
     /// Marks the protocol finished and wakes `wait_closed`.
     pub(crate) fn finish(&self) {
-        let waiters = {
+        let (waiters, pending) = {
             let mut c = lock(&self.shared.ctl);
             c.finished = true;
             c.waker = None;
-            std::mem::take(&mut c.finish_waiters)
+            (std::mem::take(&mut c.finish_waiters), c.pending.take())
         };
+        drop(pending);
         for w in waiters {
             w.wake();
         }
@@ -408,6 +523,8 @@ pub(crate) struct Core {
 /// What the top of one driver step found.
 pub(crate) struct Snapshot {
     pub(crate) want_read: bool,
+    /// A protocol given to `set_protocol` since the last step.
+    pending: Option<Box<dyn StreamProtocol + Send>>,
 }
 
 impl Core {
@@ -440,6 +557,7 @@ impl Core {
                 && !c.paused_reading
                 && !c.closing
                 && !c.tls_requested,
+            pending: c.pending.take(),
         }
     }
 
@@ -534,9 +652,50 @@ impl<P: BufferedProtocol> StreamProtocol for Buffered<P> {
     }
 }
 
+impl StreamProtocol for Box<dyn StreamProtocol + Send> {
+    fn __base(&mut self) -> &mut dyn Protocol {
+        (**self).__base()
+    }
+    fn __buffered(&mut self) -> Option<&mut dyn BufferedProtocol> {
+        (**self).__buffered()
+    }
+}
+
+/// The protocol a driver calls: the one it started with, or one given to
+/// [`Transport::set_protocol`] since.
+pub(crate) enum Slot<S> {
+    First(S),
+    Set(Box<dyn StreamProtocol + Send>),
+}
+
+impl<S: StreamProtocol> StreamProtocol for Slot<S> {
+    fn __base(&mut self) -> &mut dyn Protocol {
+        match self {
+            Slot::First(p) => p.__base(),
+            Slot::Set(p) => p.__base(),
+        }
+    }
+    fn __buffered(&mut self) -> Option<&mut dyn BufferedProtocol> {
+        match self {
+            Slot::First(p) => p.__buffered(),
+            Slot::Set(p) => p.__buffered(),
+        }
+    }
+}
+
+impl<S: StreamProtocol> Slot<S> {
+    /// Takes the protocol `set_protocol` left, if any (dropping the old one).
+    fn refresh(&mut self, t: &Transport) {
+        if let Some(p) = t.take_pending() {
+            *self = Slot::Set(p);
+        }
+    }
+}
+
 /// Calls `connection_made` (before the driver starts, so that it has run when the entry
 /// point returns); `Err` if it panicked (the transport is then aborted).
 pub(crate) fn made<S: StreamProtocol>(proto: &mut S, t: &Transport) -> Result<(), io::Error> {
+    t.name_protocol(std::any::type_name::<S>());
     let t2 = t.clone();
     call("connection_made", || proto.__base().connection_made(t2))
 }
@@ -544,11 +703,13 @@ pub(crate) fn made<S: StreamProtocol>(proto: &mut S, t: &Transport) -> Result<()
 /// The driver of one stream transport: reads, calls the protocol, ends with
 /// `connection_lost`.
 pub(crate) async fn drive<S: StreamProtocol>(
-    mut proto: S,
+    proto: S,
     mut core: Core,
     early: Vec<u8>,
     made: Result<(), io::Error>,
 ) {
+    let mut proto = Slot::First(proto);
+    proto.refresh(&core.t);
     let mut buf: Vec<u8> = Vec::new();
     let mut failed: Option<io::Error> = made.err();
     if failed.is_none() && !early.is_empty() {
@@ -563,7 +724,7 @@ pub(crate) async fn drive<S: StreamProtocol>(
     poll_fn(|cx| step(&mut proto, &mut core, &mut buf, cx)).await;
 }
 
-fn deliver_early<S: StreamProtocol>(proto: &mut S, data: &[u8]) -> Result<(), io::Error> {
+fn deliver_early<S: StreamProtocol>(proto: &mut Slot<S>, data: &[u8]) -> Result<(), io::Error> {
     match proto.__buffered() {
         None => call("data_received", || proto.__base().data_received(data)),
         Some(b) => {
@@ -595,7 +756,8 @@ fn empty_buffer() -> io::Error {
 
 /// A callback failed: abort the transport, tell the protocol (unless `connection_lost` was
 /// what failed), finish.
-fn fail<S: StreamProtocol>(proto: &mut S, t: &Transport, e: io::Error, tell: bool) {
+fn fail<S: StreamProtocol>(proto: &mut Slot<S>, t: &Transport, e: io::Error, tell: bool) {
+    proto.refresh(t);
     t.abort();
     if tell {
         let _ = call("connection_lost", || {
@@ -606,13 +768,17 @@ fn fail<S: StreamProtocol>(proto: &mut S, t: &Transport, e: io::Error, tell: boo
 }
 
 fn step<S: StreamProtocol>(
-    proto: &mut S,
+    proto: &mut Slot<S>,
     core: &mut Core,
     buf: &mut Vec<u8>,
     cx: &mut Context<'_>,
 ) -> Poll<()> {
     for _ in 0..BUDGET {
-        let snap = core.snapshot(cx);
+        let mut snap = core.snapshot(cx);
+        // Taken under the snapshot's lock; the old protocol is dropped outside it.
+        if let Some(p) = snap.pending.take() {
+            *proto = Slot::Set(p);
+        }
         if let Some(ev) = core.poll_flow(cx) {
             let r = match ev {
                 Event::Pause => call("pause_writing", || proto.__base().pause_writing()),
@@ -682,6 +848,7 @@ fn step<S: StreamProtocol>(
             }
         }
         if let Some(Event::Lost(e)) = core.poll_end(cx) {
+            proto.refresh(&core.t);
             let _ = call("connection_lost", || proto.__base().connection_lost(e));
             core.t.finish();
             return Poll::Ready(());
