@@ -5,8 +5,8 @@
 //! the other side with tulip, on loopback only, everything under a timeout. Without a
 //! `python3` on the machine each test says so on stdout and passes.
 //!
-//! Not here: a Python client against a tulip *protocol* server (transports and protocols are
-//! issue 15's); TLS against Python's own `ssl` in tests/net_tls.rs does not exist, so both TLS
+//! A Python client also runs against a tulip *protocol* server (`tulip::protocol`, asyncio's
+//! transports and protocols) with the same exchange as the streams server. TLS against Python's own `ssl` in tests/net_tls.rs does not exist, so both TLS
 //! directions are here. One TLS test runs a tulip *program* instead of an in-test server: the
 //! port of PyMOTW-3's SSL echo server (example `pymotw_asyncio_echo_server_ssl`), against a
 //! Python client that ends its message with a NUL byte as that chapter's client protocol does.
@@ -155,6 +155,65 @@ fn a_python_asyncio_client_against_a_tulip_streams_server() {
     };
     run(async {
         let server = start_server(echo_lines_then_bulk, "127.0.0.1:0")
+            .await
+            .unwrap();
+        let port = server.local_addrs()[0]
+            .as_inet()
+            .unwrap()
+            .port()
+            .to_string();
+        let child = spawn_python(py, PY_STREAMS_CLIENT, &[&port]).unwrap();
+        expect_exit(child, "ok 100 lines and 1048576 bytes").await;
+        server.close();
+        server.wait_closed().await;
+    });
+}
+
+/// The streams handler's exchange as a protocol: echoes whole lines until `BULK`, then every
+/// byte, and lets the transport close at end of stream (writing what is buffered first).
+#[derive(Default)]
+struct LinesThenBulk {
+    transport: Option<tulip::protocol::Transport>,
+    pending: Vec<u8>,
+    bulk: bool,
+}
+
+impl tulip::protocol::Protocol for LinesThenBulk {
+    fn connection_made(&mut self, transport: tulip::protocol::Transport) {
+        self.transport = Some(transport);
+    }
+
+    fn data_received(&mut self, data: &[u8]) {
+        let t = self.transport.as_ref().expect("connection_made came first");
+        if self.bulk {
+            t.write(data);
+            return;
+        }
+        self.pending.extend_from_slice(data);
+        while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            if line == b"BULK\n" {
+                self.bulk = true;
+                let rest = std::mem::take(&mut self.pending);
+                t.write(&rest);
+                return;
+            }
+            t.write(&line);
+        }
+    }
+
+    fn eof_received(&mut self) -> bool {
+        false
+    }
+}
+
+#[test]
+fn a_python_asyncio_client_against_a_tulip_protocol_server() {
+    let Some(py) = python("a_python_asyncio_client_against_a_tulip_protocol_server") else {
+        return;
+    };
+    run(async {
+        let server = tulip::protocol::create_server(LinesThenBulk::default, "127.0.0.1:0")
             .await
             .unwrap();
         let port = server.local_addrs()[0]
