@@ -43,6 +43,15 @@ pub(crate) fn send_vectored(fd: impl AsFd, bufs: &[IoSlice<'_>]) -> io::Result<u
     }
 }
 
+/// One non-blocking read of a stream that is not waited for (`try_read`): on the io_uring
+/// completion path, data a completion already brought comes first.
+pub(crate) fn try_recv<T: AsFd>(io: &Async<T>, buf: &mut [u8]) -> io::Result<usize> {
+    if io.completion_reads() {
+        return io.try_recv_stream(buf);
+    }
+    recv(io.get_ref(), buf)
+}
+
 /// One non-blocking `recv`.
 pub(crate) fn recv(fd: impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
     Ok(rnet::recv(fd, buf, RecvFlags::empty())?.0)
@@ -53,6 +62,9 @@ pub(crate) fn poll_read<T: AsFd>(
     cx: &mut Context<'_>,
     buf: &mut [u8],
 ) -> Poll<io::Result<usize>> {
+    if io.completion_reads() {
+        return io.poll_recv_stream(cx, &mut [IoSliceMut::new(buf)]);
+    }
     io.poll_read_stream(cx, buf.len(), |s| recv(s, buf))
 }
 
@@ -62,6 +74,9 @@ pub(crate) fn poll_read_vectored<T: AsFd>(
     bufs: &mut [IoSliceMut<'_>],
 ) -> Poll<io::Result<usize>> {
     let len = bufs.iter().map(|b| b.len()).sum();
+    if io.completion_reads() {
+        return io.poll_recv_stream(cx, bufs);
+    }
     io.poll_read_stream(cx, len, |s| Ok(rustix::io::readv(s, bufs)?))
 }
 
@@ -87,6 +102,9 @@ pub(crate) fn poll_peek<T: AsFd>(
     cx: &mut Context<'_>,
     buf: &mut [u8],
 ) -> Poll<io::Result<usize>> {
+    if io.completion_reads() {
+        return io.poll_peek_stream(cx, buf);
+    }
     // A peek leaves the data where it is: it never marks the stream drained.
     io.poll_read_with(cx, |s| Ok(rnet::recv(s, &mut *buf, RecvFlags::PEEK)?.0))
 }

@@ -501,7 +501,7 @@ impl UnixStream {
     ///
     /// The OS's error, `WouldBlock` included.
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        stream_io::recv(self.io.get_ref(), buf)
+        stream_io::try_recv(&self.io, buf)
     }
 
     /// One non-blocking write.

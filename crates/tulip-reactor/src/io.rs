@@ -9,6 +9,8 @@ use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
+#[cfg(target_os = "linux")]
+use crate::completion::Mode;
 use crate::reactor::{lock, Dir, Reactor, Source};
 use crate::source::{self, AsSource};
 
@@ -229,6 +231,127 @@ impl<T: AsSource> Async<T> {
         self.poll_with(Dir::Write, cx, &mut op, |n| edge && *n < len)
     }
 
+    /// Whether [`poll_recv_stream`](Self::poll_recv_stream) reads through io_uring completions
+    /// (the reactor runs [`Backend::Uring`](crate::Backend::Uring) with a provided-buffer
+    /// ring) rather than through readiness.
+    pub fn completion_reads(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        {
+            self.reactor.completions().is_some()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            false
+        }
+    }
+
+    /// A read of a **byte stream** through io_uring completions: a recv that picks a buffer
+    /// from the reactor's provided-buffer ring, copied into `bufs`. Fails with
+    /// `ErrorKind::Unsupported` unless [`completion_reads`](Self::completion_reads).
+    ///
+    /// A read that finds nothing held queues a recv and returns `Pending`: the recv goes to the
+    /// kernel with the reactor's next wait (batched with every other submission of that loop
+    /// turn) and its completion wakes the task, so data is returned one loop turn later than a
+    /// readiness read of data already queued would return it, without a `recv` system call.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: the recv in flight belongs to this object, not to the caller, so a read
+    /// abandoned mid-flight (its future dropped) loses nothing — data the kernel delivered
+    /// waits for the next read. Once a stream is read this way, read it only this way (a
+    /// readiness `recv` could overtake the bytes the recv in flight will return).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::{IoSliceMut, Write};
+    /// use std::os::unix::net::UnixStream;
+    /// use tulip_reactor::{Async, Backend, Reactor};
+    ///
+    /// let reactor = Reactor::with_backend(Backend::Uring)?;
+    /// let _guard = reactor.enter();
+    /// let (a, mut b) = UnixStream::pair()?;
+    /// let a = Async::new(a)?;
+    /// b.write_all(b"hello")?;
+    /// let mut buf = [0u8; 5];
+    /// let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// // The recv goes to the kernel with the reactor's next wait: drive it by hand (an event
+    /// // loop does this for you).
+    /// let n = loop {
+    ///     let polled = if a.completion_reads() {
+    ///         a.poll_recv_stream(&mut cx, &mut [IoSliceMut::new(&mut buf)])
+    ///     } else {
+    ///         // Epoll where the kernel refuses io_uring: read by readiness.
+    ///         a.poll_read_stream(&mut cx, 5, |s| std::io::Read::read(&mut &*s, &mut buf))
+    ///     };
+    ///     match polled {
+    ///         std::task::Poll::Ready(n) => break n?,
+    ///         std::task::Poll::Pending => {
+    ///             reactor.park(Some(std::time::Duration::from_millis(10)))?;
+    ///         }
+    ///     }
+    /// };
+    /// assert_eq!(&buf[..n], &b"hello"[..n]);
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn poll_recv_stream(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        #[cfg(target_os = "linux")]
+        if let Some(u) = self.reactor.completions() {
+            let r = crate::completion::poll_recv(u, &self.source, cx, bufs, Mode::Read);
+            if r.is_pending() {
+                self.reactor.note(crate::reactor::WaitNote::Io {
+                    fd: self.source.fd,
+                    write: false,
+                });
+            }
+            return r;
+        }
+        let _ = (cx, bufs);
+        Poll::Ready(Err(unsupported()))
+    }
+
+    /// [`poll_recv_stream`](Self::poll_recv_stream) that leaves the data for the next read
+    /// (a `MSG_PEEK`): it waits for a completion like a read, keeps what came, and copies it.
+    pub fn poll_peek_stream(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        #[cfg(target_os = "linux")]
+        if let Some(u) = self.reactor.completions() {
+            let bufs = &mut [io::IoSliceMut::new(buf)];
+            return crate::completion::poll_recv(u, &self.source, cx, bufs, Mode::Peek);
+        }
+        let _ = (cx, buf);
+        Poll::Ready(Err(unsupported()))
+    }
+
+    /// A non-blocking read for a stream read by [`poll_recv_stream`](Self::poll_recv_stream):
+    /// data a completion already brought, else (nothing in flight) one `recv` system call;
+    /// `WouldBlock` while a recv is in flight.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` when nothing is there; `Unsupported` unless
+    /// [`completion_reads`](Self::completion_reads); the system call's error.
+    pub fn try_recv_stream(&self, buf: &mut [u8]) -> io::Result<usize> {
+        #[cfg(target_os = "linux")]
+        if let Some(u) = self.reactor.completions() {
+            let bufs = &mut [io::IoSliceMut::new(buf)];
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            return match crate::completion::poll_recv(u, &self.source, &mut cx, bufs, Mode::Try) {
+                Poll::Ready(r) => r,
+                Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+            };
+        }
+        let _ = buf;
+        Err(unsupported())
+    }
+
     /// Try `op` unless `dir` is known to be drained; on `WouldBlock` (or a result that
     /// `drained` says proves the direction empty), wait for the next event in `dir` unless one
     /// arrived meanwhile.
@@ -290,6 +413,13 @@ impl<T: AsSource> Async<T> {
         self.reactor.rearm(&self.source, dir)?;
         Poll::Pending
     }
+}
+
+fn unsupported() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "completion reads need the io_uring backend with a provided-buffer ring",
+    )
 }
 
 fn no_reactor() -> io::Error {

@@ -24,11 +24,12 @@
 //! The reactor never knows about tasks: it wakes `Waker`s. The executor (`tulip-executor`)
 //! never knows about file descriptors. `tulip-runtime` joins the two.
 //!
-//! Readiness is the interface today, on every backend (the io_uring one included: multishot
-//! polls). Completion operations (accept, recv into provided buffers, send) would slot in
-//! beside it; the types above the reactor use closure-based operations (`read_with` /
-//! `write_with`) and owned buffers where they hold data, so they do not assume readiness-only
-//! I/O.
+//! Readiness is the interface on every backend (the io_uring one included: multishot polls).
+//! On io_uring, byte-stream reads may also go through completions
+//! ([`Async::poll_recv_stream`]: a recv into a provided-buffer ring, cancel safe; the kernel
+//! never writes into freed memory — see the invariant in `sys/uring_ops.rs`). The types above
+//! the reactor use closure-based operations (`read_with` / `write_with`) and owned buffers
+//! where they hold data, so they do not assume readiness-only I/O.
 //!
 //! # Examples
 //!
@@ -55,6 +56,8 @@
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+#[cfg(target_os = "linux")]
+mod completion;
 mod io;
 mod reactor;
 mod source;

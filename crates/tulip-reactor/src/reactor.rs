@@ -166,6 +166,9 @@ pub(crate) struct Source {
     readiness: [Readiness; 2],
     /// Wakers, per direction.
     pub(crate) state: Mutex<[Waiters; 2]>,
+    /// Completion reads (the uring backend): the recv in flight and data not read yet.
+    #[cfg(target_os = "linux")]
+    pub(crate) recv: Mutex<crate::completion::RecvState>,
 }
 
 /// What is known, without a lock, of one direction of a source.
@@ -383,8 +386,8 @@ impl Reactor {
         let mut wakers = Vec::new();
         self.expire_timers(&mut wakers);
         let n = wakers.len();
-        for w in wakers {
-            w.wake();
+        if let Some(panic) = wake_all(wakers) {
+            std::panic::resume_unwind(panic);
         }
         n
     }
@@ -404,6 +407,12 @@ impl Reactor {
     /// # Errors
     ///
     /// Fails when the OS wait fails for a reason other than an interruption.
+    ///
+    /// # Panics
+    ///
+    /// When a waker panics (a foreign one: the loop's own never do), the other wakers are
+    /// woken all the same, the park lock is released, and then the first panic is resumed
+    /// for the caller to contain (tulip-runtime reports it to the exception handler).
     ///
     /// [`inhibit_auto_advance`]: Self::inhibit_auto_advance
     pub fn park(&self, timeout: Option<Duration>) -> io::Result<usize> {
@@ -443,9 +452,14 @@ impl Reactor {
         self.dispatch(events, wakers);
         self.expire_timers(wakers);
         let n = wakers.len();
-        // Wake outside every lock but the park lock (wakers only queue tasks).
-        for w in wakers.drain(..) {
-            w.wake();
+        // Wake outside every lock but the park lock (wakers only queue tasks). A waker that
+        // panics (a foreign one: the loop's own never do) neither keeps the others asleep nor
+        // leaves the park lock poisoned: its panic is resumed once all are woken and the lock
+        // is released, for the caller (the loop's driver reports it) to contain.
+        let panic = wake_all(wakers.drain(..));
+        drop(state);
+        if let Some(panic) = panic {
+            std::panic::resume_unwind(panic);
         }
         Ok(n)
     }
@@ -638,6 +652,8 @@ impl Reactor {
             key,
             readiness: Default::default(),
             state: Mutex::new(Default::default()),
+            #[cfg(target_os = "linux")]
+            recv: Mutex::new(Default::default()),
         });
         if let Err(e) = self.inner.poller.add(fd, key) {
             sources.free.push(key);
@@ -650,6 +666,10 @@ impl Reactor {
 
     /// Removes a source from the poller and the slab, waking anything still waiting on it.
     pub(crate) fn deregister(&self, source: &Source) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        if let Some(u) = self.inner.poller.completions() {
+            crate::completion::release(u, source);
+        }
         let res = self.inner.poller.delete(source.fd, source.key);
         {
             let mut sources = lock(&self.inner.sources);
@@ -671,8 +691,12 @@ impl Reactor {
                 })
                 .collect()
         };
-        for w in wakers {
-            w.wake();
+        // Called from `Async`'s drop too: a waker's panic is not resumed while the thread is
+        // already unwinding (that would abort).
+        if let Some(panic) = wake_all(wakers) {
+            if !std::thread::panicking() {
+                std::panic::resume_unwind(panic);
+            }
         }
         res
     }
@@ -682,6 +706,12 @@ impl Reactor {
         self.inner
             .poller
             .rearm(source.fd, source.key, dir == Dir::Read, dir == Dir::Write)
+    }
+
+    /// The io_uring backend, when stream reads go through its completions.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn completions(&self) -> Option<&crate::sys::uring::Uring> {
+        self.inner.poller.completions()
     }
 
     /// Whether a short read or write on a byte stream may be taken as "drained" (see
@@ -736,4 +766,16 @@ impl Drop for AutoAdvanceGuard {
         // The loop may be parked waiting for this work; let it re-check.
         let _ = inner.poller.notify();
     }
+}
+
+/// Wakes every waker in order, even when one of them panics; returns the first panic's
+/// payload, for the caller to resume once it has released its locks.
+fn wake_all(wakers: impl IntoIterator<Item = Waker>) -> Option<Box<dyn std::any::Any + Send>> {
+    let mut first = None;
+    for w in wakers {
+        if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wake())) {
+            first.get_or_insert(panic);
+        }
+    }
+    first
 }

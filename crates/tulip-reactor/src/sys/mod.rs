@@ -16,15 +16,17 @@
 //! The backend is chosen when a reactor is built ([`Backend`]); the environment variable
 //! `TULIP_BACKEND=polling|epoll|uring` overrides the default (CI runs the suite on all three).
 //!
-//! Completion-based I/O (reads into provided buffers, multishot accept) would slot in beside
-//! the uring readiness backend; nothing above the reactor assumes readiness-only I/O (see the
-//! crate docs).
+//! Beside its readiness polls, the uring backend runs completion operations ([`uring_ops`]):
+//! stream reads are recvs into a provided-buffer ring (see `crate::completion`), with the
+//! buffer-lifetime invariant documented there.
 
 #[cfg(target_os = "linux")]
 pub(crate) mod epoll;
 pub(crate) mod poller;
 #[cfg(target_os = "linux")]
 pub(crate) mod uring;
+#[cfg(target_os = "linux")]
+pub(crate) mod uring_ops;
 
 use crate::source::RawSource as RawFd;
 use std::io;
@@ -52,7 +54,9 @@ pub enum Backend {
     /// submissions and the wait in one `io_uring_enter` per loop turn. Where the kernel refuses
     /// io_uring (too old, seccomp, a container's limits) the reactor uses [`Backend::Epoll`]
     /// instead and prints one line saying why; [`Reactor::backend`](crate::Reactor::backend)
-    /// tells which one runs.
+    /// tells which one runs. Byte-stream reads ([`Async::poll_recv_stream`](crate::Async::poll_recv_stream),
+    /// used by tulip-net's TCP and Unix streams) go through io_uring completions when the kernel
+    /// accepts a provided-buffer ring (Linux 5.19); `TULIP_URING_OPS=0` keeps them on readiness.
     Uring,
 }
 
@@ -209,6 +213,15 @@ impl Poller {
             #[cfg(target_os = "linux")]
             Poller::Uring(p) => p.wait(out, timeout),
             Poller::Polling(p) => p.wait(out, timeout),
+        }
+    }
+
+    /// The io_uring backend, when it runs with a provided-buffer ring (completion reads).
+    #[cfg(target_os = "linux")]
+    pub(crate) fn completions(&self) -> Option<&uring::Uring> {
+        match self {
+            Poller::Uring(u) if u.has_buf_ring() => Some(u),
+            _ => None,
         }
     }
 

@@ -32,6 +32,15 @@
 //!   next wait submits it with the same `io_uring_enter` that waits. A non-blocking check with
 //!   nothing to submit reads the completion ring without entering the kernel at all.
 //!
+//! # Completion operations
+//!
+//! Beside the polls, the ring runs single-shot operations whose `user_data` is
+//! `OP_BIT | slot` ([`uring_ops`](super::uring_ops): a slab of slots that own their buffers, and
+//! a registered provided-buffer ring). Their completions are reaped in the same pass as the
+//! polls' and wake their owners (and the readiness waiters of the source they read). See
+//! `uring_ops` for the buffer-lifetime invariant and `Drop for Uring` for how it holds at the
+//! end.
+//!
 //! # Threads
 //!
 //! Any thread may register, deregister and notify; one thread at a time waits (the reactor's
@@ -49,11 +58,13 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
+use std::task::Waker;
 use std::time::Duration;
 
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use rustix::event::{eventfd, EventfdFlags, PollFlags};
 
+use super::uring_ops::{BufRing, Ops, RING_ENTRIES, RING_GROUP};
 use super::Event;
 use crate::reactor::lock;
 
@@ -61,6 +72,9 @@ use crate::reactor::lock;
 const NOTIFY: u64 = 0;
 /// `user_data` of requests whose completions carry nothing (poll removals).
 const IGNORE: u64 = 1;
+/// Set in the `user_data` of completion operations (`OP_BIT | slot`); polls' generations
+/// have 31 bits, so theirs never has it.
+const OP_BIT: u64 = 1 << 63;
 /// Submission queue entries: registrations beyond this in one turn are submitted early.
 const SQ_ENTRIES: u32 = 256;
 /// Completion queue entries: events beyond this in one turn overflow, which ends multishot
@@ -93,7 +107,8 @@ impl Regs {
     fn next_gen(&mut self) -> u32 {
         let g = self.next_gen;
         // Generation 0 is reserved for the backend's own requests.
-        self.next_gen = self.next_gen.wrapping_add(1).max(1);
+        // 31 bits: the top bit of `user_data` marks completion operations (`OP_BIT`).
+        self.next_gen = (self.next_gen.wrapping_add(1) & 0x7FFF_FFFF).max(1);
         g
     }
 }
@@ -112,8 +127,10 @@ impl Submissions<'_> {
     /// Queues one entry (`Err` when the queue is full).
     fn push_entry(&mut self, e: &squeue::Entry) -> Result<(), squeue::PushError> {
         #[allow(unsafe_code)] // The io-uring crate's push is unsafe.
-        // SAFETY: the entries this backend makes are polls and poll removals: they point at no
-        // memory of ours, so nothing must outlive the request.
+        // SAFETY: polls, poll removals and cancellations point at no memory of ours. Completion
+        // operations point into a buffer their slot in `ops` owns until their CQE is reaped,
+        // or into the registered buffer ring, which outlives every operation (see the
+        // buffer-lifetime invariant in `uring_ops`).
         unsafe {
             self.0.push(e)
         }
@@ -132,6 +149,11 @@ pub(crate) struct Uring {
     waiting: AtomicBool,
     regs: Mutex<Regs>,
     eventfd: OwnedFd,
+    /// Completion operations and the provided-buffer ring (lock order: `cq` → `regs` → `ops`;
+    /// `ops` → `sq`).
+    ops: Mutex<Ops>,
+    /// Whether the kernel took the provided-buffer ring.
+    buf_ring: bool,
 }
 
 impl std::fmt::Debug for Uring {
@@ -174,8 +196,12 @@ impl Uring {
                 next_gen: 1,
             }),
             eventfd,
+            ops: Mutex::new(Ops::default()),
+            buf_ring: false,
         };
+        let mut uring = uring;
         uring.probe()?;
+        uring.setup_buf_ring();
         Ok(uring)
     }
 
@@ -334,8 +360,23 @@ impl Uring {
     }
 
     pub(crate) fn wait(&self, out: &mut Vec<Event>, timeout: Option<Duration>) -> io::Result<()> {
+        let mut wakers = Vec::new();
+        let res = self.wait_inner(out, timeout, &mut wakers);
+        // Outside every lock of the backend (waking only queues tasks).
+        for w in wakers {
+            w.wake();
+        }
+        res
+    }
+
+    fn wait_inner(
+        &self,
+        out: &mut Vec<Event>,
+        timeout: Option<Duration>,
+        wakers: &mut Vec<Waker>,
+    ) -> io::Result<()> {
         let mut rearm = lock(&self.cq);
-        let seen = self.reap(out, &mut rearm);
+        let seen = self.reap(out, &mut rearm, wakers);
         self.rearm(&mut rearm)?;
         let block = timeout != Some(Duration::ZERO) && seen == 0;
         let need_enter = {
@@ -377,7 +418,7 @@ impl Uring {
                     _ => return Err(e),
                 },
             }
-            self.reap(out, &mut rearm);
+            self.reap(out, &mut rearm, wakers);
             self.rearm(&mut rearm)?;
         }
         Ok(())
@@ -385,16 +426,40 @@ impl Uring {
 
     /// Moves completions into `out`; returns how many there were (notifications included).
     /// Polls that ended are collected in `rearm`.
-    fn reap(&self, out: &mut Vec<Event>, rearm: &mut CqGuard<'_>) -> usize {
+    /// Completions of operations wake their owners (into `wakers`).
+    fn reap(
+        &self,
+        out: &mut Vec<Event>,
+        rearm: &mut CqGuard<'_>,
+        wakers: &mut Vec<Waker>,
+    ) -> usize {
         let mut n = 0;
         let regs = lock(&self.regs);
         let cq = self.completions(rearm);
         let mut ended = Vec::new();
+        let mut ops = None;
         for cqe in cq {
             n += 1;
             let data = cqe.user_data();
             let more = cqueue::more(cqe.flags());
             let res = cqe.result();
+            if data & OP_BIT != 0 {
+                let ops = ops.get_or_insert_with(|| lock(&self.ops));
+                let idx = (data & !OP_BIT) as u32;
+                let (waker, key) = ops.complete(idx, res, cqe.flags());
+                wakers.extend(waker);
+                if let Some(key) = key {
+                    // Data (or an error) for the source: its readiness waiters look again.
+                    out.push(Event {
+                        key,
+                        readable: true,
+                        writable: false,
+                        read_closed: false,
+                        write_closed: false,
+                    });
+                }
+                continue;
+            }
             if data == NOTIFY {
                 if !more {
                     ended.push((self.eventfd.as_raw_fd(), NOTIFY));
@@ -490,6 +555,138 @@ impl Uring {
         res
     }
 
+    // ----- completion operations (see `uring_ops`) -----
+
+    /// Registers the provided-buffer ring (Linux 5.19); without it, stream reads stay on the
+    /// readiness path.
+    fn setup_buf_ring(&mut self) {
+        if std::env::var("TULIP_URING_OPS").as_deref() == Ok("0") {
+            return;
+        }
+        let Some(ring) = BufRing::new() else { return };
+        #[allow(unsafe_code)] // The io-uring crate's registration is unsafe.
+        // SAFETY: `ring.addr()` is a page-aligned allocation of `RING_ENTRIES` entries that
+        // lives in `ops` as long as this ring (see `Drop for Uring`).
+        let res = unsafe {
+            self.ring.submitter().register_buf_ring_with_flags(
+                ring.addr(),
+                RING_ENTRIES,
+                RING_GROUP,
+                0,
+            )
+        };
+        if res.is_ok() {
+            lock(&self.ops).ring = Some(ring);
+            self.buf_ring = true;
+        }
+    }
+
+    /// Whether stream reads may go through [`submit_recv`](Self::submit_recv).
+    pub(crate) fn has_buf_ring(&self) -> bool {
+        self.buf_ring
+    }
+
+    /// Queues a recv on `fd` that picks a buffer from the ring (submitted with the next
+    /// `io_uring_enter`, or at once if a thread waits in the kernel). Returns its slot.
+    pub(crate) fn submit_recv(
+        &self,
+        fd: RawFd,
+        key: Option<usize>,
+        waker: &Waker,
+    ) -> io::Result<u32> {
+        let mut ops = lock(&self.ops);
+        let idx = ops.insert(None, true, key, waker.clone());
+        let e = opcode::Recv::new(types::Fd(fd), std::ptr::null_mut(), 0)
+            .buf_group(RING_GROUP)
+            .build()
+            .flags(squeue::Flags::BUFFER_SELECT)
+            .user_data(OP_BIT | u64::from(idx));
+        self.push_op(&mut ops, idx, &e)
+    }
+
+    /// Queues a recv of up to `len` bytes on `fd` into a buffer the operation owns (the
+    /// fallback when the ring is empty).
+    pub(crate) fn submit_recv_owned(
+        &self,
+        fd: RawFd,
+        len: usize,
+        key: Option<usize>,
+        waker: &Waker,
+    ) -> io::Result<u32> {
+        let mut ops = lock(&self.ops);
+        let mut buf = vec![0u8; len];
+        let ptr = buf.as_mut_ptr();
+        let len = u32::try_from(len).unwrap_or(u32::MAX);
+        // The `Vec`'s heap block does not move when the `Vec` moves into the slot.
+        let idx = ops.insert(Some(buf), false, key, waker.clone());
+        let e = opcode::Recv::new(types::Fd(fd), ptr, len)
+            .build()
+            .user_data(OP_BIT | u64::from(idx));
+        self.push_op(&mut ops, idx, &e)
+    }
+
+    fn push_op(&self, ops: &mut Ops, idx: u32, e: &squeue::Entry) -> io::Result<u32> {
+        match self.push(std::slice::from_ref(e), false) {
+            Ok(()) => Ok(idx),
+            Err(err) => {
+                // Never queued (or queued and the enter failed: then it may still complete,
+                // so keep its slot as an orphan until the CQE comes).
+                ops.orphan(idx);
+                Err(err)
+            }
+        }
+    }
+
+    /// The result, flags and buffer of operation `idx` once its CQE has been reaped (the
+    /// slot is freed); until then `None`, and `waker` is woken when it is.
+    pub(crate) fn take_op(&self, idx: u32, waker: &Waker) -> Option<(i32, u32, Option<Vec<u8>>)> {
+        lock(&self.ops).take(idx, waker)
+    }
+
+    /// The owner of operation `idx` goes away: the slot keeps its buffer until the CQE, and
+    /// the operation is cancelled.
+    pub(crate) fn orphan_op(&self, idx: u32) {
+        let in_flight = lock(&self.ops).orphan(idx);
+        if in_flight {
+            let cancel = opcode::AsyncCancel::new(OP_BIT | u64::from(idx))
+                .build()
+                .user_data(IGNORE);
+            // Submitted now: the operation holds its file open until it ends.
+            let _ = self.push(&[cancel], true);
+        }
+    }
+
+    /// Runs `f` on the ring buffer `bid` (its first `len` bytes), which a completion handed
+    /// over; `recycle` gives it back to the ring afterwards.
+    pub(crate) fn with_ring_buf<R>(
+        &self,
+        bid: u16,
+        len: usize,
+        recycle: bool,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> R {
+        let mut ops = lock(&self.ops);
+        let ring = ops.ring.as_mut().expect("a buffer id comes from the ring");
+        let r = f(ring.buf(bid, len));
+        if recycle {
+            ring.recycle(bid);
+        }
+        r
+    }
+
+    /// Gives ring buffer `bid` back without reading it.
+    pub(crate) fn recycle(&self, bid: u16) {
+        if let Some(ring) = lock(&self.ops).ring.as_mut() {
+            ring.recycle(bid);
+        }
+    }
+
+    /// Operations whose CQE has not been reaped yet.
+    #[cfg(test)]
+    pub(crate) fn ops_in_flight(&self) -> usize {
+        lock(&self.ops).in_flight
+    }
+
     pub(crate) fn notify(&self) -> io::Result<()> {
         match rustix::io::write(self.eventfd.as_fd(), &1u64.to_ne_bytes()) {
             Ok(_) => Ok(()),
@@ -506,6 +703,31 @@ impl Uring {
     }
 }
 
+impl Drop for Uring {
+    /// Keeps the buffer-lifetime invariant at the end: cancels every operation still in
+    /// flight and reaps until their CQEs are in (bounded); if some never come, the slots'
+    /// buffers and the ring are leaked rather than freed under the kernel.
+    fn drop(&mut self) {
+        if lock(&self.ops).in_flight == 0 {
+            return;
+        }
+        let cancel = opcode::AsyncCancel2::new(types::CancelBuilder::any())
+            .build()
+            .user_data(IGNORE);
+        let _ = self.push(&[cancel], true);
+        let mut out = Vec::new();
+        for _ in 0..100 {
+            if lock(&self.ops).in_flight == 0 {
+                return;
+            }
+            let _ = self.wait(&mut out, Some(Duration::from_millis(10)));
+            out.clear();
+        }
+        let ops = std::mem::take(&mut *lock(&self.ops));
+        std::mem::forget(ops);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -519,6 +741,160 @@ mod tests {
                 eprintln!("io_uring unavailable here ({e}); skipping");
                 None
             }
+        }
+    }
+
+    /// Reaps until operation `idx` is done (bounded); returns its result, flags and buffer.
+    fn finish(u: &Uring, idx: u32) -> (i32, u32, Option<Vec<u8>>) {
+        let waker = std::task::Waker::noop();
+        let mut out = Vec::new();
+        for _ in 0..500 {
+            if let Some(r) = u.take_op(idx, waker) {
+                return r;
+            }
+            u.wait(&mut out, Some(Duration::from_millis(10))).unwrap();
+        }
+        panic!("operation {idx} never completed");
+    }
+
+    #[test]
+    fn a_ring_recv_completes_with_the_data() {
+        let Some(u) = ring() else { return };
+        if !u.has_buf_ring() {
+            return;
+        }
+        let (a, mut b) = UnixStream::pair().unwrap();
+        b.write_all(b"hello ring").unwrap();
+        let idx = u
+            .submit_recv(a.as_raw_fd(), None, std::task::Waker::noop())
+            .unwrap();
+        let (res, flags, buf) = finish(&u, idx);
+        assert_eq!(res, 10);
+        assert!(buf.is_none());
+        let bid = cqueue::buffer_select(flags).expect("a ring buffer");
+        let data = u.with_ring_buf(bid, res as usize, true, |d| d.to_vec());
+        assert_eq!(data, b"hello ring");
+        assert_eq!(u.ops_in_flight(), 0);
+    }
+
+    #[test]
+    fn an_owned_recv_completes_into_its_buffer() {
+        let Some(u) = ring() else { return };
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let idx = u
+            .submit_recv_owned(a.as_raw_fd(), 64, None, std::task::Waker::noop())
+            .unwrap();
+        b.write_all(b"owned").unwrap();
+        let (res, _, buf) = finish(&u, idx);
+        assert_eq!(res, 5);
+        assert_eq!(&buf.unwrap()[..5], b"owned");
+    }
+
+    /// The owner goes away while the recv is in flight: the slot keeps the buffer until the
+    /// CQE (the cancellation's `ECANCELED`) is reaped, then frees it; the data sent afterwards
+    /// was never taken by the cancelled operation.
+    #[test]
+    fn an_orphaned_op_keeps_its_buffer_until_its_completion() {
+        let Some(u) = ring() else { return };
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let idx = u
+            .submit_recv_owned(a.as_raw_fd(), 4096, None, std::task::Waker::noop())
+            .unwrap();
+        let mut out = Vec::new();
+        // Submitted and parked in the kernel (no data yet).
+        u.wait(&mut out, Some(Duration::ZERO)).unwrap();
+        u.orphan_op(idx);
+        assert!(lock(&u.ops).holds_buffer(idx), "freed before its CQE");
+        assert_eq!(u.ops_in_flight(), 1);
+        for _ in 0..500 {
+            if u.ops_in_flight() == 0 {
+                break;
+            }
+            u.wait(&mut out, Some(Duration::from_millis(10))).unwrap();
+        }
+        assert_eq!(u.ops_in_flight(), 0, "the cancellation never completed");
+        // The cancelled recv took nothing: the bytes are still the socket's.
+        b.write_all(b"late").unwrap();
+        let mut got = [0u8; 4];
+        std::io::Read::read_exact(&mut &a, &mut got).unwrap();
+        assert_eq!(&got, b"late");
+    }
+
+    /// Dropping the ring with operations in flight cancels and reaps them first.
+    #[test]
+    fn dropping_the_ring_with_ops_in_flight_reaps_them() {
+        let Some(u) = ring() else { return };
+        let (a, _b) = UnixStream::pair().unwrap();
+        for _ in 0..8 {
+            u.submit_recv_owned(a.as_raw_fd(), 128, None, std::task::Waker::noop())
+                .unwrap();
+        }
+        drop(u);
+    }
+
+    #[test]
+    fn many_ops_in_flight_complete_each_with_its_own_data() {
+        let Some(u) = ring() else { return };
+        if !u.has_buf_ring() {
+            return;
+        }
+        let pairs: Vec<_> = (0..64).map(|_| UnixStream::pair().unwrap()).collect();
+        let idxs: Vec<u32> = pairs
+            .iter()
+            .map(|(a, _)| {
+                u.submit_recv(a.as_raw_fd(), None, std::task::Waker::noop())
+                    .unwrap()
+            })
+            .collect();
+        for (i, (_, b)) in pairs.iter().enumerate() {
+            (&*b).write_all(format!("msg {i}").as_bytes()).unwrap();
+        }
+        for (i, idx) in idxs.into_iter().enumerate() {
+            let (res, flags, _) = finish(&u, idx);
+            assert!(res > 0, "op {i}: {res}");
+            let bid = cqueue::buffer_select(flags).unwrap();
+            let d = u.with_ring_buf(bid, res as usize, true, |d| d.to_vec());
+            assert_eq!(d, format!("msg {i}").as_bytes());
+        }
+        assert_eq!(u.ops_in_flight(), 0);
+    }
+
+    /// More recvs than ring buffers, none given back: the kernel answers `ENOBUFS` (taking no
+    /// data) once the ring is dry.
+    #[test]
+    fn a_dry_ring_answers_enobufs_without_taking_data() {
+        let Some(u) = ring() else { return };
+        if !u.has_buf_ring() {
+            return;
+        }
+        let n = usize::from(RING_ENTRIES) + 2;
+        let pairs: Vec<_> = (0..n).map(|_| UnixStream::pair().unwrap()).collect();
+        for (_, b) in &pairs {
+            (&*b).write_all(b"x").unwrap();
+        }
+        let mut held = Vec::new();
+        let mut dry = Vec::new();
+        for (i, (a, _)) in pairs.iter().enumerate() {
+            let idx = u
+                .submit_recv(a.as_raw_fd(), None, std::task::Waker::noop())
+                .unwrap();
+            let (res, flags, _) = finish(&u, idx);
+            if res == -rustix::io::Errno::NOBUFS.raw_os_error() {
+                dry.push(i);
+            } else {
+                assert_eq!(res, 1);
+                held.push(cqueue::buffer_select(flags).unwrap());
+            }
+        }
+        assert_eq!(held.len(), usize::from(RING_ENTRIES));
+        assert_eq!(dry.len(), 2);
+        for i in dry {
+            let mut b = [0u8; 1];
+            std::io::Read::read_exact(&mut &pairs[i].0, &mut b).unwrap();
+            assert_eq!(&b, b"x");
+        }
+        for bid in held {
+            u.recycle(bid);
         }
     }
 
