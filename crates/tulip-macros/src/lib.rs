@@ -7,6 +7,10 @@
 //!   is idle; `tulip::time::advance` moves it by hand);
 //! - `workers = N`: worker threads (1, asyncio's single-threaded loop, by default);
 //! - `debug = true`: debug mode;
+//! - `seed = N`: a seeded schedule (`RunnerBuilder::seed`; otherwise `TULIP_SEED` decides). A
+//!   test that panics under a seed prints `TULIP_SEED=<n>` on stderr, to replay it;
+//! - `fifo = true`: FIFO order whatever `TULIP_SEED` says (`RunnerBuilder::fifo`), for a test
+//!   of the order of ready tasks;
 //! - `unhandled_panic = "..."`: what a task panic does to the run — `"ignore"` (report it
 //!   and go on: `UnhandledPanic::Log`), `"unobserved"` (stop the run when nobody retrieves
 //!   the panic: `UnhandledPanic::ShutdownIfUnobserved`) or `"shutdown_loop"` (stop the run
@@ -48,8 +52,12 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// }
 /// ```
 ///
-/// Options: `start_paused = bool`, `workers = N`, `debug = bool`,
+/// Options: `start_paused = bool`, `workers = N`, `debug = bool`, `seed = N`, `fifo = bool`,
 /// `unhandled_panic = "ignore" | "unobserved" | "shutdown_loop"`.
+///
+/// Under a seed (`seed = N`, or the `TULIP_SEED` environment variable) the loop picks among
+/// ready tasks from a seeded generator instead of FIFO order, and a failing test prints
+/// `TULIP_SEED=<n>` on stderr so that the same schedule can be replayed.
 ///
 /// By default (`"unobserved"`) the test fails when a task of it panics and nobody retrieves
 /// the panic: the task's handle is dropped or detached without being awaited. A test that
@@ -95,13 +103,13 @@ fn parse_args(args: TokenStream, is_test: bool) -> Result<Vec<(String, TokenTree
             .next()
             .ok_or_else(|| (key.span(), format!("missing value for `{name}`")))?;
         match name.as_str() {
-            "start_paused" | "debug" => match &value {
+            "start_paused" | "debug" | "fifo" => match &value {
                 TokenTree::Ident(i) if i.to_string() == "true" || i.to_string() == "false" => {}
                 _ => return Err((value.span(), format!("`{name}` takes `true` or `false`"))),
             },
-            "workers" => match &value {
+            "workers" | "seed" => match &value {
                 TokenTree::Literal(_) => {}
-                _ => return Err((value.span(), "`workers` takes an integer".into())),
+                _ => return Err((value.span(), format!("`{name}` takes an integer"))),
             },
             "unhandled_panic" => {
                 let policy = match value.to_string().as_str() {
@@ -124,8 +132,8 @@ fn parse_args(args: TokenStream, is_test: bool) -> Result<Vec<(String, TokenTree
                 return Err((
                     key.span(),
                     format!(
-                        "unknown option `{name}`; expected `start_paused`, `workers`, `debug` \
-                         or `unhandled_panic`"
+                        "unknown option `{name}`; expected `start_paused`, `workers`, `debug`, \
+                         `seed`, `fifo` or `unhandled_panic`"
                     ),
                 ))
             }

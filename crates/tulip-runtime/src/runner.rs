@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tulip_executor::{
-    Driver, ExceptionContext, ExceptionHandler, Executor, ExecutorConfig, TaskHookInfo, TaskHooks,
-    UnhandledPanic,
+    call_exception_handler, Driver, ExceptionContext, ExceptionHandler, Executor, ExecutorConfig,
+    ReportKind, TaskHookInfo, TaskHooks, UnhandledPanic,
 };
 use tulip_reactor::{Backend, Reactor};
 use tulip_time::Clock;
@@ -50,6 +50,8 @@ pub struct RunnerBuilder {
     handle_ctrl_c: bool,
     eager_tasks: bool,
     hooks: TaskHooks,
+    /// The seeded schedule, or why `TULIP_SEED` could not be read (reported by `try_build`).
+    seed: Result<Option<u64>, String>,
 }
 
 impl fmt::Debug for RunnerBuilder {
@@ -66,6 +68,7 @@ impl fmt::Debug for RunnerBuilder {
             .field("handle_ctrl_c", &self.handle_ctrl_c)
             .field("eager_tasks", &self.eager_tasks)
             .field("hooks", &self.hooks)
+            .field("seed", &self.seed)
             .finish_non_exhaustive()
     }
 }
@@ -92,6 +95,72 @@ impl Default for RunnerBuilder {
             handle_ctrl_c: true,
             eager_tasks: false,
             hooks: TaskHooks::new(),
+            seed: seed_from_env(),
+        }
+    }
+}
+
+/// What `TULIP_SEED` asks for: unset or empty is no seed; `random` is a fresh seed (printed
+/// to stderr, so that the run can be replayed); otherwise a `u64`, decimal or `0x` hex.
+fn seed_from_env() -> Result<Option<u64>, String> {
+    match std::env::var("TULIP_SEED") {
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(v)) => {
+            Err(format!("TULIP_SEED={v:?} is not a number or `random`"))
+        }
+        Ok(v) => parse_seed(&v),
+    }
+}
+
+/// [`seed_from_env`] on the variable's value.
+fn parse_seed(v: &str) -> Result<Option<u64>, String> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    if v.eq_ignore_ascii_case("random") {
+        let seed = fresh_seed();
+        eprintln!("tulip: TULIP_SEED=random picked TULIP_SEED={seed}");
+        return Ok(Some(seed));
+    }
+    let parsed = match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => v.parse::<u64>(),
+    };
+    parsed
+        .map(Some)
+        .map_err(|e| format!("TULIP_SEED={v:?} is not a u64 or `random`: {e}"))
+}
+
+/// A seed that differs from run to run (std's per-process hash keys, the time, a counter).
+fn fresh_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        h.write_u128(t.as_nanos());
+    }
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+/// Says on stderr which seed a loop ran under when a `run` of it unwinds (a failing test
+/// under `TULIP_SEED`), so that the failure can be replayed.
+struct SeedNote {
+    seed: u64,
+    workers: usize,
+}
+
+impl Drop for SeedNote {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "tulip: this loop ran a seeded schedule: TULIP_SEED={} (workers: {}); run \
+                 again with TULIP_SEED={} to replay it",
+                self.seed, self.workers, self.seed
+            );
         }
     }
 }
@@ -143,6 +212,62 @@ impl RunnerBuilder {
         } else {
             n
         };
+        self
+    }
+
+    /// A seeded schedule (default: none, unless the `TULIP_SEED` environment variable gives
+    /// one; this call overrides it). Each time the loop takes a ready task it picks one of the
+    /// first ready ones from a generator seeded with `seed`, instead of the oldest: a bug that
+    /// depends on the order in which ready tasks run shows up under some seed, and the same
+    /// seed replays it. Callbacks (`call_soon`, done-callbacks) keep their place in FIFO order
+    /// relative to everything queued before and after them, as in asyncio's ready queue; only
+    /// tasks move among tasks. With one worker the whole schedule replays exactly, given the same
+    /// inputs (I/O readiness and timers: use [`start_paused`](Self::start_paused) for virtual
+    /// time); with several workers the choices are seeded but thread timing is not. When a
+    /// `run` of a seeded loop panics (a failing test), the seed is printed on stderr.
+    ///
+    /// `TULIP_SEED=random` picks a fresh seed for every loop and prints it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    ///
+    /// let order = |seed| {
+    ///     let runner = tulip_runtime::Runner::builder().seed(seed).build();
+    ///     runner.run(async {
+    ///         let log = Rc::new(RefCell::new(Vec::new()));
+    ///         let tasks: Vec<_> = (0..4)
+    ///             .map(|i| {
+    ///                 let log = log.clone();
+    ///                 tulip_executor::spawn_local(async move { log.borrow_mut().push(i) })
+    ///             })
+    ///             .collect();
+    ///         for t in tasks {
+    ///             t.await.unwrap();
+    ///         }
+    ///         log.take()
+    ///     })
+    /// };
+    /// // The same seed gives the same schedule.
+    /// assert_eq!(order(7), order(7));
+    /// let mut sorted = order(7);
+    /// sorted.sort();
+    /// assert_eq!(sorted, [0, 1, 2, 3]);
+    /// ```
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Ok(Some(seed));
+        self
+    }
+
+    /// With `true`: no seeded schedule, whatever `TULIP_SEED` says (ready tasks run in FIFO
+    /// order), for a test of the order of ready tasks, which a seed relaxes on purpose (see
+    /// [`seed`](Self::seed)). `false` leaves the seed as it is.
+    pub fn fifo(mut self, fifo: bool) -> Self {
+        if fifo {
+            self.seed = Ok(None);
+        }
         self
     }
 
@@ -295,9 +420,13 @@ impl RunnerBuilder {
     ///
     /// # Errors
     ///
-    /// Fails if the backend is unavailable, or the OS refuses to create the poller or the
+    /// Fails if `TULIP_SEED` is neither a number nor `random`, if the backend is unavailable,
+    /// or if the OS refuses to create the poller or the
     /// worker threads.
     pub fn try_build(self) -> std::io::Result<Runner> {
+        let seed = self
+            .seed
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let clock = if self.start_paused {
             Clock::paused()
         } else {
@@ -334,6 +463,7 @@ impl RunnerBuilder {
         config.workers = self.workers;
         config.eager_tasks = self.eager_tasks;
         config.hooks = self.hooks;
+        config.seed = seed;
         config.thread_name = format!("{}-worker", self.thread_name);
         config.thread_start = Some(Arc::new(move || {
             let reactor_guard = start_reactor.enter();
@@ -355,6 +485,8 @@ impl RunnerBuilder {
                 }
             }));
         }
+        #[cfg(unix)]
+        crate::remote::register(&handle);
         Ok(Runner {
             executor,
             reactor,
@@ -409,11 +541,26 @@ struct ReactorDriver(Reactor);
 
 impl Driver for ReactorDriver {
     fn park(&self, timeout: Option<Duration>, may_advance_time: bool) {
-        if let Err(e) = self.0.park_with(timeout, may_advance_time) {
-            // The OS wait itself failed (not an interruption): say so and back off a little so a
-            // persistent failure does not spin.
-            eprintln!("tulip: the reactor's wait failed: {e}");
-            std::thread::sleep(Duration::from_millis(1));
+        let parked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.0.park_with(timeout, may_advance_time)
+        }));
+        match parked {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                // The OS wait itself failed (not an interruption): say so and back off a little
+                // so a persistent failure does not spin.
+                eprintln!("tulip: the reactor's wait failed: {e}");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(payload) => {
+                // A foreign waker (a future polled by hand with a waker of its own) panicked
+                // when a timer or I/O event woke it. The reactor woke every other waker first;
+                // the panic is reported like a callback's, and the loop goes on.
+                let mut ctx = ExceptionContext::new(ReportKind::CallbackPanic);
+                ctx.payload = Some(&*payload);
+                ctx.note = Some("a waker panicked when the reactor woke it");
+                call_exception_handler(&ctx);
+            }
         }
     }
 
@@ -472,6 +619,10 @@ impl Runner {
         );
         let _reactor = self.reactor.enter();
         let _loop = self.handle.enter();
+        let _seed_note = self.executor.seed().map(|seed| SeedNote {
+            seed,
+            workers: self.executor.workers(),
+        });
         let interrupt = if self.handle_ctrl_c {
             tulip_signal::Interrupt::install().unwrap_or_else(|e| {
                 eprintln!("tulip: cannot install the Ctrl-C handler: {e}");
@@ -510,6 +661,12 @@ impl Runner {
     /// Number of workers (1 for asyncio's single-threaded loop).
     pub fn workers(&self) -> usize {
         self.executor.workers()
+    }
+
+    /// The seed of this loop's seeded schedule ([`RunnerBuilder::seed`], `TULIP_SEED`), if
+    /// any.
+    pub fn seed(&self) -> Option<u64> {
+        self.executor.seed()
     }
 
     /// Runs the loop until [`LoopHandle::stop`] is called (asyncio's `run_forever`).
@@ -631,4 +788,20 @@ pub fn run<F: Future>(future: F) -> F::Output {
 /// As [`run`].
 pub fn block_on<F: Future>(future: F) -> F::Output {
     run(future)
+}
+
+#[cfg(test)]
+mod seed_tests {
+    use super::parse_seed;
+
+    #[test]
+    fn tulip_seed_values() {
+        assert_eq!(parse_seed(""), Ok(None));
+        assert_eq!(parse_seed(" 42 "), Ok(Some(42)));
+        assert_eq!(parse_seed("0x2a"), Ok(Some(42)));
+        assert!(parse_seed("random").unwrap().is_some());
+        let err = parse_seed("many").unwrap_err();
+        assert!(err.contains("TULIP_SEED=\"many\""), "{err}");
+        assert!(parse_seed("-1").is_err());
+    }
 }

@@ -23,6 +23,7 @@ use concurrent_queue::ConcurrentQueue;
 
 use crate::current::{self, with_ctx, Ctx, RunningGuard};
 use crate::executor::shared::Shared;
+use crate::scheduler::seeded::SeededRng;
 use crate::scheduler::segqueue::SegQueue;
 use crate::scheduler::{drain_on_close, run_callback, Flavor, MainWake, Remote};
 use crate::task::meta::TaskMeta;
@@ -100,11 +101,36 @@ pub(crate) struct StLocal {
     pub(crate) shared: Arc<Shared>,
     /// The run queue (FIFO, as asyncio's ready queue).
     queue: RefCell<SegQueue<Ready>>,
+    /// With a seed: what picks the next item among the first ready ones (see `seeded.rs`).
+    seeded: Option<SeededRng>,
 }
 
 impl StLocal {
+    /// The next item: the oldest, or with a seed the one the generator picks.
     fn pop(&self) -> Option<Ready> {
-        self.queue.borrow_mut().pop_front()
+        match &self.seeded {
+            None => self.queue.borrow_mut().pop_front(),
+            Some(rng) => self.pop_seeded(rng),
+        }
+    }
+
+    /// [`pop`](Self::pop) for the loop, which knows at compile time whether it is seeded: the
+    /// FIFO loop has no branch on the seed at all.
+    #[inline]
+    fn pop_in<const SEEDED: bool>(&self) -> Option<Ready> {
+        if SEEDED {
+            self.pop()
+        } else {
+            self.queue.borrow_mut().pop_front()
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn pop_seeded(&self, rng: &SeededRng) -> Option<Ready> {
+        self.queue
+            .borrow_mut()
+            .pop_from_head(|q| rng.pop(q, |item| matches!(item, Ready::Call(_))))
     }
 
     /// Moves everything from the injector to the local queue.
@@ -147,11 +173,12 @@ pub(crate) struct StExecutor {
 }
 
 impl StExecutor {
-    pub(crate) fn new(shared: Arc<Shared>) -> StExecutor {
+    pub(crate) fn new(shared: Arc<Shared>, seed: Option<u64>) -> StExecutor {
         StExecutor {
             local: Rc::new(StLocal {
                 shared,
                 queue: RefCell::new(SegQueue::new()),
+                seeded: seed.map(|s| SeededRng::new(s, 0)),
             }),
         }
     }
@@ -165,6 +192,16 @@ impl StExecutor {
     }
 
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        // One branch per `block_on`, not per item: the loop is compiled once for FIFO order
+        // and once for a seeded schedule.
+        if self.local.seeded.is_some() {
+            self.run_loop::<F, true>(future)
+        } else {
+            self.run_loop::<F, false>(future)
+        }
+    }
+
+    fn run_loop<F: Future, const SEEDED: bool>(&self, future: F) -> F::Output {
         let _enter = current::enter(self.ctx());
         let _running = RunningGuard::set();
         current::set_worker_index(0);
@@ -182,9 +219,9 @@ impl StExecutor {
 
         let mut ticks: u32 = 0;
         loop {
-            let item = match local.pop() {
+            let item = match local.pop_in::<SEEDED>() {
                 Some(item) => Some(item),
-                None if local.drain_injector() > 0 => local.pop(),
+                None if local.drain_injector() > 0 => local.pop_in::<SEEDED>(),
                 None => None,
             };
             match item {

@@ -2,6 +2,7 @@
 //!
 //! - [`current_thread`]: asyncio's single-threaded loop (one FIFO run queue, [`segqueue`]).
 //! - [`multi_thread`]: work-stealing workers, which sleep and wake through [`idle`].
+//! - [`seeded`]: the choices both make instead of FIFO order when given a seed.
 //!
 //! What both flavours share lives here: async-task's [`schedule`] function, the items other
 //! threads send a loop ([`Remote`]), the main future's waker ([`MainWake`]), running a
@@ -10,6 +11,7 @@
 pub(crate) mod current_thread;
 pub(crate) mod idle;
 pub(crate) mod multi_thread;
+pub(crate) mod seeded;
 pub(crate) mod segqueue;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};

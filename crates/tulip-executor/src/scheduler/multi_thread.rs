@@ -53,6 +53,7 @@ use crate::current::{self, with_ctx, Ctx, RunningGuard};
 use crate::executor::shared::Shared;
 use crate::registry::Entry;
 use crate::scheduler::idle::{DriverPark, Idle};
+use crate::scheduler::seeded::{self, SeededRng};
 use crate::scheduler::{drain_on_close, run_callback, Flavor, MainWake, Remote as Item};
 use crate::task::meta::{TaskMeta, NOT_PINNED};
 use crate::task_local::MainLocals;
@@ -189,10 +190,13 @@ pub(crate) struct WorkerLocal {
     rng: Cell<u64>,
     /// Whether this worker was woken to search and has not found work yet.
     searching: Cell<bool>,
+    /// With a seed: what makes this worker's scheduling choices (see `seeded.rs`).
+    seeded: Option<SeededRng>,
 }
 
 impl WorkerLocal {
-    fn new(shared: Arc<Shared>, index: usize) -> WorkerLocal {
+    fn new(shared: Arc<Shared>, index: usize, seed: Option<u64>) -> WorkerLocal {
+        let seeded = seed.map(|s| SeededRng::new(s, index as u64));
         WorkerLocal {
             shared,
             index,
@@ -200,8 +204,13 @@ impl WorkerLocal {
             lifo_streak: Cell::new(0),
             pinned: RefCell::new(VecDeque::new()),
             tick: Cell::new(0),
-            rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1)),
+            // xorshift's state must not be zero; `mix` of a nonzero value is nonzero.
+            rng: Cell::new(match &seeded {
+                None => 0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1),
+                Some(r) => r.next_u64() | 1,
+            }),
             searching: Cell::new(false),
+            seeded,
         }
     }
 
@@ -280,14 +289,14 @@ impl WorkerLocal {
             self.push_back(r);
         }
         self.lifo_streak.set(0);
-        if let Some(item) = self.pinned.borrow_mut().pop_front() {
+        if let Some(item) = self.pop_pinned() {
             return Some(item);
         }
-        if let Ok(r) = self.me().queue.pop() {
+        if let Some(r) = self.pop_queue() {
             return Some(LocalItem::Task(r));
         }
         self.drain_inbox();
-        if let Some(item) = self.pinned.borrow_mut().pop_front() {
+        if let Some(item) = self.pop_pinned() {
             return Some(item);
         }
         if let Ok(item) = mt.injector.pop() {
@@ -306,6 +315,48 @@ impl WorkerLocal {
             return Some(item.into());
         }
         self.steal()
+    }
+
+    /// The next item of the pinned deque: its front, or with a seed one of its first ones
+    /// (callbacks keep their FIFO order).
+    #[inline]
+    fn pop_pinned(&self) -> Option<LocalItem> {
+        let mut pinned = self.pinned.borrow_mut();
+        match &self.seeded {
+            None => pinned.pop_front(),
+            Some(rng) => rng.pop(&mut pinned, |item| {
+                matches!(item, LocalItem::Call(_) | LocalItem::SendCall(_))
+            }),
+        }
+    }
+
+    /// The next task of this worker's stealable queue: its front, or with a seed the front
+    /// after a seeded rotation (the queue is a concurrent FIFO, so the seeded choice moves the
+    /// tasks it skips to the back).
+    #[inline]
+    fn pop_queue(&self) -> Option<Runnable<TaskMeta>> {
+        let r = self.me().queue.pop().ok()?;
+        match &self.seeded {
+            None => Some(r),
+            Some(rng) => self.rotate_seeded(rng, r),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn rotate_seeded(
+        &self,
+        rng: &SeededRng,
+        mut r: Runnable<TaskMeta>,
+    ) -> Option<Runnable<TaskMeta>> {
+        let skip = rng.below((self.me().queue.len() + 1).min(seeded::WINDOW));
+        for _ in 0..skip {
+            // Only this worker pushes to its queue, and it just popped: there is room.
+            self.push_back(r);
+            // `None`: thieves took everything meanwhile (they run it).
+            r = self.me().queue.pop().ok()?;
+        }
+        Some(r)
     }
 
     /// Takes half of a random victim's queue.
@@ -460,8 +511,9 @@ pub(crate) fn schedule(runnable: Runnable<TaskMeta>, woken_while_running: bool) 
         let r = runnable.take().expect("present");
         let mt = mt(&w.shared);
         if pinned == NOT_PINNED {
-            if woken_while_running {
-                // A yield: go to the back, do not pre-empt others.
+            if woken_while_running || w.seeded.as_ref().is_some_and(SeededRng::coin) {
+                // A yield: go to the back, do not pre-empt others. (With a seed, a coin
+                // decides whether a woken task takes the LIFO slot.)
                 w.push_back(r);
             } else {
                 w.push_lifo(r);
@@ -543,11 +595,12 @@ impl MtExecutor {
         shared: Arc<Shared>,
         thread_start: Option<ThreadStart>,
         name: &str,
+        seed: Option<u64>,
     ) -> std::io::Result<MtExecutor> {
         let n = mt(&shared).n();
         mt(&shared).idle.set_thread(0);
         let exec = MtExecutor {
-            local: Rc::new(WorkerLocal::new(shared.clone(), 0)),
+            local: Rc::new(WorkerLocal::new(shared.clone(), 0, seed)),
             shared,
             threads: RefCell::new(Vec::new()),
         };
@@ -556,7 +609,7 @@ impl MtExecutor {
             let start = thread_start.clone();
             let handle = std::thread::Builder::new()
                 .name(format!("{name}-{i}"))
-                .spawn(move || worker_main(shared, i, start));
+                .spawn(move || worker_main(shared, i, start, seed));
             match handle {
                 Ok(h) => exec.threads.borrow_mut().push(h),
                 Err(e) => {
@@ -670,10 +723,10 @@ impl Drop for MtExecutor {
     }
 }
 
-fn worker_main(shared: Arc<Shared>, index: usize, start: Option<ThreadStart>) {
+fn worker_main(shared: Arc<Shared>, index: usize, start: Option<ThreadStart>, seed: Option<u64>) {
     mt(&shared).idle.set_thread(index);
     let _guards = start.map(|f| f());
-    let local = Rc::new(WorkerLocal::new(shared, index));
+    let local = Rc::new(WorkerLocal::new(shared, index, seed));
     let _enter = current::enter(Ctx::Mt(local.clone()));
     let _running = RunningGuard::set();
     local.run(&mut || false);

@@ -75,6 +75,20 @@ impl<T> SegQueue<T> {
         }
     }
 
+    /// Removes the item `take` chooses from the oldest segment (a seeded pop: it picks among
+    /// the front items, see `seeded.rs`); `take` sees a non-empty segment.
+    pub(crate) fn pop_from_head(
+        &mut self,
+        take: impl FnOnce(&mut VecDeque<T>) -> Option<T>,
+    ) -> Option<T> {
+        if self.head.is_empty() {
+            // Move on to the next segment and put its first item back.
+            let first = self.next_segment()?;
+            self.head.push_front(first);
+        }
+        take(&mut self.head)
+    }
+
     /// `head` is empty: moves on to the next segment, if any.
     #[cold]
     fn next_segment(&mut self) -> Option<T> {
