@@ -156,15 +156,73 @@ impl fmt::Display for ExceptionContext<'_> {
 /// The loop's exception handler (asyncio's `loop.set_exception_handler`).
 pub type ExceptionHandler = Arc<dyn Fn(&ExceptionContext<'_>) + Send + Sync>;
 
-/// The default exception handler: one line on stderr.
+/// The default exception handler: one line on stderr; with the `tracing` feature, a `tracing`
+/// event instead, and with the `log` feature (and not `tracing`), a `log` record.
+///
+/// The event's target is `tulip::report`, its level `ERROR` for panics, errors and results
+/// never retrieved and `WARN` for slow polls, slow callbacks and a blocked loop; its message is
+/// the report's one line, and its fields are `kind`, `task_id`, `task_name`, `spawned_at` and
+/// `duration_ms` (those the report has). A report made inside a task's poll is inside that
+/// task's span. The `log` record has the same target, level and message.
 pub fn default_exception_handler() -> ExceptionHandler {
-    Arc::new(|report: &ExceptionContext<'_>| {
-        eprintln!("tulip: {report}");
-    })
+    Arc::new(|report: &ExceptionContext<'_>| emit(report))
+}
+
+/// What the default handler does with one report.
+fn emit(report: &ExceptionContext<'_>) {
+    #[cfg(feature = "tracing")]
+    trace_report(report);
+    #[cfg(all(feature = "log", not(feature = "tracing")))]
+    log::log!(target: "tulip::report", log_level(report.kind), "{report}");
+    #[cfg(not(any(feature = "tracing", feature = "log")))]
+    eprintln!("tulip: {report}");
+}
+
+/// Whether a report of `kind` is an error (rather than a warning) for `tracing` and `log`.
+#[cfg(any(feature = "tracing", feature = "log"))]
+fn is_error(kind: ReportKind) -> bool {
+    !matches!(
+        kind,
+        ReportKind::SlowPoll | ReportKind::SlowCallback | ReportKind::Blocked
+    )
+}
+
+#[cfg(all(feature = "log", not(feature = "tracing")))]
+fn log_level(kind: ReportKind) -> log::Level {
+    if is_error(kind) {
+        log::Level::Error
+    } else {
+        log::Level::Warn
+    }
+}
+
+/// A report as a `tracing` event (see [`default_exception_handler`]).
+#[cfg(feature = "tracing")]
+fn trace_report(r: &ExceptionContext<'_>) {
+    macro_rules! event {
+        ($level:expr) => {
+            tracing::event!(
+                target: "tulip::report",
+                $level,
+                kind = ?r.kind,
+                task_id = r.task_id.map(TaskId::as_u64),
+                task_name = r.task_name,
+                spawned_at = r.location.map(tracing::field::display),
+                duration_ms = r.duration.map(|d| d.as_secs_f64() * 1e3),
+                "{r}"
+            )
+        };
+    }
+    if is_error(r.kind) {
+        event!(tracing::Level::ERROR);
+    } else {
+        event!(tracing::Level::WARN);
+    }
 }
 
 /// Tells the exception handler of the loop running on this thread about `report` (asyncio's
-/// `loop.call_exception_handler`); outside a loop, the default handler prints it on stderr.
+/// `loop.call_exception_handler`); outside a loop, the default handler gets it (it prints it on
+/// stderr, or logs it with the `tracing` or `log` feature).
 /// A panic of the handler is contained.
 ///
 /// # Examples
@@ -187,7 +245,7 @@ pub fn call_exception_handler(report: &ExceptionContext<'_>) {
         None => false,
     });
     if !reported {
-        eprintln!("tulip: {report}");
+        emit(report);
     }
 }
 

@@ -7,7 +7,8 @@
 //!
 //! - **pidfd** (Linux 5.3+, the default there): `pidfd_open` right after the spawn; each wait
 //!   registers a duplicate of it with the reactor of the loop that waits, which reports it
-//!   readable when the child exits.
+//!   readable when the child exits. With no descriptor free for the duplicate (`EMFILE`),
+//!   the wait polls `waitpid` with a growing pause (1 to 100 ms) instead of failing.
 //! - **SIGCHLD** (other Unixes, a kernel that refuses pidfds, or `TULIP_REAPER=sigchld`): each
 //!   wait subscribes to SIGCHLD through tulip-signal and tries again after every delivery.
 //!
@@ -147,7 +148,24 @@ impl Proc {
         if let Some(fd) = &self.pidfd {
             // A registration of our own in the waiting loop's reactor: many waits (even on
             // different loops) each get theirs; a pidfd stays readable once the child exited.
-            let io = Async::new_nonblocking(fd.try_clone()?)?;
+            // Out of descriptors for the duplicate, the wait polls `waitpid` (which needs
+            // none) with a growing pause, trying the duplicate again each time, rather than
+            // fail: the child is ours and its exit is still there to collect.
+            let mut pause = std::time::Duration::from_millis(1);
+            let dup = loop {
+                match fd.try_clone() {
+                    Ok(dup) => break dup,
+                    Err(e) if out_of_descriptors(&e) => {
+                        tulip_reactor::sleep(pause).await;
+                        if let Some(status) = self.try_wait()? {
+                            return Ok(status);
+                        }
+                        pause = (pause * 2).min(std::time::Duration::from_millis(100));
+                    }
+                    Err(e) => return Err(e),
+                }
+            };
+            let io = Async::new_nonblocking(dup)?;
             return io
                 .read_with(|_| {
                     self.try_wait()?
@@ -166,6 +184,11 @@ impl Proc {
             }
         }
     }
+}
+
+/// Whether `e` says the process (`EMFILE`) or the system (`ENFILE`) has no descriptor left.
+fn out_of_descriptors(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
 
 /// Children whose reaper thread could not be spawned: tried again at each spawn.

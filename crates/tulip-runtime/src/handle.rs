@@ -589,6 +589,18 @@ impl LoopHandle {
         crate::dump::LoopDump::capture(self)
     }
 
+    /// A weak reference, for the remote dump's list of loops.
+    #[cfg(unix)]
+    pub(crate) fn downgrade(&self) -> std::sync::Weak<LoopShared> {
+        Arc::downgrade(&self.shared)
+    }
+
+    /// The loop behind a weak reference, if it is still there.
+    #[cfg(unix)]
+    pub(crate) fn upgrade(weak: &std::sync::Weak<LoopShared>) -> Option<LoopHandle> {
+        weak.upgrade().map(|shared| LoopHandle { shared })
+    }
+
     pub(crate) fn spawner_ref(&self) -> &Spawner {
         self.shared.spawner()
     }

@@ -15,6 +15,9 @@
 //! - Eager tasks and task hooks: [`RunnerBuilder::eager_tasks`],
 //!   [`RunnerBuilder::on_task_spawn`] and the poll and termination hooks.
 //! - [`block_on`]: run one future from synchronous code.
+//! - [`LoopHandle::dump`]: every task of a loop, as text or JSON; on Unix also from outside
+//!   the process when `TULIP_DUMP_SOCKET` or `TULIP_DUMP_SIGNAL` is set (see
+//!   [`LoopDump`]; not available on other platforms).
 //! - [`to_thread`] / [`spawn_blocking`]: run blocking closures on the loop's bounded blocking
 //!   pool (asyncio's `to_thread` / `run_in_executor`).
 //!
@@ -54,6 +57,8 @@ mod dump;
 mod fd;
 pub mod future;
 mod handle;
+#[cfg(unix)]
+mod remote;
 mod runner;
 
 pub use blocking::{spawn_blocking, to_thread, BlockingTask, ShutdownReport, ToThread};

@@ -333,22 +333,34 @@ impl WakeList {
 
     /// Wakes every waker, in the order they were added. Call it after releasing the lock
     /// the wakers were collected under.
+    ///
+    /// # Panics
+    ///
+    /// If a waker panics, the ones after it are woken all the same, and then the first
+    /// panic is resumed: one bad waker does not keep the other waiters asleep.
     #[inline(always)]
     pub fn wake(self) {
         // `more` is only used once `first` is taken.
         if let Some(waker) = self.first {
-            waker.wake();
-            if !self.more.is_empty() {
-                wake_all(self.more);
+            if self.more.is_empty() {
+                waker.wake();
+            } else {
+                wake_all(waker, self.more);
             }
         }
     }
 }
 
 #[cold]
-fn wake_all(wakers: Vec<Waker>) {
-    for waker in wakers {
-        waker.wake();
+fn wake_all(first: Waker, more: Vec<Waker>) {
+    let mut panic = None;
+    for waker in std::iter::once(first).chain(more) {
+        if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake())) {
+            panic.get_or_insert(p);
+        }
+    }
+    if let Some(p) = panic {
+        std::panic::resume_unwind(p);
     }
 }
 

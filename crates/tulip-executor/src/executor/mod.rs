@@ -50,6 +50,14 @@ pub struct ExecutorConfig {
     pub eager_tasks: bool,
     /// Callbacks at spawn, around each poll and at the end of every task.
     pub hooks: TaskHooks,
+    /// A seeded schedule (`None`, the default, keeps FIFO order): each run-queue pop picks
+    /// among the first ready tasks from a generator seeded with this, so that a bug that
+    /// depends on the order of ready tasks shows up under some seed and replays under the same
+    /// one. Callbacks keep their FIFO order among themselves (asyncio's promise). With one
+    /// worker the whole schedule is a function of the seed and of the inputs (I/O readiness,
+    /// timers); with several, the choices are seeded but thread timing is not. See
+    /// `docs/reliability.md`, "Seeded schedules".
+    pub seed: Option<u64>,
 }
 
 impl ExecutorConfig {
@@ -66,6 +74,7 @@ impl ExecutorConfig {
             thread_name: "tulip-worker".into(),
             eager_tasks: false,
             hooks: TaskHooks::new(),
+            seed: None,
         }
     }
 }
@@ -75,6 +84,7 @@ impl fmt::Debug for ExecutorConfig {
         f.debug_struct("ExecutorConfig")
             .field("workers", &self.workers)
             .field("thread_name", &self.thread_name)
+            .field("seed", &self.seed)
             .finish_non_exhaustive()
     }
 }
@@ -111,6 +121,7 @@ enum Inner {
 /// ```
 pub struct Executor {
     inner: Inner,
+    seed: Option<u64>,
     shared: Arc<Shared>,
     /// Keeps the executor `!Send` and `!Sync` in both flavours.
     _not_send: std::marker::PhantomData<Cell<*const ()>>,
@@ -156,7 +167,10 @@ impl Executor {
                 1,
                 1,
             ));
-            (Inner::St(StExecutor::new(shared.clone())), shared)
+            (
+                Inner::St(StExecutor::new(shared.clone(), config.seed)),
+                shared,
+            )
         } else {
             let shared = Arc::new(Shared::new(
                 Flavor::Mt(MtShared::new(workers)),
@@ -164,7 +178,12 @@ impl Executor {
                 workers * 4,
                 workers,
             ));
-            let mt = MtExecutor::new(shared.clone(), config.thread_start, &config.thread_name)?;
+            let mt = MtExecutor::new(
+                shared.clone(),
+                config.thread_start,
+                &config.thread_name,
+                config.seed,
+            )?;
             (Inner::Mt(mt), shared)
         };
         if shared.watchdog.is_some() {
@@ -175,6 +194,7 @@ impl Executor {
         }
         Ok(Executor {
             inner,
+            seed: config.seed,
             shared,
             _not_send: std::marker::PhantomData,
         })
@@ -189,6 +209,11 @@ impl Executor {
                 Inner::St(_) => 1,
             },
         }
+    }
+
+    /// The seed of a seeded schedule ([`ExecutorConfig::seed`]), if any.
+    pub fn seed(&self) -> Option<u64> {
+        self.seed
     }
 
     /// Makes this the current executor on this thread until the guard drops (so `spawn`,

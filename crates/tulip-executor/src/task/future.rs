@@ -18,6 +18,10 @@
 //!
 //! Ending the task ([`finish`]) drops the user's future at once, in place, in its own
 //! task-local context, containing a panic from its `Drop`.
+//!
+//! With the `tracing` feature, the task's span ([`span`]) is entered around all of this, and
+//! around the drop of an unfinished task. Without it the span is `()` and entering it does
+//! nothing: the wrapper compiles to the same code as before the feature existed.
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -50,6 +54,8 @@ pin_project! {
     /// Wraps a task's future. Lives inside the task's allocation next to its metadata.
     pub(crate) struct TaskFuture<'m, F> {
         meta: &'m TaskMeta,
+        // The task's `tracing` span (`()` without the feature).
+        span: span::TaskSpan,
         // The task's task-local context (installed on the thread while it is polled).
         context: TaskLocals,
         #[pin]
@@ -60,6 +66,7 @@ pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
             let meta = *this.meta;
+            let _entered = span::enter(this.span);
             if matches!(*this.stage, Stage::Running { .. }) {
                 // Dropped unfinished (cancelled, or at shutdown; possibly from inside another
                 // task's poll): drop it in its own context, then restore the thread's.
@@ -79,6 +86,7 @@ impl<'m, F> TaskFuture<'m, F> {
     pub(crate) fn new(meta: &'m TaskMeta, context: TaskLocals, future: F) -> Self {
         TaskFuture {
             meta,
+            span: span::new(meta),
             context,
             stage: Stage::Running { future },
         }
@@ -91,6 +99,7 @@ impl<F: Future> Future for TaskFuture<'_, F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let meta = *this.meta;
+        let _entered = span::enter(this.span);
         if meta.cancel_requested() {
             let outcome = Err(JoinError::Cancelled);
             return Poll::Ready(finish(meta, this.context, this.stage, outcome));
@@ -268,5 +277,57 @@ fn drop_contained<F>(meta: &TaskMeta, stage: Pin<&mut Stage<F>>) {
         let mut r = meta.report(ReportKind::DropPanic);
         r.payload = Some(&*payload);
         meta.shared.report(&r);
+    }
+}
+
+/// The task's `tracing` span: `task{id, name, spawned_at}`, made at spawn and entered around
+/// each poll of the task.
+///
+/// It is a root span that *follows from* the span current at spawn, not its child (tokio's
+/// task spans do the same): a subscriber keeps a parent open while a child lives, so a chain
+/// of tasks each spawning the next would keep every ancestor's span alive, without bound.
+#[cfg(feature = "tracing")]
+mod span {
+    use crate::task::meta::TaskMeta;
+
+    pub(super) type TaskSpan = tracing::Span;
+
+    pub(super) fn new(meta: &TaskMeta) -> TaskSpan {
+        let span = tracing::info_span!(
+            target: "tulip::task",
+            parent: None,
+            "task",
+            id = meta.id.as_u64(),
+            name = meta.name.as_deref().map(|n| &**n),
+            spawned_at = %meta.location,
+        );
+        if !span.is_disabled() {
+            span.follows_from(tracing::Span::current());
+        }
+        span
+    }
+
+    #[inline]
+    pub(super) fn enter(span: &TaskSpan) -> tracing::span::Entered<'_> {
+        span.enter()
+    }
+}
+
+/// Without the `tracing` feature: nothing, at no cost.
+#[cfg(not(feature = "tracing"))]
+mod span {
+    use crate::task::meta::TaskMeta;
+
+    pub(super) type TaskSpan = ();
+
+    /// What entering no span gives back.
+    pub(super) struct Entered;
+
+    #[inline(always)]
+    pub(super) fn new(_meta: &TaskMeta) -> TaskSpan {}
+
+    #[inline(always)]
+    pub(super) fn enter(_span: &TaskSpan) -> Entered {
+        Entered
     }
 }

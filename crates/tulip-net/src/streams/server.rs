@@ -632,6 +632,10 @@ async fn accept_loop(inner: Arc<Inner>) {
         match res {
             None => return,
             Some(Ok((raw, peer))) => {
+                #[cfg(feature = "tracing")]
+                if reported {
+                    tracing::info!(target: "tulip::net::accept", "accepting connections again");
+                }
                 reported = false;
                 inner.start(raw, peer);
             }
@@ -655,6 +659,13 @@ async fn accept_loop(inner: Arc<Inner>) {
                 } else {
                     Duration::from_millis(100)
                 };
+                #[cfg(feature = "tracing")]
+                tracing::warn!(
+                    target: "tulip::net::accept",
+                    error = %e,
+                    pause_ms = delay.as_millis() as u64,
+                    "accept failed; pausing accepts",
+                );
                 tulip_reactor::sleep(delay).await;
             }
         }
