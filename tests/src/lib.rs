@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 pub use tulip_test_support::{Counter, OnDrop, PanicOnDrop};
 
 pub mod pki;
+pub mod proxy;
 
 /// Collects what the loop's exception handler reports.
 #[derive(Clone, Debug, Default)]
@@ -52,11 +53,12 @@ impl Log {
     }
 }
 
-/// A single-threaded runner whatever `TULIP_WORKERS` says: for tests of asyncio's ordering
-/// guarantees (FIFO turns, callbacks interleaved with tasks), which only the single-threaded
-/// loop makes.
+/// A single-threaded runner in FIFO order whatever `TULIP_WORKERS` and `TULIP_SEED` say: for
+/// tests of asyncio's ordering guarantees (FIFO turns, callbacks interleaved with tasks), which
+/// only the single-threaded loop makes, and which a seeded schedule relaxes on purpose (it
+/// reorders ready tasks; docs/reliability.md, "Seeded schedules").
 pub fn single_threaded() -> tulip::Runner {
-    tulip::Runner::builder().workers(1).build()
+    tulip::Runner::builder().workers(1).fifo(true).build()
 }
 
 /// Counts arrivals and lets a task wait for `n` of them: explicit synchronisation for tests

@@ -600,7 +600,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(512))]
+        #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 512 }))]
 
         /// Any bound, any ring: a `VecDeque` with the same bound.
         #[test]

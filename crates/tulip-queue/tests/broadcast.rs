@@ -210,7 +210,7 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 256 }))]
 
     /// The channel against a model: the log of every message sent, and each receiver's
     /// position in it; the ring holds the last `cap` entries of the log.

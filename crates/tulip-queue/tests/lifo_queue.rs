@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use tulip_queue::{GetError, LifoQueue, PutError};
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 512 }))]
 
     #[test]
     fn behaves_like_a_vec_model(maxsize in 0..4usize, ops in model::ops()) {

@@ -13,7 +13,7 @@ use std::{
 use tulip_queue::{GetError, PriorityQueue, PutError};
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 512 }))]
 
     #[test]
     fn behaves_like_a_binary_heap_model(maxsize in 0..4usize, ops in model::ops()) {

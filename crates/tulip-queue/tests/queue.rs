@@ -11,7 +11,7 @@ use std::time::Duration;
 use tulip_queue::{GetError, PutError, Queue, QueueShutDown, TooManyTaskDone};
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 512 }))]
 
     #[test]
     fn behaves_like_a_vecdeque_model(maxsize in 0..4usize, ops in model::ops()) {

@@ -310,6 +310,9 @@ fn run<P: Primitive>(prim: &P, mut model: Model, ops: &[Op]) -> Result<(), TestC
 }
 
 proptest! {
+    // Under Miri (cargo xtask miri) a few cases: each is thousands of times slower there.
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 256 }))]
+
     #[test]
     fn semaphore_follows_the_fifo_hand_off_model(
         permits in 0usize..3,

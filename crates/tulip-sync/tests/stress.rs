@@ -1,6 +1,8 @@
 //! Multi-threaded stress: OS threads using the `*_blocking` methods, and many tasks on a
 //! two-thread `async-executor`, with cancellations racing wakeups. Every test runs under a
 //! watchdog, so a lost wakeup fails instead of hanging.
+// Thousands of threads and tasks: far too slow under Miri, which runs the other tests.
+#![cfg(not(miri))]
 #![cfg(not(tulip_loom))] // These use real threads and statics; see tests/loom.rs.
 
 mod common;

@@ -8,8 +8,8 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use common::{
-    after, ms, on_both, on_both_counting_reports, on_both_local, runner, secs, since, until,
-    Counter, PanicOnDrop, FLAVOURS,
+    after, ms, on_both, on_both_counting_reports, on_both_local, on_both_with, runner, secs, since,
+    until, Counter, PanicOnDrop, FLAVOURS,
 };
 use tulip_executor::{spawn, yield_now, Builder, JoinError};
 use tulip_reactor::{sleep, Instant};
@@ -502,7 +502,7 @@ fn spawning_outside_a_loop_panics_and_leaves_the_group_usable() {
 
 #[test]
 fn a_failure_while_siblings_yield_is_seen_at_once() {
-    on_both(|| async {
+    on_both_with(|workers| async move {
         let polls = Counter::new();
         let tg = TaskGroup::new();
         for _ in 0..3 {
@@ -523,11 +523,23 @@ fn a_failure_while_siblings_yield_is_seen_at_once() {
         })
         .unwrap();
         assert!(tg.join().await.is_err());
-        assert!(
-            polls.get() < 100,
-            "siblings stopped promptly: {}",
-            polls.get()
-        );
+        // On one worker the loop's order alone decides: the siblings get a few turns. On two,
+        // the OS may preempt the worker running the failing child while the other spins the
+        // yielding siblings (a loaded CI machine showed 2 624 polls), so there the promise
+        // checked is that join returned (the siblings loop forever unless cancelled) and that
+        // they are gone: no poll after it.
+        if workers == 1 {
+            assert!(
+                polls.get() < 100,
+                "siblings stopped promptly: {}",
+                polls.get()
+            );
+        }
+        let after = polls.get();
+        for _ in 0..10 {
+            yield_now().await;
+        }
+        assert_eq!(polls.get(), after, "a sibling ran after join returned");
     });
 }
 

@@ -55,6 +55,20 @@ where
     }
 }
 
+/// [`on_both`], with the body told how many workers its loop has (for assertions that only
+/// hold on one worker, where the OS cannot preempt one worker while the other runs).
+#[allow(dead_code, reason = "not every test file uses it")]
+pub fn on_both_with<F, Fut>(body: F)
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    for workers in FLAVOURS {
+        let _flavour = Flavour(workers);
+        runner(workers).run(as_task(body(workers)));
+    }
+}
+
 /// Runs a `!Send` body on both flavours as the loop's main future (see [`on_both`] for why
 /// such bodies must not assert exact times on the multi-threaded flavour).
 pub fn on_both_local<F, Fut>(body: F)
