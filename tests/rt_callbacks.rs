@@ -56,8 +56,11 @@ fn cancelled_call_soon_does_not_run() {
 
 #[test]
 fn call_later_fires_in_deadline_order_then_insertion_order() {
+    // Insertion order among equal deadlines is what tulip does in FIFO order; asyncio leaves
+    // it undefined, and a seeded schedule may reorder the timers' turns.
     tulip::Runner::builder()
         .start_paused(true)
+        .fifo(true)
         .build()
         .run(async {
             let lp = EventLoop::current();

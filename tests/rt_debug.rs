@@ -108,7 +108,13 @@ fn the_watchdog_works_on_every_worker() {
 
 #[test]
 fn a_panic_nobody_retrieves_is_reported_in_debug_mode() {
-    let (runner, rx) = capture(tulip::Runner::builder().debug(true).watchdog(None));
+    // FIFO order: the yields below count the other tasks' turns.
+    let (runner, rx) = capture(
+        tulip::Runner::builder()
+            .debug(true)
+            .watchdog(None)
+            .fifo(true),
+    );
     runner.run(async {
         // Detached before it panics.
         tulip::spawn(async {

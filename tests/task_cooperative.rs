@@ -28,9 +28,13 @@ fn a_cancelled_child_says_goodbye_and_closes_its_socket_before_join_returns() {
         let eof = Arc::new(Event::new());
         let (s, e) = (seen.clone(), eof.clone());
         let server = start_server(
-            move |mut r: StreamReader, _w: StreamWriter| {
+            move |mut r: StreamReader, w: StreamWriter| {
                 let (seen, eof) = (s.clone(), e.clone());
                 async move {
+                    // Held until the handler ends: a dropped writer closes the connection
+                    // (asyncio's transport does so too), and the client would read end of
+                    // stream instead of waiting for its cancel (two workers showed it).
+                    let _w = w;
                     loop {
                         let line = r.readline().await.unwrap_or_default();
                         if line.is_empty() {
@@ -58,7 +62,7 @@ fn a_cancelled_child_says_goodbye_and_closes_its_socket_before_join_returns() {
             c.set();
             // Blocked on a read that never comes, until the group tells us to stop.
             let told = cancellable(r.readline()).await;
-            assert!(told.is_err());
+            assert!(told.is_err(), "the read ended before the cancel: {told:?}");
             // Cleanup that awaits: a last line, then close and wait for the close.
             CancelScope::shield()
                 .run(async {

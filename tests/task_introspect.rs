@@ -30,9 +30,11 @@ fn current_names_the_running_task() {
 
 #[test]
 fn all_lists_every_live_task_with_its_state_in_debug_mode() {
-    // States right after spawning are deterministic on the single-threaded loop only.
+    // States right after spawning are deterministic on the single-threaded loop only, in FIFO
+    // order (the yields count turns).
     tulip::Runner::builder()
         .workers(1)
+        .fifo(true)
         .debug(true)
         .watchdog(None)
         .build()
@@ -73,8 +75,10 @@ fn all_lists_started_tasks_outside_debug_mode() {
 
 #[test]
 fn debug_mode_dumps_say_what_tasks_wait_on() {
+    // FIFO order: the yields count the other tasks' turns.
     tulip::Runner::builder()
         .workers(1)
+        .fifo(true)
         .debug(true)
         .build()
         .run(async {
@@ -150,8 +154,10 @@ fn dump_works_from_another_thread_on_a_multi_thread_loop() {
 
 #[test]
 fn dumps_name_the_lock_queue_channel_event_or_condition_a_task_waits_on_and_forget_it_after() {
+    // FIFO order: the yields count the other tasks' turns.
     tulip::Runner::builder()
         .workers(1)
+        .fifo(true)
         .debug(true)
         .build()
         .run(async {

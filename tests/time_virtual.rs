@@ -44,7 +44,7 @@ async fn timers_fire_in_order_with_exact_virtual_times() {
 }
 
 // advance() lets the woken tasks run before it returns: a single-threaded-loop promise.
-#[tulip::test(start_paused = true, workers = 1)]
+#[tulip::test(start_paused = true, workers = 1, fifo = true)]
 async fn advance_fires_exactly_the_due_timers() {
     let fired = Arc::new(AtomicBool::new(false));
     let f = fired.clone();

@@ -39,7 +39,7 @@
 //! of their own, `WORKLOAD.NAME`, right after their workload's.
 
 mod report;
-mod svg;
+pub(crate) mod svg;
 mod syscalls;
 
 use std::path::{Path, PathBuf};

@@ -1,9 +1,11 @@
 //! `cargo xtask wrk`: the `wrk` HTTP load generator (Debian package `wrk`) against the same
 //! minimal HTTP/1.1 keep-alive server on tulip (crates/tulip/examples/http_hello.rs) and on
 //! tokio (benches/http_hello_tokio.rs), one after the other, release builds, on loopback.
+//! With `--hyper`, the hyper 1.x hello server instead: on tulip (tulip-hyper's hyper_server
+//! example) and on tokio with hyper-util's adapters (benches/hyper_hello_tokio.rs).
 //!
 //! ```text
-//! cargo xtask wrk [--duration 10s] [--connections 64] [--threads 2] [--workers 1]
+//! cargo xtask wrk [--hyper] [--duration 10s] [--connections 64] [--threads 2] [--workers 1]
 //! ```
 //!
 //! `--threads` are wrk's, `--workers` the servers' (1: tulip's single-threaded loop and
@@ -20,6 +22,7 @@ struct Options {
     connections: String,
     threads: String,
     workers: String,
+    hyper: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -28,10 +31,15 @@ fn parse(args: &[String]) -> Result<Options, String> {
         connections: "64".into(),
         threads: "2".into(),
         workers: "1".into(),
+        hyper: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let slot = match a.as_str() {
+            "--hyper" => {
+                o.hyper = true;
+                continue;
+            }
             "--duration" => &mut o.duration,
             "--connections" => &mut o.connections,
             "--threads" => &mut o.threads,
@@ -89,28 +97,26 @@ pub(crate) fn run_wrk(args: &[String]) -> Result<(), String> {
     {
         return Err("wrk is not installed (Debian: apt-get install wrk)".into());
     }
-    run(cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "tulip",
-        "--example",
-        "http_hello",
-    ]))?;
-    run(cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "tulip-benches",
-        "--bin",
-        "http_hello_tokio",
-    ]))?;
+    // (package, example) on tulip and the tokio bench binary: the hand-written server, or
+    // the same hyper server on both.
+    let (tulip, example, tokio) = if o.hyper {
+        ("tulip-hyper", "hyper_server", "hyper_hello_tokio")
+    } else {
+        ("tulip", "http_hello", "http_hello_tokio")
+    };
+    run(cargo().args(["build", "--release", "-p", tulip, "--example", example]))?;
+    run(cargo().args(["build", "--release", "-p", "tulip-benches", "--bin", tokio]))?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| root().join("target"), std::path::PathBuf::from)
         .join("release");
+    let (tulip_name, tokio_name) = if o.hyper {
+        ("hyper + tulip", "hyper + tokio")
+    } else {
+        ("tulip", "tokio")
+    };
     let servers = [
-        ("tulip", target.join("examples/http_hello")),
-        ("tokio", target.join("http_hello_tokio")),
+        (tulip_name, target.join("examples").join(example)),
+        (tokio_name, target.join(tokio)),
     ];
     let mut rows = Vec::new();
     for (name, path) in servers {

@@ -56,7 +56,14 @@
 //! - `process` (default): `process` (needs `net` and `signal`).
 //! - `signal` (default): `signal`.
 //! - `protocol` (default): `protocol` (transports and protocols; needs `net` and `process`).
+//! - `hyper`: `hyper_rt` (hyper 1.x's runtime traits on tulip: executor, timer, I/O).
+//! - `tokio-compat`: `compat` (tokio's I/O traits over tulip's streams, and a hosted tokio
+//!   runtime for libraries that need a tokio context).
 //! - `full`: everything.
+//! - `tracing` (off, not in `full`): a `tracing` span per task, entered around its polls;
+//!   the default exception handler's reports (panics, slow polls, a blocked loop, results
+//!   never retrieved) and servers' accept back-off as events. `log` (off): those reports as
+//!   `log` records instead of stderr lines. Nothing of either is compiled in when off.
 //!
 //! # Platforms
 //!
@@ -97,6 +104,20 @@ pub use tulip_macros::{main, test};
 #[cfg(all(doctest, feature = "macros"))]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
+
+/// The guide for Python programmers (`docs/guide/`), compiled as doc tests.
+#[cfg(all(
+    doctest,
+    unix,
+    feature = "macros",
+    feature = "sync",
+    feature = "queue",
+    feature = "net",
+    feature = "process",
+    feature = "signal",
+    feature = "protocol"
+))]
+mod guide_doctests;
 
 /// Tasks: spawning, handles, cancellation and errors (asyncio's "Coroutines and Tasks").
 pub mod task {
@@ -278,3 +299,19 @@ pub mod prelude {
 #[cfg(all(feature = "protocol", unix))]
 #[doc(inline)]
 pub use tulip_protocol as protocol;
+
+/// hyper 1.x on tulip (feature `hyper`): hyper's runtime traits for tulip's loop, timers and
+/// streams — [`TulipExecutor`](hyper_rt::TulipExecutor) (`hyper::rt::Executor`, which
+/// HTTP/2 needs), [`TulipTimer`](hyper_rt::TulipTimer) (`hyper::rt::Timer`, for hyper's
+/// timeouts) and [`TulipIo`](hyper_rt::TulipIo) (`hyper::rt::Read`/`Write` over any
+/// futures-io stream, such as `net::TcpStream` or a TLS stream). See `docs/ecosystem.md`.
+#[cfg(feature = "hyper")]
+pub mod hyper_rt {
+    #[doc(inline)]
+    pub use tulip_executor::Spawner;
+    #[doc(inline)]
+    pub use tulip_hyper::{TulipExecutor, TulipIo, TulipSleep, TulipTimer};
+}
+
+#[cfg(feature = "tokio-compat")]
+pub mod compat;

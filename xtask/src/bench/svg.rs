@@ -23,14 +23,15 @@ fn colour(runtime: &str) -> &'static str {
     }
 }
 
-fn esc(s: &str) -> String {
+/// `s` escaped for SVG text (the soak's chart uses it too).
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
 
-/// A "nice" axis maximum at or above `v`.
-fn nice_max(v: f64) -> f64 {
+/// A "nice" axis maximum at or above `v` (the soak's chart uses it too).
+pub(crate) fn nice_max(v: f64) -> f64 {
     if v <= 0.0 || !v.is_finite() {
         return 1.0;
     }
