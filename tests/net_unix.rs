@@ -16,6 +16,7 @@ use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::linux::net::SocketAddrExt;
 use std::pin::pin;
+use std::time::Duration;
 
 use tulip::future::poll_once;
 use tulip::io::{AsyncReadExt, AsyncWriteExt};
@@ -104,8 +105,20 @@ fn abstract_listener_stream_and_datagram() {
         server.read_exact(&mut buf).await.unwrap();
         assert_eq!(&buf, b"abstract");
         drop(listener);
-        // Gone with the socket: nobody listens there any more, and the name binds again.
-        let err = UnixStream::connect_abstract(&name).await.unwrap_err();
+        // Gone with the socket: nobody listens there any more, and the name binds again. On
+        // io_uring with two workers the kernel releases the socket when the worker that armed
+        // its poll runs the cancellation's task work (microseconds after the drop, not at it),
+        // so a connect in between may still reach it: wait (bounded) for the refusal.
+        let refused = async {
+            loop {
+                match UnixStream::connect_abstract(&name).await {
+                    Ok(early) => drop(early),
+                    Err(e) => break e,
+                }
+                tulip::sleep(Duration::from_millis(1)).await;
+            }
+        };
+        let err = bounded("the dropped listener's name to be released", refused).await;
         assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{err}");
         drop(UnixListener::bind_abstract(&name).unwrap());
 
