@@ -229,7 +229,9 @@ fn flow_control_crosses_both_marks() {
         // Drain the peer: our buffer goes below the low mark.
         let mut got = 0usize;
         while got < written {
-            got += r.read(1 << 20).await?.len();
+            let n = r.read(1 << 20).await?.len();
+            assert!(n > 0, "end of stream after {got} of {written} bytes");
+            got += n;
         }
         while !entries(&l).contains(&"resume".to_string()) {
             tulip_executor::yield_now().await;
@@ -818,20 +820,32 @@ fn a_write_from_another_task_pauses_the_protocol() {
         let (mut r, _w) = rx.recv().await;
         t.set_write_buffer_limits(Some(1024), Some(0))?;
         let t2 = t.clone();
-        tulip_executor::spawn(async move {
+        let written = tulip_executor::spawn(async move {
             let chunk = vec![b'z'; 64 * 1024];
+            let mut written = 0;
             while t2.get_write_buffer_size() <= 1024 {
                 t2.write(&chunk);
+                written += chunk.len();
             }
+            written
         })
         .await
         .unwrap();
         while !entries(&l).contains(&"pause".to_string()) {
             tulip_executor::yield_now().await;
         }
-        // Draining the peer brings the buffer to the low mark (0).
+        // Draining the peer brings the buffer to the low mark (0). Read exactly what was
+        // written: with two workers the transport may report `resume` only after the last
+        // bytes were read, so "read until resume" could wait for data that never comes.
+        let mut got = 0;
+        while got < written {
+            let n = r.read(1 << 20).await?.len();
+            assert!(n > 0, "end of stream after {got} of {written} bytes");
+            got += n;
+        }
+        assert_eq!(got, written);
         while !entries(&l).contains(&"resume".to_string()) {
-            let _ = r.read(1 << 20).await?;
+            tulip_executor::yield_now().await;
         }
         assert_eq!(entries(&l), ["made", "pause", "resume"]);
         t.abort();
