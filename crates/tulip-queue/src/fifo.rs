@@ -517,12 +517,14 @@ mod tests {
 
     #[test]
     fn a_drained_overflow_keeps_one_spare_block() {
+        // Fewer blocks under Miri (cargo xtask miri --all), where each push takes milliseconds.
+        const BLOCKS: usize = if cfg!(miri) { 10 } else { 100 };
         let q = Fifo::with_ring(usize::MAX, 8);
-        for n in 0..8 + 8 * 100 {
+        for n in 0..8 + 8 * BLOCKS {
             q.push(n).unwrap();
         }
-        assert_eq!(q.blocks_held(), 100);
-        for _ in 0..8 + 8 * 100 {
+        assert_eq!(q.blocks_held(), BLOCKS);
+        for _ in 0..8 + 8 * BLOCKS {
             q.pop().unwrap();
         }
         assert_eq!(q.blocks_held(), 1, "the blocks were not given back");
@@ -531,6 +533,8 @@ mod tests {
     }
 
     #[test]
+    // Volume on one thread: under Miri (cargo xtask miri --all) 10,000 items take minutes.
+    #[cfg_attr(miri, ignore)]
     fn overflow_list_shrinks_as_it_drains() {
         let mut overflow = Overflow::new(2);
         for n in 0..10_000 {
@@ -595,7 +599,8 @@ mod tests {
                 3 => any::<u32>().prop_map(Op::Push),
                 2 => Just(Op::Pop),
             ],
-            0..300,
+            // Shorter under Miri (cargo xtask miri --all): still past any ring and bound here.
+            0..if cfg!(miri) { 60 } else { 300 },
         )
     }
 
@@ -638,7 +643,8 @@ mod tests {
     fn threads_keep_per_producer_order_and_lose_nothing() {
         const PRODUCERS: u64 = 3;
         const CONSUMERS: usize = 3;
-        const EACH: u64 = 30_000;
+        // Under Miri (cargo xtask miri --all) fewer: still 10 times the ring's four slots.
+        const EACH: u64 = if cfg!(miri) { 40 } else { 30_000 };
         let q = Arc::new(Fifo::with_ring(64, 4));
         let start = Arc::new(Barrier::new(PRODUCERS as usize + CONSUMERS));
         let producers: Vec<_> = (0..PRODUCERS)

@@ -231,8 +231,10 @@ fn a_zero_capacity_bounded_channel_is_refused() {
 fn blocking_send_and_recv_work_across_threads() {
     within(Duration::from_secs(60), || {
         let (tx, rx) = channel::bounded(1);
+        // Fewer under Miri (cargo xtask miri --all), where each hand-over takes milliseconds.
+        const N: i32 = if cfg!(miri) { 50 } else { 1000 };
         let producer = std::thread::spawn(move || {
-            for n in 0..1000 {
+            for n in 0..N {
                 tx.send_blocking(n).unwrap();
             }
         });
@@ -241,7 +243,7 @@ fn blocking_send_and_recv_work_across_threads() {
             assert_eq!(n, expected);
             expected += 1;
         }
-        assert_eq!(expected, 1000);
+        assert_eq!(expected, N);
         producer.join().unwrap();
     });
 }
@@ -265,6 +267,8 @@ fn errors_display_and_convert() {
 }
 
 #[test]
+// Volume on one thread: under Miri (cargo xtask miri --all) 10,000 items take minutes.
+#[cfg_attr(miri, ignore)]
 fn any_capacity_up_to_usize_max_is_accepted() {
     let (tx, rx) = channel::bounded(usize::MAX);
     for n in 0..10_000 {
@@ -308,6 +312,10 @@ fn beyond_its_ring_a_channel_keeps_order_bound_and_wake_ups() {
 }
 
 #[test]
+// Volume on one thread (the ring's 2,048 slots must fill): minutes under Miri (cargo xtask
+// miri --all). `beyond_its_ring_a_channel_keeps_order_bound_and_wake_ups` reaches the
+// overflow there with ten heavy messages.
+#[cfg_attr(miri, ignore)]
 fn beyond_its_ring_a_channel_drops_every_message_left_once() {
     let log = DropLog::new();
     let (tx, rx) = channel::bounded(usize::MAX);

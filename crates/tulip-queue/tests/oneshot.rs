@@ -136,7 +136,8 @@ fn an_unreceived_value_is_dropped_once_with_the_receiver() {
 #[test]
 fn recv_blocking_waits_for_another_thread() {
     within(Duration::from_secs(30), || {
-        for n in 0..1000 {
+        // Fewer under Miri (cargo xtask miri --all), where a thread takes a tenth of a second.
+        for n in 0..if cfg!(miri) { 10 } else { 1000 } {
             let (tx, rx) = channel::oneshot();
             let sender = std::thread::spawn(move || tx.send(n).unwrap());
             assert_eq!(rx.recv_blocking(), Ok(n));
@@ -156,7 +157,8 @@ fn ping_pong_between_threads_delivers_every_value() {
                 n += 1;
             }
         });
-        for n in 0..2000 {
+        // Fewer under Miri (cargo xtask miri --all), where each hand-over takes milliseconds.
+        for n in 0..if cfg!(miri) { 50 } else { 2000 } {
             let (tx, rx) = channel::oneshot();
             to_pong_tx.send_blocking(tx).unwrap();
             assert_eq!(rx.recv_blocking(), Ok(n));

@@ -38,12 +38,14 @@ fn items_come_out_in_put_order() {
 
 #[test]
 fn zero_maxsize_is_unbounded() {
+    // Fewer under Miri (cargo xtask miri --all), where 10,000 puts take minutes.
+    const N: usize = if cfg!(miri) { 300 } else { 10_000 };
     let q = Queue::new(0);
-    for n in 0..10_000 {
+    for n in 0..N {
         q.put_nowait(n).unwrap();
     }
     assert!(!q.full());
-    assert_eq!(q.qsize(), 10_000);
+    assert_eq!(q.qsize(), N);
 }
 
 #[test]
@@ -195,12 +197,14 @@ fn shutdown_fails_waiting_putters_and_getters() {
 
 #[test]
 fn blocking_put_and_get_work_across_threads() {
+    // Fewer under Miri (cargo xtask miri --all), where each hand-over takes milliseconds.
+    const N: i32 = if cfg!(miri) { 50 } else { 1000 };
     within(Duration::from_secs(60), || {
         let q = Queue::new(2);
         let producer = std::thread::spawn({
             let q = q.clone();
             move || {
-                for n in 0..1000 {
+                for n in 0..N {
                     q.put_blocking(n).unwrap();
                 }
                 q.join_blocking();
@@ -213,7 +217,7 @@ fn blocking_put_and_get_work_across_threads() {
             next += 1;
             q.task_done().unwrap();
         }
-        assert_eq!(next, 1000);
+        assert_eq!(next, N);
         producer.join().unwrap();
     });
 }

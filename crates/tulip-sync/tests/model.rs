@@ -309,6 +309,11 @@ fn run<P: Primitive>(prim: &P, mut model: Model, ops: &[Op]) -> Result<(), TestC
     Ok(())
 }
 
+/// The longest sequence of operations a case tries: shorter under Miri (cargo xtask miri
+/// --all), where 80 steps take a case some fifteen seconds; 24 still queue, hand off and
+/// cancel several waiters.
+const MAX_OPS: usize = if cfg!(miri) { 24 } else { 80 };
+
 proptest! {
     // Under Miri (cargo xtask miri) a few cases: each is thousands of times slower there.
     #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 256 }))]
@@ -316,7 +321,7 @@ proptest! {
     #[test]
     fn semaphore_follows_the_fifo_hand_off_model(
         permits in 0usize..3,
-        ops in proptest::collection::vec(op(), 1..80),
+        ops in proptest::collection::vec(op(), 1..MAX_OPS),
     ) {
         let sem = Semaphore::new(permits);
         let model = Model { free: permits, bound: None, queue: VecDeque::new(), handed: BTreeSet::new() };
@@ -326,7 +331,7 @@ proptest! {
     #[test]
     fn bounded_semaphore_follows_the_model_and_its_bound(
         permits in 1usize..3,
-        ops in proptest::collection::vec(op(), 1..80),
+        ops in proptest::collection::vec(op(), 1..MAX_OPS),
     ) {
         let sem = BoundedSemaphore::new(permits);
         let model = Model { free: permits, bound: Some(permits), queue: VecDeque::new(), handed: BTreeSet::new() };
@@ -335,7 +340,7 @@ proptest! {
 
     #[test]
     fn lock_follows_the_fifo_hand_off_model(
-        ops in proptest::collection::vec(op(), 1..80),
+        ops in proptest::collection::vec(op(), 1..MAX_OPS),
     ) {
         let lock = Lock::new();
         let model = Model { free: 1, bound: Some(1), queue: VecDeque::new(), handed: BTreeSet::new() };
