@@ -242,7 +242,8 @@ pub(crate) async fn resolve_server<A: ToSocketAddrs + ?Sized>(
 pub enum SockAddr {
     /// An IPv4 or IPv6 address.
     Inet(SocketAddr),
-    /// A Unix domain socket address.
+    /// A Unix domain socket address (Unix only: Windows has no Unix sockets here).
+    #[cfg(unix)]
     Unix(std::os::unix::net::SocketAddr),
 }
 
@@ -251,11 +252,13 @@ impl SockAddr {
     pub fn as_inet(&self) -> Option<SocketAddr> {
         match self {
             SockAddr::Inet(a) => Some(*a),
+            #[cfg(unix)]
             SockAddr::Unix(_) => None,
         }
     }
 
-    /// The Unix domain socket address, for a Unix socket.
+    /// The Unix domain socket address, for a Unix socket (Unix only).
+    #[cfg(unix)]
     pub fn as_unix(&self) -> Option<&std::os::unix::net::SocketAddr> {
         match self {
             SockAddr::Unix(a) => Some(a),
@@ -263,9 +266,16 @@ impl SockAddr {
         }
     }
 
-    /// The path of a pathname Unix socket address.
+    /// The path of a pathname Unix socket address (always `None` on Windows).
     pub fn as_path(&self) -> Option<&Path> {
-        self.as_unix().and_then(|a| a.as_pathname())
+        #[cfg(unix)]
+        {
+            self.as_unix().and_then(|a| a.as_pathname())
+        }
+        #[cfg(not(unix))]
+        {
+            None
+        }
     }
 }
 
@@ -275,6 +285,7 @@ impl From<SocketAddr> for SockAddr {
     }
 }
 
+#[cfg(unix)]
 impl From<std::os::unix::net::SocketAddr> for SockAddr {
     fn from(a: std::os::unix::net::SocketAddr) -> SockAddr {
         SockAddr::Unix(a)
@@ -285,12 +296,14 @@ impl fmt::Display for SockAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SockAddr::Inet(a) => a.fmt(f),
+            #[cfg(unix)]
             SockAddr::Unix(a) => fmt_unix(a, f),
         }
     }
 }
 
 /// Formats a Unix socket address: its path, `@name` for an abstract one, `(unnamed)`.
+#[cfg(unix)]
 pub(crate) fn fmt_unix(
     a: &std::os::unix::net::SocketAddr,
     f: &mut fmt::Formatter<'_>,

@@ -7,13 +7,15 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use tulip_reactor::AsSource;
+
 use crate::stream_io;
 
 mod sealed {
     /// A byte-stream socket registered with the reactor.
     pub trait StreamSocket {
         /// The registered fd.
-        type Io: std::os::fd::AsFd;
+        type Io: tulip_reactor::AsSource;
         fn io(&self) -> &tulip_reactor::Async<Self::Io>;
     }
 }
@@ -127,7 +129,7 @@ impl<S: StreamSocket> OwnedWriteHalf<S> {
 impl<S: StreamSocket> Drop for OwnedWriteHalf<S> {
     fn drop(&mut self) {
         if self.shutdown_on_drop {
-            let _ = stream_io::shutdown_write(self.stream.io().get_ref());
+            let _ = stream_io::shutdown_write(self.stream.io().get_ref().as_source());
         }
     }
 }
@@ -178,7 +180,7 @@ macro_rules! write_impl {
             }
 
             fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(stream_io::shutdown_write(self.stream.io().get_ref()))
+                Poll::Ready(stream_io::shutdown_write(self.stream.io().get_ref().as_source()))
             }
         }
     };

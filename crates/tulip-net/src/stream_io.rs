@@ -5,15 +5,23 @@
 //! `SO_NOSIGPIPE` on the socket instead). Reads and writes go through the reactor's stream
 //! operations: a short read or write marks the direction drained, so a busy socket costs one
 //! system call per read and the idle one none (see `Async::poll_read_stream`).
+//!
+//! On Windows (TCP only) the calls go through `socket2`'s `send`/`recv`; Windows raises no
+//! signal for a write to a closed connection.
 
 use std::io::{self, IoSlice, IoSliceMut};
+#[cfg(unix)]
 use std::os::fd::AsFd;
+#[cfg(windows)]
+use std::os::windows::io::AsSocket;
 use std::task::{Context, Poll};
 
+#[cfg(unix)]
 use rustix::net::{self as rnet, RecvFlags, SendFlags};
-use tulip_reactor::Async;
+use tulip_reactor::{AsSource, Async};
 
 /// `MSG_NOSIGNAL` where it exists.
+#[cfg(unix)]
 pub(crate) fn send_flags() -> SendFlags {
     #[cfg(not(any(target_os = "macos", target_os = "ios", windows)))]
     {
@@ -26,11 +34,43 @@ pub(crate) fn send_flags() -> SendFlags {
 }
 
 /// One non-blocking `send`.
+#[cfg(unix)]
 pub(crate) fn send(fd: impl AsFd, buf: &[u8]) -> io::Result<usize> {
     Ok(rnet::send(fd, buf, send_flags())?)
 }
 
+/// One non-blocking `send`.
+#[cfg(windows)]
+pub(crate) fn send(s: impl AsSocket, buf: &[u8]) -> io::Result<usize> {
+    socket2::SockRef::from(&s).send(buf)
+}
+
 /// One non-blocking gathering send.
+#[cfg(windows)]
+pub(crate) fn send_vectored(s: impl AsSocket, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    socket2::SockRef::from(&s).send_vectored(bufs)
+}
+
+/// One non-blocking `recv`.
+#[cfg(windows)]
+pub(crate) fn recv(s: impl AsSocket, buf: &mut [u8]) -> io::Result<usize> {
+    io::Read::read(&mut &*socket2::SockRef::from(&s), buf)
+}
+
+/// One non-blocking scattering `recv`.
+#[cfg(windows)]
+fn recv_vectored(s: impl AsSocket, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+    io::Read::read_vectored(&mut &*socket2::SockRef::from(&s), bufs)
+}
+
+/// One non-blocking scattering read.
+#[cfg(unix)]
+fn recv_vectored(fd: impl AsFd, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+    Ok(rustix::io::readv(fd, bufs)?)
+}
+
+/// One non-blocking gathering send.
+#[cfg(unix)]
 pub(crate) fn send_vectored(fd: impl AsFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
     #[cfg(not(any(target_os = "macos", target_os = "ios", windows)))]
     {
@@ -45,19 +85,20 @@ pub(crate) fn send_vectored(fd: impl AsFd, bufs: &[IoSlice<'_>]) -> io::Result<u
 
 /// One non-blocking read of a stream that is not waited for (`try_read`): on the io_uring
 /// completion path, data a completion already brought comes first.
-pub(crate) fn try_recv<T: AsFd>(io: &Async<T>, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn try_recv<T: AsSource>(io: &Async<T>, buf: &mut [u8]) -> io::Result<usize> {
     if io.completion_reads() {
         return io.try_recv_stream(buf);
     }
-    recv(io.get_ref(), buf)
+    recv(io.get_ref().as_source(), buf)
 }
 
 /// One non-blocking `recv`.
+#[cfg(unix)]
 pub(crate) fn recv(fd: impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
     Ok(rnet::recv(fd, buf, RecvFlags::empty())?.0)
 }
 
-pub(crate) fn poll_read<T: AsFd>(
+pub(crate) fn poll_read<T: AsSource>(
     io: &Async<T>,
     cx: &mut Context<'_>,
     buf: &mut [u8],
@@ -65,10 +106,10 @@ pub(crate) fn poll_read<T: AsFd>(
     if io.completion_reads() {
         return io.poll_recv_stream(cx, &mut [IoSliceMut::new(buf)]);
     }
-    io.poll_read_stream(cx, buf.len(), |s| recv(s, buf))
+    io.poll_read_stream(cx, buf.len(), |s| recv(s.as_source(), buf))
 }
 
-pub(crate) fn poll_read_vectored<T: AsFd>(
+pub(crate) fn poll_read_vectored<T: AsSource>(
     io: &Async<T>,
     cx: &mut Context<'_>,
     bufs: &mut [IoSliceMut<'_>],
@@ -77,26 +118,27 @@ pub(crate) fn poll_read_vectored<T: AsFd>(
     if io.completion_reads() {
         return io.poll_recv_stream(cx, bufs);
     }
-    io.poll_read_stream(cx, len, |s| Ok(rustix::io::readv(s, bufs)?))
+    io.poll_read_stream(cx, len, |s| recv_vectored(s.as_source(), bufs))
 }
 
-pub(crate) fn poll_write<T: AsFd>(
+pub(crate) fn poll_write<T: AsSource>(
     io: &Async<T>,
     cx: &mut Context<'_>,
     buf: &[u8],
 ) -> Poll<io::Result<usize>> {
-    io.poll_write_stream(cx, buf.len(), |s| send(s, buf))
+    io.poll_write_stream(cx, buf.len(), |s| send(s.as_source(), buf))
 }
 
-pub(crate) fn poll_write_vectored<T: AsFd>(
+pub(crate) fn poll_write_vectored<T: AsSource>(
     io: &Async<T>,
     cx: &mut Context<'_>,
     bufs: &[IoSlice<'_>],
 ) -> Poll<io::Result<usize>> {
     let len = bufs.iter().map(|b| b.len()).sum();
-    io.poll_write_stream(cx, len, |s| send_vectored(s, bufs))
+    io.poll_write_stream(cx, len, |s| send_vectored(s.as_source(), bufs))
 }
 
+#[cfg(unix)]
 pub(crate) fn poll_peek<T: AsFd>(
     io: &Async<T>,
     cx: &mut Context<'_>,
@@ -107,6 +149,17 @@ pub(crate) fn poll_peek<T: AsFd>(
     }
     // A peek leaves the data where it is: it never marks the stream drained.
     io.poll_read_with(cx, |s| Ok(rnet::recv(s, &mut *buf, RecvFlags::PEEK)?.0))
+}
+
+/// A peek (`MSG_PEEK`) on a TCP stream, the only stream socket on Windows.
+#[cfg(windows)]
+pub(crate) fn poll_peek(
+    io: &Async<std::net::TcpStream>,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<io::Result<usize>> {
+    // A peek leaves the data where it is: it never marks the stream drained.
+    io.poll_read_with(cx, |s| s.peek(&mut *buf))
 }
 
 /// Implements `futures_io::AsyncRead`/`AsyncWrite` for a stream type (and its reference) whose
@@ -170,6 +223,16 @@ macro_rules! impl_stream_io {
 pub(crate) use impl_stream_io;
 
 /// Shuts the write side down (sends FIN); "not connected" counts as done.
+#[cfg(windows)]
+pub(crate) fn shutdown_write(s: impl AsSocket) -> io::Result<()> {
+    match socket2::SockRef::from(&s).shutdown(std::net::Shutdown::Write) {
+        Err(e) if e.kind() != io::ErrorKind::NotConnected => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Shuts the write side down (sends FIN); "not connected" counts as done.
+#[cfg(unix)]
 pub(crate) fn shutdown_write(fd: impl AsFd) -> io::Result<()> {
     match rnet::shutdown(fd, rnet::Shutdown::Write) {
         Ok(()) | Err(rustix::io::Errno::NOTCONN) => Ok(()),

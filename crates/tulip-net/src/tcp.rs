@@ -3,13 +3,15 @@
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+#[cfg(unix)]
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+#[cfg(windows)]
+use std::os::windows::io::{AsRawSocket, AsSocket, BorrowedSocket, RawSocket};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_core::Stream;
-use rustix::net::{self as rnet, SocketType};
 use tulip_reactor::Async;
 
 use crate::addr::{resolve, ToSocketAddrs};
@@ -70,7 +72,9 @@ impl ListenOptions {
         self
     }
 
-    /// `SO_REUSEADDR`: bind a port whose old connections are still in `TIME_WAIT`.
+    /// `SO_REUSEADDR`: bind a port whose old connections are still in `TIME_WAIT`. Ignored on
+    /// Windows, where the option would let another socket take over a port in use (asyncio
+    /// does not set it there either).
     pub fn reuse_address(mut self, on: bool) -> ListenOptions {
         self.cfg.reuse_address = on;
         self
@@ -78,7 +82,7 @@ impl ListenOptions {
 
     /// `SO_REUSEPORT`: let several sockets bind the same address, the kernel spreading
     /// connections among them (asyncio's `reuse_port`). Binding fails with a clear error
-    /// where the platform lacks it.
+    /// where the platform lacks it (Windows: `Unsupported`).
     pub fn reuse_port(mut self, on: bool) -> ListenOptions {
         self.cfg.reuse_port = on;
         self
@@ -135,7 +139,7 @@ impl fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TcpListener")
             .field("addr", &self.local_addr().ok())
-            .field("fd", &self.io.as_raw_fd())
+            .field("fd", &sys::raw(&self.io))
             .finish()
     }
 }
@@ -187,7 +191,7 @@ impl TcpListener {
         TcpListener::from_fd(fd, options.cfg.nodelay)
     }
 
-    fn from_fd(fd: OwnedFd, nodelay: bool) -> io::Result<TcpListener> {
+    fn from_fd(fd: sys::OwnedSock, nodelay: bool) -> io::Result<TcpListener> {
         let io = Async::new_nonblocking(std::net::TcpListener::from(fd))?;
         Ok(TcpListener { io, nodelay })
     }
@@ -213,18 +217,12 @@ impl TcpListener {
     /// Poll form of [`accept`](Self::accept) (one task at a time).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         loop {
-            let res = std::task::ready!(self
-                .io
-                .poll_read_with(cx, |l| { Ok(rnet::acceptfrom_with(l, sys::sock_flags())?) }));
+            let res = std::task::ready!(self.io.poll_read_with(cx, |l| sys::accept(l)));
             match res {
                 Ok((fd, peer)) => {
-                    sys::finish_flags(&fd)?;
-                    let peer = peer
-                        .and_then(|p| SocketAddr::try_from(p).ok())
-                        .ok_or_else(|| io::Error::other("accepted a connection without address"))?;
                     // Linux copies TCP_NODELAY from the listener; elsewhere set it here.
                     if self.nodelay && !cfg!(any(target_os = "linux", target_os = "android")) {
-                        let _ = rnet::sockopt::set_tcp_nodelay(&fd, true);
+                        let _ = sys::set_nodelay(&fd, true);
                     }
                     let io = Async::new_nonblocking(std::net::TcpStream::from(fd))?;
                     return Poll::Ready(Ok((TcpStream { io }, peer)));
@@ -298,15 +296,31 @@ impl TcpListener {
     }
 }
 
+#[cfg(unix)]
 impl AsFd for TcpListener {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.io.as_fd()
     }
 }
 
+#[cfg(unix)]
 impl AsRawFd for TcpListener {
     fn as_raw_fd(&self) -> RawFd {
         self.io.as_raw_fd()
+    }
+}
+
+#[cfg(windows)]
+impl AsSocket for TcpListener {
+    fn as_socket(&self) -> BorrowedSocket<'_> {
+        self.io.as_socket()
+    }
+}
+
+#[cfg(windows)]
+impl AsRawSocket for TcpListener {
+    fn as_raw_socket(&self) -> RawSocket {
+        self.io.as_raw_socket()
     }
 }
 
@@ -455,7 +469,7 @@ impl fmt::Debug for TcpStream {
         f.debug_struct("TcpStream")
             .field("local", &self.local_addr().ok())
             .field("peer", &self.peer_addr().ok())
-            .field("fd", &self.io.as_raw_fd())
+            .field("fd", &sys::raw(&self.io))
             .finish()
     }
 }
@@ -588,12 +602,7 @@ impl TcpStream {
     ///
     /// The OS's error.
     pub fn set_keepalive(&self, idle: Option<Duration>) -> io::Result<()> {
-        let fd = self.io.get_ref();
-        rnet::sockopt::set_socket_keepalive(fd, idle.is_some())?;
-        if let Some(d) = idle {
-            rnet::sockopt::set_tcp_keepidle(fd, d.max(Duration::from_secs(1)))?;
-        }
-        Ok(())
+        sys::set_keepalive(self.io.get_ref(), idle)
     }
 
     /// Whether `SO_KEEPALIVE` is on.
@@ -602,7 +611,7 @@ impl TcpStream {
     ///
     /// The OS's error.
     pub fn keepalive(&self) -> io::Result<bool> {
-        Ok(rnet::sockopt::socket_keepalive(self.io.get_ref())?)
+        sys::keepalive(self.io.get_ref())
     }
 
     /// `SO_LINGER`: `Some(d)` makes close wait up to `d` for unsent data (`Some(ZERO)`: close
@@ -612,7 +621,7 @@ impl TcpStream {
     ///
     /// The OS's error.
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
-        Ok(rnet::sockopt::set_socket_linger(self.io.get_ref(), linger)?)
+        sys::set_linger(self.io.get_ref(), linger)
     }
 
     /// The `SO_LINGER` setting.
@@ -621,7 +630,7 @@ impl TcpStream {
     ///
     /// The OS's error.
     pub fn linger(&self) -> io::Result<Option<Duration>> {
-        Ok(rnet::sockopt::socket_linger(self.io.get_ref())?)
+        sys::linger(self.io.get_ref())
     }
 
     /// Sets the IP time-to-live.
@@ -824,12 +833,12 @@ async fn connect_one(
     local: Option<SocketAddr>,
     nodelay: bool,
 ) -> io::Result<TcpStream> {
-    let fd = sys::socket(sys::family_of(&addr), SocketType::STREAM)?;
+    let fd = sys::tcp_socket(&addr)?;
     if let Some(local) = local {
-        rnet::bind(&fd, &local).map_err(|e| sys::with_addr(e.into(), "bind to", &local))?;
+        sys::bind(&fd, &local)?;
     }
     if nodelay {
-        rnet::sockopt::set_tcp_nodelay(&fd, true)?;
+        sys::set_nodelay(&fd, true)?;
     }
     let done = sys::start_connect(&fd, &addr)?;
     // Registered after the connect has started, so the first event is its outcome.
@@ -846,15 +855,31 @@ async fn connect_one(
 impl_stream_io!(TcpStream, io);
 impl_stream_io!(&TcpStream, io);
 
+#[cfg(unix)]
 impl AsFd for TcpStream {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.io.as_fd()
     }
 }
 
+#[cfg(unix)]
 impl AsRawFd for TcpStream {
     fn as_raw_fd(&self) -> RawFd {
         self.io.as_raw_fd()
+    }
+}
+
+#[cfg(windows)]
+impl AsSocket for TcpStream {
+    fn as_socket(&self) -> BorrowedSocket<'_> {
+        self.io.as_socket()
+    }
+}
+
+#[cfg(windows)]
+impl AsRawSocket for TcpStream {
+    fn as_raw_socket(&self) -> RawSocket {
+        self.io.as_raw_socket()
     }
 }
 

@@ -3,10 +3,12 @@
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+#[cfg(unix)]
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+#[cfg(windows)]
+use std::os::windows::io::{AsRawSocket, AsSocket, BorrowedSocket, RawSocket};
 use std::task::{Context, Poll};
 
-use rustix::net::{self as rnet, SocketType};
 use tulip_reactor::Async;
 
 use crate::addr::{resolve, ToSocketAddrs};
@@ -41,7 +43,7 @@ impl fmt::Debug for UdpSocket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UdpSocket")
             .field("local", &self.local_addr().ok())
-            .field("fd", &self.io.as_raw_fd())
+            .field("fd", &sys::raw(&self.io))
             .finish()
     }
 }
@@ -61,7 +63,8 @@ impl UdpSocket {
     }
 
     /// Binds with `SO_REUSEADDR` (and `SO_REUSEPORT` when `reuse_port`): several sockets on
-    /// one port, as multicast receivers need (asyncio's `reuse_port`).
+    /// one port, as multicast receivers need (asyncio's `reuse_port`). On Windows, which has
+    /// no `SO_REUSEPORT`, `reuse_port` sets `SO_REUSEADDR` only (what shares a UDP port there).
     ///
     /// # Errors
     ///
@@ -83,12 +86,11 @@ impl UdpSocket {
     }
 
     fn bind_one(addr: &SocketAddr, reuse_port: bool) -> io::Result<UdpSocket> {
-        let fd = sys::socket(sys::family_of(addr), SocketType::DGRAM)?;
+        let fd = sys::udp_socket(addr)?;
         if reuse_port {
-            rnet::sockopt::set_socket_reuseaddr(&fd, true)?;
-            rnet::sockopt::set_socket_reuseport(&fd, true)?;
+            sys::set_reuse_port(&fd)?;
         }
-        rnet::bind(&fd, addr).map_err(|e| sys::with_addr(e.into(), "bind to", addr))?;
+        sys::bind(&fd, addr)?;
         Ok(UdpSocket {
             io: Async::new_nonblocking(std::net::UdpSocket::from(fd))?,
         })
@@ -380,14 +382,30 @@ impl UdpSocket {
     }
 }
 
+#[cfg(unix)]
 impl AsFd for UdpSocket {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.io.as_fd()
     }
 }
 
+#[cfg(unix)]
 impl AsRawFd for UdpSocket {
     fn as_raw_fd(&self) -> RawFd {
         self.io.as_raw_fd()
+    }
+}
+
+#[cfg(windows)]
+impl AsSocket for UdpSocket {
+    fn as_socket(&self) -> BorrowedSocket<'_> {
+        self.io.as_socket()
+    }
+}
+
+#[cfg(windows)]
+impl AsRawSocket for UdpSocket {
+    fn as_raw_socket(&self) -> RawSocket {
+        self.io.as_raw_socket()
     }
 }

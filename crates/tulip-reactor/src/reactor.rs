@@ -203,6 +203,13 @@ pub(crate) struct Waiters {
     pub(crate) next_id: u64,
 }
 
+impl Waiters {
+    /// Whether a task waits in this direction.
+    fn is_waited(&self) -> bool {
+        self.waker.is_some() || !self.waiters.is_empty()
+    }
+}
+
 impl Source {
     /// The event counter of `dir` (see [`Readiness`]).
     pub(crate) fn tick(&self, dir: Dir) -> u64 {
@@ -260,9 +267,13 @@ impl Reactor {
     ///
     /// Fails if the backend is not available on this platform or the OS refuses to create it.
     pub fn with_backend_and_clock(backend: Backend, clock: Clock) -> io::Result<Reactor> {
-        let poller = Poller::new(backend)?;
+        Ok(Reactor::with_poller(Poller::new(backend)?, clock))
+    }
+
+    /// A reactor on a given backend instance.
+    fn with_poller(poller: Poller, clock: Clock) -> Reactor {
         let origin = clock.now();
-        Ok(Reactor {
+        Reactor {
             inner: Arc::new(Inner {
                 poller,
                 sources: Mutex::new(Sources {
@@ -284,7 +295,7 @@ impl Reactor {
                 poked: AtomicBool::new(false),
                 wait_hook: std::sync::OnceLock::new(),
             }),
-        })
+        }
     }
 
     /// Installs a hook told what each timer and I/O object is about to wait for when it
@@ -557,6 +568,7 @@ impl Reactor {
         if events.is_empty() {
             return;
         }
+        let oneshot = self.inner.poller.is_oneshot();
         let sources = lock(&self.inner.sources);
         for ev in events.drain(..) {
             let Some(Some(source)) = sources.slots.get(ev.key) else {
@@ -572,6 +584,19 @@ impl Reactor {
                     let d = &mut st[dir.index()];
                     wakers.extend(d.waker.take());
                     wakers.extend(d.waiters.drain(..).map(|(_, w)| w));
+                }
+            }
+            // A oneshot registration is disarmed by any event: re-arm it for a direction whose
+            // waiters this event did not wake (the woken ones re-arm when they wait again).
+            if oneshot {
+                let (read, write) = (
+                    st[Dir::Read.index()].is_waited(),
+                    st[Dir::Write.index()].is_waited(),
+                );
+                drop(st);
+                if read || write {
+                    // An error here leaves those waiters to their next poll's re-arm.
+                    let _ = self.inner.poller.rearm(source.fd, source.key, read, write);
                 }
             }
         }
@@ -702,10 +727,23 @@ impl Reactor {
     }
 
     /// Re-arms a oneshot registration (no-op for edge-triggered backends).
+    ///
+    /// A oneshot registration has one interest set for both directions, so it is re-armed for
+    /// `dir` *and* for the other direction if anything still waits there: re-arming for `dir`
+    /// alone would drop the interest of a task waiting the other way (a writer blocked on a
+    /// full socket while another task reads it).
     pub(crate) fn rearm(&self, source: &Source, dir: Dir) -> io::Result<()> {
-        self.inner
-            .poller
-            .rearm(source.fd, source.key, dir == Dir::Read, dir == Dir::Write)
+        if !self.inner.poller.is_oneshot() {
+            return Ok(());
+        }
+        let (read, write) = {
+            let st = lock(&source.state);
+            (
+                dir == Dir::Read || st[Dir::Read.index()].is_waited(),
+                dir == Dir::Write || st[Dir::Write.index()].is_waited(),
+            )
+        };
+        self.inner.poller.rearm(source.fd, source.key, read, write)
     }
 
     /// The io_uring backend, when stream reads go through its completions.
@@ -778,4 +816,127 @@ fn wake_all(wakers: impl IntoIterator<Item = Waker>) -> Option<Box<dyn std::any:
         }
     }
     first
+}
+
+/// The oneshot registrations of the `polling` backend where the OS has no edge-triggered mode
+/// (Windows' IOCP among them), run here on Linux's epoll in oneshot mode.
+#[cfg(all(test, unix))]
+mod oneshot_tests {
+    use super::*;
+    use crate::Async;
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    use std::task::Wake;
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counter() -> (Arc<Count>, Waker) {
+        let c = Arc::new(Count(AtomicUsize::new(0)));
+        (c.clone(), Waker::from(c))
+    }
+
+    fn oneshot_reactor() -> Reactor {
+        let poller = Poller::Polling(crate::sys::poller::PollingPoller::new_oneshot().unwrap());
+        assert!(poller.is_oneshot());
+        Reactor::with_poller(poller, Clock::real())
+    }
+
+    /// Fills `a`'s send buffer; returns how many bytes went in.
+    fn fill(a: &Async<UnixStream>) -> usize {
+        let chunk = [7u8; 65536];
+        let mut total = 0;
+        loop {
+            match (&mut a.get_ref()).write(&chunk) {
+                Ok(n) => total += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return total,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+
+    /// Reads everything `b` has; returns how many bytes.
+    fn drain(b: &mut UnixStream) -> usize {
+        let mut buf = [0u8; 65536];
+        let mut total = 0;
+        loop {
+            match b.read(&mut buf) {
+                Ok(0) => return total,
+                Ok(n) => total += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return total,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+
+    /// Parks (bounded) until `c` counts a wake.
+    fn park_until_woken(reactor: &Reactor, c: &Count) {
+        for _ in 0..100 {
+            if c.0.load(Ordering::SeqCst) > 0 {
+                return;
+            }
+            reactor.park(Some(Duration::from_millis(20))).unwrap();
+        }
+        panic!("the waiter was never woken");
+    }
+
+    #[test]
+    fn a_reader_waiting_keeps_a_blocked_writers_interest() {
+        let reactor = oneshot_reactor();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        b.set_nonblocking(true).unwrap();
+        a.set_nonblocking(true).unwrap();
+        let a = Async::with_reactor(a, &reactor).unwrap();
+        // The initial registration's readiness (writable) is consumed first.
+        reactor.park(Some(Duration::ZERO)).unwrap();
+        assert!(fill(&a) > 0);
+        let (wc, ww) = counter();
+        let (rc, rw) = counter();
+        let chunk = [1u8; 1024];
+        let polled = a.poll_write_with(&mut Context::from_waker(&ww), |mut s| s.write(&chunk));
+        assert!(polled.is_pending());
+        // The reader waits after the writer: its re-arm must keep the write interest.
+        let polled = a.poll_read_with(&mut Context::from_waker(&rw), |mut s| {
+            s.read(&mut [0u8; 16])
+        });
+        assert!(polled.is_pending());
+        assert!(drain(&mut b) > 0);
+        park_until_woken(&reactor, &wc);
+        assert_eq!(rc.0.load(Ordering::SeqCst), 0, "nothing came to read");
+    }
+
+    #[test]
+    fn an_event_one_way_rearms_the_other_way() {
+        let reactor = oneshot_reactor();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        b.set_nonblocking(true).unwrap();
+        a.set_nonblocking(true).unwrap();
+        let a = Async::with_reactor(a, &reactor).unwrap();
+        reactor.park(Some(Duration::ZERO)).unwrap();
+        assert!(fill(&a) > 0);
+        let (wc, ww) = counter();
+        let (rc, rw) = counter();
+        let chunk = [1u8; 1024];
+        let polled = a.poll_read_with(&mut Context::from_waker(&rw), |mut s| {
+            s.read(&mut [0u8; 16])
+        });
+        assert!(polled.is_pending());
+        let polled = a.poll_write_with(&mut Context::from_waker(&ww), |mut s| s.write(&chunk));
+        assert!(polled.is_pending());
+        // A read event disarms the registration; the writer must still hear of space.
+        b.write_all(b"x").unwrap();
+        park_until_woken(&reactor, &rc);
+        assert!(matches!(
+            a.poll_read_with(&mut Context::from_waker(&rw), |mut s| s
+                .read(&mut [0u8; 16])),
+            Poll::Ready(Ok(1))
+        ));
+        assert!(drain(&mut b) > 0);
+        park_until_woken(&reactor, &wc);
+    }
 }

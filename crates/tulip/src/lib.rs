@@ -69,10 +69,12 @@
 //!
 //! Tested on Linux (epoll, io_uring and `polling` backends); compiled in CI for macOS and
 //! FreeBSD (kqueue through `polling`; everything but Linux's extras — pidfd, io_uring,
-//! `sendfile` — is there) and Windows (IOCP through `polling`). On Windows `net`, `streams`,
-//! `tls`, `process` and `protocol` are compile-time absences for now, and `signal` has the C runtime's
-//! signals only (Ctrl-C, SIGTERM, …); the loop, tasks, timers, sync, queues, Ctrl-C in
-//! [`run`] and [`io::Async`] over any socket (`AsSocket`) are there.
+//! `sendfile` — is there) and Windows (IOCP through `polling`). On Windows `net` has TCP, UDP
+//! and `getaddrinfo`, and `streams` works over TCP (Unix sockets, `sendfile`, `LoopSockExt`,
+//! `getaddrinfo_with`/`getnameinfo` are compile-time absences); `tls`, `process` and
+//! `protocol` are compile-time absences for now, and `signal` has the C runtime's signals
+//! only (Ctrl-C, SIGTERM, …); the loop, tasks, timers, sync, queues, Ctrl-C in [`run`] and
+//! [`io::Async`] over any socket (`AsSocket`) are there.
 //!
 //! Ctrl-C in [`run`] (asyncio 3.11's Runner: the first one cancels the main future and closes
 //! the loop, then the process dies by SIGINT) is there whatever the features; see
@@ -208,21 +210,30 @@ pub use tulip_queue::channel;
 
 /// Sockets and name resolution (asyncio's loop socket methods, `getaddrinfo`): TCP, UDP and
 /// Unix sockets with futures-io reads and writes, Happy Eyeballs connects, `sendfile`.
-#[cfg(all(feature = "net", unix))]
+///
+/// On Windows: TCP, UDP and `getaddrinfo`; Unix sockets, `sendfile`, `LoopSockExt` and
+/// `getaddrinfo_with`/`getnameinfo` (with their types) are Unix only.
+#[cfg(feature = "net")]
 pub mod net {
     #[doc(inline)]
     pub use tulip_net::{
-        getaddrinfo, getaddrinfo_with, getnameinfo, sendfile, tcp, unix, AddrInfo, AddrInfoHints,
-        AiFlags, BlockingSocketError, ConnectError, ConnectOptions, Family, ListenOptions,
-        LoopSockExt, NameInfoFlags, OwnedReadHalf, OwnedWriteHalf, ReadHalf, ResolveError,
-        ReuniteError, SockAccept, SockAddr, SockType, TcpListener, TcpStream, ToSocketAddrs,
-        UdpSocket, UnixDatagram, UnixListener, UnixStream, WriteHalf,
+        getaddrinfo, tcp, ConnectError, ConnectOptions, ListenOptions, OwnedReadHalf,
+        OwnedWriteHalf, ReadHalf, ReuniteError, SockAddr, TcpListener, TcpStream, ToSocketAddrs,
+        UdpSocket, WriteHalf,
+    };
+    /// Unix only: Unix sockets, `sendfile`, the loop's socket methods and the hinted resolver.
+    #[cfg(unix)]
+    #[doc(inline)]
+    pub use tulip_net::{
+        getaddrinfo_with, getnameinfo, sendfile, unix, AddrInfo, AddrInfoHints, AiFlags,
+        BlockingSocketError, Family, LoopSockExt, NameInfoFlags, ResolveError, SockAccept,
+        SockType, UnixDatagram, UnixListener, UnixStream,
     };
 }
 
 /// asyncio's Streams: `open_connection`, `start_server`, `StreamReader`, `StreamWriter`,
-/// `Server` (and the Unix forms).
-#[cfg(all(feature = "net", unix))]
+/// `Server` (and the Unix forms, on Unix).
+#[cfg(feature = "net")]
 #[doc(inline)]
 pub use tulip_net::streams;
 

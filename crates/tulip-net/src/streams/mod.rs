@@ -57,6 +57,7 @@ mod server;
 mod writer;
 
 use std::io;
+#[cfg(unix)]
 use std::path::Path;
 
 pub use error::ReadError;
@@ -67,7 +68,9 @@ pub use server::{DrainReport, Handler, HandlerOutput, Server};
 pub use writer::{Drain, StreamWriter};
 
 use crate::addr::{resolve_server, SockAddr, ToSocketAddrs};
-use crate::{ConnectOptions, ListenOptions, TcpStream, UnixListener, UnixStream};
+use crate::{ConnectOptions, ListenOptions, TcpStream};
+#[cfg(unix)]
+use crate::{UnixListener, UnixStream};
 
 /// Makes a reader/writer pair over `stream`.
 fn pair(
@@ -307,7 +310,7 @@ impl ConnectionOptions {
     }
 
     /// Connects to a Unix socket (and then, with an `ssl` configuration — the `tls` feature —
-    /// performs the TLS handshake, which needs a `server_hostname`).
+    /// performs the TLS handshake, which needs a `server_hostname`). Unix only.
     ///
     /// # Errors
     ///
@@ -317,6 +320,7 @@ impl ConnectionOptions {
     /// # Cancel safety
     ///
     /// Cancel safe.
+    #[cfg(unix)]
     pub async fn open_unix_connection(
         &self,
         path: impl AsRef<Path>,
@@ -358,7 +362,7 @@ pub async fn open_connection<A: ToSocketAddrs>(
     ConnectionOptions::new().open_connection(addr).await
 }
 
-/// Connects to the Unix socket at `path` (asyncio's `open_unix_connection`).
+/// Connects to the Unix socket at `path` (asyncio's `open_unix_connection`). Unix only.
 ///
 /// # Errors
 ///
@@ -367,6 +371,7 @@ pub async fn open_connection<A: ToSocketAddrs>(
 /// # Cancel safety
 ///
 /// Cancel safe.
+#[cfg(unix)]
 pub async fn open_unix_connection(
     path: impl AsRef<Path>,
 ) -> io::Result<(StreamReader, StreamWriter)> {
@@ -529,7 +534,7 @@ impl ServerOptions {
         Ok(server)
     }
 
-    /// Starts a Unix socket server at `path`.
+    /// Starts a Unix socket server at `path`. Unix only.
     ///
     /// # Errors
     ///
@@ -538,6 +543,7 @@ impl ServerOptions {
     /// # Cancel safety
     ///
     /// Cancel safe (it never waits).
+    #[cfg(unix)]
     pub async fn start_unix_server<H: Handler>(
         &self,
         handler: H,
@@ -582,6 +588,7 @@ where
 
 /// Starts a Unix socket server at `path` (asyncio's `start_unix_server`). The socket file is
 /// removed when the server closes; a file already at `path` is an `AddrInUse` error naming it.
+/// Unix only.
 ///
 /// # Errors
 ///
@@ -590,6 +597,7 @@ where
 /// # Cancel safety
 ///
 /// Cancel safe (it never waits).
+#[cfg(unix)]
 pub async fn start_unix_server<H: Handler>(
     handler: H,
     path: impl AsRef<Path>,

@@ -2,12 +2,15 @@
 
 use std::io;
 use std::net::Shutdown;
+#[cfg(unix)]
 use std::os::fd::{AsFd, BorrowedFd};
 use std::task::{Context, Poll};
 
 use crate::addr::SockAddr;
 use crate::stream_io;
-use crate::{TcpStream, UnixStream};
+use crate::TcpStream;
+#[cfg(unix)]
+use crate::UnixStream;
 
 /// A byte stream that a [`StreamReader`](super::StreamReader) and
 /// [`StreamWriter`](super::StreamWriter) pair can drive: a TCP or Unix stream socket here; a
@@ -69,13 +72,16 @@ pub trait RawStream: Send + Sync + 'static {
     }
 
     /// The socket, for zero-copy `sendfile` (only for plain sockets; `None` elsewhere).
+    /// Unix only, as `sendfile` is.
+    #[cfg(unix)]
     fn socket_fd(&self) -> Option<BorrowedFd<'_>> {
         None
     }
 
     /// Sends up to `count` bytes of the file `file` from `*offset` straight from the kernel
     /// (`sendfile(2)`), advancing `*offset`. The default says `Unsupported`, and the caller
-    /// falls back to reads and writes.
+    /// falls back to reads and writes. Unix only.
+    #[cfg(unix)]
     fn poll_sendfile(
         &self,
         cx: &mut Context<'_>,
@@ -102,6 +108,7 @@ fn shutdown_ok(res: io::Result<()>) -> io::Result<()> {
 }
 
 impl RawStream for TcpStream {
+    #[cfg(unix)]
     fn poll_sendfile(
         &self,
         cx: &mut Context<'_>,
@@ -140,6 +147,7 @@ impl RawStream for TcpStream {
         TcpStream::peer_addr(self).map(SockAddr::Inet)
     }
 
+    #[cfg(unix)]
     fn socket_fd(&self) -> Option<BorrowedFd<'_>> {
         Some(self.as_fd())
     }
@@ -152,6 +160,7 @@ impl RawStream for TcpStream {
     }
 }
 
+#[cfg(unix)]
 impl RawStream for UnixStream {
     fn poll_sendfile(
         &self,

@@ -140,7 +140,8 @@ impl RawReader {
         self.conn.is_shut()
     }
 
-    /// The socket's file descriptor (`None` for streams that are not sockets).
+    /// The socket's file descriptor (`None` for streams that are not sockets). Unix only.
+    #[cfg(unix)]
     pub fn socket_fd(&self) -> Option<std::os::fd::RawFd> {
         use std::os::fd::AsRawFd;
         self.conn.io.socket_fd().map(|fd| fd.as_raw_fd())

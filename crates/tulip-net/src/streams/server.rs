@@ -15,7 +15,9 @@ use super::raw::RawStream;
 use super::reader::StreamReader;
 use super::writer::StreamWriter;
 use crate::addr::SockAddr;
-use crate::{sys, TcpListener, UnixListener};
+#[cfg(unix)]
+use crate::UnixListener;
+use crate::{sys, TcpListener};
 
 /// How long accepting pauses after the process ran out of file descriptors or memory
 /// (asyncio's `ACCEPT_RETRY_DELAY`).
@@ -56,6 +58,7 @@ type Accepted = (Box<dyn RawStream>, SockAddr);
 /// A listening socket of a server.
 enum Listener {
     Tcp(TcpListener),
+    #[cfg(unix)]
     Unix(UnixListener),
 }
 
@@ -68,6 +71,7 @@ impl Listener {
             Listener::Tcp(l) => l
                 .poll_accept(cx)
                 .map_ok(|(s, a)| (Box::new(s) as Box<dyn RawStream>, SockAddr::Inet(a))),
+            #[cfg(unix)]
             Listener::Unix(l) => l
                 .poll_accept(cx)
                 .map_ok(|(s, a)| (Box::new(s) as Box<dyn RawStream>, SockAddr::Unix(a))),
@@ -217,6 +221,7 @@ impl Server {
         )
     }
 
+    #[cfg(unix)]
     pub(crate) fn unix(
         listener: UnixListener,
         handler: impl Handler,
@@ -735,14 +740,7 @@ pub(crate) fn bind_all(
                 }
                 out.push(l);
             }
-            Err(e)
-                if a.is_ipv6()
-                    && addrs.len() > 1
-                    && matches!(
-                        e.raw_os_error(),
-                        Some(libc::EADDRNOTAVAIL) | Some(libc::EAFNOSUPPORT)
-                    ) =>
-            {
+            Err(e) if a.is_ipv6() && addrs.len() > 1 && sys::is_unavailable_address(&e) => {
                 skipped = Some(e);
             }
             Err(e) => return Err(e),

@@ -270,13 +270,24 @@ impl StreamWriter {
             // The bytes must be encrypted: copy through the session (asyncio's fallback).
             return self.sendfile_copy(file, offset, count).await;
         }
-        crate::sendfile::send_file(&*self.conn.io, file, offset, count).await
+        #[cfg(unix)]
+        {
+            crate::sendfile::send_file(&*self.conn.io, file, offset, count).await
+        }
+        #[cfg(not(unix))]
+        {
+            // No zero-copy path here (Windows): reads and writes.
+            self.sendfile_copy(file, offset, count).await
+        }
     }
 
-    /// `sendfile` through `write` and `drain`, for TLS connections.
+    /// `sendfile` through `write` and `drain`, for TLS connections (and on Windows).
     async fn sendfile_copy(&self, file: &File, offset: u64, count: Option<u64>) -> io::Result<u64> {
         use std::io::Read;
+        #[cfg(unix)]
         use std::os::unix::fs::FileExt;
+        #[cfg(windows)]
+        use std::os::windows::fs::FileExt;
         let total = count.unwrap_or(u64::MAX);
         let mut sent = 0u64;
         let mut positional = true;
@@ -284,7 +295,12 @@ impl StreamWriter {
         while sent < total {
             let want = usize::try_from(total - sent).map_or(chunk.len(), |w| w.min(chunk.len()));
             let res = if positional {
-                file.read_at(&mut chunk[..want], offset + sent)
+                #[cfg(unix)]
+                let read = file.read_at(&mut chunk[..want], offset + sent);
+                // Windows: a positional read that also moves the file's cursor.
+                #[cfg(windows)]
+                let read = file.seek_read(&mut chunk[..want], offset + sent);
+                read
             } else {
                 (&*file).read(&mut chunk[..want])
             };
@@ -292,7 +308,7 @@ impl StreamWriter {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if positional && offset == 0 && e.raw_os_error() == Some(libc::ESPIPE) => {
+                Err(e) if positional && offset == 0 && is_unseekable(&e) => {
                     positional = false;
                     continue;
                 }
@@ -304,6 +320,19 @@ impl StreamWriter {
         }
         self.flush().await?;
         Ok(sent)
+    }
+}
+
+/// Whether a positional read failed because the file cannot seek (a pipe: `ESPIPE`).
+fn is_unseekable(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        e.raw_os_error() == Some(libc::ESPIPE)
+    }
+    #[cfg(windows)]
+    {
+        // ERROR_INVALID_PARAMETER, ERROR_SEEK_ON_DEVICE: what a pipe answers an offset read.
+        matches!(e.raw_os_error(), Some(87) | Some(132))
     }
 }
 

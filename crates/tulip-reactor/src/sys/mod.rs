@@ -164,6 +164,17 @@ impl Poller {
         }
     }
 
+    /// Whether registrations are oneshot: every event disarms the source until
+    /// [`rearm`](Self::rearm) (the `polling` backend where the OS has no edge-triggered mode:
+    /// Windows, illumos, plain `poll`). Never on epoll or io_uring.
+    pub(crate) fn is_oneshot(&self) -> bool {
+        match self {
+            #[cfg(target_os = "linux")]
+            Poller::Epoll(_) | Poller::Uring(_) => false,
+            Poller::Polling(p) => p.is_oneshot(),
+        }
+    }
+
     /// Re-arms interest after a wait found nothing (oneshot platforms only; a no-op when
     /// sources are edge-triggered).
     pub(crate) fn rearm(&self, fd: RawFd, key: usize, read: bool, write: bool) -> io::Result<()> {

@@ -32,6 +32,16 @@ impl PollingPoller {
         })
     }
 
+    /// A poller in oneshot mode even where the OS could do edge-triggered (to run the
+    /// oneshot paths, Windows' only mode, in tests elsewhere).
+    #[cfg(test)]
+    pub(crate) fn new_oneshot() -> io::Result<PollingPoller> {
+        Ok(PollingPoller {
+            mode: PollMode::Oneshot,
+            ..PollingPoller::new()?
+        })
+    }
+
     pub(crate) fn add(&self, fd: RawFd, key: usize) -> io::Result<()> {
         // `polling`'s `add` is unsafe: it cannot check that the fd outlives its registration.
         #[allow(unsafe_code)]
@@ -40,6 +50,10 @@ impl PollingPoller {
         unsafe {
             self.poller.add_with_mode(fd, PEvent::all(key), self.mode)
         }
+    }
+
+    pub(crate) fn is_oneshot(&self) -> bool {
+        self.mode == PollMode::Oneshot
     }
 
     pub(crate) fn rearm(&self, fd: RawFd, key: usize, read: bool, write: bool) -> io::Result<()> {

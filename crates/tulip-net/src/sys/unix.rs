@@ -4,8 +4,14 @@
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
+use std::time::Duration;
 
 use rustix::net::{self as rnet, AddressFamily, SocketFlags, SocketType};
+
+use super::{with_addr, ListenConfig};
+
+/// An owned socket as this module creates it.
+pub(crate) type OwnedSock = OwnedFd;
 
 /// The flags every socket tulip creates carries: non-blocking, and not inherited by children.
 pub(crate) fn sock_flags() -> SocketFlags {
@@ -47,17 +53,66 @@ pub(crate) fn socket(family: AddressFamily, ty: SocketType) -> io::Result<OwnedF
     Ok(fd)
 }
 
-/// How a listening socket is set up.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ListenConfig {
-    pub(crate) backlog: u32,
-    pub(crate) reuse_address: bool,
-    pub(crate) reuse_port: bool,
-    /// `Some(false)`: dual-stack IPv6 (also accepts IPv4); `Some(true)`: IPv6 only; `None`:
-    /// the system default.
-    pub(crate) v6_only: Option<bool>,
-    /// Set `TCP_NODELAY` on the listener (Linux copies it to every accepted socket).
-    pub(crate) nodelay: bool,
+/// A new non-blocking TCP socket of `addr`'s family.
+pub(crate) fn tcp_socket(addr: &SocketAddr) -> io::Result<OwnedFd> {
+    socket(family_of(addr), SocketType::STREAM)
+}
+
+/// A new non-blocking UDP socket of `addr`'s family.
+pub(crate) fn udp_socket(addr: &SocketAddr) -> io::Result<OwnedFd> {
+    socket(family_of(addr), SocketType::DGRAM)
+}
+
+/// Binds `fd` to `addr`; the error names the address.
+pub(crate) fn bind(fd: &OwnedFd, addr: &SocketAddr) -> io::Result<()> {
+    rnet::bind(fd, addr).map_err(|e| with_addr(e.into(), "bind to", addr))
+}
+
+/// `SO_REUSEADDR`, and `SO_REUSEPORT` too (a datagram socket sharing its port).
+pub(crate) fn set_reuse_port(fd: &OwnedFd) -> io::Result<()> {
+    rnet::sockopt::set_socket_reuseaddr(fd, true)?;
+    rnet::sockopt::set_socket_reuseport(fd, true)?;
+    Ok(())
+}
+
+/// `TCP_NODELAY`.
+pub(crate) fn set_nodelay(fd: impl AsFd, on: bool) -> io::Result<()> {
+    Ok(rnet::sockopt::set_tcp_nodelay(fd, on)?)
+}
+
+/// Accepts one connection from a listener: a non-blocking, close-on-exec socket and the
+/// peer's address.
+pub(crate) fn accept(listener: impl AsFd) -> io::Result<(OwnedFd, SocketAddr)> {
+    let (fd, peer) = rnet::acceptfrom_with(listener, sock_flags())?;
+    finish_flags(&fd)?;
+    let peer = peer
+        .and_then(|p| SocketAddr::try_from(p).ok())
+        .ok_or_else(|| io::Error::other("accepted a connection without address"))?;
+    Ok((fd, peer))
+}
+
+/// `SO_KEEPALIVE`, and with `Some(idle)` the idle time before the first probe.
+pub(crate) fn set_keepalive(fd: impl AsFd, idle: Option<Duration>) -> io::Result<()> {
+    rnet::sockopt::set_socket_keepalive(&fd, idle.is_some())?;
+    if let Some(d) = idle {
+        rnet::sockopt::set_tcp_keepidle(&fd, d.max(Duration::from_secs(1)))?;
+    }
+    Ok(())
+}
+
+/// Whether `SO_KEEPALIVE` is on.
+pub(crate) fn keepalive(fd: impl AsFd) -> io::Result<bool> {
+    Ok(rnet::sockopt::socket_keepalive(fd)?)
+}
+
+/// Sets `SO_LINGER`.
+pub(crate) fn set_linger(fd: impl AsFd, linger: Option<Duration>) -> io::Result<()> {
+    Ok(rnet::sockopt::set_socket_linger(fd, linger)?)
+}
+
+/// The `SO_LINGER` setting.
+pub(crate) fn linger(fd: impl AsFd) -> io::Result<Option<Duration>> {
+    Ok(rnet::sockopt::socket_linger(fd)?)
 }
 
 /// A bound, listening TCP socket for `addr`.
@@ -67,7 +122,7 @@ pub(crate) fn tcp_listen(addr: &SocketAddr, cfg: &ListenConfig) -> io::Result<Ow
         rnet::sockopt::set_socket_reuseaddr(&fd, true)?;
     }
     if cfg.reuse_port {
-        set_reuse_port(&fd)?;
+        set_listen_reuse_port(&fd)?;
     }
     if addr.is_ipv6() {
         if let Some(only) = cfg.v6_only {
@@ -84,19 +139,13 @@ pub(crate) fn tcp_listen(addr: &SocketAddr, cfg: &ListenConfig) -> io::Result<Ow
     Ok(fd)
 }
 
-#[cfg(unix)]
-fn set_reuse_port(fd: &OwnedFd) -> io::Result<()> {
+fn set_listen_reuse_port(fd: &OwnedFd) -> io::Result<()> {
     rnet::sockopt::set_socket_reuseport(fd, true).map_err(|e| {
         io::Error::new(
             io::Error::from(e).kind(),
             format!("SO_REUSEPORT is not supported here: {e}"),
         )
     })
-}
-
-/// Adds the address to an error message, keeping its kind.
-pub(crate) fn with_addr(e: io::Error, what: &str, addr: &dyn std::fmt::Display) -> io::Error {
-    io::Error::new(e.kind(), format!("could not {what} {addr}: {e}"))
 }
 
 /// Starts a non-blocking connect. `Ok(true)`: connected at once; `Ok(false)`: in progress
@@ -134,4 +183,13 @@ pub(crate) fn is_resource_exhaustion(e: &io::Error) -> bool {
 pub(crate) fn is_aborted_accept(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::ConnectionAborted)
         || matches!(e.raw_os_error(), Some(libc::EPROTO) | Some(libc::EPERM))
+}
+
+/// Whether a bind failed because the machine has no such address or family (an IPv6
+/// wildcard where IPv6 is off): a server binding several addresses skips it.
+pub(crate) fn is_unavailable_address(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EADDRNOTAVAIL) | Some(libc::EAFNOSUPPORT)
+    )
 }
