@@ -885,16 +885,22 @@ mod oneshot_tests {
         panic!("the waiter was never woken");
     }
 
+    /// A registered stream whose send buffer is full, and its peer (both non-blocking). The
+    /// initial registration's readiness (writable) is consumed first.
+    fn full_pair(reactor: &Reactor) -> (Async<UnixStream>, UnixStream) {
+        let (a, b) = UnixStream::pair().unwrap();
+        b.set_nonblocking(true).unwrap();
+        a.set_nonblocking(true).unwrap();
+        let a = Async::with_reactor(a, reactor).unwrap();
+        reactor.park(Some(Duration::ZERO)).unwrap();
+        assert!(fill(&a) > 0);
+        (a, b)
+    }
+
     #[test]
     fn a_reader_waiting_keeps_a_blocked_writers_interest() {
         let reactor = oneshot_reactor();
-        let (a, mut b) = UnixStream::pair().unwrap();
-        b.set_nonblocking(true).unwrap();
-        a.set_nonblocking(true).unwrap();
-        let a = Async::with_reactor(a, &reactor).unwrap();
-        // The initial registration's readiness (writable) is consumed first.
-        reactor.park(Some(Duration::ZERO)).unwrap();
-        assert!(fill(&a) > 0);
+        let (a, mut b) = full_pair(&reactor);
         let (wc, ww) = counter();
         let (rc, rw) = counter();
         let chunk = [1u8; 1024];
@@ -913,12 +919,7 @@ mod oneshot_tests {
     #[test]
     fn an_event_one_way_rearms_the_other_way() {
         let reactor = oneshot_reactor();
-        let (a, mut b) = UnixStream::pair().unwrap();
-        b.set_nonblocking(true).unwrap();
-        a.set_nonblocking(true).unwrap();
-        let a = Async::with_reactor(a, &reactor).unwrap();
-        reactor.park(Some(Duration::ZERO)).unwrap();
-        assert!(fill(&a) > 0);
+        let (a, mut b) = full_pair(&reactor);
         let (wc, ww) = counter();
         let (rc, rw) = counter();
         let chunk = [1u8; 1024];
