@@ -4,10 +4,13 @@
 //! - `chained_spawn`: each task spawns the next and finishes, depth `n` (1 M); the last one
 //!   signals the root over a oneshot; ns/spawn.
 //! - `yield_many`: 1 000 tasks each yield `n` (1 000) times; ns/yield.
+//! - `spawn_many_spawned`, `chained_spawn_spawned`: the same with the root a spawned task that
+//!   the main future only awaits (a server's tasks spawn from tasks, never from the main
+//!   future).
 
 use std::time::Instant;
 
-use tulip_benches::{dispatch, ns_per, Runtime, Spec};
+use tulip_benches::{dispatch, dispatch_spawned, ns_per, Runtime, Spec};
 
 async fn spawn_many<R: Runtime>(n: u64) -> f64 {
     let start = Instant::now();
@@ -92,6 +95,30 @@ fn main() {
                 reps: 7,
                 quick_reps: 3,
                 run: dispatch!(yield_many),
+                refs: &[],
+            },
+            Spec {
+                name: "spawn_many_spawned",
+                unit: "ns/task",
+                higher_is_better: false,
+                n: 1_000_000,
+                quick_n: 100_000,
+                warmup: 1,
+                reps: 7,
+                quick_reps: 3,
+                run: dispatch_spawned!(spawn_many),
+                refs: &[],
+            },
+            Spec {
+                name: "chained_spawn_spawned",
+                unit: "ns/spawn",
+                higher_is_better: false,
+                n: 1_000_000,
+                quick_n: 100_000,
+                warmup: 1,
+                reps: 7,
+                quick_reps: 3,
+                run: dispatch_spawned!(chained_spawn),
                 refs: &[],
             },
         ],

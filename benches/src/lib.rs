@@ -4,8 +4,9 @@
 //!   [`rt::Tokio`] and [`rt::Smol`], each with a single-threaded (`ct`) and a two-worker (`mt`)
 //!   [`Flavour`].
 //! - [`Spec`] describes one workload (name, unit, sizes, repetitions); [`dispatch!`] turns a
-//!   generic `async fn w<R: Runtime>(n: u64) -> f64` into its [`RunFn`]; [`main`] is the whole
-//!   `main` of a bench binary.
+//!   generic `async fn w<R: Runtime>(n: u64) -> f64` into its [`RunFn`] ([`dispatch_spawned!`]
+//!   into one that runs it as a spawned task, for the `*_spawned` shapes); [`main`] is the
+//!   whole `main` of a bench binary.
 //! - A workload may also have [`Reference`]s: implementations that are not peers but yardsticks
 //!   (a hand-written epoll loop, Python's asyncio and uvloop), run like a runtime
 //!   (`--runtime epoll`) and reported in a table of their own.
@@ -202,6 +203,42 @@ macro_rules! dispatch {
             }
             $crate::RuntimeKind::Smol => {
                 $crate::measure::<$crate::rt::Smol, _, _>(flavour, plan, $w::<$crate::rt::Smol>)
+            }
+        }
+    };
+}
+
+/// Like [`dispatch!`], but the workload's body runs as a spawned task that the main future
+/// only awaits: the `*_spawned` shapes. A server never runs its work as the main future, and
+/// each runtime treats the main future specially (tulip and tokio's single-threaded flavours
+/// poll it in place, beside the run queue), so a workload whose both ends are spawned tasks
+/// measures what a server's tasks pay.
+#[macro_export]
+macro_rules! dispatch_spawned {
+    ($w:ident) => {
+        |kind: $crate::RuntimeKind, flavour: $crate::Flavour, plan: &$crate::Plan| {
+            fn root<R: $crate::Runtime>(
+                n: u64,
+            ) -> impl ::std::future::Future<Output = f64> + Send + 'static {
+                // Spawned from inside the runtime, when the main future first runs.
+                async move { R::spawn($w::<R>(n)).await }
+            }
+            match kind {
+                $crate::RuntimeKind::Tulip => $crate::measure::<$crate::rt::Tulip, _, _>(
+                    flavour,
+                    plan,
+                    root::<$crate::rt::Tulip>,
+                ),
+                $crate::RuntimeKind::Tokio => $crate::measure::<$crate::rt::Tokio, _, _>(
+                    flavour,
+                    plan,
+                    root::<$crate::rt::Tokio>,
+                ),
+                $crate::RuntimeKind::Smol => $crate::measure::<$crate::rt::Smol, _, _>(
+                    flavour,
+                    plan,
+                    root::<$crate::rt::Smol>,
+                ),
             }
         }
     };

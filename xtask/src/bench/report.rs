@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 use std::process::Command;
 
 use super::{
-    json_str, Kind, Measurement, Workload, FLAVOURS, GOAL_08, REF_GOALS, RUNTIMES, SYSCALLS_GOAL,
+    json_str, Kind, Measurement, Workload, FLAVOURS, GOAL_08, GOAL_08_AREAS, REF_GOALS, RUNTIMES,
+    SYSCALLS_GOAL,
 };
 
 /// References compared with a form of tulip other than its main row: the Python servers run
@@ -187,7 +188,7 @@ pub(crate) enum Goal {
 pub(crate) fn goal(w: &Workload) -> Goal {
     if matches!(w.kind, Kind::Syscalls { .. }) {
         Goal::TulipAtMost(SYSCALLS_GOAL)
-    } else if GOAL_08.contains(&w.name.as_str()) {
+    } else if GOAL_08.contains(&w.name.as_str()) || GOAL_08_AREAS.contains(&w.area.as_str()) {
         Goal::Ratio(0.8)
     } else {
         Goal::Ratio(1.0)
