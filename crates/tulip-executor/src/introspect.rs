@@ -111,7 +111,9 @@ impl fmt::Display for TaskInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "task {}", self.id)?;
         if let Some(n) = &self.name {
-            write!(f, " '{n}'")?;
+            // Escaped: a name is user data, and a newline or a terminal escape in it must not
+            // forge lines of a dump that someone reads in a terminal or parses line by line.
+            write!(f, " '{}'", n.escape_debug())?;
         }
         write!(
             f,
@@ -225,5 +227,29 @@ pub(crate) fn clear_waiting(meta: &TaskMeta) {
         if let Some(w) = &meta.shared.waiting {
             lock(w).remove(&meta.id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_name_cannot_forge_dump_lines() {
+        let info = TaskInfo {
+            id: TaskId(7),
+            name: Some("evil\ntask 8 'fake' Idle\x1b[2J".into()),
+            state: TaskState::Idle,
+            location: Location::caller(),
+            waiting_on: None,
+            polls: 1,
+        };
+        let text = info.to_string();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(!text.contains('\x1b'), "{text}");
+        assert!(
+            text.contains(r"'evil\ntask 8 \'fake\' Idle\u{1b}[2J'"),
+            "{text}"
+        );
     }
 }
