@@ -9,7 +9,8 @@
 //!   worker pushes, with a plain store; its worker pops and thieves steal half with a
 //!   compare-and-swap), overflowing half of itself into the global `injector` when full;
 //! - a thread-local LIFO slot: a task woken by the running task (a message reply) runs next,
-//!   while its data is hot; at most [`LIFO_STREAK`] times in a row, so others are not starved;
+//!   while its data is hot; at most [`LIFO_STREAK`] times in a row, so others are not starved.
+//!   Only this worker takes it, so filling an empty slot wakes no other worker;
 //! - a thread-local `pinned` deque for `!Send` tasks spawned on this worker (`spawn_local`),
 //!   local callbacks and the main future, and an `inbox` through which other threads send
 //!   those back to it.
@@ -251,10 +252,15 @@ impl WorkerLocal {
         });
     }
 
-    /// Puts a woken task in the LIFO slot (its previous occupant goes to the queue).
-    fn push_lifo(&self, r: Runnable<TaskMeta>) {
-        if let Some(prev) = self.lifo.replace(Some(r)) {
-            self.push_back(prev);
+    /// Puts a woken task in the LIFO slot (its previous occupant goes to the queue); returns
+    /// whether it displaced one.
+    fn push_lifo(&self, r: Runnable<TaskMeta>) -> bool {
+        match self.lifo.replace(Some(r)) {
+            Some(prev) => {
+                self.push_back(prev);
+                true
+            }
+            None => false,
         }
     }
 
@@ -506,10 +512,16 @@ pub(crate) fn schedule(runnable: Runnable<TaskMeta>, woken_while_running: bool) 
                 // A yield: go to the back, do not pre-empt others. (With a seed, a coin
                 // decides whether a woken task takes the LIFO slot.)
                 w.push_back(r);
-            } else {
-                w.push_lifo(r);
+                mt.notify_one(&w.shared);
+            } else if w.push_lifo(r) {
+                // The displaced task went to the stealable queue: another worker may take it.
+                mt.notify_one(&w.shared);
             }
-            mt.notify_one(&w.shared);
+            // A task alone in the LIFO slot wakes nobody: no other worker can take it (the slot
+            // is this thread's), and this worker runs it next, before it could go to sleep
+            // (`has_work` sees the slot). Waking a sleeper for it only made the sleeper find
+            // nothing and sleep again: a futex wake and two context switches per message of a
+            // ping-pong, which now stays on one worker.
         } else if pinned as usize == w.index {
             w.pinned.borrow_mut().push_back(LocalItem::Task(r));
         } else {
