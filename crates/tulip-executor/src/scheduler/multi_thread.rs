@@ -5,7 +5,7 @@
 //! Worker 0 is the thread that calls `block_on` (it also polls the main future); workers
 //! `1..n` are threads the executor spawns. Each worker has:
 //!
-//! - a bounded, stealable FIFO `queue` of `Send` tasks (a [`ring`](super::ring): only its
+//! - a bounded, stealable FIFO `queue` of `Send` tasks (a [`ring`]: only its
 //!   worker pushes, with a plain store; its worker pops and thieves steal half with a
 //!   compare-and-swap), overflowing half of itself into the global `injector` when full;
 //! - a thread-local LIFO slot: a task woken by the running task (a message reply) runs next,
