@@ -77,6 +77,21 @@ pub(crate) fn miri(args: &[String]) -> Result<(), String> {
             "executor",
             "multi_thread",
         ]))?;
+    // The work-stealing ring's owner-against-thieves stress test, under the same seeds.
+    run(nightly_cargo()
+        .env(
+            "MIRIFLAGS",
+            format!("-Zmiri-symbolic-alignment-check -Zmiri-many-seeds=0..{MIRI_SEEDS}"),
+        )
+        .env("CARGO_TARGET_DIR", root().join("target/miri"))
+        .args([
+            "miri",
+            "test",
+            "-p",
+            "tulip-executor",
+            "--lib",
+            "ring_stress",
+        ]))?;
     Ok(())
 }
 

@@ -1,15 +1,15 @@
 //! Models run by `tests/loom.rs` under `--cfg tulip_loom --cfg loom` (see `cargo xtask loom`).
-//! They drive the real scheduler code (`Idle`, `steal_half`) with loom's threads and atomics.
+//! They drive the real scheduler code (`Idle`, the per-worker `ring`) with loom's threads and
+//! atomics.
 
 use std::cell::Cell;
 use std::sync::atomic::Ordering::SeqCst;
 
-use concurrent_queue::ConcurrentQueue;
 use loom::sync::atomic::{AtomicBool, AtomicUsize};
 use loom::sync::{Arc, Condvar, Mutex};
 
 use crate::scheduler::idle::{DriverPark, Idle};
-use crate::scheduler::multi_thread::steal_half;
+use crate::scheduler::ring;
 
 /// A driver that blocks on a condition variable until unparked.
 #[derive(Default)]
@@ -97,31 +97,75 @@ pub fn idle_no_lost_wakeup(workers: usize, items: usize) {
     });
 }
 
-/// A worker pushes `items` tasks into its queue and pops them while another steals half:
-/// every task is taken exactly once (no double run, none lost).
-pub fn steal_exactly_once(items: usize) {
+/// A worker's ring of capacity 4: the owner queues `before` items, starts `thieves` threads
+/// that each steal once into a ring of their own and drain it, pushes `pushes - before` more
+/// (overflowing half the ring into a side list when full, as into the injector) and pops until
+/// its ring is empty. Every item is taken exactly once: none lost, none run twice.
+pub fn ring_steal_exactly_once(thieves: usize, before: usize, pushes: usize) {
     loom::model(move || {
-        let queue = Arc::new(ConcurrentQueue::<usize>::bounded(4));
+        let (owner, stealer) = ring::new::<usize>(4);
         let taken = Arc::new(Mutex::new(Vec::new()));
+        let mut own = Vec::new();
+        for i in 0..before {
+            owner.push_back(i, |v| own.push(v));
+        }
+        let handles: Vec<_> = (0..thieves)
+            .map(|_| {
+                let (stealer, taken) = (stealer.clone(), taken.clone());
+                loom::thread::spawn(move || {
+                    let (mine, _mine_stolen) = ring::new::<usize>(4);
+                    let mut got = Vec::new();
+                    if let Some(v) = stealer.steal_into(&mine) {
+                        got.push(v);
+                        while let Some(v) = mine.pop() {
+                            got.push(v);
+                        }
+                    }
+                    taken.lock().unwrap().extend(got);
+                })
+            })
+            .collect();
+        for i in before..pushes {
+            owner.push_back(i, |v| own.push(v));
+        }
+        while let Some(v) = owner.pop() {
+            own.push(v);
+        }
+        for h in handles {
+            h.join().unwrap();
+        }
+        // The owner saw an empty ring and pushed nothing since; the thieves are done.
+        assert!(stealer.is_empty());
+        let mut all = taken.lock().unwrap().clone();
+        all.extend(own);
+        all.sort_unstable();
+        assert_eq!(all, (0..pushes).collect::<Vec<_>>());
+    });
+}
+
+/// The owner pops while a thief takes items one at a time (`Stealer::pop`, what shutdown
+/// uses): each item goes to exactly one of them.
+pub fn ring_pop_races_stealer_pop(items: usize) {
+    loom::model(move || {
+        let (owner, stealer) = ring::new::<usize>(4);
         for i in 0..items {
-            queue.push(i).unwrap();
+            owner.push_back(i, |_| unreachable!("fits"));
         }
         let thief = {
-            let (queue, taken) = (queue.clone(), taken.clone());
+            let stealer = stealer.clone();
             loom::thread::spawn(move || {
-                let mut mine = Vec::new();
-                if let Some(first) = steal_half(&queue, |t| mine.push(t)) {
-                    mine.push(first);
+                let mut got = Vec::new();
+                while let Some(v) = stealer.pop() {
+                    got.push(v);
                 }
-                taken.lock().unwrap().extend(mine);
+                got
             })
         };
         let mut own = Vec::new();
-        while let Ok(t) = queue.pop() {
-            own.push(t);
+        while let Some(v) = owner.pop() {
+            own.push(v);
         }
-        thief.join().unwrap();
-        let mut all = taken.lock().unwrap().clone();
+        let mut all = thief.join().unwrap();
         all.extend(own);
         all.sort_unstable();
         assert_eq!(all, (0..items).collect::<Vec<_>>());

@@ -1,7 +1,8 @@
 //! Scheduling: which task, callback or main-future poll runs next, on which thread.
 //!
 //! - [`current_thread`]: asyncio's single-threaded loop (one FIFO run queue, [`segqueue`]).
-//! - [`multi_thread`]: work-stealing workers, which sleep and wake through [`idle`].
+//! - [`multi_thread`]: work-stealing workers, which sleep and wake through [`idle`]; each
+//!   worker's stealable run queue is a [`ring`].
 //! - [`seeded`]: the choices both make instead of FIFO order when given a seed.
 //!
 //! What both flavours share lives here: async-task's [`schedule`] function, the items other
@@ -11,6 +12,7 @@
 pub(crate) mod current_thread;
 pub(crate) mod idle;
 pub(crate) mod multi_thread;
+pub(crate) mod ring;
 pub(crate) mod seeded;
 pub(crate) mod segqueue;
 

@@ -5,10 +5,12 @@
 //! Worker 0 is the thread that calls `block_on` (it also polls the main future); workers
 //! `1..n` are threads the executor spawns. Each worker has:
 //!
-//! - a bounded, stealable FIFO `queue` of `Send` tasks (a `ConcurrentQueue`), overflowing
-//!   half of itself into the global `injector` when full;
+//! - a bounded, stealable FIFO `queue` of `Send` tasks (a [`ring`]: only its
+//!   worker pushes, with a plain store; its worker pops and thieves steal half with a
+//!   compare-and-swap), overflowing half of itself into the global `injector` when full;
 //! - a thread-local LIFO slot: a task woken by the running task (a message reply) runs next,
-//!   while its data is hot; at most [`LIFO_STREAK`] times in a row, so others are not starved;
+//!   while its data is hot; at most [`LIFO_STREAK`] times in a row, so others are not starved.
+//!   Only this worker takes it, so filling an empty slot wakes no other worker;
 //! - a thread-local `pinned` deque for `!Send` tasks spawned on this worker (`spawn_local`),
 //!   local callbacks and the main future, and an `inbox` through which other threads send
 //!   those back to it.
@@ -47,12 +49,13 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use async_task::Runnable;
-use concurrent_queue::{ConcurrentQueue, PushError};
+use concurrent_queue::ConcurrentQueue;
 
 use crate::current::{self, with_ctx, Ctx, RunningGuard};
 use crate::executor::shared::Shared;
 use crate::registry::Entry;
 use crate::scheduler::idle::{DriverPark, Idle};
+use crate::scheduler::ring;
 use crate::scheduler::seeded::{self, SeededRng};
 use crate::scheduler::{drain_on_close, run_callback, Flavor, MainWake, Remote as Item};
 use crate::task::meta::{TaskMeta, NOT_PINNED};
@@ -85,8 +88,10 @@ impl From<Item> for LocalItem {
 
 /// What other threads see of one worker.
 struct WorkerShared {
-    /// Stealable queue of `Send` tasks.
-    queue: ConcurrentQueue<Runnable<TaskMeta>>,
+    /// Stealable queue of `Send` tasks (the thieves' side of the worker's ring).
+    queue: ring::Stealer<Runnable<TaskMeta>>,
+    /// The owner's side of that ring, until the worker's thread takes it.
+    owner: std::sync::Mutex<Option<ring::Local<Runnable<TaskMeta>>>>,
     /// Pinned tasks, the main future and local work sent from other threads.
     inbox: ConcurrentQueue<Item>,
 }
@@ -104,9 +109,13 @@ impl MtShared {
     pub(crate) fn new(workers: usize) -> MtShared {
         MtShared {
             workers: (0..workers.max(1))
-                .map(|_| WorkerShared {
-                    queue: ConcurrentQueue::bounded(LOCAL_CAP),
-                    inbox: ConcurrentQueue::unbounded(),
+                .map(|_| {
+                    let (owner, queue) = ring::new(LOCAL_CAP);
+                    WorkerShared {
+                        queue,
+                        owner: std::sync::Mutex::new(Some(owner)),
+                        inbox: ConcurrentQueue::unbounded(),
+                    }
                 })
                 .collect(),
             injector: ConcurrentQueue::unbounded(),
@@ -183,6 +192,8 @@ fn mt(shared: &Shared) -> &MtShared {
 pub(crate) struct WorkerLocal {
     pub(crate) shared: Arc<Shared>,
     pub(crate) index: usize,
+    /// The owner's side of this worker's ring (`me().queue` is the thieves' side).
+    queue: ring::Local<Runnable<TaskMeta>>,
     lifo: Cell<Option<Runnable<TaskMeta>>>,
     lifo_streak: Cell<u32>,
     pinned: RefCell<VecDeque<LocalItem>>,
@@ -197,9 +208,13 @@ pub(crate) struct WorkerLocal {
 impl WorkerLocal {
     fn new(shared: Arc<Shared>, index: usize, seed: Option<u64>) -> WorkerLocal {
         let seeded = seed.map(|s| SeededRng::new(s, index as u64));
+        let queue = tulip_util::lock(&mt(&shared).workers[index].owner)
+            .take()
+            .expect("one WorkerLocal per worker");
         WorkerLocal {
             shared,
             index,
+            queue,
             lifo: Cell::new(None),
             lifo_streak: Cell::new(0),
             pinned: RefCell::new(VecDeque::new()),
@@ -229,27 +244,23 @@ impl WorkerLocal {
     }
 
     /// Pushes a `Send` task at the back of this worker's queue (overflowing into the injector).
+    #[inline]
     fn push_back(&self, r: Runnable<TaskMeta>) {
-        let mt = mt(&self.shared);
-        if let Err(PushError::Full(r) | PushError::Closed(r)) = self.me().queue.push(r) {
-            // Full: move half of the queue, plus this task, to the injector.
-            let half = LOCAL_CAP / 2;
-            for _ in 0..half {
-                match self.me().queue.pop() {
-                    Ok(t) => {
-                        let _ = mt.injector.push(Item::Task(t));
-                    }
-                    Err(_) => break,
-                }
-            }
-            let _ = mt.injector.push(Item::Task(r));
-        }
+        // Full: half of the queue, then this task, go to the injector.
+        self.queue.push_back(r, |t| {
+            let _ = mt(&self.shared).injector.push(Item::Task(t));
+        });
     }
 
-    /// Puts a woken task in the LIFO slot (its previous occupant goes to the queue).
-    fn push_lifo(&self, r: Runnable<TaskMeta>) {
-        if let Some(prev) = self.lifo.replace(Some(r)) {
-            self.push_back(prev);
+    /// Puts a woken task in the LIFO slot (its previous occupant goes to the queue); returns
+    /// whether it displaced one.
+    fn push_lifo(&self, r: Runnable<TaskMeta>) -> bool {
+        match self.lifo.replace(Some(r)) {
+            Some(prev) => {
+                self.push_back(prev);
+                true
+            }
+            None => false,
         }
     }
 
@@ -335,7 +346,7 @@ impl WorkerLocal {
     /// tasks it skips to the back).
     #[inline]
     fn pop_queue(&self) -> Option<Runnable<TaskMeta>> {
-        let r = self.me().queue.pop().ok()?;
+        let r = self.queue.pop()?;
         match &self.seeded {
             None => Some(r),
             Some(rng) => self.rotate_seeded(rng, r),
@@ -349,12 +360,13 @@ impl WorkerLocal {
         rng: &SeededRng,
         mut r: Runnable<TaskMeta>,
     ) -> Option<Runnable<TaskMeta>> {
-        let skip = rng.below((self.me().queue.len() + 1).min(seeded::WINDOW));
+        let skip = rng.below((self.queue.len() + 1).min(seeded::WINDOW));
         for _ in 0..skip {
-            // Only this worker pushes to its queue, and it just popped: there is room.
+            // Only this worker pushes to its queue, and it just popped: there is room (or, with
+            // a thief at work, the task overflows to the injector, which is just as fair).
             self.push_back(r);
             // `None`: thieves took everything meanwhile (they run it).
-            r = self.me().queue.pop().ok()?;
+            r = self.queue.pop()?;
         }
         Some(r)
     }
@@ -372,7 +384,7 @@ impl WorkerLocal {
             if v == self.index {
                 continue;
             }
-            if let Some(r) = steal_half(&mt.workers[v].queue, |r| self.push_back(r)) {
+            if let Some(r) = mt.workers[v].queue.steal_into(&self.queue) {
                 return Some(LocalItem::Task(r));
             }
         }
@@ -483,21 +495,6 @@ impl WorkerLocal {
     }
 }
 
-/// Moves half of `victim`'s items (rounded up): the first is returned to run now, the others go
-/// to `keep`. Every item popped goes exactly one place (checked by the loom model).
-pub(crate) fn steal_half<T>(victim: &ConcurrentQueue<T>, mut keep: impl FnMut(T)) -> Option<T> {
-    let count = victim.len().div_ceil(2);
-    let mut first = None;
-    for _ in 0..count {
-        match victim.pop() {
-            Ok(r) if first.is_none() => first = Some(r),
-            Ok(r) => keep(r),
-            Err(_) => break,
-        }
-    }
-    first
-}
-
 /// Schedules a woken task of a multi-threaded executor.
 pub(crate) fn schedule(runnable: Runnable<TaskMeta>, woken_while_running: bool) {
     let pinned = runnable.metadata().pinned;
@@ -515,10 +512,16 @@ pub(crate) fn schedule(runnable: Runnable<TaskMeta>, woken_while_running: bool) 
                 // A yield: go to the back, do not pre-empt others. (With a seed, a coin
                 // decides whether a woken task takes the LIFO slot.)
                 w.push_back(r);
-            } else {
-                w.push_lifo(r);
+                mt.notify_one(&w.shared);
+            } else if w.push_lifo(r) {
+                // The displaced task went to the stealable queue: another worker may take it.
+                mt.notify_one(&w.shared);
             }
-            mt.notify_one(&w.shared);
+            // A task alone in the LIFO slot wakes nobody: no other worker can take it (the slot
+            // is this thread's), and this worker runs it next, before it could go to sleep
+            // (`has_work` sees the slot). Waking a sleeper for it only made the sleeper find
+            // nothing and sleep again: a futex wake and two context switches per message of a
+            // ping-pong, which now stays on one worker.
         } else if pinned as usize == w.index {
             w.pinned.borrow_mut().push_back(LocalItem::Task(r));
         } else {
@@ -691,7 +694,8 @@ impl MtExecutor {
                 dropped += 1;
             }
             for ws in mt.workers.iter() {
-                while let Ok(r) = ws.queue.pop() {
+                // Every worker thread has exited: no thief is at work, so `pop` misses nothing.
+                while let Some(r) = ws.queue.pop() {
                     drop(r);
                     dropped += 1;
                 }
