@@ -37,6 +37,13 @@
 //! * Level-0 slots hold entries of one tick whose exact deadlines may differ; expiry fires an
 //!   entry only once `now >= deadline`, sorted by `(deadline, generation)`: never early, and in
 //!   deadline order.
+//! * A level-0 slot whose bit is set in `sorted0` has its list in `(deadline, generation)`
+//!   order (an empty slot counts as sorted). Timers are usually inserted in deadline order (the
+//!   same sleep started again and again), so most slots stay sorted; expiring one then takes
+//!   only its due head, and its earliest deadline is its head's. An unsorted slot is sorted out
+//!   when it is expired.
+//! * `cached_next`, when set, is exactly what [`TimerWheel::next_deadline`] would compute, so
+//!   an [`expire`](TimerWheel::expire) at an earlier time has nothing to do and returns at once.
 
 use std::fmt;
 
@@ -124,6 +131,8 @@ pub struct TimerWheel<T> {
     tails: [[u32; SLOTS]; LEVELS],
     /// One bit per non-empty slot, per level.
     occupied: [u64; LEVELS],
+    /// One bit per level-0 slot whose list is in `(deadline, generation)` order.
+    sorted0: u64,
     /// Cached result of [`TimerWheel::next_deadline`]; `None` when it must be recomputed.
     cached_next: Option<u64>,
     /// Scratch space for expiry: `(deadline, generation, index)` of due entries.
@@ -184,6 +193,7 @@ impl<T> TimerWheel<T> {
             heads: [[NIL; SLOTS]; LEVELS],
             tails: [[NIL; SLOTS]; LEVELS],
             occupied: [0; LEVELS],
+            sorted0: u64::MAX,
             cached_next: None,
             scratch: Vec::new(),
         }
@@ -305,7 +315,9 @@ impl<T> TimerWheel<T> {
             return Some(next);
         }
         let (level, slot, tick) = self.next_expiration()?;
-        let next = if level == 0 {
+        let next = if level == 0 && self.sorted0 & (1u64 << slot) != 0 {
+            self.entries[self.heads[0][slot] as usize].deadline
+        } else if level == 0 {
             let mut min = u64::MAX;
             let mut cur = self.heads[0][slot];
             while cur != NIL {
@@ -324,6 +336,10 @@ impl<T> TimerWheel<T> {
     /// Fires every timer whose deadline is `<= now`, pushing their values onto `out` in
     /// `(deadline, insertion)` order. Returns how many fired.
     pub fn expire(&mut self, now: u64, out: &mut Vec<T>) -> usize {
+        if self.cached_next.is_some_and(|next| now < next) {
+            // Nothing is due and nothing needs cascading before `next`.
+            return 0;
+        }
         let now_tick = now >> TICK_SHIFT;
         let before = out.len();
         while let Some((level, slot, tick)) = self.next_expiration() {
@@ -332,12 +348,37 @@ impl<T> TimerWheel<T> {
             }
             self.elapsed = tick;
             self.cached_next = None;
+            if level == 0 && self.sorted0 & (1u64 << slot) != 0 {
+                // In deadline order: fire the due head, leave the rest where it is.
+                let mut cur = self.heads[0][slot];
+                while cur != NIL && self.entries[cur as usize].deadline <= now {
+                    let next = self.entries[cur as usize].next;
+                    out.push(self.free(cur));
+                    cur = next;
+                }
+                // `cur` is the new head (the freed entries before it are off the list).
+                self.heads[0][slot] = cur;
+                if cur == NIL {
+                    self.tails[0][slot] = NIL;
+                    self.occupied[0] &= !(1u64 << slot);
+                } else {
+                    self.entries[cur as usize].prev = NIL;
+                }
+                if cur != NIL {
+                    // The head is not due: this is `now`'s own tick.
+                    break;
+                }
+                continue;
+            }
             // Detach the slot's list, then sort its entries out.
             let mut cur = self.heads[level][slot];
             self.heads[level][slot] = NIL;
             self.tails[level][slot] = NIL;
             self.occupied[level] &= !(1u64 << slot);
             if level == 0 {
+                // Empty now; relinking the entries that are not due sets the bit again if
+                // they come back in order.
+                self.sorted0 |= 1u64 << slot;
                 let mut scratch = std::mem::take(&mut self.scratch);
                 while cur != NIL {
                     let next = self.entries[cur as usize].next;
@@ -428,7 +469,17 @@ impl<T> TimerWheel<T> {
         if tail == NIL {
             self.heads[level][slot] = index;
             self.occupied[level] |= 1u64 << slot;
+            if level == 0 {
+                self.sorted0 |= 1u64 << slot;
+            }
         } else {
+            if level == 0 {
+                let t = &self.entries[tail as usize];
+                let e = &self.entries[index as usize];
+                if (t.deadline, t.generation) > (e.deadline, e.generation) {
+                    self.sorted0 &= !(1u64 << slot);
+                }
+            }
             self.entries[tail as usize].next = index;
         }
         self.tails[level][slot] = index;
@@ -452,6 +503,9 @@ impl<T> TimerWheel<T> {
         }
         if self.heads[level][slot] == NIL {
             self.occupied[level] &= !(1u64 << slot);
+            if level == 0 {
+                self.sorted0 |= 1u64 << slot;
+            }
         }
     }
 
@@ -479,6 +533,7 @@ impl<T> TimerWheel<T> {
             self.heads = [[NIL; SLOTS]; LEVELS];
             self.tails = [[NIL; SLOTS]; LEVELS];
             self.occupied = [0; LEVELS];
+            self.sorted0 = u64::MAX;
             self.cached_next = None;
         }
     }

@@ -4,10 +4,11 @@
 //! One poll, in named steps ([`TaskFuture::poll`]):
 //!
 //! 1. a requested cancel ends the task before the user's future is polled again;
-//! 2. [`PollTimer::start`]: the task is marked running, its poll counted, and — only when the
-//!    executor is instrumented (debug mode or watchdog) — the poll is timed and, in debug
-//!    mode, the record of what the task waited on is cleared (its futures write it again if
-//!    they still wait);
+//! 2. the task is marked running and its poll counted; only when the task's `SLOW_POLL` flag
+//!    says the executor has hooks or is instrumented (debug mode or watchdog) does the poll
+//!    take [`poll_instrumented`]: the hooks run around it, [`PollTimer::start`] times it and,
+//!    in debug mode, clears the record of what the task waited on (its futures write it again
+//!    if they still wait). The cancel flag and `SLOW_POLL` are read in one load;
 //! 3. [`poll_contained`]: the user's future is polled with the task's task-locals installed
 //!    and marked as the current task, inside `catch_unwind`;
 //! 4. [`PollTimer::finish`] reports a slow poll;
@@ -38,7 +39,7 @@ use crate::hooks::{run_hook, HookPoint};
 use crate::introspect::clear_waiting;
 use crate::report::ReportKind;
 use crate::task::error::{JoinError, Outcome, Panic};
-use crate::task::meta::{TaskMeta, IDLE, NO_SLOT, RUNNING};
+use crate::task::meta::{TaskMeta, CANCEL, IDLE, NO_SLOT, RUNNING, SLOW_POLL};
 use crate::task_local::{swap_context, TaskLocals};
 use crate::watchdog::Watchdog;
 
@@ -100,7 +101,10 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         let mut this = self.project();
         let meta = *this.meta;
         let _entered = span::enter(this.span);
-        if meta.cancel_requested() {
+        // One load for step 1 and for "hooks or instrumentation": SeqCst, as
+        // `cancel_requested` (see there).
+        let flags = meta.flags.load(Ordering::SeqCst);
+        if flags & CANCEL != 0 {
             let outcome = Err(JoinError::Cancelled);
             return Poll::Ready(finish(meta, this.context, this.stage, outcome));
         }
@@ -109,11 +113,13 @@ impl<F: Future> Future for TaskFuture<'_, F> {
             // async-task never polls a future again after it returned Ready.
             StageProj::Done => return Poll::Ready(Err(JoinError::Cancelled)),
         };
-        run_hook(meta, HookPoint::BeforePoll);
-        let timer = PollTimer::start(meta, cx);
-        let polled = poll_contained(meta, this.context, future, cx);
-        timer.finish(meta);
-        run_hook(meta, HookPoint::AfterPoll);
+        let polled = if flags & SLOW_POLL == 0 {
+            // No hooks, no timing: step 2 is the introspection state alone.
+            mark_running(meta);
+            poll_contained(meta, this.context, future, cx)
+        } else {
+            poll_instrumented(meta, this.context, future, cx)
+        };
         let outcome = match polled {
             Ok(Poll::Ready(value)) => Ok(value),
             Ok(Poll::Pending) => match after_pending(meta, cx) {
@@ -124,6 +130,34 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         };
         Poll::Ready(finish(meta, this.context, this.stage, outcome))
     }
+}
+
+/// Step 2 without instrumentation: the task is marked running and its poll counted.
+#[inline(always)]
+fn mark_running(meta: &TaskMeta) {
+    meta.state.store(RUNNING, Ordering::Relaxed);
+    // Only the polling thread writes the count: no read-modify-write needed.
+    meta.polls.store(
+        meta.polls.load(Ordering::Relaxed).wrapping_add(1),
+        Ordering::Relaxed,
+    );
+}
+
+/// Steps 2 to 4 with hooks or instrumentation (the task's `SLOW_POLL` flag): the hooks
+/// around the poll, and the timing that debug mode and the watchdog need.
+#[inline(never)]
+fn poll_instrumented<F: Future>(
+    meta: &TaskMeta,
+    context: &mut TaskLocals,
+    future: Pin<&mut F>,
+    cx: &mut Context<'_>,
+) -> std::thread::Result<Poll<F::Output>> {
+    run_hook(meta, HookPoint::BeforePoll);
+    let timer = PollTimer::start(meta, cx);
+    let polled = poll_contained(meta, context, future, cx);
+    timer.finish(meta);
+    run_hook(meta, HookPoint::AfterPoll);
+    polled
 }
 
 /// Step 2 and 4 of a poll: the task's introspection state, and the timing that debug mode
@@ -139,12 +173,7 @@ impl<'a> PollTimer<'a> {
     #[inline]
     fn start(meta: &'a TaskMeta, cx: &Context<'_>) -> PollTimer<'a> {
         let shared = &*meta.shared;
-        meta.state.store(RUNNING, Ordering::Relaxed);
-        // Only the polling thread writes the count: no read-modify-write needed.
-        meta.polls.store(
-            meta.polls.load(Ordering::Relaxed).wrapping_add(1),
-            Ordering::Relaxed,
-        );
+        mark_running(meta);
         if !shared.instrumented {
             return PollTimer {
                 watchdog: None,
@@ -257,7 +286,9 @@ fn finish<F, T>(
     let ((), _) = in_task(meta, std::mem::take(context), || {
         drop_contained(meta, stage)
     });
-    run_hook(meta, HookPoint::Terminate);
+    if meta.flags.load(Ordering::Relaxed) & SLOW_POLL != 0 {
+        run_hook(meta, HookPoint::Terminate);
+    }
     outcome
 }
 

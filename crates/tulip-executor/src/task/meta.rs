@@ -59,6 +59,10 @@ pub(crate) const REPORTED: u8 = 8;
 /// `TaskMeta::flags`: debug mode holds a record of what the task waits on (written and
 /// cleared only by the polling thread).
 pub(crate) const NOTED: u8 = 16;
+/// `TaskMeta::flags`: the executor has task hooks, or is instrumented (debug mode or the
+/// watchdog), so every poll takes the full path. Set at spawn and never changed, so the poll
+/// reads it with the cancel flag, in one load.
+pub(crate) const SLOW_POLL: u8 = 32;
 /// `TaskMeta::flags`: a task spawned fallible ended with `Err`.
 pub(crate) const ERRORED: u8 = 128;
 
@@ -87,7 +91,7 @@ pub(crate) struct TaskMeta {
     pub(crate) polls: AtomicU32,
     /// `SCHEDULED`, `RUNNING` or `IDLE` (introspection; relaxed stores).
     pub(crate) state: AtomicU8,
-    /// `CANCEL`, `PANICKED`, `HANDLE_GONE`, `REPORTED`, `NOTED`, `ERRORED`.
+    /// `CANCEL`, `PANICKED`, `HANDLE_GONE`, `REPORTED`, `NOTED`, `SLOW_POLL`, `ERRORED`.
     pub(crate) flags: AtomicU8,
 }
 
@@ -108,7 +112,11 @@ impl TaskMeta {
             pinned,
             polls: AtomicU32::new(0),
             state: AtomicU8::new(SCHEDULED),
-            flags: AtomicU8::new(0),
+            flags: AtomicU8::new(if shared.hooks.is_some() || shared.instrumented {
+                SLOW_POLL
+            } else {
+                0
+            }),
         }
     }
 
