@@ -8,7 +8,7 @@ use std::task::Waker;
 
 use tulip_util::lock;
 
-use crate::task::meta::TaskMeta;
+use crate::task::meta::{TaskMeta, NO_SLOT};
 
 /// One registered task (24 bytes: `Option<Entry>` uses the waker's niche).
 ///
@@ -183,29 +183,35 @@ impl Registry {
         (id as usize) % self.shards.len()
     }
 
-    /// Registers a task; returns its slot.
+    /// Registers a task; returns its slot (32 bits, so that the task header stays small:
+    /// four billion live tasks would need hundreds of gigabytes first).
     ///
     /// # Safety
     ///
     /// `waker` must be a waker of the task whose header is `meta`: the entry keeps only a
     /// pointer to `meta`, and it is the waker's reference to the task that keeps the
     /// allocation holding `meta` alive for as long as the entry exists (see [`Entry::meta`]).
-    pub(crate) unsafe fn insert(&self, meta: &TaskMeta, waker: Waker) -> usize {
+    pub(crate) unsafe fn insert(&self, meta: &TaskMeta, waker: Waker) -> u32 {
         let n = self.shards.len();
         let shard = self.shard_of(meta.id.as_u64());
         let idx = lock(&self.shards[shard]).insert(meta, waker);
-        idx * n + shard
+        u32::try_from(idx * n + shard)
+            .ok()
+            .filter(|&s| s != NO_SLOT)
+            .expect("more than 2^32 - 1 live tasks in one loop")
     }
 
     /// Removes a task (its waker is dropped outside the lock).
-    pub(crate) fn remove(&self, slot: usize, meta: &TaskMeta) {
+    pub(crate) fn remove(&self, slot: u32, meta: &TaskMeta) {
+        let slot = slot as usize;
         let n = self.shards.len();
         let waker = lock(&self.shards[slot % n]).remove(slot / n, meta);
         drop(waker);
     }
 
     /// The waker of a registered task.
-    pub(crate) fn waker(&self, slot: usize, meta: &TaskMeta) -> Option<Waker> {
+    pub(crate) fn waker(&self, slot: u32, meta: &TaskMeta) -> Option<Waker> {
+        let slot = slot as usize;
         let n = self.shards.len();
         lock(&self.shards[slot % n])
             .get(slot / n, meta)

@@ -22,8 +22,8 @@ enum When {
 enum State {
     /// Not registered (never polled, or reset).
     Idle,
-    /// Registered in the reactor's wheel.
-    Registered(TimerKey),
+    /// Registered in the reactor's wheel, due at this many wheel nanoseconds.
+    Registered(TimerKey, u64),
     /// The deadline had passed when registering: yielded once, completes on the next poll.
     Yielded,
     /// Completed.
@@ -154,7 +154,7 @@ impl Sleep {
     }
 
     fn unregister(&mut self) {
-        if let (State::Registered(key), Some(r)) = (self.state, &self.reactor) {
+        if let (State::Registered(key, _), Some(r)) = (self.state, &self.reactor) {
             r.remove_timer(key);
         }
     }
@@ -182,7 +182,13 @@ impl Sleep {
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
-        self.state = State::Registered(reactor.insert_timer(deadline, cx.waker()));
+        let Some((key, ns)) = reactor.insert_timer(deadline, cx.waker()) else {
+            // Another thread's expiry has passed the deadline already.
+            self.state = State::Yielded;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        };
+        self.state = State::Registered(key, ns);
         reactor.note(crate::reactor::WaitNote::Timer(deadline.into_std()));
         Poll::Pending
     }
@@ -200,11 +206,17 @@ impl Future for Sleep {
                 Poll::Ready(())
             }
             State::Idle => this.register(cx),
-            State::Registered(key) => {
+            State::Registered(key, ns) => {
                 let reactor = this
                     .reactor
                     .as_ref()
                     .expect("registered sleeps keep their reactor");
+                if reactor.expired_through(ns) {
+                    // Fired (the usual way to get here), so no longer in the wheel (see
+                    // `insert_timer`): no need to take the lock and look.
+                    this.state = State::Done;
+                    return Poll::Ready(());
+                }
                 match reactor.poll_timer(key, cx) {
                     Poll::Ready(()) => {
                         this.state = State::Done;

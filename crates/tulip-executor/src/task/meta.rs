@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::panic::Location;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use crate::executor::shared::Shared;
@@ -44,7 +44,7 @@ impl fmt::Display for TaskId {
 }
 
 /// Registry slot value meaning "not registered".
-pub(crate) const NO_SLOT: usize = usize::MAX;
+pub(crate) const NO_SLOT: u32 = u32::MAX;
 /// `TaskMeta::pinned` of a `Send` task, which may run on any worker.
 pub(crate) const NOT_PINNED: u32 = u32::MAX;
 
@@ -82,7 +82,7 @@ pub(crate) struct TaskMeta {
     pub(crate) location: &'static Location<'static>,
     /// Where the task sits in the loop's registry (`NO_SLOT` until registered: at spawn in
     /// debug mode, at its first `Pending` otherwise).
-    pub(crate) slot: AtomicUsize,
+    pub(crate) slot: AtomicU32,
     /// The executor the task belongs to.
     pub(crate) shared: Arc<Shared>,
     /// The worker a `!Send` task is pinned to, or `NOT_PINNED`.
@@ -107,7 +107,7 @@ impl TaskMeta {
             id: TaskId::next(),
             name: name.map(Box::new),
             location,
-            slot: AtomicUsize::new(NO_SLOT),
+            slot: AtomicU32::new(NO_SLOT),
             shared: shared.clone(),
             pinned,
             polls: AtomicU32::new(0),
