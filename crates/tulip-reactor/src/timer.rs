@@ -231,7 +231,9 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        self.unregister();
+        if matches!(self.state, State::Registered(..)) {
+            self.unregister();
+        }
     }
 }
 

@@ -25,6 +25,7 @@
 //! nothing: the wrapper compiles to the same code as before the feature existed.
 
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
@@ -38,18 +39,10 @@ use crate::executor::shared::Shared;
 use crate::hooks::{run_hook, HookPoint};
 use crate::introspect::clear_waiting;
 use crate::report::ReportKind;
-use crate::task::error::{JoinError, Outcome, Panic};
-use crate::task::meta::{TaskMeta, CANCEL, IDLE, NO_SLOT, RUNNING, SLOW_POLL};
+use crate::task::error::{JoinError, Panic, TaskOutput};
+use crate::task::meta::{TaskMeta, CANCEL, FUTURE_GONE, IDLE, NO_SLOT, RUNNING, SLOW_POLL};
 use crate::task_local::{swap_context, TaskLocals};
 use crate::watchdog::Watchdog;
-
-pin_project! {
-    #[project = StageProj]
-    enum Stage<F> {
-        Running { #[pin] future: F },
-        Done,
-    }
-}
 
 pin_project! {
     /// Wraps a task's future. Lives inside the task's allocation next to its metadata.
@@ -59,8 +52,10 @@ pin_project! {
         span: span::TaskSpan,
         // The task's task-local context (installed on the thread while it is polled).
         context: TaskLocals,
+        // The user's future, dropped in place when the task ends; the task's `FUTURE_GONE`
+        // flag says it was (no tag of its own: it would cost every task 8 bytes).
         #[pin]
-        stage: Stage<F>,
+        future: ManuallyDrop<F>,
     }
 
     impl<F> PinnedDrop for TaskFuture<'_, F> {
@@ -68,12 +63,12 @@ pin_project! {
             let mut this = this.project();
             let meta = *this.meta;
             let _entered = span::enter(this.span);
-            if matches!(*this.stage, Stage::Running { .. }) {
+            if meta.flags.load(Ordering::Relaxed) & FUTURE_GONE == 0 {
                 // Dropped unfinished (cancelled, or at shutdown; possibly from inside another
                 // task's poll): drop it in its own context, then restore the thread's.
                 let prev_ctx = swap_context(std::mem::take(this.context));
                 let ((), _) = in_task(meta, TaskLocals::default(), || {
-                    drop_contained(meta, this.stage.as_mut())
+                    drop_contained(meta, this.future.as_mut())
                 });
                 swap_context(prev_ctx);
                 run_hook(meta, HookPoint::Terminate);
@@ -89,13 +84,13 @@ impl<'m, F> TaskFuture<'m, F> {
             meta,
             span: span::new(meta),
             context,
-            stage: Stage::Running { future },
+            future: ManuallyDrop::new(future),
         }
     }
 }
 
 impl<F: Future> Future for TaskFuture<'_, F> {
-    type Output = Outcome<F::Output>;
+    type Output = TaskOutput<F::Output>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
@@ -104,15 +99,16 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         // One load for step 1 and for "hooks or instrumentation": SeqCst, as
         // `cancel_requested` (see there).
         let flags = meta.flags.load(Ordering::SeqCst);
-        if flags & CANCEL != 0 {
-            let outcome = Err(JoinError::Cancelled);
-            return Poll::Ready(finish(meta, this.context, this.stage, outcome));
+        if flags & (CANCEL | FUTURE_GONE) != 0 {
+            // async-task never polls a future again after it returned Ready, so a gone future
+            // is not expected here; `finish` would not drop it twice either.
+            let outcome = Err(Box::new(JoinError::Cancelled));
+            return Poll::Ready(finish(meta, this.context, this.future, outcome));
         }
-        let future = match this.stage.as_mut().project() {
-            StageProj::Running { future } => future,
-            // async-task never polls a future again after it returned Ready.
-            StageProj::Done => return Poll::Ready(Err(JoinError::Cancelled)),
-        };
+        // SAFETY: `ManuallyDrop<F>` is a transparent wrapper, so the `F` inside is pinned as the
+        // wrapper is: it is never moved out, and is dropped in place (`drop_contained`). It has
+        // not been dropped: `FUTURE_GONE` is clear.
+        let future = unsafe { this.future.as_mut().map_unchecked_mut(|f| &mut **f) };
         let polled = if flags & SLOW_POLL == 0 {
             // No hooks, no timing: step 2 is the introspection state alone.
             mark_running(meta);
@@ -124,11 +120,11 @@ impl<F: Future> Future for TaskFuture<'_, F> {
             Ok(Poll::Ready(value)) => Ok(value),
             Ok(Poll::Pending) => match after_pending(meta, cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(()) => Err(JoinError::Cancelled),
+                Poll::Ready(()) => Err(Box::new(JoinError::Cancelled)),
             },
-            Err(payload) => Err(panicked(meta, payload)),
+            Err(payload) => Err(Box::new(panicked(meta, payload))),
         };
-        Poll::Ready(finish(meta, this.context, this.stage, outcome))
+        Poll::Ready(finish(meta, this.context, this.future, outcome))
     }
 }
 
@@ -276,15 +272,19 @@ fn panicked(meta: &TaskMeta, payload: Box<dyn std::any::Any + Send>) -> JoinErro
     JoinError::Panicked(Panic::new(payload))
 }
 
-/// Ends the task: drops the user's future (in its context, containing panics).
+/// Ends the task: drops the user's future (in its context, containing panics) unless it is
+/// gone already.
 fn finish<F, T>(
     meta: &TaskMeta,
     context: &mut TaskLocals,
-    stage: Pin<&mut Stage<F>>,
-    outcome: Outcome<T>,
-) -> Outcome<T> {
+    future: Pin<&mut ManuallyDrop<F>>,
+    outcome: TaskOutput<T>,
+) -> TaskOutput<T> {
+    if meta.flags.load(Ordering::Relaxed) & FUTURE_GONE != 0 {
+        return outcome;
+    }
     let ((), _) = in_task(meta, std::mem::take(context), || {
-        drop_contained(meta, stage)
+        drop_contained(meta, future)
     });
     if meta.flags.load(Ordering::Relaxed) & SLOW_POLL != 0 {
         run_hook(meta, HookPoint::Terminate);
@@ -292,18 +292,22 @@ fn finish<F, T>(
     outcome
 }
 
-/// Drops the user's future in place, reporting (not propagating) a panic from its `Drop`.
-fn drop_contained<F>(meta: &TaskMeta, stage: Pin<&mut Stage<F>>) {
-    // SAFETY: the pinned value is dropped in place (pinning allows dropping, never moving) and
-    // then overwritten with `Done` without dropping it again: if the drop panicked, unwinding
-    // still finished dropping every field, so the old value counts as dropped either way and
-    // must not be dropped twice. `Stage::Done` holds nothing that needs pinning.
+/// Drops the user's future in place, reporting (not propagating) a panic from its `Drop`,
+/// and marks it gone. The caller has checked that it is not gone yet.
+fn drop_contained<F>(meta: &TaskMeta, future: Pin<&mut ManuallyDrop<F>>) {
+    debug_assert_eq!(meta.flags.load(Ordering::Relaxed) & FUTURE_GONE, 0);
+    // SAFETY: the future has not been dropped (`FUTURE_GONE` is clear, the caller checked)
+    // and is dropped here in place (pinning allows dropping, never moving). `FUTURE_GONE` is
+    // set right after, whether or not the drop panicked (if it did, unwinding still finished
+    // dropping every field, so the value counts as dropped either way), and no path drops or
+    // touches the future once it is set. Only the thread polling or dropping the task reads
+    // or writes the bit, never two at once: async-task hands the future from one thread to
+    // the next with its own synchronisation.
     let res = unsafe {
-        let place: *mut Stage<F> = stage.get_unchecked_mut();
-        let res = catch_unwind(AssertUnwindSafe(|| std::ptr::drop_in_place(place)));
-        std::ptr::write(place, Stage::Done);
-        res
+        let place: *mut ManuallyDrop<F> = future.get_unchecked_mut();
+        catch_unwind(AssertUnwindSafe(|| ManuallyDrop::drop(&mut *place)))
     };
+    meta.flags.fetch_or(FUTURE_GONE, Ordering::Relaxed);
     if let Err(payload) = res {
         let mut r = meta.report(ReportKind::DropPanic);
         r.payload = Some(&*payload);

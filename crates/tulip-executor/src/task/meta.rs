@@ -63,6 +63,10 @@ pub(crate) const NOTED: u8 = 16;
 /// watchdog), so every poll takes the full path. Set at spawn and never changed, so the poll
 /// reads it with the cancel flag, in one load.
 pub(crate) const SLOW_POLL: u8 = 32;
+/// `TaskMeta::flags`: the task's future has been dropped (the task ended). Written only by
+/// the thread that polls or drops the task, in place of a tag next to the future, which
+/// would make every task's allocation larger.
+pub(crate) const FUTURE_GONE: u8 = 64;
 /// `TaskMeta::flags`: a task spawned fallible ended with `Err`.
 pub(crate) const ERRORED: u8 = 128;
 
@@ -91,7 +95,8 @@ pub(crate) struct TaskMeta {
     pub(crate) polls: AtomicU32,
     /// `SCHEDULED`, `RUNNING` or `IDLE` (introspection; relaxed stores).
     pub(crate) state: AtomicU8,
-    /// `CANCEL`, `PANICKED`, `HANDLE_GONE`, `REPORTED`, `NOTED`, `SLOW_POLL`, `ERRORED`.
+    /// `CANCEL`, `PANICKED`, `HANDLE_GONE`, `REPORTED`, `NOTED`, `SLOW_POLL`, `FUTURE_GONE`,
+    /// `ERRORED`.
     pub(crate) flags: AtomicU8,
 }
 
