@@ -453,7 +453,7 @@ impl<T> TimerWheel<T> {
     }
 
     /// Links entry `index` (already holding its deadline) at the tail of its slot.
-    #[inline]
+    #[inline(always)]
     fn link(&mut self, index: u32) {
         let deadline = self.entries[index as usize].deadline;
         let tick = (deadline >> TICK_SHIFT).max(self.elapsed);
@@ -511,7 +511,7 @@ impl<T> TimerWheel<T> {
     }
 
     /// Frees an unlinked entry and returns its value.
-    #[inline]
+    #[inline(always)]
     fn free(&mut self, index: u32) -> T {
         let entry = &mut self.entries[index as usize];
         let value = entry.value.take().expect("freeing a vacant timer entry");
