@@ -160,35 +160,36 @@ impl Sleep {
     }
 
     fn register(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let reactor = match &self.reactor {
-            Some(r) => r.clone(),
-            None => {
-                let r = Reactor::current().unwrap_or_else(|| {
-                    panic!("a tulip timer was polled outside a tulip event loop (use tulip::run)")
-                });
-                self.reactor = Some(r.clone());
-                r
-            }
-        };
+        let Sleep {
+            when,
+            state,
+            reactor,
+        } = self;
+        // The handle is cloned once, into the sleep, and used from there.
+        let reactor = reactor.get_or_insert_with(|| {
+            Reactor::current().unwrap_or_else(|| {
+                panic!("a tulip timer was polled outside a tulip event loop (use tulip::run)")
+            })
+        });
         let now = reactor.now();
-        let deadline = match self.when {
+        let deadline = match *when {
             When::At(t) => t,
             When::After(d) => now.saturating_add(d),
         };
-        self.when = When::At(deadline);
+        *when = When::At(deadline);
         if deadline <= now {
             // Already due: yield to the loop once, like asyncio's sleep(0).
-            self.state = State::Yielded;
+            *state = State::Yielded;
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
         let Some((key, ns)) = reactor.insert_timer(deadline, cx.waker()) else {
             // Another thread's expiry has passed the deadline already.
-            self.state = State::Yielded;
+            *state = State::Yielded;
             cx.waker().wake_by_ref();
             return Poll::Pending;
         };
-        self.state = State::Registered(key, ns);
+        *state = State::Registered(key, ns);
         reactor.note(crate::reactor::WaitNote::Timer(deadline.into_std()));
         Poll::Pending
     }
