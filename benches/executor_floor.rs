@@ -29,7 +29,9 @@ fn spawn_many(n: u64) -> u64 {
     let mut queue = Queue::default();
     for _ in 0..n {
         let done = done.clone();
-        queue.0.push_back(Box::new(move |_| done.set(done.get() + 1)));
+        queue
+            .0
+            .push_back(Box::new(move |_| done.set(done.get() + 1)));
     }
     run(&mut queue);
     done.get()
