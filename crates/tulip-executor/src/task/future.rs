@@ -18,7 +18,9 @@
 //!    [module docs](super)).
 //!
 //! Ending the task ([`finish`]) drops the user's future at once, in place, in its own
-//! task-local context, containing a panic from its `Drop`.
+//! task-local context, containing a panic from its `Drop`. Without hooks or instrumentation, a
+//! future that completes is dropped inside the poll's own context instead
+//! ([`poll_contained_fast`]), which saves installing it a second time.
 //!
 //! With the `tracing` feature, the task's span ([`span`]) is entered around all of this, and
 //! around the drop of an unfinished task. Without it the span is `()` and entering it does
@@ -105,15 +107,19 @@ impl<F: Future> Future for TaskFuture<'_, F> {
             let outcome = Err(Box::new(JoinError::Cancelled));
             return Poll::Ready(finish(meta, this.context, this.future, outcome));
         }
-        // SAFETY: `ManuallyDrop<F>` is a transparent wrapper, so the `F` inside is pinned as the
-        // wrapper is: it is never moved out, and is dropped in place (`drop_contained`). It has
-        // not been dropped: `FUTURE_GONE` is clear.
-        let future = unsafe { this.future.as_mut().map_unchecked_mut(|f| &mut **f) };
         let polled = if flags & SLOW_POLL == 0 {
             // No hooks, no timing: step 2 is the introspection state alone.
             mark_running(meta);
-            poll_contained(meta, this.context, future, cx)
+            match poll_contained_fast(meta, this.context, this.future.as_mut(), cx) {
+                // The future is dropped already, and there is no termination hook to run.
+                Ok(Poll::Ready(value)) => return Poll::Ready(Ok(value)),
+                other => other,
+            }
         } else {
+            // SAFETY: `ManuallyDrop<F>` is a transparent wrapper, so the `F` inside is pinned
+            // as the wrapper is: it is never moved out, and is dropped in place
+            // (`drop_contained`). It has not been dropped: `FUTURE_GONE` is clear.
+            let future = unsafe { this.future.as_mut().map_unchecked_mut(|f| &mut **f) };
             poll_instrumented(meta, this.context, future, cx)
         };
         let outcome = match polled {
@@ -231,6 +237,32 @@ fn poll_contained<F: Future>(
 ) -> std::thread::Result<Poll<F::Output>> {
     let (polled, after) = in_task(meta, std::mem::take(context), || {
         catch_unwind(AssertUnwindSafe(|| future.poll(cx)))
+    });
+    *context = after;
+    polled
+}
+
+/// Step 3 without hooks or instrumentation: [`poll_contained`], and a future that completes is
+/// dropped at once, in the same task context (what [`finish`] would do, without installing
+/// the context a second time; with no hooks there is no termination hook to run after it).
+/// The caller has checked that the future is not gone.
+#[inline]
+fn poll_contained_fast<F: Future>(
+    meta: &TaskMeta,
+    context: &mut TaskLocals,
+    mut future: Pin<&mut ManuallyDrop<F>>,
+    cx: &mut Context<'_>,
+) -> std::thread::Result<Poll<F::Output>> {
+    let (polled, after) = in_task(meta, std::mem::take(context), || {
+        // SAFETY: as in `TaskFuture::poll`: the `F` is pinned as its transparent wrapper is,
+        // and has not been dropped (`FUTURE_GONE` is clear; it is dropped below at the
+        // earliest, after this borrow ends).
+        let inner = unsafe { future.as_mut().map_unchecked_mut(|f| &mut **f) };
+        let polled = catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
+        if let Ok(Poll::Ready(_)) = polled {
+            drop_contained(meta, future);
+        }
+        polled
     });
     *context = after;
     polled
