@@ -584,6 +584,37 @@ mod tests {
     }
 
     #[test]
+    fn one_tick_in_and_out_of_order_fires_due_entries_in_deadline_order() {
+        // All within tick 5 (2^20 ns each): in order first, so the slot stays sorted.
+        let base = 5u64 << TICK_SHIFT;
+        let mut w = TimerWheel::new();
+        for (i, off) in [10u64, 20, 30, 40].iter().enumerate() {
+            w.insert(base + off, i);
+        }
+        assert_ne!(w.sorted0 & (1 << 5), 0);
+        assert_eq!(w.next_deadline(), Some(base + 10));
+        let mut out = Vec::new();
+        w.expire(base + 25, &mut out);
+        assert_eq!(out, [0, 1]);
+        // The rest stays put; an expiry before the next deadline finds nothing.
+        assert_eq!(w.next_deadline(), Some(base + 30));
+        out.clear();
+        assert_eq!(w.expire(base + 29, &mut out), 0);
+        // An earlier deadline inserted behind a later one unsorts the slot...
+        w.insert(base + 15, 4);
+        assert_eq!(w.sorted0 & (1 << 5), 0);
+        assert_eq!(w.next_deadline(), Some(base + 15));
+        w.expire(base + 35, &mut out);
+        assert_eq!(out, [4, 2]);
+        // ...and what is left after it is sorted out is in order again.
+        assert_ne!(w.sorted0 & (1 << 5), 0);
+        out.clear();
+        w.expire(base + 40, &mut out);
+        assert_eq!(out, [3]);
+        assert!(w.is_empty());
+    }
+
+    #[test]
     fn sub_tick_deadlines_wait_for_exact_time() {
         let mut w = TimerWheel::new();
         w.insert(MS + 500, 'a');
