@@ -8,7 +8,7 @@ use std::task::Waker;
 
 use tulip_util::lock;
 
-use crate::task::meta::TaskMeta;
+use crate::task::meta::{TaskMeta, NO_SLOT};
 
 /// One registered task (24 bytes: `Option<Entry>` uses the waker's niche).
 ///
@@ -94,7 +94,10 @@ impl<T> ChunkSlab<T> {
                 .push((0..CHUNK).map(|_| Slot::Vacant(0)).collect());
         }
         self.used += 1;
-        *self.slot_mut(i).expect("chunk allocated") = value;
+        let old = std::mem::replace(self.slot_mut(i).expect("chunk allocated"), value);
+        // A slot past `used` is vacant: nothing to drop (and no drop glue to run).
+        debug_assert!(matches!(old, Slot::Vacant(_)));
+        std::mem::forget(old);
         i
     }
 
@@ -107,11 +110,11 @@ impl<T> ChunkSlab<T> {
 
     /// Removes the value at `i` if there is one and `check` accepts it.
     fn remove_if(&mut self, i: usize, check: impl FnOnce(&T) -> bool) -> Option<T> {
-        if !self.get(i).is_some_and(check) {
+        let next = self.free_head;
+        let s = self.slot_mut(i)?;
+        if !matches!(s, Slot::Occupied(v) if check(v)) {
             return None;
         }
-        let next = self.free_head;
-        let s = self.slot_mut(i).expect("occupied slot exists");
         let Slot::Occupied(v) = std::mem::replace(s, Slot::Vacant(next)) else {
             unreachable!("checked occupied");
         };
@@ -165,50 +168,61 @@ impl Shard {
     }
 }
 
-/// The sharded registry.
+/// The sharded registry. A slot is `index * shards + shard`; the number of shards is a power
+/// of two, so that splitting a slot is a mask and a shift, not two divisions.
 pub(crate) struct Registry {
     shards: Box<[Mutex<Shard>]>,
+    /// `log2(shards.len())`.
+    shift: u32,
 }
 
 impl Registry {
+    /// A registry of at least `shards` shards (rounded up to a power of two).
     pub(crate) fn new(shards: usize) -> Registry {
+        let n = shards.max(1).next_power_of_two();
         Registry {
-            shards: (0..shards.max(1))
-                .map(|_| Mutex::new(Shard::default()))
-                .collect(),
+            shards: (0..n).map(|_| Mutex::new(Shard::default())).collect(),
+            shift: n.trailing_zeros(),
         }
     }
 
-    fn shard_of(&self, id: u64) -> usize {
-        (id as usize) % self.shards.len()
+    fn mask(&self) -> usize {
+        self.shards.len() - 1
     }
 
-    /// Registers a task; returns its slot.
+    fn shard_of(&self, id: u64) -> usize {
+        (id as usize) & self.mask()
+    }
+
+    /// Registers a task; returns its slot (32 bits, so that the task header stays small:
+    /// four billion live tasks would need hundreds of gigabytes first).
     ///
     /// # Safety
     ///
     /// `waker` must be a waker of the task whose header is `meta`: the entry keeps only a
     /// pointer to `meta`, and it is the waker's reference to the task that keeps the
     /// allocation holding `meta` alive for as long as the entry exists (see [`Entry::meta`]).
-    pub(crate) unsafe fn insert(&self, meta: &TaskMeta, waker: Waker) -> usize {
-        let n = self.shards.len();
+    pub(crate) unsafe fn insert(&self, meta: &TaskMeta, waker: Waker) -> u32 {
         let shard = self.shard_of(meta.id.as_u64());
         let idx = lock(&self.shards[shard]).insert(meta, waker);
-        idx * n + shard
+        u32::try_from((idx << self.shift) | shard)
+            .ok()
+            .filter(|&s| s != NO_SLOT)
+            .expect("more than 2^32 - 1 live tasks in one loop")
     }
 
     /// Removes a task (its waker is dropped outside the lock).
-    pub(crate) fn remove(&self, slot: usize, meta: &TaskMeta) {
-        let n = self.shards.len();
-        let waker = lock(&self.shards[slot % n]).remove(slot / n, meta);
+    pub(crate) fn remove(&self, slot: u32, meta: &TaskMeta) {
+        let slot = slot as usize;
+        let waker = lock(&self.shards[slot & self.mask()]).remove(slot >> self.shift, meta);
         drop(waker);
     }
 
     /// The waker of a registered task.
-    pub(crate) fn waker(&self, slot: usize, meta: &TaskMeta) -> Option<Waker> {
-        let n = self.shards.len();
-        lock(&self.shards[slot % n])
-            .get(slot / n, meta)
+    pub(crate) fn waker(&self, slot: u32, meta: &TaskMeta) -> Option<Waker> {
+        let slot = slot as usize;
+        lock(&self.shards[slot & self.mask()])
+            .get(slot >> self.shift, meta)
             .map(|e| e.waker.clone())
     }
 

@@ -298,3 +298,114 @@ fn multi_thread_cross_thread_wake_and_cancel() {
         assert!(stuck.await.unwrap_err().is_cancelled());
     });
 }
+
+/// Runs `f` on `dropped` once when dropped, panicking afterwards if `panic` is set.
+struct DropProbe {
+    dropped: Arc<AtomicUsize>,
+    panic: bool,
+}
+
+impl Drop for DropProbe {
+    fn drop(&mut self) {
+        self.dropped.fetch_add(1, SeqCst);
+        if self.panic {
+            panic!("panic in drop");
+        }
+    }
+}
+
+/// Polls `F`; holds a probe that is dropped with the future (not when `F` completes).
+struct Holding<F> {
+    future: Pin<Box<F>>,
+    _probe: DropProbe,
+}
+
+impl<F: Future> Future for Holding<F> {
+    type Output = F::Output;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.future.as_mut().poll(cx)
+    }
+}
+
+fn holding<F: Future>(future: F, probe: DropProbe) -> Holding<F> {
+    Holding {
+        future: Box::pin(future),
+        _probe: probe,
+    }
+}
+
+/// Every way a task ends drops its future exactly once, with and without task hooks (the
+/// poll has a path of its own for each), and the termination hook runs once per task, after
+/// the future is gone.
+#[test]
+fn every_ending_drops_the_future_once_with_and_without_hooks() {
+    for hooked in [false, true] {
+        let reports = Arc::new(Mutex::new(Vec::new()));
+        let r = reports.clone();
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let at_terminate = Arc::new(Mutex::new(Vec::new()));
+        let mut config = ExecutorConfig::new(Arc::new(ThreadDriver::new()));
+        config.handler = Arc::new(move |rep| r.lock().unwrap().push(rep.to_string()));
+        if hooked {
+            let (d, t) = (dropped.clone(), at_terminate.clone());
+            config.hooks = tulip_executor::TaskHooks::new()
+                .on_terminate(move |_| t.lock().unwrap().push(d.load(SeqCst)));
+        }
+        let ex = Executor::with_config(config).unwrap();
+        let hold = |panic| DropProbe {
+            dropped: dropped.clone(),
+            panic,
+        };
+        ex.block_on(async {
+            // Completes at its first poll.
+            assert_eq!(spawn(holding(async { 6 }, hold(false))).await.unwrap(), 6);
+            // Completes after waiting once.
+            let t = spawn(holding(
+                async {
+                    yield_now().await;
+                    7
+                },
+                hold(false),
+            ));
+            assert_eq!(t.await.unwrap(), 7);
+            // Completes, and then its future panics as it is dropped: reported, value kept.
+            let t = spawn(holding(
+                async {
+                    yield_now().await;
+                    8
+                },
+                hold(true),
+            ));
+            assert_eq!(t.await.unwrap(), 8);
+            // Panics in its poll.
+            let t = spawn(holding(
+                async {
+                    yield_now().await;
+                    panic!("in poll");
+                },
+                hold(false),
+            ));
+            assert!(t.await.unwrap_err().is_panic());
+            // Cancelled before its first poll.
+            let t = spawn(holding(async { 9 }, hold(false)));
+            assert!(t.cancel());
+            assert!(t.await.unwrap_err().is_cancelled());
+        });
+        drop(ex);
+        assert_eq!(dropped.load(SeqCst), 5, "hooks: {hooked}");
+        let reports = reports.lock().unwrap();
+        assert_eq!(
+            reports.len(),
+            2,
+            "the drop panic and the poll panic: {reports:?}"
+        );
+        if hooked {
+            // One termination per task (the main future is not a task), each after the drop
+            // of that task's future: the counts seen never go back and end at 5.
+            let seen = at_terminate.lock().unwrap();
+            assert_eq!(seen.len(), 5, "{seen:?}");
+            assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+            assert_eq!(seen.last(), Some(&5));
+        }
+    }
+}

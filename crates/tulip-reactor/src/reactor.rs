@@ -103,6 +103,10 @@ pub(crate) struct Inner {
     clock: Clock,
     /// Time zero of the timer wheel.
     origin: Instant,
+    /// The latest time (wheel ns) up to which every timer has fired: each expiry fires every
+    /// timer due at its `now` and then raises this (under the `timers` lock). A registered
+    /// sleep whose deadline is not later has fired, which it can tell without the lock.
+    expired_through: AtomicU64,
     /// Scratch buffers of the (single) thread that is parking.
     park_state: Mutex<ParkState>,
     /// While non-zero, a paused clock does not jump to the next timer (work is happening off
@@ -287,6 +291,7 @@ impl Reactor {
                 }),
                 clock,
                 origin,
+                expired_through: AtomicU64::new(0),
                 park_state: Mutex::new(ParkState {
                     events: Vec::new(),
                     wakers: Vec::new(),
@@ -607,7 +612,17 @@ impl Reactor {
         let now = self.ns_of(self.inner.clock.now());
         let mut timers = lock(&self.inner.timers);
         timers.wheel.expire(now, wakers);
+        if now > self.inner.expired_through.load(Ordering::Relaxed) {
+            // Release: a sleep that reads this value sees its timer gone from the wheel.
+            self.inner.expired_through.store(now, Ordering::Release);
+        }
         timers.wheel.next_deadline()
+    }
+
+    /// Whether every timer due at `ns` (wheel nanoseconds) has fired already.
+    #[inline]
+    pub(crate) fn expired_through(&self, ns: u64) -> bool {
+        ns <= self.inner.expired_through.load(Ordering::Acquire)
     }
 
     /// Nanoseconds from the wheel's origin (saturating).
@@ -623,10 +638,18 @@ impl Reactor {
 
     // ----- timers -----
 
-    /// Registers a timer waking `waker` at `deadline`.
-    pub(crate) fn insert_timer(&self, deadline: Instant, waker: &Waker) -> TimerKey {
+    /// Registers a timer waking `waker` at `deadline`; returns its key and its deadline in
+    /// wheel nanoseconds (for [`expired_through`](Self::expired_through)), or `None` without
+    /// registering when an expiry has already passed the deadline (the timer is due).
+    ///
+    /// So a timer in the wheel was always inserted later than the latest expiry before its
+    /// deadline, and once `expired_through(ns)` holds, it has fired and left the wheel.
+    pub(crate) fn insert_timer(&self, deadline: Instant, waker: &Waker) -> Option<(TimerKey, u64)> {
         let ns = self.ns_of(deadline);
         let mut timers = lock(&self.inner.timers);
+        if ns <= self.inner.expired_through.load(Ordering::Relaxed) {
+            return None;
+        }
         let key = timers.wheel.insert(ns, waker.clone());
         if let Some(until) = timers.waiting_until {
             if ns < until {
@@ -636,7 +659,7 @@ impl Reactor {
                 self.notify();
             }
         }
-        key
+        Some((key, ns))
     }
 
     /// Refreshes a timer's waker; `Ready` if the timer has fired.

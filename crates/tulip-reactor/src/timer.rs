@@ -22,8 +22,8 @@ enum When {
 enum State {
     /// Not registered (never polled, or reset).
     Idle,
-    /// Registered in the reactor's wheel.
-    Registered(TimerKey),
+    /// Registered in the reactor's wheel, due at this many wheel nanoseconds.
+    Registered(TimerKey, u64),
     /// The deadline had passed when registering: yielded once, completes on the next poll.
     Yielded,
     /// Completed.
@@ -154,35 +154,42 @@ impl Sleep {
     }
 
     fn unregister(&mut self) {
-        if let (State::Registered(key), Some(r)) = (self.state, &self.reactor) {
+        if let (State::Registered(key, _), Some(r)) = (self.state, &self.reactor) {
             r.remove_timer(key);
         }
     }
 
     fn register(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let reactor = match &self.reactor {
-            Some(r) => r.clone(),
-            None => {
-                let r = Reactor::current().unwrap_or_else(|| {
-                    panic!("a tulip timer was polled outside a tulip event loop (use tulip::run)")
-                });
-                self.reactor = Some(r.clone());
-                r
-            }
-        };
+        let Sleep {
+            when,
+            state,
+            reactor,
+        } = self;
+        // The handle is cloned once, into the sleep, and used from there.
+        let reactor = reactor.get_or_insert_with(|| {
+            Reactor::current().unwrap_or_else(|| {
+                panic!("a tulip timer was polled outside a tulip event loop (use tulip::run)")
+            })
+        });
         let now = reactor.now();
-        let deadline = match self.when {
+        let deadline = match *when {
             When::At(t) => t,
             When::After(d) => now.saturating_add(d),
         };
-        self.when = When::At(deadline);
+        *when = When::At(deadline);
         if deadline <= now {
             // Already due: yield to the loop once, like asyncio's sleep(0).
-            self.state = State::Yielded;
+            *state = State::Yielded;
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
-        self.state = State::Registered(reactor.insert_timer(deadline, cx.waker()));
+        let Some((key, ns)) = reactor.insert_timer(deadline, cx.waker()) else {
+            // Another thread's expiry has passed the deadline already.
+            *state = State::Yielded;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        };
+        *state = State::Registered(key, ns);
         reactor.note(crate::reactor::WaitNote::Timer(deadline.into_std()));
         Poll::Pending
     }
@@ -200,11 +207,17 @@ impl Future for Sleep {
                 Poll::Ready(())
             }
             State::Idle => this.register(cx),
-            State::Registered(key) => {
+            State::Registered(key, ns) => {
                 let reactor = this
                     .reactor
                     .as_ref()
                     .expect("registered sleeps keep their reactor");
+                if reactor.expired_through(ns) {
+                    // Fired (the usual way to get here), so no longer in the wheel (see
+                    // `insert_timer`): no need to take the lock and look.
+                    this.state = State::Done;
+                    return Poll::Ready(());
+                }
                 match reactor.poll_timer(key, cx) {
                     Poll::Ready(()) => {
                         this.state = State::Done;
@@ -219,7 +232,9 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        self.unregister();
+        if matches!(self.state, State::Registered(..)) {
+            self.unregister();
+        }
     }
 }
 

@@ -77,10 +77,17 @@ impl Instant {
     /// `self + duration`, or the latest representable instant on overflow (about 30 years
     /// ahead is guaranteed; platforms usually go much further). Timers use this so that
     /// `Duration::MAX` means "never" instead of a panic.
+    #[inline]
     pub fn saturating_add(&self, duration: Duration) -> Instant {
-        if let Some(t) = self.checked_add(duration) {
-            return t;
+        match self.checked_add(duration) {
+            Some(t) => t,
+            None => self.saturating_add_slow(duration),
         }
+    }
+
+    /// [`saturating_add`](Self::saturating_add) once `self + duration` overflowed.
+    #[cold]
+    fn saturating_add_slow(&self, duration: Duration) -> Instant {
         // Find the largest addable duration by halving; at most ~64 steps, only on overflow.
         let mut lo = Duration::ZERO;
         let mut hi = duration;

@@ -37,6 +37,13 @@
 //! * Level-0 slots hold entries of one tick whose exact deadlines may differ; expiry fires an
 //!   entry only once `now >= deadline`, sorted by `(deadline, generation)`: never early, and in
 //!   deadline order.
+//! * A level-0 slot whose bit is set in `sorted0` has its list in `(deadline, generation)`
+//!   order (an empty slot counts as sorted). Timers are usually inserted in deadline order (the
+//!   same sleep started again and again), so most slots stay sorted; expiring one then takes
+//!   only its due head, and its earliest deadline is its head's. An unsorted slot is sorted out
+//!   when it is expired.
+//! * `cached_next`, when set, is exactly what [`TimerWheel::next_deadline`] would compute, so
+//!   an [`expire`](TimerWheel::expire) at an earlier time has nothing to do and returns at once.
 
 use std::fmt;
 
@@ -124,6 +131,8 @@ pub struct TimerWheel<T> {
     tails: [[u32; SLOTS]; LEVELS],
     /// One bit per non-empty slot, per level.
     occupied: [u64; LEVELS],
+    /// One bit per level-0 slot whose list is in `(deadline, generation)` order.
+    sorted0: u64,
     /// Cached result of [`TimerWheel::next_deadline`]; `None` when it must be recomputed.
     cached_next: Option<u64>,
     /// Scratch space for expiry: `(deadline, generation, index)` of due entries.
@@ -184,6 +193,7 @@ impl<T> TimerWheel<T> {
             heads: [[NIL; SLOTS]; LEVELS],
             tails: [[NIL; SLOTS]; LEVELS],
             occupied: [0; LEVELS],
+            sorted0: u64::MAX,
             cached_next: None,
             scratch: Vec::new(),
         }
@@ -305,7 +315,9 @@ impl<T> TimerWheel<T> {
             return Some(next);
         }
         let (level, slot, tick) = self.next_expiration()?;
-        let next = if level == 0 {
+        let next = if level == 0 && self.sorted0 & (1u64 << slot) != 0 {
+            self.entries[self.heads[0][slot] as usize].deadline
+        } else if level == 0 {
             let mut min = u64::MAX;
             let mut cur = self.heads[0][slot];
             while cur != NIL {
@@ -324,6 +336,10 @@ impl<T> TimerWheel<T> {
     /// Fires every timer whose deadline is `<= now`, pushing their values onto `out` in
     /// `(deadline, insertion)` order. Returns how many fired.
     pub fn expire(&mut self, now: u64, out: &mut Vec<T>) -> usize {
+        if self.cached_next.is_some_and(|next| now < next) {
+            // Nothing is due and nothing needs cascading before `next`.
+            return 0;
+        }
         let now_tick = now >> TICK_SHIFT;
         let before = out.len();
         while let Some((level, slot, tick)) = self.next_expiration() {
@@ -332,12 +348,37 @@ impl<T> TimerWheel<T> {
             }
             self.elapsed = tick;
             self.cached_next = None;
+            if level == 0 && self.sorted0 & (1u64 << slot) != 0 {
+                // In deadline order: fire the due head, leave the rest where it is.
+                let mut cur = self.heads[0][slot];
+                while cur != NIL && self.entries[cur as usize].deadline <= now {
+                    let next = self.entries[cur as usize].next;
+                    out.push(self.free(cur));
+                    cur = next;
+                }
+                // `cur` is the new head (the freed entries before it are off the list).
+                self.heads[0][slot] = cur;
+                if cur == NIL {
+                    self.tails[0][slot] = NIL;
+                    self.occupied[0] &= !(1u64 << slot);
+                } else {
+                    self.entries[cur as usize].prev = NIL;
+                }
+                if cur != NIL {
+                    // The head is not due: this is `now`'s own tick.
+                    break;
+                }
+                continue;
+            }
             // Detach the slot's list, then sort its entries out.
             let mut cur = self.heads[level][slot];
             self.heads[level][slot] = NIL;
             self.tails[level][slot] = NIL;
             self.occupied[level] &= !(1u64 << slot);
             if level == 0 {
+                // Empty now; relinking the entries that are not due sets the bit again if
+                // they come back in order.
+                self.sorted0 |= 1u64 << slot;
                 let mut scratch = std::mem::take(&mut self.scratch);
                 while cur != NIL {
                     let next = self.entries[cur as usize].next;
@@ -412,6 +453,7 @@ impl<T> TimerWheel<T> {
     }
 
     /// Links entry `index` (already holding its deadline) at the tail of its slot.
+    #[inline(always)]
     fn link(&mut self, index: u32) {
         let deadline = self.entries[index as usize].deadline;
         let tick = (deadline >> TICK_SHIFT).max(self.elapsed);
@@ -428,7 +470,17 @@ impl<T> TimerWheel<T> {
         if tail == NIL {
             self.heads[level][slot] = index;
             self.occupied[level] |= 1u64 << slot;
+            if level == 0 {
+                self.sorted0 |= 1u64 << slot;
+            }
         } else {
+            if level == 0 {
+                let t = &self.entries[tail as usize];
+                let e = &self.entries[index as usize];
+                if (t.deadline, t.generation) > (e.deadline, e.generation) {
+                    self.sorted0 &= !(1u64 << slot);
+                }
+            }
             self.entries[tail as usize].next = index;
         }
         self.tails[level][slot] = index;
@@ -452,10 +504,14 @@ impl<T> TimerWheel<T> {
         }
         if self.heads[level][slot] == NIL {
             self.occupied[level] &= !(1u64 << slot);
+            if level == 0 {
+                self.sorted0 |= 1u64 << slot;
+            }
         }
     }
 
     /// Frees an unlinked entry and returns its value.
+    #[inline(always)]
     fn free(&mut self, index: u32) -> T {
         let entry = &mut self.entries[index as usize];
         let value = entry.value.take().expect("freeing a vacant timer entry");
@@ -479,6 +535,7 @@ impl<T> TimerWheel<T> {
             self.heads = [[NIL; SLOTS]; LEVELS];
             self.tails = [[NIL; SLOTS]; LEVELS];
             self.occupied = [0; LEVELS];
+            self.sorted0 = u64::MAX;
             self.cached_next = None;
         }
     }
@@ -523,6 +580,37 @@ mod tests {
         assert!(out.is_empty());
         w.expire(70_000 * MS, &mut out);
         assert_eq!(out, [5]);
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn one_tick_in_and_out_of_order_fires_due_entries_in_deadline_order() {
+        // All within tick 5 (2^20 ns each): in order first, so the slot stays sorted.
+        let base = 5u64 << TICK_SHIFT;
+        let mut w = TimerWheel::new();
+        for (i, off) in [10u64, 20, 30, 40].iter().enumerate() {
+            w.insert(base + off, i);
+        }
+        assert_ne!(w.sorted0 & (1 << 5), 0);
+        assert_eq!(w.next_deadline(), Some(base + 10));
+        let mut out = Vec::new();
+        w.expire(base + 25, &mut out);
+        assert_eq!(out, [0, 1]);
+        // The rest stays put; an expiry before the next deadline finds nothing.
+        assert_eq!(w.next_deadline(), Some(base + 30));
+        out.clear();
+        assert_eq!(w.expire(base + 29, &mut out), 0);
+        // An earlier deadline inserted behind a later one unsorts the slot...
+        w.insert(base + 15, 4);
+        assert_eq!(w.sorted0 & (1 << 5), 0);
+        assert_eq!(w.next_deadline(), Some(base + 15));
+        w.expire(base + 35, &mut out);
+        assert_eq!(out, [4, 2]);
+        // ...and what is left after it is sorted out is in order again.
+        assert_ne!(w.sorted0 & (1 << 5), 0);
+        out.clear();
+        w.expire(base + 40, &mut out);
+        assert_eq!(out, [3]);
         assert!(w.is_empty());
     }
 

@@ -247,7 +247,7 @@ impl Shared {
 
     /// Makes a task whose cancellation was just requested run again. An unregistered task is
     /// queued or running: it sees the flag when it next polls.
-    pub(crate) fn wake_for_cancel(&self, meta: &TaskMeta, slot: usize) {
+    pub(crate) fn wake_for_cancel(&self, meta: &TaskMeta, slot: u32) {
         if slot == NO_SLOT {
             return;
         }

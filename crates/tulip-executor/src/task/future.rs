@@ -4,10 +4,11 @@
 //! One poll, in named steps ([`TaskFuture::poll`]):
 //!
 //! 1. a requested cancel ends the task before the user's future is polled again;
-//! 2. [`PollTimer::start`]: the task is marked running, its poll counted, and — only when the
-//!    executor is instrumented (debug mode or watchdog) — the poll is timed and, in debug
-//!    mode, the record of what the task waited on is cleared (its futures write it again if
-//!    they still wait);
+//! 2. the task is marked running and its poll counted; only when the task's `SLOW_POLL` flag
+//!    says the executor has hooks or is instrumented (debug mode or watchdog) does the poll
+//!    take [`poll_instrumented`]: the hooks run around it, [`PollTimer::start`] times it and,
+//!    in debug mode, clears the record of what the task waited on (its futures write it again
+//!    if they still wait). The cancel flag and `SLOW_POLL` are read in one load;
 //! 3. [`poll_contained`]: the user's future is polled with the task's task-locals installed
 //!    and marked as the current task, inside `catch_unwind`;
 //! 4. [`PollTimer::finish`] reports a slow poll;
@@ -17,13 +18,16 @@
 //!    [module docs](super)).
 //!
 //! Ending the task ([`finish`]) drops the user's future at once, in place, in its own
-//! task-local context, containing a panic from its `Drop`.
+//! task-local context, containing a panic from its `Drop`. Without hooks or instrumentation, a
+//! future that completes is dropped inside the poll's own context instead
+//! ([`poll_contained_fast`]), which saves installing it a second time.
 //!
 //! With the `tracing` feature, the task's span ([`span`]) is entered around all of this, and
 //! around the drop of an unfinished task. Without it the span is `()` and entering it does
 //! nothing: the wrapper compiles to the same code as before the feature existed.
 
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
@@ -37,18 +41,10 @@ use crate::executor::shared::Shared;
 use crate::hooks::{run_hook, HookPoint};
 use crate::introspect::clear_waiting;
 use crate::report::ReportKind;
-use crate::task::error::{JoinError, Outcome, Panic};
-use crate::task::meta::{TaskMeta, IDLE, NO_SLOT, RUNNING};
+use crate::task::error::{JoinError, Panic, TaskOutput};
+use crate::task::meta::{TaskMeta, CANCEL, FUTURE_GONE, IDLE, NO_SLOT, RUNNING, SLOW_POLL};
 use crate::task_local::{swap_context, TaskLocals};
 use crate::watchdog::Watchdog;
-
-pin_project! {
-    #[project = StageProj]
-    enum Stage<F> {
-        Running { #[pin] future: F },
-        Done,
-    }
-}
 
 pin_project! {
     /// Wraps a task's future. Lives inside the task's allocation next to its metadata.
@@ -58,8 +54,10 @@ pin_project! {
         span: span::TaskSpan,
         // The task's task-local context (installed on the thread while it is polled).
         context: TaskLocals,
+        // The user's future, dropped in place when the task ends; the task's `FUTURE_GONE`
+        // flag says it was (no tag of its own: it would cost every task 8 bytes).
         #[pin]
-        stage: Stage<F>,
+        future: ManuallyDrop<F>,
     }
 
     impl<F> PinnedDrop for TaskFuture<'_, F> {
@@ -67,12 +65,12 @@ pin_project! {
             let mut this = this.project();
             let meta = *this.meta;
             let _entered = span::enter(this.span);
-            if matches!(*this.stage, Stage::Running { .. }) {
+            if meta.flags.load(Ordering::Relaxed) & FUTURE_GONE == 0 {
                 // Dropped unfinished (cancelled, or at shutdown; possibly from inside another
                 // task's poll): drop it in its own context, then restore the thread's.
                 let prev_ctx = swap_context(std::mem::take(this.context));
                 let ((), _) = in_task(meta, TaskLocals::default(), || {
-                    drop_contained(meta, this.stage.as_mut())
+                    drop_contained(meta, this.future.as_mut())
                 });
                 swap_context(prev_ctx);
                 run_hook(meta, HookPoint::Terminate);
@@ -88,42 +86,80 @@ impl<'m, F> TaskFuture<'m, F> {
             meta,
             span: span::new(meta),
             context,
-            stage: Stage::Running { future },
+            future: ManuallyDrop::new(future),
         }
     }
 }
 
 impl<F: Future> Future for TaskFuture<'_, F> {
-    type Output = Outcome<F::Output>;
+    type Output = TaskOutput<F::Output>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let meta = *this.meta;
         let _entered = span::enter(this.span);
-        if meta.cancel_requested() {
-            let outcome = Err(JoinError::Cancelled);
-            return Poll::Ready(finish(meta, this.context, this.stage, outcome));
+        // One load for step 1 and for "hooks or instrumentation": SeqCst, as
+        // `cancel_requested` (see there).
+        let flags = meta.flags.load(Ordering::SeqCst);
+        if flags & (CANCEL | FUTURE_GONE) != 0 {
+            // async-task never polls a future again after it returned Ready, so a gone future
+            // is not expected here; `finish` would not drop it twice either.
+            let outcome = Err(Box::new(JoinError::Cancelled));
+            return Poll::Ready(finish(meta, this.context, this.future, outcome));
         }
-        let future = match this.stage.as_mut().project() {
-            StageProj::Running { future } => future,
-            // async-task never polls a future again after it returned Ready.
-            StageProj::Done => return Poll::Ready(Err(JoinError::Cancelled)),
+        let polled = if flags & SLOW_POLL == 0 {
+            // No hooks, no timing: step 2 is the introspection state alone.
+            mark_running(meta);
+            match poll_contained_fast(meta, this.context, this.future.as_mut(), cx) {
+                // The future is dropped already, and there is no termination hook to run.
+                Ok(Poll::Ready(value)) => return Poll::Ready(Ok(value)),
+                other => other,
+            }
+        } else {
+            // SAFETY: `ManuallyDrop<F>` is a transparent wrapper, so the `F` inside is pinned
+            // as the wrapper is: it is never moved out, and is dropped in place
+            // (`drop_contained`). It has not been dropped: `FUTURE_GONE` is clear.
+            let future = unsafe { this.future.as_mut().map_unchecked_mut(|f| &mut **f) };
+            poll_instrumented(meta, this.context, future, cx)
         };
-        run_hook(meta, HookPoint::BeforePoll);
-        let timer = PollTimer::start(meta, cx);
-        let polled = poll_contained(meta, this.context, future, cx);
-        timer.finish(meta);
-        run_hook(meta, HookPoint::AfterPoll);
         let outcome = match polled {
             Ok(Poll::Ready(value)) => Ok(value),
             Ok(Poll::Pending) => match after_pending(meta, cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(()) => Err(JoinError::Cancelled),
+                Poll::Ready(()) => Err(Box::new(JoinError::Cancelled)),
             },
-            Err(payload) => Err(panicked(meta, payload)),
+            Err(payload) => Err(Box::new(panicked(meta, payload))),
         };
-        Poll::Ready(finish(meta, this.context, this.stage, outcome))
+        Poll::Ready(finish(meta, this.context, this.future, outcome))
     }
+}
+
+/// Step 2 without instrumentation: the task is marked running and its poll counted.
+#[inline(always)]
+fn mark_running(meta: &TaskMeta) {
+    meta.state.store(RUNNING, Ordering::Relaxed);
+    // Only the polling thread writes the count: no read-modify-write needed.
+    meta.polls.store(
+        meta.polls.load(Ordering::Relaxed).wrapping_add(1),
+        Ordering::Relaxed,
+    );
+}
+
+/// Steps 2 to 4 with hooks or instrumentation (the task's `SLOW_POLL` flag): the hooks
+/// around the poll, and the timing that debug mode and the watchdog need.
+#[inline(never)]
+fn poll_instrumented<F: Future>(
+    meta: &TaskMeta,
+    context: &mut TaskLocals,
+    future: Pin<&mut F>,
+    cx: &mut Context<'_>,
+) -> std::thread::Result<Poll<F::Output>> {
+    run_hook(meta, HookPoint::BeforePoll);
+    let timer = PollTimer::start(meta, cx);
+    let polled = poll_contained(meta, context, future, cx);
+    timer.finish(meta);
+    run_hook(meta, HookPoint::AfterPoll);
+    polled
 }
 
 /// Step 2 and 4 of a poll: the task's introspection state, and the timing that debug mode
@@ -139,12 +175,7 @@ impl<'a> PollTimer<'a> {
     #[inline]
     fn start(meta: &'a TaskMeta, cx: &Context<'_>) -> PollTimer<'a> {
         let shared = &*meta.shared;
-        meta.state.store(RUNNING, Ordering::Relaxed);
-        // Only the polling thread writes the count: no read-modify-write needed.
-        meta.polls.store(
-            meta.polls.load(Ordering::Relaxed).wrapping_add(1),
-            Ordering::Relaxed,
-        );
+        mark_running(meta);
         if !shared.instrumented {
             return PollTimer {
                 watchdog: None,
@@ -211,6 +242,32 @@ fn poll_contained<F: Future>(
     polled
 }
 
+/// Step 3 without hooks or instrumentation: [`poll_contained`], and a future that completes is
+/// dropped at once, in the same task context (what [`finish`] would do, without installing
+/// the context a second time; with no hooks there is no termination hook to run after it).
+/// The caller has checked that the future is not gone.
+#[inline]
+fn poll_contained_fast<F: Future>(
+    meta: &TaskMeta,
+    context: &mut TaskLocals,
+    mut future: Pin<&mut ManuallyDrop<F>>,
+    cx: &mut Context<'_>,
+) -> std::thread::Result<Poll<F::Output>> {
+    let (polled, after) = in_task(meta, std::mem::take(context), || {
+        // SAFETY: as in `TaskFuture::poll`: the `F` is pinned as its transparent wrapper is,
+        // and has not been dropped (`FUTURE_GONE` is clear; it is dropped below at the
+        // earliest, after this borrow ends).
+        let inner = unsafe { future.as_mut().map_unchecked_mut(|f| &mut **f) };
+        let polled = catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
+        if let Ok(Poll::Ready(_)) = polled {
+            drop_contained(meta, future);
+        }
+        polled
+    });
+    *context = after;
+    polled
+}
+
 /// Step 5 for a `Pending` poll: `Ready` if the task must end cancelled now.
 ///
 /// At the first `Pending` the task registers, so that closing and cancellation reach it
@@ -247,32 +304,42 @@ fn panicked(meta: &TaskMeta, payload: Box<dyn std::any::Any + Send>) -> JoinErro
     JoinError::Panicked(Panic::new(payload))
 }
 
-/// Ends the task: drops the user's future (in its context, containing panics).
+/// Ends the task: drops the user's future (in its context, containing panics) unless it is
+/// gone already.
 fn finish<F, T>(
     meta: &TaskMeta,
     context: &mut TaskLocals,
-    stage: Pin<&mut Stage<F>>,
-    outcome: Outcome<T>,
-) -> Outcome<T> {
+    future: Pin<&mut ManuallyDrop<F>>,
+    outcome: TaskOutput<T>,
+) -> TaskOutput<T> {
+    if meta.flags.load(Ordering::Relaxed) & FUTURE_GONE != 0 {
+        return outcome;
+    }
     let ((), _) = in_task(meta, std::mem::take(context), || {
-        drop_contained(meta, stage)
+        drop_contained(meta, future)
     });
-    run_hook(meta, HookPoint::Terminate);
+    if meta.flags.load(Ordering::Relaxed) & SLOW_POLL != 0 {
+        run_hook(meta, HookPoint::Terminate);
+    }
     outcome
 }
 
-/// Drops the user's future in place, reporting (not propagating) a panic from its `Drop`.
-fn drop_contained<F>(meta: &TaskMeta, stage: Pin<&mut Stage<F>>) {
-    // SAFETY: the pinned value is dropped in place (pinning allows dropping, never moving) and
-    // then overwritten with `Done` without dropping it again: if the drop panicked, unwinding
-    // still finished dropping every field, so the old value counts as dropped either way and
-    // must not be dropped twice. `Stage::Done` holds nothing that needs pinning.
+/// Drops the user's future in place, reporting (not propagating) a panic from its `Drop`,
+/// and marks it gone. The caller has checked that it is not gone yet.
+fn drop_contained<F>(meta: &TaskMeta, future: Pin<&mut ManuallyDrop<F>>) {
+    debug_assert_eq!(meta.flags.load(Ordering::Relaxed) & FUTURE_GONE, 0);
+    // SAFETY: the future has not been dropped (`FUTURE_GONE` is clear, the caller checked)
+    // and is dropped here in place (pinning allows dropping, never moving). `FUTURE_GONE` is
+    // set right after, whether or not the drop panicked (if it did, unwinding still finished
+    // dropping every field, so the value counts as dropped either way), and no path drops or
+    // touches the future once it is set. Only the thread polling or dropping the task reads
+    // or writes the bit, never two at once: async-task hands the future from one thread to
+    // the next with its own synchronisation.
     let res = unsafe {
-        let place: *mut Stage<F> = stage.get_unchecked_mut();
-        let res = catch_unwind(AssertUnwindSafe(|| std::ptr::drop_in_place(place)));
-        std::ptr::write(place, Stage::Done);
-        res
+        let place: *mut ManuallyDrop<F> = future.get_unchecked_mut();
+        catch_unwind(AssertUnwindSafe(|| ManuallyDrop::drop(&mut *place)))
     };
+    meta.flags.fetch_or(FUTURE_GONE, Ordering::Relaxed);
     if let Err(payload) = res {
         let mut r = meta.report(ReportKind::DropPanic);
         r.payload = Some(&*payload);

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
 use crate::introspect::{note_waiting, WaitingOn};
-use crate::task::error::{JoinError, Outcome};
+use crate::task::error::{JoinError, Outcome, TaskOutput};
 use crate::task::meta::{TaskId, TaskMeta, CANCEL, ERRORED, HANDLE_GONE, PANICKED};
 
 /// A handle to a spawned task: await it for the task's result.
@@ -38,7 +38,7 @@ use crate::task::meta::{TaskId, TaskMeta, CANCEL, ERRORED, HANDLE_GONE, PANICKED
 #[must_use = "dropping a Task detaches it; call .detach() to say so"]
 pub struct Task<T> {
     /// The async-task handle; `None` once detached.
-    task: Option<async_task::FallibleTask<Outcome<T>, TaskMeta>>,
+    task: Option<async_task::FallibleTask<TaskOutput<T>, TaskMeta>>,
     /// The task's metadata, inside the task's heap allocation.
     meta: NonNull<TaskMeta>,
     /// Whether the outcome has been taken by awaiting.
@@ -56,7 +56,7 @@ unsafe impl<T> Sync for Task<T> {}
 impl<T> Unpin for Task<T> {}
 
 impl<T> Task<T> {
-    pub(crate) fn new(task: async_task::Task<Outcome<T>, TaskMeta>) -> Task<T> {
+    pub(crate) fn new(task: async_task::Task<TaskOutput<T>, TaskMeta>) -> Task<T> {
         let meta = NonNull::from(task.metadata());
         Task {
             task: Some(task.fallible()),
@@ -165,7 +165,7 @@ impl<T> Future for Task<T> {
                 if meta.flags.load(Ordering::Relaxed) & (PANICKED | ERRORED) != 0 {
                     meta.shared.forget_failure(meta.id);
                 }
-                Poll::Ready(outcome)
+                Poll::Ready(outcome.map_err(|e| *e))
             }
             // The loop dropped the task before it finished (it closed).
             Poll::Ready(None) => {

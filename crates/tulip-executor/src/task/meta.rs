@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::panic::Location;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use crate::executor::shared::Shared;
@@ -44,7 +44,7 @@ impl fmt::Display for TaskId {
 }
 
 /// Registry slot value meaning "not registered".
-pub(crate) const NO_SLOT: usize = usize::MAX;
+pub(crate) const NO_SLOT: u32 = u32::MAX;
 /// `TaskMeta::pinned` of a `Send` task, which may run on any worker.
 pub(crate) const NOT_PINNED: u32 = u32::MAX;
 
@@ -59,6 +59,14 @@ pub(crate) const REPORTED: u8 = 8;
 /// `TaskMeta::flags`: debug mode holds a record of what the task waits on (written and
 /// cleared only by the polling thread).
 pub(crate) const NOTED: u8 = 16;
+/// `TaskMeta::flags`: the executor has task hooks, or is instrumented (debug mode or the
+/// watchdog), so every poll takes the full path. Set at spawn and never changed, so the poll
+/// reads it with the cancel flag, in one load.
+pub(crate) const SLOW_POLL: u8 = 32;
+/// `TaskMeta::flags`: the task's future has been dropped (the task ended). Written only by
+/// the thread that polls or drops the task, in place of a tag next to the future, which
+/// would make every task's allocation larger.
+pub(crate) const FUTURE_GONE: u8 = 64;
 /// `TaskMeta::flags`: a task spawned fallible ended with `Err`.
 pub(crate) const ERRORED: u8 = 128;
 
@@ -78,7 +86,7 @@ pub(crate) struct TaskMeta {
     pub(crate) location: &'static Location<'static>,
     /// Where the task sits in the loop's registry (`NO_SLOT` until registered: at spawn in
     /// debug mode, at its first `Pending` otherwise).
-    pub(crate) slot: AtomicUsize,
+    pub(crate) slot: AtomicU32,
     /// The executor the task belongs to.
     pub(crate) shared: Arc<Shared>,
     /// The worker a `!Send` task is pinned to, or `NOT_PINNED`.
@@ -87,7 +95,8 @@ pub(crate) struct TaskMeta {
     pub(crate) polls: AtomicU32,
     /// `SCHEDULED`, `RUNNING` or `IDLE` (introspection; relaxed stores).
     pub(crate) state: AtomicU8,
-    /// `CANCEL`, `PANICKED`, `HANDLE_GONE`, `REPORTED`, `NOTED`, `ERRORED`.
+    /// `CANCEL`, `PANICKED`, `HANDLE_GONE`, `REPORTED`, `NOTED`, `SLOW_POLL`, `FUTURE_GONE`,
+    /// `ERRORED`.
     pub(crate) flags: AtomicU8,
 }
 
@@ -103,12 +112,16 @@ impl TaskMeta {
             id: TaskId::next(),
             name: name.map(Box::new),
             location,
-            slot: AtomicUsize::new(NO_SLOT),
+            slot: AtomicU32::new(NO_SLOT),
             shared: shared.clone(),
             pinned,
             polls: AtomicU32::new(0),
             state: AtomicU8::new(SCHEDULED),
-            flags: AtomicU8::new(0),
+            flags: AtomicU8::new(if shared.hooks.is_some() || shared.instrumented {
+                SLOW_POLL
+            } else {
+                0
+            }),
         }
     }
 

@@ -104,7 +104,7 @@ use crate::current::{with_ctx, Ctx};
 use crate::executor::shared::Shared;
 use crate::hooks::{run_hook, HookPoint};
 use crate::scheduler;
-use crate::task::error::Outcome;
+use crate::task::error::TaskOutput;
 use crate::task::future::TaskFuture;
 use crate::task::meta::{TaskMeta, NOT_PINNED};
 use crate::task_local::{capture_context, swap_context};
@@ -201,7 +201,7 @@ where
 fn finish_spawn<T>(
     shared: &Arc<Shared>,
     runnable: Runnable<TaskMeta>,
-    task: async_task::Task<Outcome<T>, TaskMeta>,
+    task: async_task::Task<TaskOutput<T>, TaskMeta>,
     eager: Option<bool>,
 ) -> Task<T> {
     run_hook(runnable.metadata(), HookPoint::Spawn);
