@@ -181,6 +181,34 @@ impl WaitList {
         Some(self.notify_head(key, true))
     }
 
+    /// Takes the oldest waiting entry out of the list altogether, without the notified
+    /// stage: returns its key (vacant now, and free for the next [`push`](Self::push)) and
+    /// its waker, for the caller to wake after releasing its lock; `None` if nobody waits.
+    ///
+    /// For an owner that tells the waiter it was picked through state of its own (an atomic
+    /// the waiter reads without the owner's lock), so that the waiter never comes back to
+    /// the list once picked.
+    #[inline(always)]
+    pub fn pop(&mut self) -> Option<(usize, Waker)> {
+        let key = self.head;
+        if key == NIL {
+            return None;
+        }
+        let Entry::Waiting { waker, next, .. } =
+            mem::replace(&mut self.entries[key], Entry::Vacant { next_free: NIL })
+        else {
+            unreachable!("the FIFO links an entry that is not waiting")
+        };
+        self.head = next;
+        match next {
+            NIL => self.tail = NIL,
+            next => self.set_prev(next, NIL),
+        }
+        self.waiting -= 1;
+        self.vacate(key);
+        Some((key, waker))
+    }
+
     /// Marks the head entry `key` as notified and unlinks it; returns its waker.
     #[inline(always)]
     fn notify_head(&mut self, key: usize, additional: bool) -> Waker {
@@ -498,6 +526,28 @@ mod tests {
         list.notify_one().unwrap();
         assert!(list.poll(k5, &w));
         assert!(list.notify_one().is_none());
+        assert_eq!((list.waiting(), list.notified()), (0, 0));
+    }
+
+    #[test]
+    fn pop_takes_the_oldest_out_and_frees_its_entry() {
+        let mut list = WaitList::new();
+        let (a, wa) = counted();
+        let first = list.push(wa);
+        let second = list.push(waker());
+        let third = list.push(waker());
+        assert_eq!(list.remove(second), None);
+        let (key, w) = list.pop().unwrap();
+        assert_eq!(key, first);
+        w.wake();
+        assert_eq!(a.0.load(Ordering::SeqCst), 1);
+        assert_eq!((list.waiting(), list.notified()), (1, 0));
+        // The popped entry is vacant and reused; the FIFO continues with `third`.
+        let fourth = list.push(waker());
+        assert!(fourth == first || fourth == second);
+        assert_eq!(list.pop().map(|(k, _)| k), Some(third));
+        assert_eq!(list.pop().map(|(k, _)| k), Some(fourth));
+        assert!(list.pop().is_none());
         assert_eq!((list.waiting(), list.notified()), (0, 0));
     }
 
