@@ -104,10 +104,8 @@ pub(crate) struct RawSemaphore {
 
 /// What the mutex guards.
 struct Queue {
-    /// The waiting entries, oldest first.
-    list: WaitList,
-    /// The ticket of each entry of `list`, by key.
-    tickets: Vec<u64>,
+    /// The waiting entries, oldest first, each tagged with its ticket.
+    list: WaitList<u64>,
     /// The ticket of the last waiter queued.
     last_ticket: u64,
     /// Whether [`WAITING`] is set in `handed` (only the mutex holder changes it).
@@ -133,8 +131,7 @@ impl RawSemaphore {
                 handed: AtomicUsize::new(0),
                 granted: AtomicU64::new(0),
                 queue: Mutex::new(Queue {
-                    list: WaitList::new(),
-                    tickets: Vec::new(),
+                    list: WaitList::new_tagged(),
                     last_ticket: 0,
                     waiting_bit: false,
                 }),
@@ -275,11 +272,11 @@ impl RawSemaphore {
     /// woken once the mutex is released.
     #[inline(always)]
     fn hand_oldest(&self, queue: &mut Queue) -> Waker {
-        let (key, waker) = queue.list.pop().expect("a waiter to hand a permit to");
+        let (_, waker, ticket) = queue.list.pop().expect("a waiter to hand a permit to");
         // Counted as handed before `granted` lets the waiter see its permit (and leave
         // `handed`): the release below orders the two for it.
         self.handed.fetch_add(HANDED, Ordering::Relaxed);
-        self.granted.store(queue.tickets[key], Ordering::Release);
+        self.granted.store(ticket, Ordering::Release);
         waker
     }
 
@@ -350,16 +347,9 @@ impl RawSemaphore {
                 Err(actual) => state = actual,
             }
         }
-        let key = queue.list.push(waker.clone());
         queue.last_ticket += 1;
         let ticket = queue.last_ticket;
-        match queue.tickets.get_mut(key) {
-            Some(slot) => *slot = ticket,
-            None => {
-                debug_assert_eq!(key, queue.tickets.len());
-                queue.tickets.push(ticket);
-            }
-        }
+        let key = queue.list.push_tagged(waker.clone(), ticket);
         if !queue.waiting_bit {
             // A handed waiter that leaves after this sees WAITING, and then the free permits
             // we may queue behind (they were freed before this, under the mutex).
