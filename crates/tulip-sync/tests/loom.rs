@@ -11,7 +11,8 @@
 //! from loom (see `src/sync.rs`); its wait queues are its own code behind those mutexes. The
 //! models therefore explore every interleaving of: the permit word and the wait queue of the
 //! FIFO core (hand-off, hand-on after a cancelled wakeup, the "woken run first" rule, reuse
-//! of a wait-queue entry), `BoundedSemaphore`'s bound, `Event`'s flag, the notify/cancel
+//! of a wait-queue entry, a handed waiter that sees its permit through the `granted` ticket
+//! and leaves `handed` without the mutex), `BoundedSemaphore`'s bound, `Event`'s flag, the notify/cancel
 //! hand-over of `Condition`, the reader/writer word of `RwLock`, the state of `Barrier`, and
 //! the lock-free fast path of the wait lists' `notify`.
 //!
