@@ -28,7 +28,8 @@
 //! 3. Waiters and free permits coexist only while `handed > 0`: every critical section but
 //!    [`enqueue`](RawSemaphore::enqueue) ends with [`settle`](RawSemaphore::settle), which
 //!    hands free permits to the waiters, and a newcomer queues behind a free permit only
-//!    while some handed waiter has not run (asyncio's "let the woken run first").
+//!    while some handed waiter has not run (asyncio's "let the woken run first"); or,
+//!    transiently, while the handed waiter that left last is on its way to the mutex (4).
 //! 4. A handed waiter that runs settles when something is owed: it decrements `handed` and
 //!    takes the mutex to settle if `WAITING` was set and a permit is free (the newcomers of
 //!    3 are owed it), or if `WAITING` was clear and it was the last handed waiter (`QUEUED`
@@ -70,7 +71,8 @@ use tulip_waitlist::{WaitList, WakeList};
 
 /// Bit 0 of `state`: some waiters are queued, or were handed a permit and have not run.
 ///
-/// Invariant: set if and only if `waiting + handed > 0` (see the module docs).
+/// Invariant: set if and only if `waiting + handed > 0`, but for a handed waiter on its way
+/// to the mutex to clear it (see the module docs).
 const QUEUED: usize = 1;
 
 /// One permit, as counted in `state`.
