@@ -47,9 +47,11 @@
 //! The wait queue is a slab of entries (the waiter's waker, and links of a FIFO threaded
 //! through the slab by index) behind that mutex; a waiting future keeps only its entry's
 //! index. Entries are reused, so waiting allocates nothing once the slab has grown to the
-//! number of tasks waiting at once; a large slab is freed when it empties. A wait costs three
-//! short critical sections: join the queue with the waker, be handed the permit by a release,
-//! take the entry out once woken. Tasks are woken after the mutex is released. [`Event`],
+//! number of tasks waiting at once; a large slab is freed when it empties. A wait costs two
+//! short critical sections: join the queue with the waker, and be handed the permit by a
+//! release, which takes the entry out of the queue. The woken waiter sees its permit through
+//! an atomic (each waiter has a ticket, and the semaphore remembers the last ticket served),
+//! without the mutex. Tasks are woken after the mutex is released. [`Event`],
 //! [`Condition`]'s notifications, [`RwLock`]'s readers and [`Barrier`] use the same queue
 //! behind a mutex of its own, with a lock-free check that makes a notification with nobody
 //! waiting a fence and a load. [`RwLock`] adds a reader count and a writer bit to a FIFO

@@ -7,68 +7,118 @@
 //!   [`QUEUED`] bit. The fast paths (take a permit, give one back) are a single
 //!   compare-and-swap on this word, allowed only while `QUEUED` is clear, and touch nothing
 //!   else.
-//! * `queue`, behind a `Mutex`: the [`WaitList`] of the waiters, oldest first. Its
-//!   `waiting()` entries are the queued waiters not yet handed a permit; its `notified()`
-//!   entries are the waiters handed a permit that have not run yet ("handed" below).
+//! * `queue`, behind a `Mutex`: the [`WaitList`] of the waiters not handed a permit yet
+//!   ("waiting"), oldest first, each with its ticket (a number that grows with every waiter
+//!   queued, so the list is also in ticket order).
+//! * `granted`, an atomic: the ticket of the last waiter handed a permit. Written only under
+//!   the mutex; a queued waiter with ticket `t` owns a permit once `granted >= t`, which it
+//!   reads without the mutex.
+//! * `handed`, an atomic: the number of waiters handed a permit that have not run yet
+//!   ("handed"), times [`HANDED`], plus the [`WAITING`] bit, set under the mutex while the
+//!   list is not empty. Incremented under the mutex; a handed waiter that runs decrements it
+//!   without the mutex.
 //!
-//! # Invariants
+//! # Invariants (whenever nobody holds the mutex)
 //!
-//! 1. `QUEUED` is set if and only if `waiting + handed > 0`; both change only under the mutex.
+//! 1. `QUEUED` is set if `waiting + handed > 0`, and clear if both are zero, with one
+//!    transient exception: a handed waiter that just left `handed` found `WAITING` clear (or
+//!    free permits) and is on its way to the mutex to settle (4).
 //! 2. While `QUEUED` is set, `state` changes only under the mutex: both fast paths
 //!    compare-and-swap against a word without `QUEUED`.
-//! 3. Outside the mutex, queued waiters and free permits coexist only while `handed > 0`:
-//!    every critical section ends with [`settle`](RawSemaphore::settle), which hands free
-//!    permits to queued waiters, and a newcomer queues rather than take a free permit only
-//!    while some handed waiter has not run (whose run, or cancellation, settles again).
-//! 4. A notified entry owns one permit: handing a permit (`state -= ONE`) and notifying the
-//!    oldest waiting entry happen together, under the mutex.
+//! 3. Waiters and free permits coexist only while `handed > 0`: every critical section but
+//!    [`enqueue`](RawSemaphore::enqueue) ends with [`settle`](RawSemaphore::settle), which
+//!    hands free permits to the waiters, and a newcomer queues behind a free permit only
+//!    while some handed waiter has not run (asyncio's "let the woken run first"); or,
+//!    transiently, while the handed waiter that left last is on its way to the mutex (4).
+//! 4. A handed waiter that runs settles when something is owed: it decrements `handed` and
+//!    takes the mutex to settle if `WAITING` was set and a permit is free (the newcomers of
+//!    3 are owed it), or if `WAITING` was clear and it was the last handed waiter (`QUEUED`
+//!    must be cleared). Otherwise (waiters but no free permit, or nobody waiting and others
+//!    still handed) there is nothing to do.
+//! 5. A handed waiter owns one permit: handing a permit (`state -= ONE`, or a release that
+//!    does not add its permit), taking the oldest waiter out of the list, `handed += 1` and
+//!    `granted = its ticket` happen together, under the mutex.
 //!
 //! # Hand-off, hand-on, and asyncio's "let the woken run first"
 //!
-//! A release that finds `QUEUED` takes the mutex, adds its permit and settles: the permit is
-//! handed to the oldest waiter (its entry is notified and its task woken, after the mutex is
-//! released) instead of staying free, so a newcomer cannot take it (strict FIFO, no
-//! barging).
+//! A release that finds `QUEUED` takes the mutex and hands its permit to the oldest waiter:
+//! the waiter leaves the list, `granted` moves to its ticket, and its task is woken after the
+//! mutex is released. A newcomer cannot take the permit (strict FIFO, no barging).
 //!
 //! While a handed waiter has not run yet (`handed > 0`), `QUEUED` stays set, so a newcomer
 //! queues even if a permit is free (asyncio 3.12's rule: "wait for others to start even if
-//! `_value > 0`"). When the handed waiter runs, it takes the mutex, takes its entry out
-//! (leaving `handed`) and settles, handing any free permits to the waiters queued meanwhile.
+//! `_value > 0`"). When the handed waiter runs it sees `granted >= ticket`, leaves `handed`
+//! and, by invariant 4, takes the mutex only if something is owed.
 //!
-//! A waiter whose future is dropped takes the mutex and removes its entry. If the entry had
-//! been notified, the waiter owned a permit it never used: it gives the permit back, and the
-//! settle hands it to the next waiter ("hand-on"). Either way no permit is lost and none is
-//! granted twice.
+//! A waiter whose future is dropped takes the mutex. If `granted` has reached its ticket, it
+//! owned a permit it never used: it leaves `handed` and gives the permit back, and the settle
+//! hands it to the next waiter ("hand-on"). Otherwise it takes its entry out of the list.
+//! Either way no permit is lost and none is granted twice.
 //!
 //! # Cost of a wait
 //!
-//! Three short critical sections and no allocation: the waiter queues with its waker
-//! ([`enqueue`](RawSemaphore::enqueue)), a release hands it the permit, and the woken waiter
-//! takes its entry out. The slab of the wait list is reused from one wait to the next.
+//! Two short critical sections and no allocation: the waiter queues with its waker
+//! ([`enqueue`](RawSemaphore::enqueue)) and a release hands it the permit. The woken waiter
+//! reads `granted` and decrements `handed`, without the mutex (it used to take its entry out
+//! under the mutex: a third critical section, often on another worker than the release).
+//! The slab of the wait list is reused from one wait to the next.
 
 use std::fmt;
 use std::task::{Context, Poll, Waker};
 use tulip_util::const_fn;
-use tulip_util::sync::{block_on, lock, AtomicUsize, Mutex, Ordering};
+use tulip_util::sync::{block_on, lock, AtomicU64, AtomicUsize, Mutex, Ordering};
 use tulip_waitlist::{WaitList, WakeList};
 
 /// Bit 0 of `state`: some waiters are queued, or were handed a permit and have not run.
 ///
-/// Invariant: set if and only if `waiting + handed > 0` (see the module docs).
+/// Invariant: set if and only if `waiting + handed > 0`, but for a handed waiter on its way
+/// to the mutex to clear it (see the module docs).
 const QUEUED: usize = 1;
 
 /// One permit, as counted in `state`.
 const ONE: usize = 2;
 
+/// Bit 0 of `handed`: the wait list is not empty. Changes only under the mutex.
+const WAITING: usize = 1;
+
+/// One handed waiter, as counted in `handed`.
+const HANDED: usize = 2;
+
 /// The largest number of free permits `state` can hold.
 pub(crate) const MAX_PERMITS: usize = usize::MAX >> 1;
 
 /// A counting semaphore with FIFO hand-off; see the module docs.
+///
+/// `repr(C)` keeps the three atomic words and the mutex's own word next to each other, in
+/// one or two cache lines: a hand-off touches all four, and with two workers each of them
+/// would otherwise be a separate cache miss.
+#[repr(C)]
 pub(crate) struct RawSemaphore {
     /// Free permits times [`ONE`], plus [`QUEUED`].
     state: AtomicUsize,
-    /// The waiters, oldest first: waiting, or handed a permit and not run yet.
-    queue: Mutex<WaitList>,
+    /// Handed waiters that have not run, times [`HANDED`], plus [`WAITING`].
+    handed: AtomicUsize,
+    /// The ticket of the last waiter handed a permit (0: none yet).
+    granted: AtomicU64,
+    /// The waiters not handed a permit yet, oldest first.
+    queue: Mutex<Queue>,
+}
+
+/// What the mutex guards.
+struct Queue {
+    /// The waiting entries, oldest first, each tagged with its ticket.
+    list: WaitList<u64>,
+    /// The ticket of the last waiter queued.
+    last_ticket: u64,
+    /// Whether [`WAITING`] is set in `handed` (only the mutex holder changes it).
+    waiting_bit: bool,
+}
+
+/// A queued acquire: its entry in the wait list and its ticket.
+#[derive(Clone, Copy)]
+struct Queued {
+    key: usize,
+    ticket: u64,
 }
 
 impl RawSemaphore {
@@ -80,7 +130,13 @@ impl RawSemaphore {
             assert!(permits <= MAX_PERMITS, "too many permits for a semaphore");
             Self {
                 state: AtomicUsize::new(permits << 1),
-                queue: Mutex::new(WaitList::new()),
+                handed: AtomicUsize::new(0),
+                granted: AtomicU64::new(0),
+                queue: Mutex::new(Queue {
+                    list: WaitList::new_tagged(),
+                    last_ticket: 0,
+                    waiting_bit: false,
+                }),
             }
         }
     }
@@ -176,15 +232,18 @@ impl RawSemaphore {
         let mut queue = lock(&self.queue);
         // With QUEUED set only we change `state`; without it only increments race with us.
         let mut state = self.state.load(Ordering::Relaxed);
-        if queue.waiting() > 0 {
-            // QUEUED is set and, by invariant 3 and the settle that ended the last critical
-            // section, no permit is free unless a handed waiter has not run yet.
+        if queue.list.waiting() > 0 {
+            // QUEUED is set and, by invariant 3, no permit is free unless a handed waiter
+            // has not run yet.
             if state >> 1 >= bound {
                 return refuse(bound);
             }
             if state < ONE {
                 // Hand our permit straight to the oldest waiter: `state` does not change.
-                let waker = queue.notify_one().expect("waiting() > 0");
+                let waker = self.hand_oldest(&mut queue);
+                if queue.list.waiting() == 0 {
+                    self.tidy(&mut queue);
+                }
                 drop(queue);
                 waker.wake();
                 return true;
@@ -210,34 +269,63 @@ impl RawSemaphore {
         true
     }
 
-    /// Ends every critical section: hands free permits to the queued waiters, oldest first,
-    /// and clears [`QUEUED`] when nobody is left in line. Returns the wakers of the waiters
-    /// handed a permit, to be woken once the mutex is released. Only the lock-free fast
-    /// paths race with this, and only while `QUEUED` is clear.
+    /// With the mutex held and a permit owned by nobody (taken from `state`, or a release's
+    /// own): hands it to the oldest waiter, which leaves the list. Returns its waker, to be
+    /// woken once the mutex is released.
     #[inline(always)]
-    fn settle(&self, queue: &mut WaitList) -> WakeList {
+    fn hand_oldest(&self, queue: &mut Queue) -> Waker {
+        let (_, waker, ticket) = queue.list.pop().expect("a waiter to hand a permit to");
+        // Counted as handed before `granted` lets the waiter see its permit (and leave
+        // `handed`): the release below orders the two for it.
+        self.handed.fetch_add(HANDED, Ordering::Relaxed);
+        self.granted.store(ticket, Ordering::Release);
+        waker
+    }
+
+    /// Ends every critical section but `enqueue`: hands free permits to the waiters, oldest
+    /// first, and, once the list is empty, clears [`WAITING`] and (when nobody is handed
+    /// either) [`QUEUED`]. Returns the wakers of the waiters handed a permit, to be woken
+    /// once the mutex is released. Only the lock-free fast paths race with this, and only
+    /// while `QUEUED` is clear.
+    #[inline(always)]
+    fn settle(&self, queue: &mut Queue) -> WakeList {
         let mut wakers = WakeList::new();
-        while queue.waiting() > 0 {
+        while queue.list.waiting() > 0 {
             // Someone waits, so QUEUED is set: nobody else changes `state` now.
             let state = self.state.load(Ordering::Relaxed);
             debug_assert_ne!(state & QUEUED, 0);
             if state < ONE {
-                break;
+                return wakers;
             }
             self.state.store(state - ONE, Ordering::Relaxed);
-            wakers.push(queue.notify_one().expect("waiting() > 0"));
+            wakers.push(self.hand_oldest(queue));
         }
-        if queue.waiting() == 0 && queue.notified() == 0 {
+        self.tidy(queue);
+        wakers
+    }
+
+    /// With the mutex held and the list empty: clears [`WAITING`], and [`QUEUED`] unless a
+    /// handed waiter has not run. A handed waiter that leaves after this sees `WAITING`
+    /// clear and settles in turn (invariant 4).
+    #[inline(always)]
+    fn tidy(&self, queue: &mut Queue) {
+        debug_assert_eq!(queue.list.waiting(), 0);
+        let handed = if queue.waiting_bit {
+            queue.waiting_bit = false;
+            self.handed.fetch_and(!WAITING, Ordering::AcqRel)
+        } else {
+            self.handed.load(Ordering::Acquire)
+        };
+        if handed < HANDED {
             self.state.fetch_and(!QUEUED, Ordering::Relaxed);
         }
-        wakers
     }
 
     /// The slow path of an acquire: with the mutex held, either take a free permit (nobody
     /// in line) or join the line, to be woken through `waker`. `None` means the permit was
-    /// taken; otherwise the key of the waiter's entry.
+    /// taken; otherwise the waiter's entry and ticket.
     #[cold]
-    fn enqueue(&self, waker: &Waker) -> Option<usize> {
+    fn enqueue(&self, waker: &Waker) -> Option<Queued> {
         let mut queue = lock(&self.queue);
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
@@ -261,32 +349,81 @@ impl RawSemaphore {
                 Err(actual) => state = actual,
             }
         }
-        Some(queue.push(waker.clone()))
+        queue.last_ticket += 1;
+        let ticket = queue.last_ticket;
+        let key = queue.list.push_tagged(waker.clone(), ticket);
+        if !queue.waiting_bit {
+            // A handed waiter that leaves after this sees WAITING, and then the free permits
+            // we may queue behind (they were freed before this, under the mutex).
+            queue.waiting_bit = true;
+            self.handed.fetch_or(WAITING, Ordering::AcqRel);
+        }
+        Some(Queued { key, ticket })
     }
 
-    /// A queued waiter is polled: `true` if it was handed a permit, which it now owns (its
-    /// entry is out of the queue). Otherwise it waits on, woken through `waker`.
-    fn poll_queued(&self, key: usize, waker: &Waker) -> bool {
-        let mut queue = lock(&self.queue);
-        if !queue.poll(key, waker) {
-            return false;
+    /// Whether the waiter with `ticket` was handed a permit. Authoritative under the mutex;
+    /// without it, `false` may be stale but `true` is final.
+    #[inline(always)]
+    fn is_granted(&self, ticket: u64) -> bool {
+        self.granted.load(Ordering::Acquire) >= ticket
+    }
+
+    /// A handed waiter runs: it leaves `handed`, and settles if it was the last one and
+    /// something is owed (invariant 4). Without the mutex in the common cases.
+    #[inline]
+    fn leave_handed(&self) {
+        let prev = self.handed.fetch_sub(HANDED, Ordering::AcqRel);
+        debug_assert!(prev >= HANDED);
+        let owed = if prev & WAITING == 0 {
+            // Nobody waits: the last handed waiter to run clears QUEUED.
+            prev < 2 * HANDED
+        } else {
+            // Waiters, so QUEUED stays set: they are owed the permits freed while we were
+            // handed (asyncio: every woken waiter wakes as many as there are free permits).
+            self.state.load(Ordering::Acquire) >= ONE
+        };
+        if owed {
+            self.settle_locked();
         }
-        // We left `handed`: hand permits that became free meanwhile to those behind us.
-        // (The release that handed us the permit did so under this mutex, so everything
-        // before it happens before our return.)
+    }
+
+    #[cold]
+    fn settle_locked(&self) {
+        let mut queue = lock(&self.queue);
         let wakers = self.settle(&mut queue);
         drop(queue);
         wakers.wake();
-        true
     }
 
-    /// Leaves the line: the acquire owning the entry `key` was cancelled.
-    fn cancel(&self, key: usize) {
+    /// A queued waiter is polled and did not see its permit without the mutex: `true` if it
+    /// was handed one meanwhile, which it now owns. Otherwise it waits on, woken through
+    /// `waker`.
+    #[cold]
+    fn poll_queued(&self, queued: Queued, waker: &Waker) -> bool {
         let mut queue = lock(&self.queue);
-        if queue.remove(key).is_some() {
+        if self.is_granted(queued.ticket) {
+            self.handed.fetch_sub(HANDED, Ordering::AcqRel);
+            let wakers = self.settle(&mut queue);
+            drop(queue);
+            wakers.wake();
+            return true;
+        }
+        let notified = queue.list.poll(queued.key, waker);
+        debug_assert!(!notified, "semaphore entries are never notified in place");
+        false
+    }
+
+    /// Leaves the line: the acquire `queued` was cancelled.
+    fn cancel(&self, queued: Queued) {
+        let mut queue = lock(&self.queue);
+        if self.is_granted(queued.ticket) {
             // We were handed a permit and never used it: give it back, to the next waiter.
+            self.handed.fetch_sub(HANDED, Ordering::AcqRel);
             let prev = self.state.fetch_add(ONE, Ordering::Release);
             debug_assert_ne!(prev & QUEUED, 0);
+        } else {
+            let notification = queue.list.remove(queued.key);
+            debug_assert!(notification.is_none());
         }
         let wakers = self.settle(&mut queue);
         drop(queue);
@@ -317,18 +454,18 @@ impl fmt::Debug for RawSemaphore {
     }
 }
 
-/// The state of one acquire: not queued yet, or queued with the key of its entry.
+/// The state of one acquire: not queued yet, or queued with its entry and ticket.
 ///
 /// The owner must call [`cancel`](Self::cancel) when it is dropped before completion (the
 /// public futures do it in their `Drop`), so that a handed-off permit is handed on.
 pub(crate) struct AcquireSlot {
-    key: Option<usize>,
+    queued: Option<Queued>,
 }
 
 impl AcquireSlot {
     /// An acquire that has not started.
     pub(crate) const fn new() -> Self {
-        Self { key: None }
+        Self { queued: None }
     }
 
     /// Polls for a permit. `LOCK` selects the one-permit fast path. Once this returned
@@ -338,7 +475,7 @@ impl AcquireSlot {
         sem: &RawSemaphore,
         cx: &mut Context<'_>,
     ) -> Poll<()> {
-        match self.key {
+        match self.queued {
             None => {
                 let taken = if LOCK {
                     sem.try_lock()
@@ -351,40 +488,50 @@ impl AcquireSlot {
                 match sem.enqueue(cx.waker()) {
                     None => Poll::Ready(()),
                     // Queued with our waker: a hand-off from now on wakes us.
-                    Some(key) => {
-                        self.key = Some(key);
+                    Some(queued) => {
+                        self.queued = Some(queued);
                         Poll::Pending
                     }
                 }
             }
-            Some(key) => {
-                if sem.poll_queued(key, cx.waker()) {
-                    self.key = None;
-                    Poll::Ready(())
-                } else {
-                    Poll::Pending
-                }
-            }
+            Some(queued) => self.poll_again(sem, queued, cx.waker()),
+        }
+    }
+
+    /// [`poll`](Self::poll) once queued. Kept out of line, so that the fast path of every
+    /// acquire future stays small enough to be inlined into its caller.
+    #[inline(never)]
+    fn poll_again(&mut self, sem: &RawSemaphore, queued: Queued, waker: &Waker) -> Poll<()> {
+        if sem.is_granted(queued.ticket) {
+            // Our entry left the list when the permit was handed to us.
+            self.queued = None;
+            sem.leave_handed();
+            Poll::Ready(())
+        } else if sem.poll_queued(queued, waker) {
+            self.queued = None;
+            Poll::Ready(())
+        } else {
+            Poll::Pending
         }
     }
 
     /// Leaves the queue if this acquire is in it, handing on a permit it was handed.
     pub(crate) fn cancel(&mut self, sem: &RawSemaphore) {
-        if let Some(key) = self.key.take() {
-            sem.cancel(key);
+        if let Some(queued) = self.queued.take() {
+            sem.cancel(queued);
         }
     }
 
-    /// Whether this acquire waits in the queue.
+    /// Whether this acquire waits in the queue (or was handed a permit and has not run).
     pub(crate) fn is_queued(&self) -> bool {
-        self.key.is_some()
+        self.queued.is_some()
     }
 }
 
 impl Drop for AcquireSlot {
     fn drop(&mut self) {
         debug_assert!(
-            self.key.is_none() || std::thread::panicking(),
+            self.queued.is_none() || std::thread::panicking(),
             "an acquire left the queue without cancel()"
         );
     }

@@ -11,7 +11,8 @@
 //! from loom (see `src/sync.rs`); its wait queues are its own code behind those mutexes. The
 //! models therefore explore every interleaving of: the permit word and the wait queue of the
 //! FIFO core (hand-off, hand-on after a cancelled wakeup, the "woken run first" rule, reuse
-//! of a wait-queue entry), `BoundedSemaphore`'s bound, `Event`'s flag, the notify/cancel
+//! of a wait-queue entry, a handed waiter that sees its permit through the `granted` ticket
+//! and leaves `handed` without the mutex), `BoundedSemaphore`'s bound, `Event`'s flag, the notify/cancel
 //! hand-over of `Condition`, the reader/writer word of `RwLock`, the state of `Barrier`, and
 //! the lock-free fast path of the wait lists' `notify`.
 //!
@@ -372,5 +373,91 @@ fn semaphore_entry_reused_after_a_cancelled_hand_off_keeps_the_permit() {
         drop(second);
         assert_eq!(sem.available(), 1);
         assert!(!sem.locked());
+    });
+}
+
+/// Two waiters handed a permit leave `handed` without the mutex while a third thread keeps
+/// releasing: the last of them to run clears `QUEUED` (it raced with the settle that emptied
+/// the wait list), so both permits come back free and the semaphore is not left locked.
+#[test]
+fn semaphore_handed_waiters_leaving_without_the_mutex_clear_queued() {
+    loom::model(|| {
+        let sem = Arc::new(Semaphore::new(0));
+        let mut first = sem.acquire_arc();
+        let mut second = sem.acquire_arc();
+        assert!(poll_once(&mut first).is_pending());
+        assert!(poll_once(&mut second).is_pending());
+        let releaser = {
+            let sem = Arc::clone(&sem);
+            thread::spawn(move || {
+                sem.release();
+                sem.release();
+            })
+        };
+        let other = thread::spawn(move || drop(block_on(second)));
+        drop(block_on(first));
+        releaser.join().unwrap();
+        other.join().unwrap();
+        assert_eq!(sem.available(), 2);
+        assert!(!sem.locked());
+    });
+}
+
+/// A handed waiter leaves without the mutex while the last waiting one is cancelled (which
+/// empties the list and clears `WAITING`): whichever comes second clears `QUEUED`, and the
+/// permit is conserved.
+#[test]
+fn semaphore_handed_waiter_leaving_races_the_last_cancel() {
+    loom::model(|| {
+        let sem = Arc::new(Semaphore::new(0));
+        let mut first = sem.acquire_arc();
+        let mut second = sem.acquire_arc();
+        assert!(poll_once(&mut first).is_pending());
+        assert!(poll_once(&mut second).is_pending());
+        sem.release();
+        let canceller = thread::spawn(move || drop(second));
+        let permit = block_on(first);
+        canceller.join().unwrap();
+        assert_eq!(sem.available(), 0);
+        assert!(sem.locked());
+        drop(permit);
+        assert_eq!(sem.available(), 1);
+        assert!(!sem.locked());
+    });
+}
+
+/// The data a lock holder wrote is visible to the waiter the lock is handed to, which sees
+/// the hand-off through the semaphore's `granted` ticket without taking its mutex; and a
+/// newcomer's `try_lock` never barges in between.
+#[test]
+fn mutex_hand_off_without_the_mutex_publishes_the_data() {
+    loom::model(|| {
+        let mutex = Arc::new(Mutex::new(0usize));
+        let guard = mutex.try_lock_arc().unwrap();
+        let mut waiter = mutex.lock_arc();
+        assert!(poll_once(&mut waiter).is_pending());
+        let holder = thread::spawn(move || {
+            let mut guard = guard;
+            *guard = 7;
+        });
+        let barger = {
+            let mutex = Arc::clone(&mutex);
+            thread::spawn(move || {
+                if let Some(mut g) = mutex.try_lock() {
+                    // Only possible after the waiter ran and let go.
+                    assert_eq!(*g, 8);
+                    *g += 1;
+                }
+            })
+        };
+        {
+            let mut g = block_on(waiter);
+            assert_eq!(*g, 7);
+            *g += 1;
+        }
+        holder.join().unwrap();
+        barger.join().unwrap();
+        let value = *mutex.try_lock().unwrap();
+        assert!(value == 8 || value == 9);
     });
 }

@@ -12,6 +12,11 @@
 //! ([`remove_and_pass_on`](WaitList::remove_and_pass_on), a notification it did not use goes
 //! to the next waiter).
 //!
+//! An owner that tells its waiters they were picked through state of its own (an atomic they
+//! read without its lock) can instead [`pop`](WaitList::pop) the oldest entry out of the list
+//! at once; the entries then carry a tag for it ([`push_tagged`](WaitList::push_tagged), e.g.
+//! a ticket), handed back by `pop`.
+//!
 //! Notifications come in event-listener's two kinds: *additional* ones (`notify(n, true)`)
 //! notify `n` more waiters than are notified already; plain ones (`notify(n, false)`) make
 //! sure that `n` waiters are notified, counting those notified earlier that have not taken
@@ -61,14 +66,15 @@ const NIL: usize = usize::MAX;
 /// A slab with more entries than this is freed when the list becomes empty.
 const SHRINK_ABOVE: usize = 1024;
 
-enum Entry {
+enum Entry<T> {
     /// Unused; `next_free` links the free list.
     Vacant { next_free: usize },
-    /// Waiting, linked into the FIFO.
+    /// Waiting, linked into the FIFO, with the owner's tag.
     Waiting {
         waker: Waker,
         prev: usize,
         next: usize,
+        tag: T,
     },
     /// Notified (and unlinked), until its waiter takes it out; `additional` is the kind of
     /// the notification, for passing it on.
@@ -76,8 +82,11 @@ enum Entry {
 }
 
 /// A FIFO wait queue without allocation per wait; see the module docs.
-pub struct WaitList {
-    entries: Vec<Entry>,
+///
+/// Each waiting entry carries a tag of type `T` for its owner (nothing by default): see
+/// [`push_tagged`](WaitList::push_tagged) and [`pop`](WaitList::pop).
+pub struct WaitList<T = ()> {
+    entries: Vec<Entry<T>>,
     /// Oldest and newest waiting entries.
     head: usize,
     tail: usize,
@@ -89,9 +98,9 @@ pub struct WaitList {
     notified: usize,
 }
 
-impl Default for WaitList {
+impl<T: Copy> Default for WaitList<T> {
     fn default() -> Self {
-        Self::new()
+        Self::new_tagged()
     }
 }
 
@@ -99,6 +108,21 @@ impl WaitList {
     /// An empty list; allocates nothing until the first waiter.
     #[inline(always)]
     pub const fn new() -> Self {
+        Self::new_tagged()
+    }
+
+    /// Appends a waiting entry at the tail and returns its key.
+    #[inline(always)]
+    pub fn push(&mut self, waker: Waker) -> usize {
+        self.push_tagged(waker, ())
+    }
+}
+
+impl<T: Copy> WaitList<T> {
+    /// An empty list whose entries carry a tag of type `T`; allocates nothing until the
+    /// first waiter.
+    #[inline(always)]
+    pub const fn new_tagged() -> Self {
         Self {
             entries: Vec::new(),
             head: NIL,
@@ -121,13 +145,14 @@ impl WaitList {
         self.notified
     }
 
-    /// Appends a waiting entry at the tail and returns its key.
+    /// Appends a waiting entry with `tag` at the tail and returns its key.
     #[inline(always)]
-    pub fn push(&mut self, waker: Waker) -> usize {
+    pub fn push_tagged(&mut self, waker: Waker, tag: T) -> usize {
         let entry = Entry::Waiting {
             waker,
             prev: self.tail,
             next: NIL,
+            tag,
         };
         let key = if self.free == NIL {
             self.entries.push(entry);
@@ -179,6 +204,35 @@ impl WaitList {
             return None;
         }
         Some(self.notify_head(key, true))
+    }
+
+    /// Takes the oldest waiting entry out of the list altogether, without the notified
+    /// stage: returns its key (vacant now, and free for the next push), its waker, for the
+    /// caller to wake after releasing its lock, and its tag; `None` if nobody waits.
+    ///
+    /// For an owner that tells the waiter it was picked through state of its own (an atomic
+    /// the waiter reads without the owner's lock, compared with the tag), so that the waiter
+    /// never comes back to the list once picked.
+    #[inline(always)]
+    pub fn pop(&mut self) -> Option<(usize, Waker, T)> {
+        let key = self.head;
+        if key == NIL {
+            return None;
+        }
+        let Entry::Waiting {
+            waker, next, tag, ..
+        } = mem::replace(&mut self.entries[key], Entry::Vacant { next_free: NIL })
+        else {
+            unreachable!("the FIFO links an entry that is not waiting")
+        };
+        self.head = next;
+        match next {
+            NIL => self.tail = NIL,
+            next => self.set_prev(next, NIL),
+        }
+        self.waiting -= 1;
+        self.vacate(key);
+        Some((key, waker, tag))
     }
 
     /// Marks the head entry `key` as notified and unlinks it; returns its waker.
@@ -289,7 +343,7 @@ impl WaitList {
     }
 }
 
-impl fmt::Debug for WaitList {
+impl<T> fmt::Debug for WaitList<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WaitList")
             .field("waiting", &self.waiting)
@@ -499,6 +553,43 @@ mod tests {
         assert!(list.poll(k5, &w));
         assert!(list.notify_one().is_none());
         assert_eq!((list.waiting(), list.notified()), (0, 0));
+    }
+
+    #[test]
+    fn pop_takes_the_oldest_out_and_frees_its_entry() {
+        let mut list = WaitList::new();
+        let (a, wa) = counted();
+        let first = list.push(wa);
+        let second = list.push(waker());
+        let third = list.push(waker());
+        assert_eq!(list.remove(second), None);
+        let (key, w, ()) = list.pop().unwrap();
+        assert_eq!(key, first);
+        w.wake();
+        assert_eq!(a.0.load(Ordering::SeqCst), 1);
+        assert_eq!((list.waiting(), list.notified()), (1, 0));
+        // The popped entry is vacant and reused; the FIFO continues with `third`.
+        let fourth = list.push(waker());
+        assert!(fourth == first || fourth == second);
+        assert_eq!(list.pop().map(|(k, _, ())| k), Some(third));
+        assert_eq!(list.pop().map(|(k, _, ())| k), Some(fourth));
+        assert!(list.pop().is_none());
+        assert_eq!((list.waiting(), list.notified()), (0, 0));
+    }
+
+    #[test]
+    fn tags_follow_their_entries() {
+        let mut list = WaitList::<u64>::new_tagged();
+        let a = list.push_tagged(waker(), 10);
+        let b = list.push_tagged(waker(), 11);
+        let c = list.push_tagged(waker(), 12);
+        assert_eq!(list.remove(b), None);
+        let d = list.push_tagged(waker(), 13); // reuses b's entry, queued last
+        assert_eq!(d, b);
+        let popped: Vec<(usize, u64)> = std::iter::from_fn(|| list.pop())
+            .map(|(key, _, tag)| (key, tag))
+            .collect();
+        assert_eq!(popped, [(a, 10), (c, 12), (d, 13)]);
     }
 
     #[test]
