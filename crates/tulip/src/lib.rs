@@ -265,6 +265,10 @@ pub mod process {
 /// `add_signal_handler`/`remove_signal_handler` (asyncio's) are on [`LoopHandle`].
 #[cfg(feature = "signal")]
 pub mod signal {
+    /// Ctrl-Break at the console: Windows only.
+    #[cfg(windows)]
+    #[doc(inline)]
+    pub use tulip_signal::SIGBREAK;
     #[doc(inline)]
     pub use tulip_signal::{
         check_signal, ctrl_c, shutdown, CtrlC, ShutdownSignal, Signals, SignalsHandle, SIGABRT,
