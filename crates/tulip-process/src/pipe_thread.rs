@@ -15,6 +15,10 @@
 //!   the stream (`Ok(n)`) only once the pipe took it, so `drain` and `wait_closed` mean what
 //!   they mean on Unix.
 //!
+//! std's own pipe types are what the threads use (`ChildStdout` and the others): std opens our
+//! ends of a child's pipes for overlapped I/O and its reads and writes wait for completion
+//! themselves; a `File` made from such a handle would not.
+//!
 //! The threads are not the loop's blocking pool on purpose: a pipe read may block for the
 //! child's whole life, which would hold a pool thread (64 by default, shared with `to_thread`
 //! and name resolution) and keep the loop's shutdown waiting for it. Closing our end while
@@ -102,15 +106,19 @@ impl PipeReader {
         Ok(PipeReader { shared })
     }
 
-    /// Closes our end: what was read and not handed out is dropped, later reads see end of
-    /// file, and the thread stops after the read it is in.
+    /// Closes our end: what was read and not handed out is dropped, later reads (and one
+    /// waiting now) see end of file, and the thread stops after the read it is in.
     fn close(&self) {
         let mut st = lock(&self.shared.st);
         st.closed = true;
         st.data = Vec::new();
         st.pos = 0;
+        let waker = st.waker.take();
         drop(st);
         self.shared.cv.notify_one();
+        if let Some(w) = waker {
+            w.wake();
+        }
     }
 }
 
@@ -269,16 +277,21 @@ impl PipeWriter {
         Ok(PipeWriter { shared })
     }
 
-    /// Closes our end: a chunk not yet taken by the thread is dropped, and the thread stops
-    /// after the write it is in, dropping the pipe.
+    /// Closes our end: a chunk not yet taken by the thread is dropped (a write waiting for it
+    /// is woken and fails), and the thread stops after the write it is in, dropping the pipe.
     fn close(&self) {
         let mut st = lock(&self.shared.st);
         st.closed = true;
+        let mut waker = None;
         if matches!(st.job, Job::Queued(_)) {
             st.job = Job::Idle;
+            waker = st.waker.take();
         }
         drop(st);
         self.shared.cv.notify_one();
+        if let Some(w) = waker {
+            w.wake();
+        }
     }
 }
 
@@ -466,6 +479,29 @@ mod tests {
         assert_eq!(read().unwrap_err().to_string(), "boom");
         assert_eq!(read().unwrap(), b"");
         assert_eq!(read().unwrap(), b"");
+    }
+
+    /// A waker that remembers it was woken.
+    struct Flag(std::sync::atomic::AtomicBool);
+
+    impl std::task::Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn closing_the_reader_wakes_a_waiting_read_which_then_sees_end_of_file() {
+        let (ours, _theirs) = pair();
+        let r = PipeReader::new(ours).unwrap();
+        let flag = Arc::new(Flag(false.into()));
+        let waker = Waker::from(flag.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut buf = [0u8; 8];
+        assert!(r.poll_read(&mut cx, &mut buf).is_pending());
+        r.shutdown(Shutdown::Read).unwrap();
+        assert!(flag.0.load(std::sync::atomic::Ordering::SeqCst));
+        assert!(matches!(r.poll_read(&mut cx, &mut buf), Poll::Ready(Ok(0))));
     }
 
     #[test]
