@@ -331,8 +331,8 @@ impl Command {
     }
 
     /// The std command inside, for the settings this one does not wrap (`uid`, `gid`,
-    /// `arg0`, …; `creation_flags`, `raw_arg` on Windows). Its stdio settings are the ones [`stdin`](Self::stdin) and the others
-    /// make.
+    /// `arg0`, …; `creation_flags`, `raw_arg` on Windows). Its stdio settings are the ones
+    /// [`stdin`](Self::stdin) and the others make.
     pub fn as_std_mut(&mut self) -> &mut std::process::Command {
         &mut self.std
     }
