@@ -405,7 +405,7 @@ impl std::fmt::Debug for PipeReader {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     //! The hand-over logic, on Unix socket pairs (std alone, like on Windows); the Windows
     //! pipes themselves are only compiled.
