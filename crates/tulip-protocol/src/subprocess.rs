@@ -212,8 +212,8 @@ where
     subprocess_command(factory, &mut cmd).await
 }
 
-/// Runs `cmd` through the shell (`/bin/sh -c`), piped as [`subprocess_exec`] (asyncio's
-/// `loop.subprocess_shell`).
+/// Runs `cmd` through the shell (`/bin/sh -c`; `%COMSPEC% /c` on Windows), piped as
+/// [`subprocess_exec`] (asyncio's `loop.subprocess_shell`).
 ///
 /// # Errors
 ///
