@@ -61,6 +61,8 @@
 
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
+// The docs link to Unix-only signal numbers (SIGHUP, SIGUSR1, SIGCHLD, …).
+#![cfg_attr(windows, allow(rustdoc::broken_intra_doc_links))]
 
 mod interrupt;
 #[allow(unsafe_code)] // Registering signal-hook actions, whose safety rests on the caller.
