@@ -90,8 +90,12 @@ mod pipe_thread;
 mod reap;
 #[cfg(windows)]
 #[allow(unsafe_code)] // WaitForSingleObject on the child's process handle.
-#[path = "reap_windows.rs"]
+#[path = "reap_thread.rs"]
 mod reap;
+// Windows' waits, compiled on Unix too for their tests (`waitid` stands in for the handle).
+#[cfg(all(unix, test))]
+#[allow(dead_code)] // On Unix only the tests reach it.
+mod reap_thread;
 
 pub use child::{Child, ChildStderr, ChildStdin, ChildStdout};
 pub use command::{create_subprocess_exec, create_subprocess_shell, Command, Stdio};
