@@ -416,10 +416,20 @@ mod tests {
     use std::task::Waker;
     use std::time::{Duration, Instant};
 
-    use futures_lite::future::block_on;
+    use std::future::Future;
     use tulip_net::streams;
 
     use super::*;
+
+    /// Runs `fut` on a loop; a future never woken fails the test after 10 s instead of
+    /// hanging it.
+    fn finish<T>(fut: impl Future<Output = T>) -> T {
+        tulip_runtime::run(futures_lite::future::or(async { Some(fut.await) }, async {
+            tulip_reactor::sleep(Duration::from_secs(10)).await;
+            None
+        }))
+        .expect("never woken")
+    }
 
     fn pattern(n: usize) -> Vec<u8> {
         (0..n).map(|i| (i % 251) as u8).collect()
@@ -438,7 +448,7 @@ mod tests {
         let (ours, mut theirs) = pair();
         let d = data.clone();
         let feeder = std::thread::spawn(move || theirs.write_all(&d));
-        let got = tulip_runtime::run(async move {
+        let got = finish(async move {
             let (mut r, _w) = streams::from_stream(PipeReader::new(ours)?);
             r.read_to_end().await
         })
@@ -472,7 +482,7 @@ mod tests {
         .unwrap();
         let mut buf = [0u8; 2];
         let mut read =
-            || block_on(poll_fn(|cx| r.poll_read(cx, &mut buf))).map(|n| buf[..n].to_vec());
+            || finish(poll_fn(|cx| r.poll_read(cx, &mut buf))).map(|n| buf[..n].to_vec());
         // A chunk larger than the caller's buffer is handed out in pieces.
         assert_eq!(read().unwrap(), b"ab");
         assert_eq!(read().unwrap(), b"c");
@@ -532,7 +542,7 @@ mod tests {
             theirs.read_to_end(&mut got).map(|_| got)
         });
         let d = data.clone();
-        tulip_runtime::run(async move {
+        finish(async move {
             let (_r, w) = streams::from_stream(PipeWriter::new(ours)?);
             for piece in d.chunks(10_000) {
                 w.write(piece);
@@ -554,7 +564,7 @@ mod tests {
         let mut cx = Context::from_waker(Waker::noop());
         // Handed to the thread, not written yet: `Pending`, whatever the thread does.
         assert!(w.poll_write(&mut cx, b"hello").is_pending());
-        let n = block_on(poll_fn(|cx| w.poll_write(cx, b"hello, world"))).unwrap();
+        let n = finish(poll_fn(|cx| w.poll_write(cx, b"hello, world"))).unwrap();
         assert_eq!(n, 5);
         let mut got = [0u8; 5];
         theirs.read_exact(&mut got).unwrap();
@@ -567,7 +577,7 @@ mod tests {
         let w = PipeWriter::new(ours).unwrap();
         let mut cx = Context::from_waker(Waker::noop());
         assert!(w.poll_write(&mut cx, b"abc").is_pending());
-        let e = block_on(poll_fn(|cx| w.poll_write(cx, b"xyz"))).unwrap_err();
+        let e = finish(poll_fn(|cx| w.poll_write(cx, b"xyz"))).unwrap_err();
         assert!(e.to_string().contains("retried with other bytes"), "{e}");
     }
 
@@ -576,9 +586,9 @@ mod tests {
         let (ours, theirs) = pair();
         drop(theirs);
         let w = PipeWriter::new(ours).unwrap();
-        let e = block_on(poll_fn(|cx| w.poll_write(cx, b"lost"))).unwrap_err();
+        let e = finish(poll_fn(|cx| w.poll_write(cx, b"lost"))).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::BrokenPipe);
-        let e = block_on(poll_fn(|cx| w.poll_write(cx, b"lost"))).unwrap_err();
+        let e = finish(poll_fn(|cx| w.poll_write(cx, b"lost"))).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::BrokenPipe);
     }
 
@@ -586,13 +596,13 @@ mod tests {
     fn shutting_the_writer_down_gives_the_reader_end_of_file() {
         let (ours, mut theirs) = pair();
         let w = PipeWriter::new(ours).unwrap();
-        assert_eq!(block_on(poll_fn(|cx| w.poll_write(cx, b"bye"))).unwrap(), 3);
+        assert_eq!(finish(poll_fn(|cx| w.poll_write(cx, b"bye"))).unwrap(), 3);
         w.shutdown(Shutdown::Write).unwrap();
         let mut got = Vec::new();
         theirs.read_to_end(&mut got).unwrap();
         assert_eq!(got, b"bye");
         // Writes after the shutdown are refused.
-        let e = block_on(poll_fn(|cx| w.poll_write(cx, b"more"))).unwrap_err();
+        let e = finish(poll_fn(|cx| w.poll_write(cx, b"more"))).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::BrokenPipe);
     }
 }
