@@ -9,6 +9,20 @@ use std::net::{SocketAddr, ToSocketAddrs};
 
 use windows_sys::Win32::Networking::WinSock::{WSAHOST_NOT_FOUND, WSANO_DATA};
 
+/// An address family (the same as on Unix, where the hinted resolver takes it too): here for
+/// tulip-protocol's datagram endpoints' `family=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Family {
+    /// Any family (`AF_UNSPEC`).
+    #[default]
+    Any,
+    /// IPv4 (`AF_INET`).
+    Inet,
+    /// IPv6 (`AF_INET6`).
+    Inet6,
+}
+
 /// The addresses of `host` on the blocking pool, port filled in: what `bind`/`connect` use
 /// for a name. Each address is listed once, in the resolver's order.
 pub(crate) async fn lookup_stream(host: String, port: u16) -> io::Result<Vec<SocketAddr>> {

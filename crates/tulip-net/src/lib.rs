@@ -98,11 +98,11 @@ mod udp;
 pub mod unix;
 
 pub use addr::{SockAddr, ToSocketAddrs};
-pub use dns::getaddrinfo;
+pub use dns::{getaddrinfo, Family};
 #[cfg(unix)]
 pub use dns::{
-    getaddrinfo_with, getnameinfo, AddrInfo, AddrInfoHints, AiFlags, Family, NameInfoFlags,
-    ResolveError, SockType,
+    getaddrinfo_with, getnameinfo, AddrInfo, AddrInfoHints, AiFlags, NameInfoFlags, ResolveError,
+    SockType,
 };
 pub use happy::ConnectError;
 #[cfg(unix)]

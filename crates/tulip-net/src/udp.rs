@@ -145,7 +145,10 @@ impl UdpSocket {
     ///
     /// # Errors
     ///
-    /// The OS's `recvfrom` error.
+    /// The OS's `recvfrom` error. On Windows, `ConnectionReset` (WSAECONNRESET) reports an
+    /// ICMP port unreachable for a datagram this socket sent earlier, connected or not: the
+    /// socket stays usable, receive again (tulip-protocol hands it to `error_received`, as
+    /// asyncio does there).
     ///
     /// # Cancel safety
     ///

@@ -2,13 +2,16 @@
 
 use std::fmt;
 use std::io;
+#[cfg(unix)]
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Output};
 use std::sync::Arc;
 
 use tulip_net::streams::{StreamReader, StreamWriter};
 
-use crate::reap::{self, Proc, Reaper};
+#[cfg(unix)]
+use crate::reap::Reaper;
+use crate::reap::{self, Proc};
 
 /// The child's stdin: a `StreamWriter` (`write`, `drain`, `close`).
 pub type ChildStdin = StreamWriter;
@@ -26,6 +29,10 @@ pub type ChildStderr = StreamReader;
 /// Dropping a `Child` does not wait for the process, nor kill it unless
 /// [`kill_on_drop`](crate::Command::kill_on_drop) was set; it is reaped in the background
 /// when it exits (no zombie is left behind).
+///
+/// On Windows there are no signals: [`kill`](Self::kill) and [`terminate`](Self::terminate)
+/// both end the child with `TerminateProcess` (exit code 1), as asyncio does there, and
+/// `send_signal` is a compile-time absence.
 ///
 /// # Examples
 ///
@@ -61,30 +68,38 @@ pub struct Child {
 
 impl fmt::Debug for Child {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Child")
-            .field("pid", &self.proc.pid())
-            .field("returncode", &self.returncode())
-            .field("reaper", &self.proc.reaper())
-            .finish_non_exhaustive()
+        let mut d = f.debug_struct("Child");
+        d.field("pid", &self.proc.pid())
+            .field("returncode", &self.returncode());
+        #[cfg(unix)]
+        d.field("reaper", &self.proc.reaper());
+        d.finish_non_exhaustive()
     }
 }
 
 impl Drop for Child {
     fn drop(&mut self) {
         if self.kill_on_drop {
-            let _ = self.proc.send_signal(libc::SIGKILL);
+            let _ = self.kill();
         }
         reap::adopt(self.proc.clone());
     }
 }
 
 /// asyncio's return code: the exit code, or `-N` for a process killed by signal `N`.
+#[cfg(unix)]
 fn returncode_of(status: ExitStatus) -> i32 {
     match (status.code(), status.signal()) {
         (Some(code), _) => code,
         (None, Some(sig)) => -sig,
         (None, None) => i32::MIN,
     }
+}
+
+/// asyncio's return code: the exit code (Windows always has one).
+#[cfg(windows)]
+fn returncode_of(status: ExitStatus) -> i32 {
+    status.code().unwrap_or(i32::MIN)
 }
 
 fn is_broken_pipe(e: &io::Error) -> bool {
@@ -117,6 +132,9 @@ impl Child {
     /// child that fills its stdout pipe while nobody reads it never exits; see
     /// [`communicate`](Self::communicate).
     ///
+    /// On Windows the exit is learnt from a thread that waits on the child's process handle
+    /// (started by the first wait, ended by the exit).
+    ///
     /// # Errors
     ///
     /// The OS's error, e.g. `ECHILD` when something else in the process reaped the child
@@ -139,7 +157,7 @@ impl Child {
     }
 
     /// asyncio's `returncode`: `None` while the child runs, its exit code once it exited,
-    /// `-N` if signal `N` killed it. Checking reaps a child that has exited.
+    /// `-N` if signal `N` killed it (Unix). Checking reaps a child that has exited.
     pub fn returncode(&self) -> Option<i32> {
         self.proc.try_wait().ok().flatten().map(returncode_of)
     }
@@ -147,6 +165,8 @@ impl Child {
     /// Sends signal `sig` to the child (asyncio's `send_signal`). A child that has exited
     /// and been reaped gets nothing, and that is not an error (its pid may be another
     /// process's by now).
+    ///
+    /// Unix only: Windows has no signals to send to another process.
     ///
     /// # Errors
     ///
@@ -166,26 +186,36 @@ impl Child {
     /// })?;
     /// # std::io::Result::Ok(())
     /// ```
+    #[cfg(unix)]
     pub fn send_signal(&self, sig: i32) -> io::Result<()> {
         self.proc.send_signal(sig)
     }
 
-    /// Sends SIGTERM (asyncio's `terminate`): the polite request to stop.
+    /// Sends SIGTERM (asyncio's `terminate`): the polite request to stop. On Windows, ends
+    /// the child with `TerminateProcess` (exit code 1), as [`kill`](Self::kill) does.
     ///
     /// # Errors
     ///
-    /// As [`send_signal`](Self::send_signal).
+    /// As [`send_signal`](Self::send_signal); on Windows, the OS's error.
     pub fn terminate(&self) -> io::Result<()> {
-        self.proc.send_signal(libc::SIGTERM)
+        #[cfg(unix)]
+        return self.proc.send_signal(libc::SIGTERM);
+        #[cfg(windows)]
+        return self.proc.kill();
     }
 
-    /// Sends SIGKILL (asyncio's `kill`). It does not wait: call [`wait`](Self::wait) to reap.
+    /// Sends SIGKILL (asyncio's `kill`); on Windows, ends the child with `TerminateProcess`
+    /// (exit code 1). It does not wait: call [`wait`](Self::wait) to reap. A child that has
+    /// exited gets nothing, and that is not an error.
     ///
     /// # Errors
     ///
-    /// As [`send_signal`](Self::send_signal).
+    /// As [`send_signal`](Self::send_signal); on Windows, the OS's error.
     pub fn kill(&self) -> io::Result<()> {
-        self.proc.send_signal(libc::SIGKILL)
+        #[cfg(unix)]
+        return self.proc.send_signal(libc::SIGKILL);
+        #[cfg(windows)]
+        return self.proc.kill();
     }
 
     /// Sends `input` to the child's stdin and closes it, reads its stdout and stderr to the
@@ -266,6 +296,7 @@ impl Child {
     }
 
     /// Which mechanism reaps this child (for tests and debugging).
+    #[cfg(unix)]
     #[doc(hidden)]
     pub fn reaped_by_pidfd(&self) -> bool {
         self.proc.reaper() == Reaper::Pidfd

@@ -4,8 +4,14 @@ use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::fs::File;
 use std::io;
+#[cfg(unix)]
 use std::os::fd::OwnedFd;
+#[cfg(unix)]
 use std::os::unix::process::CommandExt;
+#[cfg(windows)]
+use std::os::windows::io::OwnedHandle;
+#[cfg(windows)]
+use std::os::windows::process::CommandExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -59,7 +65,7 @@ impl Stdio {
         Stdio(std::process::Stdio::inherit())
     }
 
-    /// `/dev/null`. asyncio's `DEVNULL`.
+    /// `/dev/null` (`NUL` on Windows). asyncio's `DEVNULL`.
     pub fn null() -> Stdio {
         Stdio(std::process::Stdio::null())
     }
@@ -71,10 +77,19 @@ impl From<std::process::Stdio> for Stdio {
     }
 }
 
+#[cfg(unix)]
 impl From<OwnedFd> for Stdio {
     /// The child gets this file descriptor (ours is closed once the child has it).
     fn from(fd: OwnedFd) -> Stdio {
         Stdio(fd.into())
+    }
+}
+
+#[cfg(windows)]
+impl From<OwnedHandle> for Stdio {
+    /// The child gets this handle (ours is closed once the child has it).
+    fn from(handle: OwnedHandle) -> Stdio {
+        Stdio(handle.into())
     }
 }
 
@@ -158,6 +173,9 @@ where
 /// A [`Command`] running `cmd` through the shell, `/bin/sh -c cmd` (asyncio's
 /// `create_subprocess_shell`). Quote what you put in `cmd` yourself: the shell interprets it.
 ///
+/// On Windows the shell is `%COMSPEC%` (`cmd.exe` when unset), given `/c "cmd"` as its
+/// command line unchanged, as Python's `subprocess` does for `shell=True`.
+///
 /// # Examples
 ///
 /// ```
@@ -175,9 +193,25 @@ where
 /// })?;
 /// # std::io::Result::Ok(())
 /// ```
+#[cfg(unix)]
 pub fn create_subprocess_shell(cmd: impl AsRef<OsStr>) -> Command {
     let mut c = Command::new("/bin/sh");
     c.arg("-c").arg(cmd);
+    c
+}
+
+/// A [`Command`] running `cmd` through the shell, `%COMSPEC% /c "cmd"` (asyncio's
+/// `create_subprocess_shell`, with Python's `shell=True` command line). Quote what you put in
+/// `cmd` yourself: `cmd.exe` interprets it.
+#[cfg(windows)]
+pub fn create_subprocess_shell(cmd: impl AsRef<OsStr>) -> Command {
+    let comspec = std::env::var_os("COMSPEC").unwrap_or_else(|| "cmd.exe".into());
+    let mut line = OsString::from("/c \"");
+    line.push(cmd);
+    line.push("\"");
+    let mut c = Command::new(comspec);
+    // Given as it is: std's quoting of arguments follows the C runtime's rules, not cmd.exe's.
+    c.std.raw_arg(line);
     c
 }
 
@@ -267,13 +301,18 @@ impl Command {
     /// as `setpgid` does; asyncio's `process_group=` (3.11). A signal sent to the group (a
     /// terminal's Ctrl-C goes to the foreground group) then reaches it and its descendants,
     /// not the parent.
+    ///
+    /// Unix only (Windows has no process groups of this kind; its creation flags are on
+    /// [`as_std_mut`](Self::as_std_mut)).
+    #[cfg(unix)]
     pub fn process_group(&mut self, pgroup: i32) -> &mut Command {
         self.std.process_group(pgroup);
         self
     }
 
-    /// Whether dropping the [`Child`] kills the process (SIGKILL) if it still runs (default:
-    /// no; asyncio never kills). Either way a dropped child is reaped in the background.
+    /// Whether dropping the [`Child`] kills the process (SIGKILL; `TerminateProcess` on
+    /// Windows) if it still runs (default: no; asyncio never kills). Either way a dropped
+    /// child is reaped in the background (on Unix; Windows has nothing to reap).
     pub fn kill_on_drop(&mut self, kill: bool) -> &mut Command {
         self.kill_on_drop = kill;
         self
@@ -292,8 +331,8 @@ impl Command {
     }
 
     /// The std command inside, for the settings this one does not wrap (`uid`, `gid`,
-    /// `arg0`, …). Its stdio settings are the ones [`stdin`](Self::stdin) and the others
-    /// make.
+    /// `arg0`, …; `creation_flags`, `raw_arg` on Windows). Its stdio settings are the ones
+    /// [`stdin`](Self::stdin) and the others make.
     pub fn as_std_mut(&mut self) -> &mut std::process::Command {
         &mut self.std
     }
@@ -332,19 +371,16 @@ impl Command {
         let mut child = Child::new(Arc::new(Proc::new(std_child)), self.kill_on_drop);
         let limit = self.limit;
         let pipes = (|| -> io::Result<()> {
-            if let Some(fd) = stdin {
-                let (_reader, writer) =
-                    streams::from_stream_with_limit(PipeWriter::new(fd.into())?, limit)?;
+            if let Some(p) = stdin {
+                let (_reader, writer) = streams::from_stream_with_limit(writer(p)?, limit)?;
                 child.stdin = Some(writer);
             }
-            if let Some(fd) = stdout {
-                let (reader, _writer) =
-                    streams::from_stream_with_limit(PipeReader::new(fd.into())?, limit)?;
+            if let Some(p) = stdout {
+                let (reader, _writer) = streams::from_stream_with_limit(reader(p)?, limit)?;
                 child.stdout = Some(reader);
             }
-            if let Some(fd) = stderr {
-                let (reader, _writer) =
-                    streams::from_stream_with_limit(PipeReader::new(fd.into())?, limit)?;
+            if let Some(p) = stderr {
+                let (reader, _writer) = streams::from_stream_with_limit(reader(p)?, limit)?;
                 child.stderr = Some(reader);
             }
             Ok(())
@@ -358,6 +394,30 @@ impl Command {
             }
         }
     }
+}
+
+/// Our end of a child's stdin, registered with the loop.
+#[cfg(unix)]
+fn writer(p: std::process::ChildStdin) -> io::Result<PipeWriter> {
+    PipeWriter::new(p.into())
+}
+
+/// Our end of a child's stdout or stderr, registered with the loop.
+#[cfg(unix)]
+fn reader(p: impl Into<OwnedFd>) -> io::Result<PipeReader> {
+    PipeReader::new(p.into())
+}
+
+/// Our end of a child's stdin, written by a thread of its own (see `pipe_thread.rs`).
+#[cfg(windows)]
+fn writer(p: std::process::ChildStdin) -> io::Result<PipeWriter> {
+    PipeWriter::new(p)
+}
+
+/// Our end of a child's stdout or stderr, read by a thread of its own.
+#[cfg(windows)]
+fn reader(p: impl io::Read + Send + 'static) -> io::Result<PipeReader> {
+    PipeReader::new(p)
 }
 
 /// A spawn failure, naming the program.

@@ -34,7 +34,7 @@
 //! no zombie is left behind. No thread is spawned otherwise.
 //!
 //! Developed and tested on Linux, with both reapers. On the other Unixes the SIGCHLD reaper is
-//! the one taken; tulip has been neither built nor run there.
+//! the one taken; CI compiles them for macOS and FreeBSD but does not run them.
 //!
 //! # Examples
 //!
@@ -56,20 +56,46 @@
 //!
 //! # Platforms
 //!
-//! Unix only for now (tested on Linux, compiled in CI for macOS and FreeBSD). On Windows the
-//! crate is empty — a compile-time absence, never a runtime error — and the `tulip` facade
-//! leaves out its module; the reactor's `Async<T>` already takes any Windows socket
-//! (`AsSocket`), on which subprocesses for Windows are to be built.
+//! Tested on Linux; compiled in CI for macOS, FreeBSD and Windows, never run there.
+//!
+//! On Windows children are started by std (`CreateProcess`) and have everything above but
+//! signals: [`Child::kill`] and [`Child::terminate`] both call `TerminateProcess` (exit code
+//! 1, as asyncio does there); `send_signal` and `Command::process_group` are compile-time
+//! absences; [`create_subprocess_shell`] runs `%COMSPEC% /c "cmd"`. The reactor there (IOCP
+//! through `polling`) takes sockets only, so each piped stream is served by a thread of its
+//! own doing std's blocking reads or writes, handing over to the loop one chunk (64 KiB at
+//! most) at a time, and a wait learns of the exit from a thread blocked on the process
+//! handle; see [`PipeReader`] and [`PipeWriter`]. Nothing is left to reap there: Windows has
+//! no zombies.
 
-#![cfg(unix)]
+#![cfg(any(unix, windows))]
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
+// The docs link to Unix-only items (`send_signal`, `process_group`, …).
+#![cfg_attr(windows, allow(rustdoc::broken_intra_doc_links))]
 
 mod child;
 mod command;
+#[cfg(unix)]
 mod pipe;
+#[cfg(windows)]
+#[path = "pipe_thread.rs"]
+mod pipe;
+// Windows' pipes, compiled on Unix too for their tests (they are std alone).
+#[cfg(all(unix, test))]
+#[allow(unreachable_pub)] // Public on Windows; on Unix only the tests reach it.
+mod pipe_thread;
+#[cfg(unix)]
 #[allow(unsafe_code)] // kill(2) with any signal number, which rustix does not offer.
 mod reap;
+#[cfg(windows)]
+#[allow(unsafe_code)] // WaitForSingleObject on the child's process handle.
+#[path = "reap_thread.rs"]
+mod reap;
+// Windows' waits, compiled on Unix too for their tests (`waitid` stands in for the handle).
+#[cfg(all(unix, test))]
+#[allow(dead_code)] // On Unix only the tests reach it.
+mod reap_thread;
 
 pub use child::{Child, ChildStderr, ChildStdin, ChildStdout};
 pub use command::{create_subprocess_exec, create_subprocess_shell, Command, Stdio};

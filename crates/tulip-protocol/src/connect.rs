@@ -4,7 +4,9 @@
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::io;
+#[cfg(unix)]
 use std::os::fd::OwnedFd;
+#[cfg(unix)]
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
@@ -175,7 +177,7 @@ where
     Ok(start_local(factory(), raw, writer, early))
 }
 
-/// Connects to the Unix socket at `path` (asyncio's `create_unix_connection`).
+/// Connects to the Unix socket at `path` (asyncio's `create_unix_connection`). Unix only.
 ///
 /// # Errors
 ///
@@ -184,6 +186,7 @@ where
 /// # Cancel safety
 ///
 /// As [`create_connection`].
+#[cfg(unix)]
 pub async fn create_unix_connection<P>(
     factory: impl FnOnce() -> P,
     path: impl AsRef<Path>,
@@ -289,7 +292,7 @@ where
     options.start_server(handler(factory), addr).await
 }
 
-/// Serves the Unix socket at `path` (asyncio's `create_unix_server`).
+/// Serves the Unix socket at `path` (asyncio's `create_unix_server`). Unix only.
 ///
 /// # Errors
 ///
@@ -298,6 +301,7 @@ where
 /// # Cancel safety
 ///
 /// As [`create_server`].
+#[cfg(unix)]
 pub async fn create_unix_server<P>(
     factory: impl Fn() -> P + Send + Sync + 'static,
     path: impl AsRef<Path>,
@@ -524,6 +528,9 @@ fn handler<P: StreamProtocol + Send>(
 /// `connect_read_pipe`): `data_received` for what arrives, `eof_received` and
 /// `connection_lost` at its end. The transport's writes are dropped.
 ///
+/// Unix only (a pipe given by its file descriptor); on Windows a child's pipes are reached
+/// through [`subprocess_exec`](crate::subprocess_exec).
+///
 /// # Errors
 ///
 /// The reactor's registration error.
@@ -531,6 +538,7 @@ fn handler<P: StreamProtocol + Send>(
 /// # Cancel safety
 ///
 /// Cancel safe (it does not wait).
+#[cfg(unix)]
 pub async fn connect_read_pipe<P>(factory: impl FnOnce() -> P, fd: OwnedFd) -> io::Result<Transport>
 where
     P: StreamProtocol + Send,
@@ -543,6 +551,8 @@ where
 /// (asyncio's `connect_write_pipe`): nothing is read; `connection_lost` comes after `close`,
 /// or with `BrokenPipe` once a write finds the reader gone.
 ///
+/// Unix only, as [`connect_read_pipe`].
+///
 /// # Errors
 ///
 /// The reactor's registration error.
@@ -550,6 +560,7 @@ where
 /// # Cancel safety
 ///
 /// Cancel safe (it does not wait).
+#[cfg(unix)]
 pub async fn connect_write_pipe<P>(
     factory: impl FnOnce() -> P,
     fd: OwnedFd,

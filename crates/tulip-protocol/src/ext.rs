@@ -4,7 +4,9 @@
 use std::ffi::OsStr;
 use std::future::Future;
 use std::io;
+#[cfg(unix)]
 use std::os::fd::OwnedFd;
+#[cfg(unix)]
 use std::path::Path;
 
 use tulip_net::streams::{RawStream, Server};
@@ -75,11 +77,12 @@ pub trait LoopProtocolExt {
         P: StreamProtocol + Send,
         A: ToSocketAddrs;
 
-    /// [`create_unix_connection`](crate::create_unix_connection).
+    /// [`create_unix_connection`](crate::create_unix_connection). Unix only.
     ///
     /// # Cancel safety
     ///
     /// As the free function.
+    #[cfg(unix)]
     fn create_unix_connection<P>(
         &self,
         factory: impl FnOnce() -> P,
@@ -88,11 +91,12 @@ pub trait LoopProtocolExt {
     where
         P: StreamProtocol + Send;
 
-    /// [`create_unix_server`](crate::create_unix_server).
+    /// [`create_unix_server`](crate::create_unix_server). Unix only.
     ///
     /// # Cancel safety
     ///
     /// As the free function.
+    #[cfg(unix)]
     fn create_unix_server<P>(
         &self,
         factory: impl Fn() -> P + Send + Sync + 'static,
@@ -161,11 +165,12 @@ pub trait LoopProtocolExt {
     where
         P: StreamProtocol + Send;
 
-    /// [`connect_read_pipe`](crate::connect_read_pipe).
+    /// [`connect_read_pipe`](crate::connect_read_pipe). Unix only.
     ///
     /// # Cancel safety
     ///
     /// As the free function.
+    #[cfg(unix)]
     fn connect_read_pipe<P>(
         &self,
         factory: impl FnOnce() -> P,
@@ -174,11 +179,12 @@ pub trait LoopProtocolExt {
     where
         P: StreamProtocol + Send;
 
-    /// [`connect_write_pipe`](crate::connect_write_pipe).
+    /// [`connect_write_pipe`](crate::connect_write_pipe). Unix only.
     ///
     /// # Cancel safety
     ///
     /// As the free function.
+    #[cfg(unix)]
     fn connect_write_pipe<P>(
         &self,
         factory: impl FnOnce() -> P,
@@ -242,6 +248,7 @@ impl LoopProtocolExt for LoopHandle {
         crate::create_server(factory, addr)
     }
 
+    #[cfg(unix)]
     fn create_unix_connection<P>(
         &self,
         factory: impl FnOnce() -> P,
@@ -253,6 +260,7 @@ impl LoopProtocolExt for LoopHandle {
         crate::create_unix_connection(factory, path)
     }
 
+    #[cfg(unix)]
     fn create_unix_server<P>(
         &self,
         factory: impl Fn() -> P + Send + Sync + 'static,
@@ -316,6 +324,7 @@ impl LoopProtocolExt for LoopHandle {
         crate::connect_accepted_socket(factory, sock)
     }
 
+    #[cfg(unix)]
     fn connect_read_pipe<P>(
         &self,
         factory: impl FnOnce() -> P,
@@ -327,6 +336,7 @@ impl LoopProtocolExt for LoopHandle {
         crate::connect_read_pipe(factory, fd)
     }
 
+    #[cfg(unix)]
     fn connect_write_pipe<P>(
         &self,
         factory: impl FnOnce() -> P,

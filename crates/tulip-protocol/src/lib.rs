@@ -97,10 +97,17 @@
 //! ```
 
 //!
-//! Unix only for now: it stands on tulip-net and tulip-process, which are not ported to
-//! Windows; there this crate is empty (a compile-time absence).
-#![cfg(unix)]
+//! # Platforms
+//!
+//! Tested on Linux; compiled in CI for macOS, FreeBSD and Windows, never run there. On
+//! Windows there are TCP and UDP transports and subprocess protocols (over tulip-process's
+//! pipes, each served by a thread); the Unix-socket functions, `connect_read_pipe`,
+//! `connect_write_pipe` (pipes given by file descriptor), `Transport::socket` and
+//! `SubprocessTransport::send_signal` are Unix only (compile-time absences).
+#![cfg(any(unix, windows))]
 #![forbid(unsafe_code)]
+// The docs link to Unix-only items (`send_signal`, the Unix-socket and pipe functions).
+#![cfg_attr(windows, allow(rustdoc::broken_intra_doc_links))]
 #![doc(test(attr(deny(warnings))))]
 
 mod connect;
@@ -112,9 +119,13 @@ mod traits;
 mod transport;
 
 pub use connect::{
-    connect_accepted_socket, connect_accepted_socket_local, connect_read_pipe, connect_write_pipe,
-    create_connection, create_connection_local, create_connection_with, create_server,
-    create_server_local, create_server_with, create_unix_connection, create_unix_server,
+    connect_accepted_socket, connect_accepted_socket_local, create_connection,
+    create_connection_local, create_connection_with, create_server, create_server_local,
+    create_server_with,
+};
+#[cfg(unix)]
+pub use connect::{
+    connect_read_pipe, connect_write_pipe, create_unix_connection, create_unix_server,
 };
 pub use datagram::{
     create_datagram_endpoint, create_datagram_endpoint_local, create_datagram_endpoint_with,

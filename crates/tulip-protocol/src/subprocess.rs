@@ -103,16 +103,19 @@ impl SubprocessTransport {
             .and_then(Option::as_ref)
     }
 
-    /// Sends signal `sig` to the child (asyncio's `send_signal`).
+    /// Sends signal `sig` to the child (asyncio's `send_signal`). Unix only: Windows has no
+    /// signals to send to another process.
     ///
     /// # Errors
     ///
     /// The OS's error (`InvalidInput` for a bad signal number).
+    #[cfg(unix)]
     pub fn send_signal(&self, sig: i32) -> io::Result<()> {
         self.shared.child.send_signal(sig)
     }
 
-    /// Sends SIGTERM (asyncio's `terminate`).
+    /// Sends SIGTERM (asyncio's `terminate`); on Windows, ends the child with
+    /// `TerminateProcess`, as [`kill`](Self::kill) does.
     ///
     /// # Errors
     ///
@@ -121,7 +124,8 @@ impl SubprocessTransport {
         self.shared.child.terminate()
     }
 
-    /// Sends SIGKILL (asyncio's `kill`).
+    /// Sends SIGKILL (asyncio's `kill`); on Windows, ends the child with `TerminateProcess`
+    /// (exit code 1).
     ///
     /// # Errors
     ///
@@ -208,8 +212,8 @@ where
     subprocess_command(factory, &mut cmd).await
 }
 
-/// Runs `cmd` through the shell (`/bin/sh -c`), piped as [`subprocess_exec`] (asyncio's
-/// `loop.subprocess_shell`).
+/// Runs `cmd` through the shell (`/bin/sh -c`; `%COMSPEC% /c` on Windows), piped as
+/// [`subprocess_exec`] (asyncio's `loop.subprocess_shell`).
 ///
 /// # Errors
 ///

@@ -153,6 +153,11 @@ pub trait DatagramProtocol: 'static {
 
     /// A send or receive failed (an ICMP port unreachable on a connected socket is
     /// `ConnectionRefused`); the endpoint stays open.
+    ///
+    /// On Windows an ICMP port unreachable for an earlier datagram, even one sent from an
+    /// unconnected socket, makes the next receive fail with `ConnectionReset` (WSAECONNRESET,
+    /// 10054): it comes here too and the endpoint goes on, as in asyncio on Windows
+    /// (`SIO_UDP_CONNRESET` is left on).
     fn error_received(&mut self, error: io::Error) {
         let _ = error;
     }

@@ -8,6 +8,7 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
+#[cfg(unix)]
 use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
@@ -82,6 +83,7 @@ pub(crate) struct Shared {
     ctl: Mutex<Ctl>,
     peer: Option<SockAddr>,
     local: Option<SockAddr>,
+    #[cfg(unix)]
     fd: Option<RawFd>,
     readable: bool,
     writable: bool,
@@ -128,12 +130,16 @@ impl Transport {
     ) -> Self {
         let peer = writer.peer_addr().ok();
         let local = writer.local_addr().ok();
+        // Only Unix has a socket descriptor to keep.
+        #[cfg(not(unix))]
+        let _ = raw;
         Transport {
             shared: Arc::new(Shared {
                 writer,
                 ctl: Mutex::new(Ctl::default()),
                 peer,
                 local,
+                #[cfg(unix)]
                 fd: raw.socket_fd(),
                 readable,
                 writable,
@@ -281,7 +287,8 @@ impl Transport {
     }
 
     /// The socket's file descriptor (asyncio's `get_extra_info("socket")`, as a raw fd to
-    /// read options from; the transport owns it). `None` for pipes.
+    /// read options from; the transport owns it). `None` for pipes. Unix only.
+    #[cfg(unix)]
     pub fn socket(&self) -> Option<RawFd> {
         self.shared.fd
     }

@@ -32,10 +32,13 @@
 //! them for macOS and FreeBSD but does not run them.
 //!
 //! On Windows (compiled in CI, never run) only the C runtime's signals exist: [`SIGINT`]
-//! (Ctrl-C and Ctrl-Break), [`SIGTERM`], [`SIGABRT`], [`SIGILL`], [`SIGFPE`] and
-//! [`SIGSEGV`]; the other numbers are compile-time absences (`cfg(unix)`). The wake-up pair is
-//! a loopback TCP connection instead of a Unix socket pair, and a disposition is read by
-//! swapping it out and back with `signal()`.
+//! (Ctrl-C), `SIGBREAK` (Ctrl-Break; Windows only), [`SIGTERM`], [`SIGABRT`], [`SIGILL`],
+//! [`SIGFPE`] and [`SIGSEGV`]; the other numbers are compile-time absences (`cfg(unix)`). The
+//! C runtime delivers Ctrl-C and Ctrl-Break from the console control handler it installs
+//! (`SetConsoleCtrlHandler`) when a handler for them is set, on a thread of its own; so
+//! [`ctrl_c`] works there as on Unix. The wake-up pair is a loopback TCP connection instead
+//! of a Unix socket pair, and a disposition is read by swapping it out and back with
+//! `signal()`.
 //!
 //! # Examples
 //!
@@ -58,6 +61,8 @@
 
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
+// The docs link to Unix-only signal numbers (SIGHUP, SIGUSR1, SIGCHLD, …).
+#![cfg_attr(windows, allow(rustdoc::broken_intra_doc_links))]
 
 mod interrupt;
 #[allow(unsafe_code)] // Registering signal-hook actions, whose safety rests on the caller.
@@ -115,6 +120,9 @@ pub const SIGQUIT: i32 = libc::SIGQUIT;
 pub const SIGTRAP: i32 = libc::SIGTRAP;
 /// Abort (`abort()`).
 pub const SIGABRT: i32 = libc::SIGABRT;
+/// Ctrl-Break at the console (the C runtime's number; Windows only).
+#[cfg(windows)]
+pub const SIGBREAK: i32 = 21;
 /// Bus error.
 #[cfg(unix)]
 pub const SIGBUS: i32 = libc::SIGBUS;

@@ -71,10 +71,12 @@
 //! FreeBSD (kqueue through `polling`; everything but Linux's extras — pidfd, io_uring,
 //! `sendfile` — is there) and Windows (IOCP through `polling`). On Windows `net` has TCP, UDP
 //! and `getaddrinfo`, and `streams` works over TCP (Unix sockets, `sendfile`, `LoopSockExt`,
-//! `getaddrinfo_with`/`getnameinfo` are compile-time absences); `tls`, `process` and
-//! `protocol` are compile-time absences for now, and `signal` has the C runtime's signals
-//! only (Ctrl-C, SIGTERM, …); the loop, tasks, timers, sync, queues, Ctrl-C in [`run`] and
-//! [`io::Async`] over any socket (`AsSocket`) are there.
+//! `getaddrinfo_with`/`getnameinfo` are compile-time absences); `process` has children with
+//! piped streams, `wait`, `kill`/`terminate` (`TerminateProcess`) and `communicate`, but no
+//! `send_signal`; `protocol` has TCP, UDP and subprocess transports (no Unix sockets or
+//! pipes by descriptor); `signal` has the C runtime's signals only (Ctrl-C, SIGTERM, …);
+//! `tls` is a compile-time absence for now; the loop, tasks, timers, sync, queues, Ctrl-C in
+//! [`run`] and [`io::Async`] over any socket (`AsSocket`) are there.
 //!
 //! Ctrl-C in [`run`] (asyncio 3.11's Runner: the first one cancels the main future and closes
 //! the loop, then the process dies by SIGINT) is there whatever the features; see
@@ -245,7 +247,10 @@ pub use tulip_net::tls;
 /// Subprocesses (asyncio's "Subprocesses"): [`Command`](process::Command),
 /// `create_subprocess_exec`, `create_subprocess_shell`, and [`Child`](process::Child) with
 /// `StreamWriter`/`StreamReader` pipes, `wait`, `communicate`, signals and `returncode`.
-#[cfg(all(feature = "process", unix))]
+///
+/// On Windows: all of it but signals (`kill` and `terminate` call `TerminateProcess`;
+/// `send_signal` is Unix only); each piped stream is served by a thread of its own.
+#[cfg(feature = "process")]
 pub mod process {
     pub use std::process::{ExitStatus, Output};
     #[doc(inline)]
@@ -260,6 +265,10 @@ pub mod process {
 /// `add_signal_handler`/`remove_signal_handler` (asyncio's) are on [`LoopHandle`].
 #[cfg(feature = "signal")]
 pub mod signal {
+    /// Ctrl-Break at the console: Windows only.
+    #[cfg(windows)]
+    #[doc(inline)]
+    pub use tulip_signal::SIGBREAK;
     #[doc(inline)]
     pub use tulip_signal::{
         check_signal, ctrl_c, shutdown, CtrlC, ShutdownSignal, Signals, SignalsHandle, SIGABRT,
@@ -307,7 +316,10 @@ pub mod prelude {
 /// `SubprocessProtocol`, their transports, and `create_connection`, `create_server`,
 /// `create_datagram_endpoint`, the pipes and `subprocess_exec`/`subprocess_shell` — as free
 /// functions and as methods of the loop handle (`protocol::LoopProtocolExt`).
-#[cfg(all(feature = "protocol", unix))]
+///
+/// On Windows: TCP, UDP and subprocess transports; Unix sockets and pipes given by file
+/// descriptor are Unix only.
+#[cfg(feature = "protocol")]
 #[doc(inline)]
 pub use tulip_protocol as protocol;
 
