@@ -17,7 +17,8 @@
 //!
 //! No thread is spawned and no timer is used. The crate composes
 //! [concurrent-queue](concurrent_queue) (the FIFO queue's and the mpmc channel's items) with
-//! wait lists, a few atomics and short locks of its own, and has no `unsafe` code.
+//! wait lists, a few atomics and short locks of its own. Its only `unsafe` code is the
+//! oneshot channel's lock-free state (`channel::oneshot`, checked by loom models and Miri).
 //!
 //! - **Hand-off.** Waiters queue in FIFO order. Each put wakes one more getter than are
 //!   already woken, and each get wakes one more putter (asyncio's `_wakeup_next`). A woken
@@ -84,7 +85,7 @@
 //! # });
 //! ```
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
 mod error;

@@ -696,3 +696,75 @@ fn blocked_sender_behind_the_overflow_is_woken_and_order_kept() {
         assert!(rx.recv_blocking().is_err(), "the sender is gone");
     });
 }
+
+/// oneshot: a receiver that polls again with a different waker while the send races it is
+/// woken through the new waker (the old one may or may not be).
+#[test]
+fn oneshot_reregistering_a_new_waker_racing_the_send_loses_no_wake_up() {
+    loom::model(|| {
+        let (tx, mut rx) = channel::oneshot::<u8>();
+        let first = Flag::new();
+        assert!(poll(&mut rx, &first).is_pending());
+        let sender = thread::spawn(move || tx.send(3).unwrap());
+        let second = Flag::new();
+        let got = poll(&mut rx, &second);
+        sender.join().unwrap();
+        match got {
+            Poll::Ready(v) => assert_eq!(v, Ok(3)),
+            Poll::Pending => {
+                assert!(second.woken(), "lost wake-up of the new waker");
+                assert_eq!(poll(&mut rx, &second), Poll::Ready(Ok(3)));
+            }
+        }
+    });
+}
+
+/// oneshot: `Sender::closed` waiting while the receiver is dropped on another thread is
+/// woken, and then ready.
+#[test]
+fn oneshot_closed_is_woken_by_the_receiver_drop() {
+    loom::model(|| {
+        let (mut tx, rx) = channel::oneshot::<u8>();
+        let receiver = thread::spawn(move || drop(rx));
+        let flag = Flag::new();
+        let first = poll(&mut tx.closed(), &flag);
+        receiver.join().unwrap();
+        if first.is_pending() {
+            assert!(flag.woken(), "lost wake-up (closed)");
+        }
+        assert!(poll(&mut tx.closed(), &flag).is_ready());
+        assert!(tx.is_closed());
+    });
+}
+
+/// oneshot: a close racing a send: either the send succeeded and the value is still
+/// received, or it failed and handed the value back; it is dropped exactly once either way.
+#[test]
+fn oneshot_close_racing_send_keeps_or_returns_the_value() {
+    loom::model(|| {
+        let drops = Drops::default();
+        let (tx, mut rx) = channel::oneshot();
+        let item = drops.item();
+        let sender = thread::spawn(move || tx.send(item).map_err(|e| e.into_inner()));
+        rx.close();
+        let result = sender.join().unwrap();
+        match (result, rx.try_recv()) {
+            (Ok(()), Ok(v)) => {
+                assert_eq!(drops.count(), 0);
+                drop(v);
+            }
+            (Err(back), Err(channel::oneshot::TryRecvError::Closed)) => {
+                assert_eq!(drops.count(), 0);
+                drop(back);
+            }
+            (sent, received) => panic!(
+                "inconsistent: send {:?}, receive {:?}",
+                sent.is_ok(),
+                received.is_ok()
+            ),
+        }
+        assert_eq!(drops.count(), 1);
+        drop(rx);
+        assert_eq!(drops.count(), 1);
+    });
+}

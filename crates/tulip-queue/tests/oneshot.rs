@@ -167,3 +167,28 @@ fn ping_pong_between_threads_delivers_every_value() {
         ponger.join().unwrap();
     });
 }
+
+#[test]
+fn a_send_refused_after_close_still_wakes_a_waiting_receive_which_then_fails() {
+    let (tx, mut rx) = channel::oneshot::<u8>();
+    let flag = WakeCounter::new();
+    assert!(poll_with(&mut rx, &flag).is_pending());
+    rx.close();
+    assert_eq!(tx.send(4), Err(SendError(4)));
+    assert!(flag.take(), "the waiting receive was not woken");
+    assert_eq!(poll_once(&mut rx), Poll::Ready(Err(RecvError)));
+}
+
+#[test]
+fn a_value_sent_before_close_is_still_received_and_a_new_waker_is_the_one_woken() {
+    let (tx, mut rx) = channel::oneshot::<u8>();
+    let first = WakeCounter::new();
+    let second = WakeCounter::new();
+    assert!(poll_with(&mut rx, &first).is_pending());
+    assert!(poll_with(&mut rx, &second).is_pending());
+    tx.send(9).unwrap();
+    assert!(second.take(), "the latest waker was not woken");
+    assert!(!first.take(), "a replaced waker was woken");
+    rx.close();
+    assert_eq!(poll_once(&mut rx), Poll::Ready(Ok(9)));
+}

@@ -47,6 +47,8 @@
 mod mpmc;
 
 pub mod broadcast;
+// The one module with `unsafe` code: a lock-free state word over three cells (see its docs).
+#[allow(unsafe_code)]
 pub mod oneshot;
 pub mod watch;
 

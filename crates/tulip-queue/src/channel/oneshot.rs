@@ -1,19 +1,36 @@
 //! A channel for exactly one value: [`oneshot()`](super::oneshot()).
 //!
-//! A dedicated implementation rather than `bounded(1)`: one allocation, one small lock, and
-//! one waker slot per side, instead of a queue and three wait lists. The lock is held for a
-//! few loads and stores only; wakers are woken and values dropped after it is released.
+//! A dedicated implementation rather than `bounded(1)`: one allocation, one atomic state
+//! word, and one waker slot per side, instead of a queue and three wait lists. No lock: a
+//! send is a write and a compare-and-swap, a receive a load (and, to wait, a waker clone and a
+//! compare-and-swap), so a round trip of two oneshots costs a few hundred instructions less
+//! than with a lock per operation (docs/benchmarks.md, issue 22).
 //!
-//! # States
+//! # The state word and who owns what
 //!
-//! | `value` | `sent` | meaning |
+//! | bit | set by | meaning |
 //! |---|---|---|
-//! | `None` | `false` | the sender is alive and has not sent |
-//! | `Some` | `true` | sent, not yet received |
-//! | `None` | `true` | received, or the sender was dropped without sending |
+//! | `COMPLETE` | the sender, once (send or drop) | the sender is done; `value` is published |
+//! | `CLOSED` | the receiver, once (drop or [`Receiver::close`]) | sends fail from now on |
+//! | `RX_WAKER` | the receiver | `rx_waker` holds the receiver's waker |
+//! | `TX_WAKER` | the sender | `tx_waker` holds the waker of [`Sender::closed`] |
 //!
-//! `rx_closed` is set when the receiver is dropped or [`Receiver::close`]d; a send after that
-//! fails and hands the value back.
+//! The three cells are shared without a lock under these rules, which the loom models in
+//! `tests/loom.rs` and Miri check:
+//!
+//! * `value` belongs to the sender until `COMPLETE` is set, and to the receiver from the
+//!   moment it observes `COMPLETE` (an `Acquire` load or read-modify-write, which pairs with
+//!   the sender's release). A sender that finds `CLOSED` before it can set `COMPLETE` takes
+//!   its value back out of the cell, which it still owns, and then sets `COMPLETE` over an
+//!   empty cell.
+//! * `rx_waker` is written only by the receiver, and only while `RX_WAKER` is clear (it clears
+//!   the bit with a compare-and-swap that fails once `COMPLETE` is set). The sender only reads
+//!   it (`wake_by_ref`), and only if the read-modify-write that set `COMPLETE` found
+//!   `RX_WAKER` set; from then on the bit never clears, so the cell never changes again.
+//! * `tx_waker` follows the same rules with the roles swapped (`TX_WAKER`, `CLOSED`).
+//!
+//! Wakers stay in their cells until the shared allocation is freed; values are dropped by
+//! whichever side owns them (an unreceived value with the receiver, or with the allocation).
 
 use std::{
     error::Error,
@@ -25,46 +42,148 @@ use std::{
 
 use futures_core::{FusedFuture, FusedStream, Stream};
 
-use tulip_util::sync::{block_on, lock, Arc, Mutex};
+use tulip_util::sync::{block_on, Arc, AtomicUsize, Ordering, UnsafeCell};
 
-/// The channel state, under one lock.
-struct State<T> {
+/// `rx_waker` holds the receiver's waker.
+const RX_WAKER: usize = 0b0001;
+/// The sender is done (sent or dropped); `value` is the receiver's.
+const COMPLETE: usize = 0b0010;
+/// The receiver is gone or closed: sends fail.
+const CLOSED: usize = 0b0100;
+/// `tx_waker` holds the waker of [`Sender::closed`].
+const TX_WAKER: usize = 0b1000;
+
+/// What both halves share; see the module docs for who may touch which cell when.
+struct Shared<T> {
+    state: AtomicUsize,
     /// The value, between `send` and its receipt.
-    value: Option<T>,
-    /// The sender is done: it sent, or it was dropped.
-    sent: bool,
-    /// The receiver is gone or closed: sends fail.
-    rx_closed: bool,
+    value: UnsafeCell<Option<T>>,
     /// The receiver's waker, while it waits for the value.
-    rx_waker: Option<Waker>,
+    rx_waker: UnsafeCell<Option<Waker>>,
     /// The sender's waker, while it waits in [`Sender::closed`].
-    tx_waker: Option<Waker>,
+    tx_waker: UnsafeCell<Option<Waker>>,
 }
 
-type Inner<T> = Arc<Mutex<State<T>>>;
+// SAFETY: the cells are accessed under the ownership rules of the module docs, which the state
+// word's acquire/release operations order: a value moves from the sending thread to the
+// receiving one (hence `T: Send`, as for a `Mutex<T>`), and no `&T` is ever shared between the
+// two sides; wakers are `Send + Sync`.
+unsafe impl<T: Send> Send for Shared<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Shared<T> {}
+
+impl<T> Shared<T> {
+    /// Wakes the waker in `cell`, which the caller may read (see the module docs).
+    ///
+    /// # Safety
+    ///
+    /// The caller's read-modify-write found the cell's bit set and the bit that freezes it
+    /// (`COMPLETE` for `rx_waker`, `CLOSED` for `tx_waker`) clear, and set the latter.
+    unsafe fn wake(cell: &UnsafeCell<Option<Waker>>) {
+        // SAFETY: the cell is frozen (the caller's contract): nobody writes it any more, and
+        // reads may overlap.
+        cell.with(|p| unsafe {
+            if let Some(w) = &*p {
+                w.wake_by_ref();
+            }
+        });
+    }
+
+    /// Makes `cell` hold `cx`'s waker and sets `bit` to say so, unless `freeze` gets set
+    /// first: `false` then (the caller's condition came true), `true` once registered.
+    ///
+    /// The caller is the cell's writer (the receiver for `rx_waker`, the sender for
+    /// `tx_waker`).
+    fn register(
+        &self,
+        cell: &UnsafeCell<Option<Waker>>,
+        bit: usize,
+        freeze: usize,
+        waker: &Waker,
+    ) -> bool {
+        let mut s = self.state.load(Ordering::Acquire);
+        if s & freeze != 0 {
+            return false;
+        }
+        if s & bit != 0 {
+            // SAFETY: we are the cell's only writer, and the other side only reads it: shared
+            // reads may overlap.
+            let same = cell.with(|p| unsafe { (*p).as_ref().is_some_and(|w| w.will_wake(waker)) });
+            if same {
+                return true;
+            }
+            // Take the bit back before touching the cell; impossible once frozen.
+            loop {
+                match self.state.compare_exchange_weak(
+                    s,
+                    s & !bit,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => break,
+                    Err(actual) if actual & freeze != 0 => return false,
+                    Err(actual) => s = actual,
+                }
+            }
+        }
+        // SAFETY: `bit` is clear and we are the only writer: the other side never reads the
+        // cell while `bit` is clear.
+        cell.with_mut(|p| unsafe { *p = Some(waker.clone()) });
+        // `Acquire`: finding `freeze` set here hands the caller what the other side published
+        // (the value, for the receiver).
+        let mut s = self.state.load(Ordering::Acquire);
+        loop {
+            if s & freeze != 0 {
+                return false;
+            }
+            match self
+                .state
+                .compare_exchange_weak(s, s | bit, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return true,
+                Err(actual) => s = actual,
+            }
+        }
+    }
+
+    /// Sets `COMPLETE` (the sender is done): wakes the receiver if it waits. The value cell
+    /// must hold what the receiver is to get.
+    fn complete(&self) {
+        let prev = self.state.fetch_or(COMPLETE, Ordering::AcqRel);
+        debug_assert_eq!(prev & COMPLETE, 0, "a oneshot completed twice");
+        if prev & RX_WAKER != 0 {
+            // SAFETY: we set `COMPLETE` over a set `RX_WAKER`, which freezes `rx_waker`.
+            unsafe { Self::wake(&self.rx_waker) };
+        }
+    }
+
+    /// Sets `CLOSED` (the receiver is done or closed), waking the sender's `closed()` if it
+    /// waits; returns the state before.
+    fn close(&self) -> usize {
+        let prev = self.state.fetch_or(CLOSED, Ordering::AcqRel);
+        if prev & (TX_WAKER | CLOSED) == TX_WAKER {
+            // SAFETY: we set `CLOSED` over a set `TX_WAKER`, which freezes `tx_waker`.
+            unsafe { Self::wake(&self.tx_waker) };
+        }
+        prev
+    }
+}
+
+type Inner<T> = Arc<Shared<T>>;
 
 /// Creates a channel for one value; see [`oneshot`](super::oneshot()).
 pub(super) fn channel<T>() -> (Sender<T>, Receiver<T>) {
-    let inner = Arc::new(Mutex::new(State {
-        value: None,
-        sent: false,
-        rx_closed: false,
-        rx_waker: None,
-        tx_waker: None,
-    }));
+    let inner = Arc::new(Shared {
+        state: AtomicUsize::new(0),
+        value: UnsafeCell::new(None),
+        rx_waker: UnsafeCell::new(None),
+        tx_waker: UnsafeCell::new(None),
+    });
     let sender = Sender {
         inner: Some(Arc::clone(&inner)),
     };
     let receiver = Receiver { inner, done: false };
     (sender, receiver)
-}
-
-/// Stores `waker` in `slot` unless an equivalent one is already there.
-fn register(slot: &mut Option<Waker>, waker: &Waker) {
-    match slot {
-        Some(old) if old.will_wake(waker) => {}
-        _ => *slot = Some(waker.clone()),
-    }
 }
 
 /// The sending half of a [`oneshot`](super::oneshot()) channel.
@@ -109,21 +228,39 @@ impl<T> Sender<T> {
             .inner
             .take()
             .expect("a Sender holds the channel until sent");
-        let waker = {
-            let mut state = lock(&inner);
-            if state.rx_closed {
-                // The receiver can never take it: hand it back, and count as sent-and-gone.
-                state.sent = true;
-                return Err(SendError(value));
-            }
-            state.value = Some(value);
-            state.sent = true;
-            state.rx_waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
+        if inner.state.load(Ordering::Acquire) & CLOSED != 0 {
+            // The receiver can never take it: hand it back, and count as sent-and-gone.
+            inner.complete();
+            return Err(SendError(value));
         }
-        Ok(())
+        // SAFETY: `COMPLETE` is not set (only we set it), so the value cell is ours.
+        inner.value.with_mut(|p| unsafe { *p = Some(value) });
+        let mut s = inner.state.load(Ordering::Relaxed);
+        loop {
+            if s & CLOSED != 0 {
+                // Closed meanwhile: the cell is still ours (no `COMPLETE`); take the value back
+                // and publish an empty cell.
+                // SAFETY: as above.
+                let value = inner.value.with_mut(|p| unsafe { (*p).take() });
+                inner.complete();
+                return Err(SendError(value.expect("the value was stored above")));
+            }
+            match inner.state.compare_exchange_weak(
+                s,
+                s | COMPLETE,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(prev) => {
+                    if prev & RX_WAKER != 0 {
+                        // SAFETY: we set `COMPLETE` over a set `RX_WAKER`.
+                        unsafe { Shared::<T>::wake(&inner.rx_waker) };
+                    }
+                    return Ok(());
+                }
+                Err(actual) => s = actual,
+            }
+        }
     }
 
     /// Whether the receiver was dropped or closed (a send would fail).
@@ -139,7 +276,7 @@ impl<T> Sender<T> {
     pub fn is_closed(&self) -> bool {
         self.inner
             .as_ref()
-            .is_none_or(|inner| lock(inner).rx_closed)
+            .is_none_or(|inner| inner.state.load(Ordering::Acquire) & CLOSED != 0)
     }
 
     /// Waits until the receiver is dropped or closed: lets a producer stop working on a value
@@ -169,15 +306,8 @@ impl<T> Sender<T> {
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         if let Some(inner) = self.inner.take() {
-            let waker = {
-                let mut state = lock(&inner);
-                state.sent = true;
-                state.tx_waker = None;
-                state.rx_waker.take()
-            };
-            if let Some(waker) = waker {
-                waker.wake();
-            }
+            // Dropped without sending: complete over the empty cell.
+            inner.complete();
         }
     }
 }
@@ -216,14 +346,11 @@ impl<T> Future for Closed<'_, T> {
         let Some(inner) = self.sender.inner.as_ref() else {
             return Poll::Ready(());
         };
-        let mut state = lock(inner);
-        if state.rx_closed {
-            Poll::Ready(())
-        } else {
-            register(&mut state.tx_waker, cx.waker());
-            drop(state);
+        if inner.register(&inner.tx_waker, TX_WAKER, CLOSED, cx.waker()) {
             tulip_util::waiting::note_waiting("oneshot.closed", &**inner);
             Poll::Pending
+        } else {
+            Poll::Ready(())
         }
     }
 }
@@ -303,16 +430,18 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
     /// ```
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        let mut state = lock(&self.inner);
-        if let Some(value) = state.value.take() {
-            self.done = true;
-            Ok(value)
-        } else if state.sent {
-            self.done = true;
-            Err(TryRecvError::Closed)
-        } else {
-            Err(TryRecvError::Empty)
+        if self.inner.state.load(Ordering::Acquire) & COMPLETE == 0 {
+            return Err(TryRecvError::Empty);
         }
+        self.take().ok_or(TryRecvError::Closed)
+    }
+
+    /// Takes the value once the sender is done: `None` if it sent nothing or it was taken.
+    fn take(&mut self) -> Option<T> {
+        self.done = true;
+        // SAFETY: the caller observed `COMPLETE` with `Acquire`: the cell is ours, and
+        // `&mut self` makes this the only access on our side.
+        self.inner.value.with_mut(|p| unsafe { (*p).take() })
     }
 
     /// Blocks the thread until the value arrives.
@@ -352,14 +481,7 @@ impl<T> Receiver<T> {
     /// assert!(tx.send(1).is_err());
     /// ```
     pub fn close(&mut self) {
-        let waker = {
-            let mut state = lock(&self.inner);
-            state.rx_closed = true;
-            state.tx_waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        self.inner.close();
     }
 
     /// Whether the value has been sent and not yet received.
@@ -372,24 +494,24 @@ impl<T> Receiver<T> {
     /// assert!(rx.is_ready());
     /// ```
     pub fn is_ready(&self) -> bool {
-        lock(&self.inner).value.is_some()
+        self.inner.state.load(Ordering::Acquire) & COMPLETE != 0
+            // SAFETY: `COMPLETE` was observed: the cell is ours, and only `&mut self` methods
+            // write it.
+            && self.inner.value.with(|p| unsafe { (*p).is_some() })
     }
 
     /// The shared poll: takes the value, or registers `cx`'s waker.
     fn poll_value(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
-        let mut state = lock(&self.inner);
-        if let Some(value) = state.value.take() {
-            self.done = true;
-            Poll::Ready(Ok(value))
-        } else if state.sent {
-            self.done = true;
-            Poll::Ready(Err(RecvError))
-        } else {
-            register(&mut state.rx_waker, cx.waker());
-            drop(state);
+        // `register` first looks for `COMPLETE` (an `Acquire` load), and gives up if a
+        // read-modify-write of its own finds it set meanwhile.
+        if self
+            .inner
+            .register(&self.inner.rx_waker, RX_WAKER, COMPLETE, cx.waker())
+        {
             tulip_util::waiting::note_waiting("oneshot.recv", &*self.inner);
-            Poll::Pending
+            return Poll::Pending;
         }
+        Poll::Ready(self.take().ok_or(RecvError))
     }
 }
 
@@ -429,17 +551,13 @@ impl<T> FusedStream for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        let (value, waker) = {
-            let mut state = lock(&self.inner);
-            state.rx_closed = true;
-            state.rx_waker = None;
-            (state.value.take(), state.tx_waker.take())
-        };
-        if let Some(waker) = waker {
-            waker.wake();
+        // Once the sender is done nobody reads `CLOSED`: skip the read-modify-write.
+        let complete = self.inner.state.load(Ordering::Acquire) & COMPLETE != 0
+            || self.inner.close() & COMPLETE != 0;
+        if complete && !self.done {
+            // An unreceived value is dropped with the receiver, exactly once.
+            drop(self.take());
         }
-        // Outside the lock: an unreceived value is dropped here, exactly once.
-        drop(value);
     }
 }
 
