@@ -3,6 +3,7 @@
 //! ```text
 //! cargo xtask ci                 everything .ci/run runs (fmt, clippy, tests, docs, deny, benches compile, tidy)
 //! cargo xtask bench [FILTER] [--quick]   side-by-side benchmarks against tokio and smol
+//! cargo xtask callgrind [FILTER]   instructions per operation (ct) against tokio and smol
 //! cargo xtask ps PID|SOCKET [--json]   task dump of a running tulip process (TULIP_DUMP_SOCKET)
 //! cargo xtask miri [--all]       Miri on the crates with unsafe code; --all: tulip-sync, tulip-queue too
 //! cargo xtask loom               loom models (cfg tulip_loom)
@@ -19,6 +20,7 @@
 //! ```
 
 mod bench;
+mod callgrind;
 mod ci;
 mod fuzz;
 mod ps;
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
     let result = match cmd {
         "ci" => ci::run(rest),
         "bench" => bench::run(rest),
+        "callgrind" => callgrind::run(rest),
         "ps" => ps::run(rest),
         "miri" => sanitizers::miri(rest),
         "loom" => sanitizers::loom(rest),
@@ -73,6 +76,8 @@ tasks:
                           cargo-deny, bench compile, tidy (what .ci/run runs)
   bench [FILTER] [--quick]
                           tulip vs tokio vs smol, report in target/bench-report/
+  callgrind [FILTER..]    instructions per operation of the executor, queue, time and sync
+                          workloads (ct, valgrind), tulip vs tokio vs smol, as a table
   ps PID|SOCKET [--json]  the task dump of a tulip process started with TULIP_DUMP_SOCKET=1
                           (or =PATH): asyncio 3.14's `python -m asyncio ps`
   miri [--all]            Miri on the crates with unsafe code (skipped without nightly miri);
