@@ -15,6 +15,8 @@
 //!
 //! The backend is chosen when a reactor is built ([`Backend`]); the environment variable
 //! `TULIP_BACKEND=polling|epoll|uring` overrides the default (CI runs the suite on all three).
+//! `TULIP_BACKEND=polling-oneshot` is the `polling` backend in oneshot mode even where the OS
+//! has edge-triggered waits: Windows' only mode, run on Linux.
 //!
 //! Beside its readiness polls, the uring backend runs completion operations ([`uring_ops`]):
 //! stream reads are recvs into a provided-buffer ring (see `crate::completion`), with the
@@ -62,10 +64,12 @@ pub enum Backend {
 
 impl Backend {
     /// The default for this platform, unless `TULIP_BACKEND` (`epoll`, `uring` or `polling`)
-    /// says otherwise (`epoll` and `uring` count on Linux only).
+    /// says otherwise (`epoll` and `uring` count on Linux only). `polling-oneshot` is
+    /// [`Backend::Polling`] with oneshot registrations re-armed after every event, as on
+    /// Windows, wherever it runs.
     pub fn from_env() -> Backend {
         match std::env::var("TULIP_BACKEND").as_deref() {
-            Ok("polling") => Backend::Polling,
+            Ok("polling") | Ok("polling-oneshot") => Backend::Polling,
             Ok("epoll") if cfg!(target_os = "linux") => Backend::Epoll,
             Ok("uring") if cfg!(target_os = "linux") => Backend::Uring,
             _ => Backend::platform_default(),

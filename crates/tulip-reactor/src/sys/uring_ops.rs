@@ -23,14 +23,35 @@
 //! A recv completion that picked a ring buffer but whose owner went away returns the buffer
 //! to the ring as it is reaped, so orphans never shrink the ring.
 //!
+//! Sends own their buffers the same way (the caller's bytes are copied into a `Vec` the slot
+//! keeps): **a send's buffer lives until its completion has been reaped**, whoever dropped
+//! what meanwhile. An orphaned send is *not* cancelled (unless the socket lingers for zero
+//! seconds): its bytes were already reported written, as bytes in the socket's buffer are, so
+//! it runs to completion and its slot and buffer are freed when the CQE arrives.
+//!
+//! A multishot accept keeps one slot for all its completions (each a new file descriptor,
+//! queued in the slot until the owner takes it); it counts as in flight until its last CQE
+//! (one without `IORING_CQE_F_MORE`). Descriptors that reach an orphaned accept, or that were
+//! queued when its owner went away, are closed.
+//!
 //! # Cancel safety of reads
 //!
 //! A stream's in-flight recv belongs to the stream (its `Source`), not to the future that
 //! polls it: dropping a read future leaves the operation running, and whatever the kernel
 //! delivers is kept (in its ring buffer) for the next read. Only dropping the stream itself
 //! orphans the operation.
+//!
+//! # Cancel safety of writes
+//!
+//! A write on the completion path copies the caller's bytes into the stream's send buffer,
+//! submits the send and returns `Ready(n)` at once: the bytes are committed, as bytes a
+//! `send(2)` put into the socket buffer are. The in-flight send belongs to the stream; a write
+//! that has to wait (the previous send not finished) has taken nothing, so dropping its future
+//! loses nothing and writes nothing.
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::collections::VecDeque;
+use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::task::Waker;
 
@@ -42,6 +63,25 @@ pub(crate) const RING_ENTRIES: u16 = 128;
 pub(crate) const RING_BUF_SIZE: usize = 16 * 1024;
 /// The buffer group id of the ring.
 pub(crate) const RING_GROUP: u16 = 0;
+/// Accepted connections a multishot accept may queue before it is cancelled (re-armed once
+/// the owner has taken them): the listener's backlog stays the kernel's, not our queue.
+pub(crate) const ACCEPT_QUEUE_MAX: usize = 64;
+
+/// What kind of operation a slot runs.
+#[derive(Debug)]
+pub(crate) enum Kind {
+    /// A recv; `selects` when its completion may carry a ring buffer (buffer select).
+    Recv { selects: bool },
+    /// A send; `then_shutdown`: shut the write side of this fd down when it completes (a
+    /// `shutdown` asked for while the send was in flight; cleared if the owner goes away).
+    Send { then_shutdown: Option<RawFd> },
+    /// A multishot accept: results (new fds or errors) not taken yet; `cancelling` once the
+    /// queue is full and a cancellation was asked for.
+    Accept {
+        results: VecDeque<i32>,
+        cancelling: bool,
+    },
+}
 
 /// What an operation's slot is waiting for.
 #[derive(Debug)]
@@ -60,8 +100,7 @@ pub(crate) struct Slot {
     pub(crate) state: OpState,
     /// Kept until the CQE was reaped (see the module docs).
     pub(crate) buf: Option<Vec<u8>>,
-    /// Whether the completion may carry a ring buffer (recv with buffer select).
-    pub(crate) selects: bool,
+    pub(crate) kind: Kind,
     /// The reactor key of the source it reads, whose readiness waiters its completion wakes
     /// too (a task waiting for `readable()` then calling `try_read` must see the data).
     pub(crate) key: Option<usize>,
@@ -207,14 +246,14 @@ impl Ops {
     pub(crate) fn insert(
         &mut self,
         buf: Option<Vec<u8>>,
-        selects: bool,
+        kind: Kind,
         key: Option<usize>,
         waker: Waker,
     ) -> u32 {
         let slot = Slot {
             state: OpState::Pending(Some(waker)),
             buf,
-            selects,
+            kind,
             key,
         };
         self.in_flight += 1;
@@ -244,24 +283,70 @@ impl Ops {
         s
     }
 
-    /// Records the CQE of `idx`; returns the owner's waker and its source's key. An orphan is
-    /// freed here, and the ring buffer its completion picked goes back to the ring.
-    pub(crate) fn complete(
-        &mut self,
-        idx: u32,
-        res: i32,
-        flags: u32,
-    ) -> (Option<Waker>, Option<usize>) {
+    /// Records the CQE of `idx`; returns what the reaper does with it. An orphan is freed
+    /// here (at its last CQE), the ring buffer its completion picked goes back to the ring,
+    /// and the fds a multishot accept brings it are closed.
+    pub(crate) fn complete(&mut self, idx: u32, res: i32, flags: u32) -> Completed {
         let Some(Some(slot)) = self.slots.get_mut(idx as usize) else {
-            return (None, None);
+            return Completed::default();
         };
-        self.in_flight -= 1;
         let key = slot.key;
+        if let Kind::Accept {
+            results,
+            cancelling,
+        } = &mut slot.kind
+        {
+            let more = io_uring::cqueue::more(flags);
+            let mut out = Completed::default();
+            match &mut slot.state {
+                OpState::Pending(w) => {
+                    // The cancellation that ends it (ours, or the backlog cap's) is no result.
+                    if !(res == -libc_ecanceled() && !more) {
+                        results.push_back(res);
+                    }
+                    out.waker = w.take();
+                    out.key = key;
+                    if more && results.len() >= ACCEPT_QUEUE_MAX && !*cancelling {
+                        *cancelling = true;
+                        out.cancel = true;
+                    }
+                    if !more {
+                        slot.state = OpState::Done { res: 0, flags };
+                        self.in_flight -= 1;
+                    }
+                }
+                OpState::Orphaned => {
+                    close_fd(res);
+                    if !more {
+                        self.remove(idx);
+                        self.in_flight -= 1;
+                    }
+                }
+                OpState::Done { .. } => close_fd(res),
+            }
+            return out;
+        }
+        self.in_flight -= 1;
+        if let Kind::Send {
+            then_shutdown: Some(fd),
+        } = slot.kind
+        {
+            // The owner asked for a shutdown while this send was in flight: the bytes went (or
+            // failed), so the FIN now follows them, as it would have on a readiness write.
+            let _ = rustix::net::shutdown(
+                crate::source::borrow(fd),
+                rustix::net::Shutdown::Write,
+            );
+        }
         match std::mem::replace(&mut slot.state, OpState::Done { res, flags }) {
-            OpState::Pending(w) => (w, key),
+            OpState::Pending(w) => Completed {
+                waker: w,
+                key,
+                cancel: false,
+            },
             OpState::Orphaned => {
                 let s = self.remove(idx);
-                if s.selects {
+                if let Kind::Recv { selects: true } = s.kind {
                     if let (Some(bid), Some(ring)) =
                         (io_uring::cqueue::buffer_select(flags), self.ring.as_mut())
                     {
@@ -269,7 +354,7 @@ impl Ops {
                     }
                 }
                 // `s.buf` drops here: the kernel is done with it.
-                (None, None)
+                Completed::default()
             }
             OpState::Done { .. } => unreachable!("one CQE per single-shot operation"),
         }
@@ -297,18 +382,26 @@ impl Ops {
     }
 
     /// The owner of `idx` goes away. Returns `true` if the operation is still in flight (the
-    /// caller submits a cancellation); a finished one is freed at once.
+    /// caller submits a cancellation if it wants one); a finished one is freed at once.
     pub(crate) fn orphan(&mut self, idx: u32) -> bool {
         let slot = self.slot_mut(idx);
+        match &mut slot.kind {
+            Kind::Accept { results, .. } => {
+                for fd in results.drain(..) {
+                    close_fd(fd);
+                }
+            }
+            Kind::Send { then_shutdown } => *then_shutdown = None,
+            Kind::Recv { .. } => {}
+        }
         match slot.state {
             OpState::Pending(_) => {
                 slot.state = OpState::Orphaned;
                 true
             }
             OpState::Done { flags, .. } => {
-                let selects = slot.selects;
-                self.remove(idx);
-                if selects {
+                let s = self.remove(idx);
+                if let Kind::Recv { selects: true } = s.kind {
                     if let (Some(bid), Some(ring)) =
                         (io_uring::cqueue::buffer_select(flags), self.ring.as_mut())
                     {
@@ -321,9 +414,75 @@ impl Ops {
         }
     }
 
+    /// The next result of the multishot accept `idx`: `Some(Ok(res))` (an fd or `-errno`),
+    /// `Some(Err(()))` once it ended with nothing left (the slot is freed: re-arm), `None`
+    /// while it runs with nothing queued (`waker` is woken by the next CQE).
+    pub(crate) fn take_accept(&mut self, idx: u32, waker: &Waker) -> Option<Result<i32, ()>> {
+        let slot = self.slot_mut(idx);
+        let Kind::Accept { results, .. } = &mut slot.kind else {
+            unreachable!("take_accept on an accept slot");
+        };
+        if let Some(r) = results.pop_front() {
+            return Some(Ok(r));
+        }
+        match &mut slot.state {
+            OpState::Pending(w) => {
+                match w {
+                    Some(w) if w.will_wake(waker) => {}
+                    _ => *w = Some(waker.clone()),
+                }
+                None
+            }
+            OpState::Done { .. } => {
+                self.remove(idx);
+                Some(Err(()))
+            }
+            OpState::Orphaned => unreachable!("an orphan has no owner to poll it"),
+        }
+    }
+
+    /// Asks for the write side of `fd` to be shut down when send `idx` completes; `false` if
+    /// it already has (the caller shuts it down itself).
+    pub(crate) fn shutdown_after(&mut self, idx: u32, fd: RawFd) -> bool {
+        let slot = self.slot_mut(idx);
+        match (&slot.state, &mut slot.kind) {
+            (OpState::Pending(_), Kind::Send { then_shutdown }) => {
+                *then_shutdown = Some(fd);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Whether slot `idx` holds a buffer still lent to the kernel (for tests).
     #[cfg(test)]
     pub(crate) fn holds_buffer(&self, idx: u32) -> bool {
         matches!(&self.slots[idx as usize], Some(s) if s.buf.is_some())
+    }
+}
+
+/// What the reaper does with a completion.
+#[derive(Debug, Default)]
+pub(crate) struct Completed {
+    /// The owner's waker.
+    pub(crate) waker: Option<Waker>,
+    /// The source whose readiness waiters look again.
+    pub(crate) key: Option<usize>,
+    /// Cancel this (multishot) operation: its queue is full.
+    pub(crate) cancel: bool,
+}
+
+fn libc_ecanceled() -> i32 {
+    rustix::io::Errno::CANCELED.raw_os_error()
+}
+
+/// Closes an fd a completion brought and nobody will take (negative: an error, nothing to
+/// close).
+fn close_fd(res: i32) {
+    if res >= 0 {
+        #[allow(unsafe_code)] // Taking ownership of a raw fd.
+        // SAFETY: a non-negative accept result is a new fd the kernel installed for us, owned
+        // by nothing else; this is its only owner, which closes it.
+        drop(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(res) });
     }
 }
