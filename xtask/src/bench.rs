@@ -302,7 +302,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         }
         eprintln!(
             "bench: tulip runs on its {b} backend (TULIP_BACKEND={backend}{})",
-            ops.map(|o| format!(", TULIP_URING_OPS={o}")).unwrap_or_default()
+            ops.map(|o| format!(", TULIP_URING_OPS={o}"))
+                .unwrap_or_default()
         );
     }
     let out_dir = target_dir().join("bench-report");

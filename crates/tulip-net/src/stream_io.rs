@@ -155,18 +155,12 @@ pub(crate) fn try_send<T: AsSource>(io: &Async<T>, buf: &[u8]) -> io::Result<usi
 
 /// Nothing is buffered in user space on readiness; on the io_uring completion path, waits
 /// for the send in flight and returns the error it met.
-pub(crate) fn poll_flush<T: AsSource>(
-    io: &Async<T>,
-    cx: &mut Context<'_>,
-) -> Poll<io::Result<()>> {
+pub(crate) fn poll_flush<T: AsSource>(io: &Async<T>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
     io.poll_flush_stream(cx)
 }
 
 /// `poll_close`: flushes (see [`poll_flush`]), then shuts the write side down (FIN).
-pub(crate) fn poll_close<T: AsSource>(
-    io: &Async<T>,
-    cx: &mut Context<'_>,
-) -> Poll<io::Result<()>> {
+pub(crate) fn poll_close<T: AsSource>(io: &Async<T>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
     let flushed = std::task::ready!(io.poll_flush_stream(cx));
     Poll::Ready(flushed.and(shutdown_write_io(io)))
 }

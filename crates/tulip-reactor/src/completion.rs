@@ -47,6 +47,7 @@ use std::task::{Context, Poll};
 
 use crate::reactor::{lock, Source};
 use crate::sys::uring::Uring;
+use crate::sys::uring_ops::Staged;
 
 /// The largest owned buffer a read falls back to when the ring is empty.
 const OWNED_MAX: usize = 64 * 1024;
@@ -216,7 +217,7 @@ pub(crate) fn release(uring: &Uring, source: &Source) {
         uring.recycle(bid);
     }
     drop(st);
-    if let Some((idx, _)) = lock(&source.send).op.take() {
+    if let Some(idx) = lock(&source.send).op.take() {
         let fd = crate::source::borrow(source.fd);
         let reset = matches!(
             rustix::net::sockopt::socket_linger(fd),
@@ -235,10 +236,8 @@ pub(crate) const SEND_MAX: usize = 256 * 1024;
 /// A stream's completion-send state.
 #[derive(Debug, Default)]
 pub(crate) struct SendState {
-    /// The send in flight, and the offset in its buffer it started at.
-    op: Option<(u32, usize)>,
-    /// The error a finished send met, for the next write, flush or close.
-    err: Option<i32>,
+    /// The send in flight (with whatever was staged behind it).
+    op: Option<u32>,
     /// Our write side is shut down: writes fail with `EPIPE`.
     shut: bool,
     /// The last send's buffer, kept for the next.
@@ -246,36 +245,22 @@ pub(crate) struct SendState {
 }
 
 /// Finishes the send in flight if its completion came: `Ready(Ok)` when none is in flight
-/// (any error it met is returned once), `Pending` while it runs (`cx` is woken).
-fn poll_sent(
-    uring: &Uring,
-    source: &Source,
-    st: &mut SendState,
-    waker: &std::task::Waker,
-) -> Poll<io::Result<()>> {
-    while let Some((idx, off)) = st.op {
-        let Some((res, _, buf)) = uring.take_op(idx, waker) else {
-            return Poll::Pending;
-        };
-        st.op = None;
-        let buf = buf.expect("a send owns its buffer");
-        if res < 0 {
-            st.err = Some(-res);
-            st.spare = buf;
-            break;
-        }
-        let done = off + res as usize;
-        if done < buf.len() && res > 0 {
-            // Short without an error (MSG_WAITALL makes this rare): send the rest.
-            st.op = Some((uring.submit_send(source.fd, buf, done, waker)?, done));
-            continue;
-        }
+/// (the error it met is returned once), `Pending` while it runs (`waker` is woken).
+fn poll_sent(uring: &Uring, st: &mut SendState, waker: &std::task::Waker) -> Poll<io::Result<()>> {
+    let Some(idx) = st.op else {
+        return Poll::Ready(Ok(()));
+    };
+    let Some((res, _, buf)) = uring.take_op(idx, waker) else {
+        return Poll::Pending;
+    };
+    st.op = None;
+    if let Some(buf) = buf {
         st.spare = buf;
     }
-    match st.err.take() {
-        Some(e) => Poll::Ready(Err(io::Error::from_raw_os_error(e))),
-        None => Poll::Ready(Ok(())),
+    if res < 0 {
+        return Poll::Ready(Err(io::Error::from_raw_os_error(-res)));
     }
+    Poll::Ready(Ok(()))
 }
 
 /// A write of `bufs` to the stream `source` through an io_uring send (see the module docs).
@@ -287,10 +272,18 @@ pub(crate) fn poll_send(
 ) -> Poll<io::Result<usize>> {
     let want: usize = bufs.iter().map(|b| b.len()).sum();
     let mut st = lock(&source.send);
-    std::task::ready!(poll_sent(uring, source, &mut st, cx.waker()))?;
     if st.shut {
         return Poll::Ready(Err(epipe()));
     }
+    if let Some(idx) = st.op {
+        // Staged behind the send in flight, if there is room.
+        match uring.stage_send(idx, bufs, SEND_MAX, cx.waker()) {
+            Staged::Took(n) => return Poll::Ready(Ok(n)),
+            Staged::Full => return Poll::Pending,
+            Staged::Finished => {}
+        }
+    }
+    std::task::ready!(poll_sent(uring, &mut st, cx.waker()))?;
     if want == 0 {
         return Poll::Ready(Ok(0));
     }
@@ -309,7 +302,7 @@ pub(crate) fn poll_send(
             break;
         }
     }
-    st.op = Some((uring.submit_send(source.fd, buf, 0, cx.waker())?, 0));
+    st.op = Some(uring.submit_send(source.fd, buf, cx.waker())?);
     Poll::Ready(Ok(n))
 }
 
@@ -320,28 +313,24 @@ pub(crate) fn poll_flush(
     cx: &mut Context<'_>,
 ) -> Poll<io::Result<()>> {
     let mut st = lock(&source.send);
-    poll_sent(uring, source, &mut st, cx.waker())
+    poll_sent(uring, &mut st, cx.waker())
 }
 
 /// A non-blocking write: `WouldBlock` while a send is in flight, else one `send(2)`.
 pub(crate) fn try_send(uring: &Uring, source: &Source, buf: &[u8]) -> io::Result<usize> {
-    let mut st = lock(&source.send);
-    match poll_sent(uring, source, &mut st, std::task::Waker::noop()) {
-        Poll::Pending => return Err(io::ErrorKind::WouldBlock.into()),
-        Poll::Ready(r) => r?,
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    match poll_send(uring, source, &mut cx, &[IoSlice::new(buf)]) {
+        Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        Poll::Ready(r) => r,
     }
-    if st.shut {
-        return Err(epipe());
-    }
-    send_now(source, &[IoSlice::new(buf)])
 }
 
 /// Shuts the write side down after the send in flight (at once if none is).
 pub(crate) fn shutdown_write(uring: &Uring, source: &Source) -> io::Result<()> {
     let mut st = lock(&source.send);
     st.shut = true;
-    if let Some((idx, _)) = st.op {
-        if uring.shutdown_after(idx, source.fd) {
+    if let Some(idx) = st.op {
+        if uring.shutdown_after(idx) {
             return Ok(());
         }
     }
@@ -599,7 +588,9 @@ mod tests {
     fn send_all<T: crate::AsSource>(r: &Reactor, a: &Async<T>, data: &[u8]) -> std::io::Result<()> {
         let mut off = 0;
         while off < data.len() {
-            let n = drive(r, |cx| a.poll_send_stream(cx, &[IoSlice::new(&data[off..])]))?;
+            let n = drive(r, |cx| {
+                a.poll_send_stream(cx, &[IoSlice::new(&data[off..])])
+            })?;
             assert!(n > 0 && n <= SEND_MAX);
             off += n;
         }
@@ -610,7 +601,8 @@ mod tests {
         (0..len).map(|p| byte(seed, p)).collect()
     }
 
-    /// A write larger than the send buffer is a short write (at most `SEND_MAX`), the bytes
+    /// A write larger than the send buffer is a short write (at most `SEND_MAX`), writes made
+    /// while a send is in flight are staged behind it (up to `SEND_MAX`), the bytes
     /// arrive whole and in order while the peer reads slowly (the kernel finishing each send
     /// in pieces), and vectored writes gather their slices in order.
     #[test]
@@ -643,9 +635,16 @@ mod tests {
             Poll::Pending => panic!("nothing was in flight"),
         };
         assert_eq!(n, SEND_MAX, "a large write is short");
-        // While that send runs, the next write waits and takes nothing.
+        // While that send runs (not even submitted yet), the next write is staged behind it,
+        // and once the stage is full a write waits, having taken nothing.
+        let m = match a.poll_send_stream(&mut cx, &[IoSlice::new(&data[n..])]) {
+            Poll::Ready(m) => m.unwrap(),
+            Poll::Pending => panic!("the stage was empty"),
+        };
+        assert_eq!(m, SEND_MAX);
+        let n = n + m;
         assert!(a
-            .poll_send_stream(&mut cx, &[IoSlice::new(b"x")])
+            .poll_send_stream(&mut cx, &[IoSlice::new(&data[n..])])
             .is_pending());
         send_all(&r, &a, &data[n..n + (3 << 20)]).unwrap();
         let rest = &data[n + (3 << 20)..];
@@ -831,7 +830,11 @@ mod tests {
         }
         for t in readers {
             let (i, got) = t.join().unwrap();
-            assert_eq!(got.len(), pos[i], "stream {i}: bytes reported written went missing");
+            assert_eq!(
+                got.len(),
+                pos[i],
+                "stream {i}: bytes reported written went missing"
+            );
             for (p, &b) in got.iter().enumerate() {
                 assert_eq!(b, byte(i, p), "stream {i} at {p}");
             }

@@ -19,7 +19,8 @@
 //! has edge-triggered waits: Windows' only mode, run on Linux.
 //!
 //! Beside its readiness polls, the uring backend runs completion operations ([`uring_ops`]):
-//! stream reads are recvs into a provided-buffer ring (see `crate::completion`), with the
+//! stream reads are recvs into a provided-buffer ring, stream writes are sends of owned copies,
+//! and listeners accept through a multishot accept (see `crate::completion`), with the
 //! buffer-lifetime invariant documented there.
 
 #[cfg(target_os = "linux")]
@@ -58,7 +59,11 @@ pub enum Backend {
     /// instead and prints one line saying why; [`Reactor::backend`](crate::Reactor::backend)
     /// tells which one runs. Byte-stream reads ([`Async::poll_recv_stream`](crate::Async::poll_recv_stream),
     /// used by tulip-net's TCP and Unix streams) go through io_uring completions when the kernel
-    /// accepts a provided-buffer ring (Linux 5.19); `TULIP_URING_OPS=0` keeps them on readiness.
+    /// accepts a provided-buffer ring (Linux 5.19), and so do byte-stream writes
+    /// ([`Async::poll_send_stream`](crate::Async::poll_send_stream)) and listeners' accepts
+    /// ([`Async::poll_accept_multishot`](crate::Async::poll_accept_multishot));
+    /// `TULIP_URING_OPS=recv` keeps writes and accepts on readiness, `TULIP_URING_OPS=0` all
+    /// three.
     Uring,
 }
 

@@ -64,7 +64,7 @@ use std::time::Duration;
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use rustix::event::{eventfd, EventfdFlags, PollFlags};
 
-use super::uring_ops::{BufRing, Kind, Ops, RING_ENTRIES, RING_GROUP};
+use super::uring_ops::{send_entry, BufRing, Kind, Ops, SendOp, Staged, RING_ENTRIES, RING_GROUP};
 use super::Event;
 use crate::reactor::lock;
 
@@ -74,9 +74,7 @@ const NOTIFY: u64 = 0;
 const IGNORE: u64 = 1;
 /// Set in the `user_data` of completion operations (`OP_BIT | slot`); polls' generations
 /// have 31 bits, so theirs never has it.
-const OP_BIT: u64 = 1 << 63;
-/// `MSG_WAITALL`, as `send(2)` flags go.
-const MSG_WAITALL: u32 = 0x100;
+pub(crate) const OP_BIT: u64 = 1 << 63;
 /// Submission queue entries: registrations beyond this in one turn are submitted early.
 const SQ_ENTRIES: u32 = 256;
 /// Completion queue entries: events beyond this in one turn overflow, which ends multishot
@@ -454,6 +452,11 @@ impl Uring {
                 let idx = (data & !OP_BIT) as u32;
                 let done = ops.complete(idx, res, cqe.flags());
                 wakers.extend(done.waker);
+                if let Some(e) = done.resubmit {
+                    // A send goes on with what is left (lock order `ops` → `sq` holds); it is
+                    // submitted with the next enter.
+                    let _ = self.push(&[e], false);
+                }
                 if done.cancel {
                     // A multishot accept filled its queue: stop it (its owner re-arms it once
                     // the queue is taken), so the backlog stays in the kernel. Lock order
@@ -647,36 +650,41 @@ impl Uring {
         self.push_op(&mut ops, idx, &e)
     }
 
-    /// Queues a send of `buf[off..]` on `fd` (`MSG_NOSIGNAL | MSG_WAITALL`: a stream send the
-    /// kernel finishes whole unless it fails). The slot owns `buf` until the CQE is reaped;
-    /// [`take_op`](Self::take_op) gives it back.
-    pub(crate) fn submit_send(
-        &self,
-        fd: RawFd,
-        buf: Vec<u8>,
-        off: usize,
-        waker: &Waker,
-    ) -> io::Result<u32> {
+    /// Queues a send of `buf` on `fd` (`MSG_NOSIGNAL | MSG_WAITALL`: a stream send the kernel
+    /// finishes whole unless it fails). The slot owns `buf` until the CQE is reaped;
+    /// [`take_op`](Self::take_op) gives it back. Bytes staged meanwhile
+    /// ([`stage_send`](Self::stage_send)) go out as the same operation.
+    pub(crate) fn submit_send(&self, fd: RawFd, buf: Vec<u8>, waker: &Waker) -> io::Result<u32> {
         let mut ops = lock(&self.ops);
-        let rest = &buf[off..];
-        let (ptr, len) = (rest.as_ptr(), u32::try_from(rest.len()).unwrap_or(u32::MAX));
         // The `Vec`'s heap block does not move when the `Vec` moves into the slot.
         let idx = ops.insert(
             Some(buf),
-            Kind::Send {
-                then_shutdown: None,
-            },
+            Kind::Send(Box::new(SendOp {
+                fd,
+                dup: None,
+                next: Vec::new(),
+                then_shutdown: false,
+            })),
             None,
             waker.clone(),
         );
-        // `MSG_WAITALL` (0x100 on Linux; rustix names it for receives only): on a stream
-        // socket the kernel retries a short send itself, so a completion is all or an error.
-        let flags = (rustix::net::SendFlags::NOSIGNAL.bits() | MSG_WAITALL) as i32;
-        let e = opcode::Send::new(types::Fd(fd), ptr, len)
-            .flags(flags)
-            .build()
-            .user_data(OP_BIT | u64::from(idx));
+        let e = send_entry(
+            fd,
+            ops.slot_mut(idx).buf.as_deref().unwrap_or_default(),
+            OP_BIT | u64::from(idx),
+        );
         self.push_op(&mut ops, idx, &e)
+    }
+
+    /// Stages bytes behind send `idx` (see `Ops::stage_send`).
+    pub(crate) fn stage_send(
+        &self,
+        idx: u32,
+        bufs: &[io::IoSlice<'_>],
+        max: usize,
+        waker: &Waker,
+    ) -> Staged {
+        lock(&self.ops).stage_send(idx, bufs, max, waker)
     }
 
     /// Queues a multishot accept on the listener `fd` (new fds non-blocking and
@@ -707,8 +715,8 @@ impl Uring {
 
     /// Shuts the write side of `fd` down once send `idx` completes; `false` if it already
     /// has (shut it down now).
-    pub(crate) fn shutdown_after(&self, idx: u32, fd: RawFd) -> bool {
-        lock(&self.ops).shutdown_after(idx, fd)
+    pub(crate) fn shutdown_after(&self, idx: u32) -> bool {
+        lock(&self.ops).shutdown_after(idx)
     }
 
     fn push_op(&self, ops: &mut Ops, idx: u32, e: &squeue::Entry) -> io::Result<u32> {
@@ -739,6 +747,10 @@ impl Uring {
                 .user_data(IGNORE);
             // Submitted now: the operation holds its file open until it ends.
             let _ = self.push(&[cancel], true);
+        } else if in_flight {
+            // Submitted now, while the owner's fd is still open: an operation still queued
+            // must take its file before the fd number can close (or be reused).
+            let _ = self.push(&[], true);
         }
     }
 
@@ -800,18 +812,28 @@ impl Uring {
 }
 
 impl Drop for Uring {
-    /// Keeps the buffer-lifetime invariant at the end: cancels every operation still in
-    /// flight and reaps until their CQEs are in (bounded); if some never come, the slots'
+    /// Keeps the buffer-lifetime invariant at the end: gives sends in flight up to a second
+    /// to finish, then cancels every operation still in flight and reaps until their CQEs are in (bounded); if some never come, the slots'
     /// buffers and the ring are leaked rather than freed under the kernel.
     fn drop(&mut self) {
         if lock(&self.ops).in_flight == 0 {
             return;
         }
+        let mut out = Vec::new();
+        // Sends carry bytes the writers were told were written (write-behind): give them a
+        // moment (bounded: a peer that reads nothing must not hold the loop's end up) to reach
+        // the socket buffers, as they would have on a readiness path.
+        for _ in 0..100 {
+            if !lock(&self.ops).sends_in_flight() {
+                break;
+            }
+            let _ = self.wait(&mut out, Some(Duration::from_millis(10)));
+            out.clear();
+        }
         let cancel = opcode::AsyncCancel2::new(types::CancelBuilder::any())
             .build()
             .user_data(IGNORE);
         let _ = self.push(&[cancel], true);
-        let mut out = Vec::new();
         for _ in 0..100 {
             if lock(&self.ops).in_flight == 0 {
                 return;

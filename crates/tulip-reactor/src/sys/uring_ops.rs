@@ -51,7 +51,7 @@
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::collections::VecDeque;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::task::Waker;
 
@@ -67,14 +67,41 @@ pub(crate) const RING_GROUP: u16 = 0;
 /// the owner has taken them): the listener's backlog stays the kernel's, not our queue.
 pub(crate) const ACCEPT_QUEUE_MAX: usize = 64;
 
+/// A send operation's state beside its buffer.
+#[derive(Debug)]
+pub(crate) struct SendOp {
+    /// The owner's fd (valid while the owner lives).
+    pub(crate) fd: RawFd,
+    /// A duplicate of `fd`, taken when the owner went away with bytes still to send: the
+    /// reaper sends the rest on it (the owner's fd number may be closed and reused).
+    pub(crate) dup: Option<std::os::fd::OwnedFd>,
+    /// Bytes written while `buf` was in flight (at most `SEND_MAX`).
+    pub(crate) next: Vec<u8>,
+    /// Shut the write side down when everything is sent (a `shutdown` asked for meanwhile;
+    /// cleared if the owner goes away).
+    pub(crate) then_shutdown: bool,
+}
+
+/// What [`Ops::stage_send`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Staged {
+    /// Took this many bytes, sent after the send in flight.
+    Took(usize),
+    /// The stage is full: the owner waits (its waker is stored).
+    Full,
+    /// The send has completed: the owner takes its result ([`Ops::take`]).
+    Finished,
+}
+
 /// What kind of operation a slot runs.
 #[derive(Debug)]
 pub(crate) enum Kind {
     /// A recv; `selects` when its completion may carry a ring buffer (buffer select).
     Recv { selects: bool },
-    /// A send; `then_shutdown`: shut the write side of this fd down when it completes (a
-    /// `shutdown` asked for while the send was in flight; cleared if the owner goes away).
-    Send { then_shutdown: Option<RawFd> },
+    /// A send of the slot's `buf` on `fd`, with bytes written meanwhile staged in `next`
+    /// (the reaper sends them as the same operation when `buf` is done, so sends never
+    /// overtake each other).
+    Send(Box<SendOp>),
     /// A multishot accept: results (new fds or errors) not taken yet; `cancelling` once the
     /// queue is full and a cancellation was asked for.
     Accept {
@@ -326,23 +353,55 @@ impl Ops {
             }
             return out;
         }
-        self.in_flight -= 1;
-        if let Kind::Send {
-            then_shutdown: Some(fd),
-        } = slot.kind
-        {
-            // The owner asked for a shutdown while this send was in flight: the bytes went (or
-            // failed), so the FIN now follows them, as it would have on a readiness write.
-            let _ = rustix::net::shutdown(
-                crate::source::borrow(fd),
-                rustix::net::Shutdown::Write,
-            );
+        if let (Kind::Send(op), Some(buf)) = (&mut slot.kind, slot.buf.as_mut()) {
+            // The fd to go on with: the owner's while it lives, an orphan's duplicate.
+            let fd = match (&slot.state, &op.dup) {
+                (OpState::Pending(_), _) => Some(op.fd),
+                (OpState::Orphaned, Some(d)) => Some(d.as_raw_fd()),
+                _ => None,
+            };
+            // What is left: the rest of a short send (rare with `MSG_WAITALL`), then what was
+            // staged meanwhile. Chained as the same operation, with the same `user_data`.
+            let sent = usize::try_from(res).unwrap_or(0);
+            let short = sent < buf.len();
+            let more = (short && res > 0) || (!short && !op.next.is_empty());
+            if let (true, true, Some(fd)) = (res >= 0, more, fd) {
+                if short {
+                    buf.drain(..sent);
+                    buf.extend_from_slice(&op.next);
+                    op.next.clear();
+                } else {
+                    std::mem::swap(buf, &mut op.next);
+                    op.next.clear();
+                }
+                let entry = send_entry(fd, buf, u64::from(idx) | super::uring::OP_BIT);
+                let waker = match &mut slot.state {
+                    // A writer waiting for room in the stage may stage more now.
+                    OpState::Pending(w) => w.take(),
+                    _ => None,
+                };
+                return Completed {
+                    waker,
+                    key: None,
+                    cancel: false,
+                    resubmit: Some(entry),
+                };
+            }
+            if op.then_shutdown {
+                // The owner asked for a shutdown while this send was in flight: the bytes went
+                // (or failed), so the FIN now follows them, as after a readiness write.
+                let _ = rustix::net::shutdown(
+                    crate::source::borrow(op.fd),
+                    rustix::net::Shutdown::Write,
+                );
+            }
         }
+        self.in_flight -= 1;
         match std::mem::replace(&mut slot.state, OpState::Done { res, flags }) {
             OpState::Pending(w) => Completed {
                 waker: w,
                 key,
-                cancel: false,
+                ..Completed::default()
             },
             OpState::Orphaned => {
                 let s = self.remove(idx);
@@ -391,7 +450,14 @@ impl Ops {
                     close_fd(fd);
                 }
             }
-            Kind::Send { then_shutdown } => *then_shutdown = None,
+            Kind::Send(op) => {
+                op.then_shutdown = false;
+                if matches!(slot.state, OpState::Pending(_)) {
+                    // The rest (and what is staged) goes out on a duplicate of the fd, which
+                    // the owner is about to close. Without one (out of fds) the rest is lost.
+                    op.dup = rustix::io::fcntl_dupfd_cloexec(crate::source::borrow(op.fd), 0).ok();
+                }
+            }
             Kind::Recv { .. } => {}
         }
         match slot.state {
@@ -441,17 +507,63 @@ impl Ops {
         }
     }
 
-    /// Asks for the write side of `fd` to be shut down when send `idx` completes; `false` if
-    /// it already has (the caller shuts it down itself).
-    pub(crate) fn shutdown_after(&mut self, idx: u32, fd: RawFd) -> bool {
+    /// Asks for the write side to be shut down when send `idx` completes; `false` if it
+    /// already has (the caller shuts it down itself).
+    pub(crate) fn shutdown_after(&mut self, idx: u32) -> bool {
         let slot = self.slot_mut(idx);
         match (&slot.state, &mut slot.kind) {
-            (OpState::Pending(_), Kind::Send { then_shutdown }) => {
-                *then_shutdown = Some(fd);
+            (OpState::Pending(_), Kind::Send(op)) => {
+                op.then_shutdown = true;
                 true
             }
             _ => false,
         }
+    }
+
+    /// Stages `bufs` behind send `idx` while it is in flight (up to `max` bytes staged).
+    pub(crate) fn stage_send(
+        &mut self,
+        idx: u32,
+        bufs: &[std::io::IoSlice<'_>],
+        max: usize,
+        waker: &Waker,
+    ) -> Staged {
+        let slot = self.slot_mut(idx);
+        let (OpState::Pending(w), Kind::Send(op)) = (&mut slot.state, &mut slot.kind) else {
+            return Staged::Finished;
+        };
+        let room = max.saturating_sub(op.next.len());
+        let want: usize = bufs.iter().map(|b| b.len()).sum();
+        if room == 0 || want == 0 {
+            match w {
+                Some(w) if w.will_wake(waker) => {}
+                _ => *w = Some(waker.clone()),
+            }
+            return if want == 0 {
+                Staged::Took(0)
+            } else {
+                Staged::Full
+            };
+        }
+        let n = want.min(room);
+        let mut left = n;
+        for b in bufs {
+            let k = b.len().min(left);
+            op.next.extend_from_slice(&b[..k]);
+            left -= k;
+            if left == 0 {
+                break;
+            }
+        }
+        Staged::Took(n)
+    }
+
+    /// Whether a send is still in flight (its owner's or an orphan).
+    pub(crate) fn sends_in_flight(&self) -> bool {
+        self.slots.iter().flatten().any(|s| {
+            matches!(s.kind, Kind::Send { .. })
+                && matches!(s.state, OpState::Pending(_) | OpState::Orphaned)
+        })
     }
 
     /// Whether slot `idx` holds a buffer still lent to the kernel (for tests).
@@ -470,6 +582,22 @@ pub(crate) struct Completed {
     pub(crate) key: Option<usize>,
     /// Cancel this (multishot) operation: its queue is full.
     pub(crate) cancel: bool,
+    /// Submit this entry: the operation goes on (a send's rest or staged bytes).
+    pub(crate) resubmit: Option<io_uring::squeue::Entry>,
+}
+
+/// The SQE of a send of `buf` on `fd` (`MSG_NOSIGNAL | MSG_WAITALL`: on a stream socket the
+/// kernel retries a short send itself, so a completion is all of it or an error). The caller
+/// keeps `buf` in the operation's slot until the CQE is reaped.
+pub(crate) fn send_entry(fd: RawFd, buf: &[u8], user_data: u64) -> io_uring::squeue::Entry {
+    // `MSG_WAITALL` is 0x100 on Linux (rustix names it for receives only).
+    const MSG_WAITALL: u32 = 0x100;
+    let flags = (rustix::net::SendFlags::NOSIGNAL.bits() | MSG_WAITALL) as i32;
+    let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+    io_uring::opcode::Send::new(io_uring::types::Fd(fd), buf.as_ptr(), len)
+        .flags(flags)
+        .build()
+        .user_data(user_data)
 }
 
 fn libc_ecanceled() -> i32 {
