@@ -145,7 +145,7 @@ pub(crate) fn poll_write_vectored<T: AsSource>(
 }
 
 /// One non-blocking write of a stream that is not waited for (`try_write`): on the io_uring
-/// completion path, `WouldBlock` while a send is in flight (its bytes go first).
+/// completion path, staged behind the send in flight (`WouldBlock` when that stage is full).
 pub(crate) fn try_send<T: AsSource>(io: &Async<T>, buf: &[u8]) -> io::Result<usize> {
     if io.completion_sends() {
         return io.try_send_stream(buf);

@@ -18,8 +18,10 @@
 //! A write copies up to [`SEND_MAX`] bytes into the stream's send buffer, submits one `SEND`
 //! (with `MSG_WAITALL`: the kernel finishes it whole or fails) and returns `Ready(n)` at once:
 //! the bytes are committed as bytes `send(2)` put into the socket buffer are. One send is in
-//! flight per stream; the next write waits for it (`Pending`, having taken nothing: dropping
-//! that future loses and writes nothing). An error the send meets (`EPIPE`, `ECONNRESET`) is
+//! flight per stream (sends never overtake each other); writes made meanwhile are staged behind
+//! it (up to `SEND_MAX` more), and the reaper sends them as the same operation when it is done.
+//! Only with the stage full does a write wait (`Pending`, having taken nothing: dropping that
+//! future loses and writes nothing). An error the send meets (`EPIPE`, `ECONNRESET`) is
 //! returned by the next write, flush or close — on a readiness path the same error would have
 //! come from a later write too, the bytes having gone into the socket buffer first. Once the
 //! reactor saw the connection fail (`POLLERR`/`POLLHUP`), and after our own shutdown of the
@@ -28,7 +30,8 @@
 //! **Buffer lifetime:** the send buffer lives in the operation's slot until the CQE is reaped
 //! (see `sys::uring_ops`). A stream dropped with a send in flight does not cancel it (the
 //! bytes were reported written; a `close(2)` with data in the socket buffer sends it too):
-//! the kernel finishes it, then the slot frees the buffer and the file closes. Only a socket
+//! the kernel finishes it (what was staged goes out on a duplicate of the fd, since the
+//! owner's closes), then the slot frees the buffers and the file closes. Only a socket
 //! set to linger zero seconds (a reset on close, which discards unsent data) cancels it.
 //!
 //! # Multishot accept

@@ -370,9 +370,11 @@ impl<T: AsSource> Async<T> {
     /// A write to a **byte stream** through an io_uring `SEND`: up to 256 KiB of `bufs` is
     /// copied into the stream's send buffer and submitted with the reactor's next wait, and
     /// `Ready(n)` comes back at once — the bytes are committed, as bytes `send(2)` puts into
-    /// the socket buffer are. One send is in flight per stream: the next write (or
-    /// [`poll_flush_stream`](Self::poll_flush_stream)) waits for it, and returns the error it
-    /// met (`EPIPE`, `ECONNRESET`), as a later write on a readiness path would. Once the
+    /// the socket buffer are. One send is in flight per stream; writes made meanwhile are
+    /// staged behind it (up to 256 KiB more) and go out when it is done, and a write waits
+    /// only when that stage is full. [`poll_flush_stream`](Self::poll_flush_stream) waits for
+    /// everything; the error a send met (`EPIPE`, `ECONNRESET`) is returned by the next write
+    /// or flush, as a later write on a readiness path would see it. Once the
     /// reactor saw the connection fail, or after
     /// [`shutdown_write_stream`](Self::shutdown_write_stream), writes fail at once. Fails with
     /// `ErrorKind::Unsupported` unless [`completion_sends`](Self::completion_sends).
@@ -448,8 +450,8 @@ impl<T: AsSource> Async<T> {
     }
 
     /// A non-blocking write for a stream written by
-    /// [`poll_send_stream`](Self::poll_send_stream): `WouldBlock` while a send is in flight,
-    /// else one `send(2)`.
+    /// [`poll_send_stream`](Self::poll_send_stream) that never waits: `WouldBlock` when the
+    /// stage behind the send in flight is full.
     ///
     /// # Errors
     ///

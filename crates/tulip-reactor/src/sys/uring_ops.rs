@@ -44,10 +44,10 @@
 //! # Cancel safety of writes
 //!
 //! A write on the completion path copies the caller's bytes into the stream's send buffer,
-//! submits the send and returns `Ready(n)` at once: the bytes are committed, as bytes a
-//! `send(2)` put into the socket buffer are. The in-flight send belongs to the stream; a write
-//! that has to wait (the previous send not finished) has taken nothing, so dropping its future
-//! loses nothing and writes nothing.
+//! submits the send (or stages the bytes behind the send in flight) and returns `Ready(n)` at
+//! once: the bytes are committed, as bytes a `send(2)` put into the socket buffer are. The
+//! in-flight send belongs to the stream; a write that has to wait (the stage full) has taken
+//! nothing, so dropping its future loses nothing and writes nothing.
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::collections::VecDeque;
@@ -452,9 +452,11 @@ impl Ops {
             }
             Kind::Send(op) => {
                 op.then_shutdown = false;
-                if matches!(slot.state, OpState::Pending(_)) {
-                    // The rest (and what is staged) goes out on a duplicate of the fd, which
-                    // the owner is about to close. Without one (out of fds) the rest is lost.
+                if matches!(slot.state, OpState::Pending(_)) && !op.next.is_empty() {
+                    // What is staged goes out on a duplicate of the fd, which the owner is
+                    // about to close (without one, out of fds, it is lost). The duplicate
+                    // keeps the file open until the reaper has sent it: a loop that stops
+                    // reaping holds the connection's end back (its drop waits up to a second).
                     op.dup = rustix::io::fcntl_dupfd_cloexec(crate::source::borrow(op.fd), 0).ok();
                 }
             }
