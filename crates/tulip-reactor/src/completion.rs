@@ -305,8 +305,16 @@ pub(crate) fn poll_send(
             break;
         }
     }
-    st.op = Some(uring.submit_send(source.fd, buf, cx.waker())?);
+    st.op = Some(uring.submit_send(source.fd, buf, source.key, cx.waker())?);
     Poll::Ready(Ok(n))
+}
+
+/// Whether a write would wait: a send is in flight with its stage full. A readiness wait for
+/// writability then waits for the send (its completion is a writable event), not for the
+/// socket, which may have room the send has not used yet.
+pub(crate) fn send_blocked(uring: &Uring, source: &Source) -> bool {
+    let st = lock(&source.send);
+    st.op.is_some_and(|idx| uring.stage_full(idx, SEND_MAX))
 }
 
 /// Waits for the send in flight; returns the error it met.

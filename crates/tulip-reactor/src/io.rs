@@ -560,10 +560,25 @@ impl<T: AsSource> Async<T> {
         }
     }
 
+    /// Whether a writability check must wait for the io_uring send in flight (its stage is
+    /// full) rather than ask the socket, whose room that send has not used yet.
+    fn send_blocked(&self, dir: Dir) -> bool {
+        #[cfg(target_os = "linux")]
+        if dir == Dir::Write {
+            if let Some(u) = self.reactor.completion_sends() {
+                return crate::completion::send_blocked(u, &self.source);
+            }
+        }
+        let _ = dir;
+        false
+    }
+
     /// Stateless readiness check: ready now (by `poll(2)`), or wait for the next event.
     fn poll_ready(&self, dir: Dir, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let tick = self.source.tick(dir);
-        if source::ready_now(self.get_ref().as_source(), dir == Dir::Write)? {
+        if !self.send_blocked(dir)
+            && source::ready_now(self.get_ref().as_source(), dir == Dir::Write)?
+        {
             return Poll::Ready(Ok(()));
         }
         let mut st = lock(&self.source.state);
@@ -660,7 +675,9 @@ impl<T: AsSource> Future for Readiness<'_, T> {
             ReadyState::Done => return Poll::Ready(Ok(())),
             ReadyState::Start => {
                 let tick = source.tick(dir);
-                if source::ready_now(this.io.get_ref().as_source(), dir == Dir::Write)? {
+                if !this.io.send_blocked(dir)
+                    && source::ready_now(this.io.get_ref().as_source(), dir == Dir::Write)?
+                {
                     this.state = ReadyState::Done;
                     return Poll::Ready(Ok(()));
                 }

@@ -465,11 +465,12 @@ impl Uring {
                     let _ = self.push(&[cancel], false);
                 }
                 if let Some(key) = done.key {
-                    // Data (or an error) for the source: its readiness waiters look again.
+                    // Data (or an error) for the source, or room behind its send: its
+                    // readiness waiters look again.
                     out.push(Event {
                         key,
-                        readable: true,
-                        writable: false,
+                        readable: !done.write,
+                        writable: done.write,
                         read_closed: false,
                         write_closed: false,
                     });
@@ -654,7 +655,13 @@ impl Uring {
     /// finishes whole unless it fails). The slot owns `buf` until the CQE is reaped;
     /// [`take_op`](Self::take_op) gives it back. Bytes staged meanwhile
     /// ([`stage_send`](Self::stage_send)) go out as the same operation.
-    pub(crate) fn submit_send(&self, fd: RawFd, buf: Vec<u8>, waker: &Waker) -> io::Result<u32> {
+    pub(crate) fn submit_send(
+        &self,
+        fd: RawFd,
+        buf: Vec<u8>,
+        key: usize,
+        waker: &Waker,
+    ) -> io::Result<u32> {
         let mut ops = lock(&self.ops);
         // The `Vec`'s heap block does not move when the `Vec` moves into the slot.
         let idx = ops.insert(
@@ -665,7 +672,7 @@ impl Uring {
                 next: Vec::new(),
                 then_shutdown: false,
             })),
-            None,
+            Some(key),
             waker.clone(),
         );
         let e = send_entry(
@@ -674,6 +681,11 @@ impl Uring {
             OP_BIT | u64::from(idx),
         );
         self.push_op(&mut ops, idx, &e)
+    }
+
+    /// Whether send `idx` has no room left behind it (a write would wait).
+    pub(crate) fn stage_full(&self, idx: u32, max: usize) -> bool {
+        lock(&self.ops).stage_full(idx, max)
     }
 
     /// Stages bytes behind send `idx` (see `Ops::stage_send`).

@@ -382,7 +382,8 @@ impl Ops {
                 };
                 return Completed {
                     waker,
-                    key: None,
+                    key,
+                    write: true,
                     cancel: false,
                     resubmit: Some(entry),
                 };
@@ -397,10 +398,12 @@ impl Ops {
             }
         }
         self.in_flight -= 1;
+        let write = matches!(slot.kind, Kind::Send(_));
         match std::mem::replace(&mut slot.state, OpState::Done { res, flags }) {
             OpState::Pending(w) => Completed {
                 waker: w,
                 key,
+                write,
                 ..Completed::default()
             },
             OpState::Orphaned => {
@@ -522,6 +525,12 @@ impl Ops {
         }
     }
 
+    /// Whether send `idx` is in flight with `max` bytes staged behind it.
+    pub(crate) fn stage_full(&mut self, idx: u32, max: usize) -> bool {
+        let slot = self.slot_mut(idx);
+        matches!((&slot.state, &slot.kind), (OpState::Pending(_), Kind::Send(op)) if op.next.len() >= max)
+    }
+
     /// Stages `bufs` behind send `idx` while it is in flight (up to `max` bytes staged).
     pub(crate) fn stage_send(
         &mut self,
@@ -580,8 +589,11 @@ impl Ops {
 pub(crate) struct Completed {
     /// The owner's waker.
     pub(crate) waker: Option<Waker>,
-    /// The source whose readiness waiters look again.
+    /// The source whose readiness waiters look again (for reading, or for writing if
+    /// `write`).
     pub(crate) key: Option<usize>,
+    /// The event for `key` is a writable one (a send finished or made room).
+    pub(crate) write: bool,
     /// Cancel this (multishot) operation: its queue is full.
     pub(crate) cancel: bool,
     /// Submit this entry: the operation goes on (a send's rest or staged bytes).
