@@ -328,7 +328,7 @@ impl Ops {
             match &mut slot.state {
                 OpState::Pending(w) => {
                     // The cancellation that ends it (ours, or the backlog cap's) is no result.
-                    if !(res == -libc_ecanceled() && !more) {
+                    if res != -libc_ecanceled() || more {
                         results.push_back(res);
                     }
                     out.waker = w.take();
