@@ -460,9 +460,10 @@ impl Uring {
                 if done.cancel {
                     // A multishot accept filled its queue: stop it (its owner re-arms it once
                     // the queue is taken), so the backlog stays in the kernel. Lock order
-                    // `ops` → `sq` holds.
+                    // `ops` → `sq` holds. Submitted now, while the slot (whose `user_data`
+                    // the cancel names) cannot have been freed and given to another operation.
                     let cancel = opcode::AsyncCancel::new(data).build().user_data(IGNORE);
-                    let _ = self.push(&[cancel], false);
+                    let _ = self.push(&[cancel], true);
                 }
                 if let Some(key) = done.key {
                     // Data (or an error) for the source, or room behind its send: its

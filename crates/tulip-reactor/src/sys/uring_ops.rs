@@ -375,10 +375,11 @@ impl Ops {
                     op.next.clear();
                 }
                 let entry = send_entry(fd, buf, u64::from(idx) | super::uring::OP_BIT);
-                let waker = match &mut slot.state {
-                    // A writer waiting for room in the stage may stage more now.
-                    OpState::Pending(w) => w.take(),
-                    _ => None,
+                let (waker, key) = match &mut slot.state {
+                    // A writer waiting for room in the stage may stage more now (an orphan's
+                    // key may name another source by now: no event for it).
+                    OpState::Pending(w) => (w.take(), key),
+                    _ => (None, None),
                 };
                 return Completed {
                     waker,
