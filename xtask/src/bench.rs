@@ -4,7 +4,7 @@
 //! ```text
 //! cargo xtask bench [FILTER...] [--quick] [--reps N] [--runtime R,..] [--flavour ct|mt]
 //!                   [--save NAME] [--baseline NAME] [--timeout SECS] [--json]
-//!                   [--backend epoll|uring|polling]
+//!                   [--backend epoll|uring|uring-recv|uring-readiness|polling|polling-oneshot]
 //! ```
 //!
 //! `--backend` sets tulip's reactor backend (`TULIP_BACKEND`) for every process: to compare
@@ -131,9 +131,10 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--baseline" => o.baseline = Some(value()?),
             "--backend" => {
                 let b = value()?;
-                if !["epoll", "uring", "polling"].contains(&b.as_str()) {
+                if !BACKENDS.contains(&b.as_str()) {
                     return Err(format!(
-                        "bench: unknown backend `{b}` (epoll, uring, polling)"
+                        "bench: unknown backend `{b}` ({})",
+                        BACKENDS.join(", ")
                     ));
                 }
                 o.backend = Some(b);
@@ -145,7 +146,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 return Err("usage: cargo xtask bench [FILTER...] [--quick] [--reps N] \
                             [--runtime R,..] [--flavour ct|mt] [--save NAME] \
                             [--baseline NAME] [--timeout SECS] [--json] \
-                            [--backend epoll|uring|polling]"
+                            [--backend epoll|uring|uring-recv|uring-readiness|polling|polling-oneshot]"
                     .into())
             }
             f if f.starts_with('-') => return Err(format!("bench: unknown flag `{f}`")),
@@ -277,12 +278,38 @@ impl Measurement {
     }
 }
 
+/// What `--backend` takes: tulip's backends, and the uring one with its completion
+/// operations limited to reads (`uring-recv`) or off (`uring-readiness`).
+const BACKENDS: &[&str] = &[
+    "epoll",
+    "uring",
+    "uring-recv",
+    "uring-readiness",
+    "polling",
+    "polling-oneshot",
+];
+
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let opts = parse(args)?;
     if let Some(b) = &opts.backend {
-        // Every bench process inherits it; only tulip reads it.
-        std::env::set_var("TULIP_BACKEND", b);
-        eprintln!("bench: tulip runs on its {b} backend (TULIP_BACKEND={b})");
+        // Every bench process inherits it; only tulip reads it. `uring-recv` and
+        // `uring-readiness` are the uring backend with fewer completion operations
+        // (TULIP_URING_OPS).
+        let (backend, ops) = match b.as_str() {
+            "uring-recv" => ("uring", Some("recv")),
+            "uring-readiness" => ("uring", Some("0")),
+            other => (other, None),
+        };
+        std::env::set_var("TULIP_BACKEND", backend);
+        match ops {
+            Some(o) => std::env::set_var("TULIP_URING_OPS", o),
+            None => std::env::remove_var("TULIP_URING_OPS"),
+        }
+        eprintln!(
+            "bench: tulip runs on its {b} backend (TULIP_BACKEND={backend}{})",
+            ops.map(|o| format!(", TULIP_URING_OPS={o}"))
+                .unwrap_or_default()
+        );
     }
     let out_dir = target_dir().join("bench-report");
     std::fs::create_dir_all(out_dir.join("raw")).map_err(|e| format!("{out_dir:?}: {e}"))?;

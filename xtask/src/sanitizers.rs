@@ -188,7 +188,9 @@ pub(crate) fn tsan(_args: &[String]) -> Result<(), String> {
 
 /// What AddressSanitizer runs: `(crate, TULIP_BACKEND, test targets)`. The executor's own
 /// tests, and the reactor and networking tests on io_uring, the backend with the most
-/// `unsafe` (buffers and sockaddrs the kernel writes into while a submission is in flight).
+/// `unsafe` (buffers and sockaddrs the kernel writes into while a submission is in flight;
+/// the reactor's own tests stress completion reads, sends and multishot accepts with owners
+/// dropped mid-flight).
 const ASAN_RUNS: &[(&str, Option<&str>, &[&str])] = &[
     ("tulip-executor", None, &["--lib", "--tests"]),
     ("tulip-reactor", Some("uring"), &["--lib", "--tests"]),
@@ -206,6 +208,8 @@ const ASAN_RUNS: &[(&str, Option<&str>, &[&str])] = &[
             "net_udp",
             "--test",
             "net_unix",
+            "--test",
+            "net_write_accept",
             "--test",
             "rt_fd",
             "--test",

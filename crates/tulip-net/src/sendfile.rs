@@ -23,6 +23,8 @@ pub(crate) fn poll_sendfile<T: AsFd>(
 ) -> Poll<io::Result<usize>> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
+        // On the io_uring completion path, the bytes of a send in flight go first.
+        std::task::ready!(io.poll_flush_stream(cx))?;
         // Not `poll_write_stream`: a step shorter than `count` may mean the file ended, not
         // that the socket is full, and a socket with room gives no writable event to wait for.
         io.poll_write_with(cx, |s| {

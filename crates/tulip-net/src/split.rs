@@ -7,8 +7,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use tulip_reactor::AsSource;
-
 use crate::stream_io;
 
 mod sealed {
@@ -129,7 +127,7 @@ impl<S: StreamSocket> OwnedWriteHalf<S> {
 impl<S: StreamSocket> Drop for OwnedWriteHalf<S> {
     fn drop(&mut self) {
         if self.shutdown_on_drop {
-            let _ = stream_io::shutdown_write(self.stream.io().get_ref().as_source());
+            let _ = stream_io::shutdown_write_io(self.stream.io());
         }
     }
 }
@@ -175,12 +173,12 @@ macro_rules! write_impl {
                 stream_io::poll_write_vectored(self.stream.io(), cx, bufs)
             }
 
-            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(Ok(()))
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                stream_io::poll_flush(self.stream.io(), cx)
             }
 
-            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(stream_io::shutdown_write(self.stream.io().get_ref().as_source()))
+            fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                stream_io::poll_close(self.stream.io(), cx)
             }
         }
     };

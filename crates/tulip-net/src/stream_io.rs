@@ -126,6 +126,9 @@ pub(crate) fn poll_write<T: AsSource>(
     cx: &mut Context<'_>,
     buf: &[u8],
 ) -> Poll<io::Result<usize>> {
+    if io.completion_sends() {
+        return io.poll_send_stream(cx, &[IoSlice::new(buf)]);
+    }
     io.poll_write_stream(cx, buf.len(), |s| send(s.as_source(), buf))
 }
 
@@ -134,8 +137,61 @@ pub(crate) fn poll_write_vectored<T: AsSource>(
     cx: &mut Context<'_>,
     bufs: &[IoSlice<'_>],
 ) -> Poll<io::Result<usize>> {
+    if io.completion_sends() {
+        return io.poll_send_stream(cx, bufs);
+    }
     let len = bufs.iter().map(|b| b.len()).sum();
     io.poll_write_stream(cx, len, |s| send_vectored(s.as_source(), bufs))
+}
+
+/// One non-blocking write of a stream that is not waited for (`try_write`): on the io_uring
+/// completion path, staged behind the send in flight (`WouldBlock` when that stage is full).
+pub(crate) fn try_send<T: AsSource>(io: &Async<T>, buf: &[u8]) -> io::Result<usize> {
+    if io.completion_sends() {
+        return io.try_send_stream(buf);
+    }
+    send(io.get_ref().as_source(), buf)
+}
+
+/// Nothing is buffered in user space on readiness; on the io_uring completion path, waits
+/// for the send in flight and returns the error it met.
+pub(crate) fn poll_flush<T: AsSource>(io: &Async<T>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    io.poll_flush_stream(cx)
+}
+
+/// `poll_close`: flushes (see [`poll_flush`]), then shuts the write side down (FIN).
+pub(crate) fn poll_close<T: AsSource>(io: &Async<T>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    let flushed = std::task::ready!(io.poll_flush_stream(cx));
+    Poll::Ready(flushed.and(shutdown_write_io(io)))
+}
+
+/// Shuts the write side down (sends FIN) after any send in flight; "not connected" counts as
+/// done.
+pub(crate) fn shutdown_write_io<T: AsSource>(io: &Async<T>) -> io::Result<()> {
+    if io.completion_sends() {
+        return match io.shutdown_write_stream() {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            other => other,
+        };
+    }
+    shutdown_write(io.get_ref().as_source())
+}
+
+/// `shutdown(how)` through the socket type's own `shutdown` (`sd`); on the io_uring
+/// completion path the write side goes down after the send in flight, so the FIN follows
+/// bytes already reported written.
+pub(crate) fn shutdown<T: AsSource>(
+    io: &Async<T>,
+    how: std::net::Shutdown,
+    sd: impl Fn(&T, std::net::Shutdown) -> io::Result<()>,
+) -> io::Result<()> {
+    if io.completion_sends() && how != std::net::Shutdown::Read {
+        if how == std::net::Shutdown::Both {
+            sd(io.get_ref(), std::net::Shutdown::Read)?;
+        }
+        return io.shutdown_write_stream();
+    }
+    sd(io.get_ref(), how)
 }
 
 #[cfg(unix)]
@@ -203,19 +259,16 @@ macro_rules! impl_stream_io {
 
             fn poll_flush(
                 self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
+                cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
-                // Nothing is buffered in user space.
-                std::task::Poll::Ready(Ok(()))
+                $crate::stream_io::poll_flush(&self.$($field)+, cx)
             }
 
             fn poll_close(
                 self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
+                cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
-                std::task::Poll::Ready($crate::stream_io::shutdown_write(
-                    self.$($field)+.get_ref(),
-                ))
+                $crate::stream_io::poll_close(&self.$($field)+, cx)
             }
         }
     };

@@ -216,6 +216,10 @@ impl TcpListener {
 
     /// Poll form of [`accept`](Self::accept) (one task at a time).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        #[cfg(target_os = "linux")]
+        if self.io.completion_sends() {
+            return self.poll_accept_multishot(cx);
+        }
         loop {
             let res = std::task::ready!(self.io.poll_read_with(cx, |l| sys::accept(l)));
             match res {
@@ -230,6 +234,36 @@ impl TcpListener {
                 Err(e) if sys::is_aborted_accept(&e) => continue,
                 Err(e) => return Poll::Ready(Err(e)),
             }
+        }
+    }
+
+    /// `poll_accept` on the io_uring completion path: a multishot accept in the reactor
+    /// (`Async::poll_accept_multishot`), the peer's address from `getpeername`.
+    #[cfg(target_os = "linux")]
+    fn poll_accept_multishot(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        loop {
+            let fd = match std::task::ready!(self.io.poll_accept_multishot(cx)) {
+                Ok(fd) => fd,
+                Err(e) if sys::is_aborted_accept(&e) => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            };
+            let peer = match rustix::net::getpeername(&fd) {
+                Ok(Some(p)) => SocketAddr::try_from(p).ok(),
+                // Reset before we took it: skipped, as an aborted accept is.
+                Err(rustix::io::Errno::NOTCONN) => continue,
+                Ok(None) => None,
+                Err(e) => return Poll::Ready(Err(e.into())),
+            };
+            let Some(peer) = peer else {
+                return Poll::Ready(Err(io::Error::other(
+                    "accepted a connection without address",
+                )));
+            };
+            let io = Async::new_nonblocking(std::net::TcpStream::from(fd))?;
+            return Poll::Ready(Ok((TcpStream { io }, peer)));
         }
     }
 
@@ -574,7 +608,7 @@ impl TcpStream {
     ///
     /// The OS's error (`NotConnected` when the peer is already gone).
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
+        stream_io::shutdown(&self.io, how, |s, h| s.shutdown(h))
     }
 
     /// `TCP_NODELAY`: send small writes at once instead of coalescing them (Nagle).
@@ -719,7 +753,7 @@ impl TcpStream {
     ///
     /// The OS's error, `WouldBlock` included.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        stream_io::send(self.io.get_ref(), buf)
+        stream_io::try_send(&self.io, buf)
     }
 
     /// Borrowed halves, for reading and writing from one task at once (`&TcpStream` works

@@ -212,6 +212,27 @@ impl UnixListener {
     /// Poll form of [`accept`](Self::accept).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
         loop {
+            #[cfg(target_os = "linux")]
+            if self.io.completion_sends() {
+                // A multishot accept in the reactor; the peer's address from `getpeername`.
+                let fd = match std::task::ready!(self.io.poll_accept_multishot(cx)) {
+                    Ok(fd) => fd,
+                    Err(e) if sys::is_aborted_accept(&e) => continue,
+                    Err(e) => return Poll::Ready(Err(e)),
+                };
+                let s = std::os::unix::net::UnixStream::from(fd);
+                let peer = match s.peer_addr() {
+                    Ok(p) => p,
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => continue,
+                    Err(e) => return Poll::Ready(Err(e)),
+                };
+                return Poll::Ready(Ok((
+                    UnixStream {
+                        io: Async::new_nonblocking(s)?,
+                    },
+                    peer,
+                )));
+            }
             let res = std::task::ready!(self.io.poll_read_with(cx, |l| l.accept()));
             match res {
                 Ok((s, peer)) => {
@@ -457,7 +478,7 @@ impl UnixStream {
     ///
     /// The OS's error.
     pub fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
+        stream_io::shutdown(&self.io, how, |s, h| s.shutdown(h))
     }
 
     /// Takes (and clears) the socket's pending error.
@@ -510,7 +531,7 @@ impl UnixStream {
     ///
     /// The OS's error, `WouldBlock` included.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        stream_io::send(self.io.get_ref(), buf)
+        stream_io::try_send(&self.io, buf)
     }
 
     /// Borrowed halves.

@@ -352,6 +352,168 @@ impl<T: AsSource> Async<T> {
         Err(unsupported())
     }
 
+    /// Whether writes through [`poll_send_stream`](Self::poll_send_stream) and accepts through
+    /// [`poll_accept_multishot`](Self::poll_accept_multishot) go through io_uring completions
+    /// (the uring backend with its completion operations on, and not limited to reads by
+    /// `TULIP_URING_OPS=recv`).
+    pub fn completion_sends(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        {
+            self.reactor.completion_sends().is_some()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            false
+        }
+    }
+
+    /// A write to a **byte stream** through an io_uring `SEND`: up to 256 KiB of `bufs` is
+    /// copied into the stream's send buffer and submitted with the reactor's next wait, and
+    /// `Ready(n)` comes back at once — the bytes are committed, as bytes `send(2)` puts into
+    /// the socket buffer are. One send is in flight per stream; writes made meanwhile are
+    /// staged behind it (up to 256 KiB more) and go out when it is done, and a write waits
+    /// only when that stage is full. [`poll_flush_stream`](Self::poll_flush_stream) waits for
+    /// everything; the error a send met (`EPIPE`, `ECONNRESET`) is returned by the next write
+    /// or flush, as a later write on a readiness path would see it. Once the
+    /// reactor saw the connection fail, or after
+    /// [`shutdown_write_stream`](Self::shutdown_write_stream), writes fail at once. Fails with
+    /// `ErrorKind::Unsupported` unless [`completion_sends`](Self::completion_sends).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a write that returns `Pending` has taken nothing. The buffer of a send in
+    /// flight belongs to the reactor until its completion is reaped; dropping the stream lets
+    /// the send finish (its bytes were reported written), unless the socket lingers zero
+    /// seconds, which cancels it.
+    ///
+    /// Once a stream writes this way, write it only this way (or after
+    /// [`poll_flush_stream`](Self::poll_flush_stream)): a `send(2)` made meanwhile could
+    /// overtake the bytes in flight.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::{IoSlice, Read};
+    /// use std::os::unix::net::UnixStream;
+    /// use tulip_reactor::{Async, Backend, Reactor};
+    ///
+    /// let reactor = Reactor::with_backend(Backend::Uring)?;
+    /// let _guard = reactor.enter();
+    /// let (a, mut b) = UnixStream::pair()?;
+    /// let a = Async::new(a)?;
+    /// if a.completion_sends() {
+    ///     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    ///     let n = match a.poll_send_stream(&mut cx, &[IoSlice::new(b"hello")]) {
+    ///         std::task::Poll::Ready(n) => n?,
+    ///         std::task::Poll::Pending => unreachable!("nothing was in flight"),
+    ///     };
+    ///     assert_eq!(n, 5);
+    ///     // The send goes to the kernel with the reactor's next wait.
+    ///     while a.poll_flush_stream(&mut cx).is_pending() {
+    ///         reactor.park(Some(std::time::Duration::from_millis(10)))?;
+    ///     }
+    ///     let mut got = [0u8; 5];
+    ///     b.read_exact(&mut got)?;
+    ///     assert_eq!(&got, b"hello");
+    /// }
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn poll_send_stream(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        #[cfg(target_os = "linux")]
+        if let Some(u) = self.reactor.completion_sends() {
+            let r = crate::completion::poll_send(u, &self.source, cx, bufs);
+            if r.is_pending() {
+                self.reactor.note(crate::reactor::WaitNote::Io {
+                    fd: self.source.fd,
+                    write: true,
+                });
+            }
+            return r;
+        }
+        let _ = (cx, bufs);
+        Poll::Ready(Err(unsupported()))
+    }
+
+    /// Waits until the send in flight (if any) has completed; returns the error it met. A
+    /// no-op `Ready(Ok(()))` unless [`completion_sends`](Self::completion_sends).
+    pub fn poll_flush_stream(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        #[cfg(target_os = "linux")]
+        if let Some(u) = self.reactor.completion_sends() {
+            return crate::completion::poll_flush(u, &self.source, cx);
+        }
+        let _ = cx;
+        Poll::Ready(Ok(()))
+    }
+
+    /// A non-blocking write for a stream written by
+    /// [`poll_send_stream`](Self::poll_send_stream) that never waits: `WouldBlock` when the
+    /// stage behind the send in flight is full.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`; `Unsupported` unless [`completion_sends`](Self::completion_sends); the
+    /// error a finished send met; the system call's error.
+    pub fn try_send_stream(&self, buf: &[u8]) -> io::Result<usize> {
+        #[cfg(target_os = "linux")]
+        if let Some(u) = self.reactor.completion_sends() {
+            return crate::completion::try_send(u, &self.source, buf);
+        }
+        let _ = buf;
+        Err(unsupported())
+    }
+
+    /// Shuts the write side of a stream written by
+    /// [`poll_send_stream`](Self::poll_send_stream) down: after the send in flight, if one is
+    /// (the FIN follows the bytes already reported written), at once otherwise. Writes fail
+    /// with `EPIPE` from now on.
+    ///
+    /// # Errors
+    ///
+    /// `Unsupported` unless [`completion_sends`](Self::completion_sends); the system call's
+    /// error.
+    pub fn shutdown_write_stream(&self) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        if let Some(u) = self.reactor.completion_sends() {
+            return crate::completion::shutdown_write(u, &self.source);
+        }
+        Err(unsupported())
+    }
+
+    /// The next connection of a listening socket through an io_uring multishot `ACCEPT` (Linux
+    /// 5.19): a non-blocking, close-on-exec fd. The first call arms it; connections are
+    /// queued (at most 64; beyond that the operation stops and the rest wait in the kernel's
+    /// backlog) until taken. An error ends it (`EMFILE`, say: the caller pauses, as with
+    /// `accept(2)`), and the call after re-arms it. Dropping the listener cancels it and
+    /// closes the connections it queued. Fails with `ErrorKind::Unsupported` unless
+    /// [`completion_sends`](Self::completion_sends).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a connection is handed over only by the call that returns it.
+    #[cfg(unix)]
+    pub fn poll_accept_multishot(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<std::os::fd::OwnedFd>> {
+        #[cfg(target_os = "linux")]
+        if let Some(u) = self.reactor.completion_sends() {
+            let r = crate::completion::poll_accept(u, &self.source, cx);
+            if r.is_pending() {
+                self.reactor.note(crate::reactor::WaitNote::Io {
+                    fd: self.source.fd,
+                    write: false,
+                });
+            }
+            return r;
+        }
+        let _ = cx;
+        Poll::Ready(Err(unsupported()))
+    }
+
     /// Try `op` unless `dir` is known to be drained; on `WouldBlock` (or a result that
     /// `drained` says proves the direction empty), wait for the next event in `dir` unless one
     /// arrived meanwhile.
@@ -398,10 +560,25 @@ impl<T: AsSource> Async<T> {
         }
     }
 
+    /// Whether a writability check must wait for the io_uring send in flight (its stage is
+    /// full) rather than ask the socket, whose room that send has not used yet.
+    fn send_blocked(&self, dir: Dir) -> bool {
+        #[cfg(target_os = "linux")]
+        if dir == Dir::Write {
+            if let Some(u) = self.reactor.completion_sends() {
+                return crate::completion::send_blocked(u, &self.source);
+            }
+        }
+        let _ = dir;
+        false
+    }
+
     /// Stateless readiness check: ready now (by `poll(2)`), or wait for the next event.
     fn poll_ready(&self, dir: Dir, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let tick = self.source.tick(dir);
-        if source::ready_now(self.get_ref().as_source(), dir == Dir::Write)? {
+        if !self.send_blocked(dir)
+            && source::ready_now(self.get_ref().as_source(), dir == Dir::Write)?
+        {
             return Poll::Ready(Ok(()));
         }
         let mut st = lock(&self.source.state);
@@ -418,7 +595,7 @@ impl<T: AsSource> Async<T> {
 fn unsupported() -> io::Error {
     io::Error::new(
         io::ErrorKind::Unsupported,
-        "completion reads need the io_uring backend with a provided-buffer ring",
+        "completion operations need the io_uring backend with a provided-buffer ring",
     )
 }
 
@@ -498,7 +675,9 @@ impl<T: AsSource> Future for Readiness<'_, T> {
             ReadyState::Done => return Poll::Ready(Ok(())),
             ReadyState::Start => {
                 let tick = source.tick(dir);
-                if source::ready_now(this.io.get_ref().as_source(), dir == Dir::Write)? {
+                if !this.io.send_blocked(dir)
+                    && source::ready_now(this.io.get_ref().as_source(), dir == Dir::Write)?
+                {
                     this.state = ReadyState::Done;
                     return Poll::Ready(Ok(()));
                 }

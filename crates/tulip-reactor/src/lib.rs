@@ -27,7 +27,9 @@
 //! Readiness is the interface on every backend (the io_uring one included: multishot polls).
 //! On io_uring, byte-stream reads may also go through completions
 //! ([`Async::poll_recv_stream`]: a recv into a provided-buffer ring, cancel safe; the kernel
-//! never writes into freed memory — see the invariant in `sys/uring_ops.rs`). The types above
+//! never writes into freed memory — see the invariant in `sys/uring_ops.rs`), and so may
+//! writes ([`Async::poll_send_stream`]: an owned copy sent behind the caller's back, its buffer
+//! kept until the completion) and accepts (a multishot accept). The types above
 //! the reactor use closure-based operations (`read_with` / `write_with`) and owned buffers
 //! where they hold data, so they do not assume readiness-only I/O.
 //!

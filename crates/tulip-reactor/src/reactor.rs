@@ -173,6 +173,12 @@ pub(crate) struct Source {
     /// Completion reads (the uring backend): the recv in flight and data not read yet.
     #[cfg(target_os = "linux")]
     pub(crate) recv: Mutex<crate::completion::RecvState>,
+    /// Completion sends (the uring backend): the send in flight and its buffer.
+    #[cfg(target_os = "linux")]
+    pub(crate) send: Mutex<crate::completion::SendState>,
+    /// A listener's multishot accept (the uring backend).
+    #[cfg(target_os = "linux")]
+    pub(crate) accept: Mutex<crate::completion::AcceptState>,
 }
 
 /// What is known, without a lock, of one direction of a source.
@@ -232,6 +238,12 @@ impl Source {
         self.readiness[dir.index()]
             .drained
             .store(tick.wrapping_add(1), Ordering::Relaxed);
+    }
+
+    /// Whether the backend reported `dir` closed for good (see [`Readiness`]).
+    #[cfg(target_os = "linux")]
+    pub(crate) fn is_closed(&self, dir: Dir) -> bool {
+        self.readiness[dir.index()].closed.load(Ordering::Relaxed)
     }
 
     /// Counts an event in `dir` (called by `dispatch` with the state lock held); `closed`
@@ -702,6 +714,10 @@ impl Reactor {
             state: Mutex::new(Default::default()),
             #[cfg(target_os = "linux")]
             recv: Mutex::new(Default::default()),
+            #[cfg(target_os = "linux")]
+            send: Mutex::new(Default::default()),
+            #[cfg(target_os = "linux")]
+            accept: Mutex::new(Default::default()),
         });
         if let Err(e) = self.inner.poller.add(fd, key) {
             sources.free.push(key);
@@ -773,6 +789,16 @@ impl Reactor {
     #[cfg(target_os = "linux")]
     pub(crate) fn completions(&self) -> Option<&crate::sys::uring::Uring> {
         self.inner.poller.completions()
+    }
+
+    /// The io_uring backend, when stream writes are sends and listeners accept through a
+    /// multishot accept.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn completion_sends(&self) -> Option<&crate::sys::uring::Uring> {
+        self.inner
+            .poller
+            .completions()
+            .filter(|u| u.has_send_accept())
     }
 
     /// Whether a short read or write on a byte stream may be taken as "drained" (see

@@ -400,15 +400,16 @@ impl Conn {
         Poll::Ready(Ok(()))
     }
 
-    /// Queues and sends the TLS `close_notify` (nothing to do on a plain connection).
+    /// Queues and sends the TLS `close_notify`, then waits until the stream's own sends are
+    /// out (`RawStream::poll_flush`: io_uring's send in flight), so the shutdown that follows
+    /// comes after every byte reported written.
     fn poll_close_notify(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         #[cfg(feature = "tls")]
         if let Some(s) = self.tls.get() {
             s.queue_close_notify();
-            return s.poll_flush(&*self.io, cx);
+            std::task::ready!(s.poll_flush(&*self.io, cx))?;
         }
-        let _ = cx;
-        Poll::Ready(Ok(()))
+        self.io.poll_flush(cx)
     }
 
     /// Whether the connection speaks TLS.

@@ -39,6 +39,14 @@ pub trait RawStream: Send + Sync + 'static {
         }
     }
 
+    /// Waits until the bytes the writes reported are out of the stream's own hands (on the
+    /// io_uring backend, a TCP or Unix stream's send in flight; the default has nothing to
+    /// wait for). The writer flushes before it shuts the write side down.
+    fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let _ = cx;
+        Poll::Ready(Ok(()))
+    }
+
     /// Shuts down one or both directions. `Write` sends end of stream to the peer; `Both`
     /// also makes pending and later reads see end of stream.
     ///
@@ -108,6 +116,10 @@ fn shutdown_ok(res: io::Result<()>) -> io::Result<()> {
 }
 
 impl RawStream for TcpStream {
+    fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        stream_io::poll_flush(self.io(), cx)
+    }
+
     #[cfg(unix)]
     fn poll_sendfile(
         &self,
@@ -162,6 +174,10 @@ impl RawStream for TcpStream {
 
 #[cfg(unix)]
 impl RawStream for UnixStream {
+    fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        stream_io::poll_flush(self.io(), cx)
+    }
+
     fn poll_sendfile(
         &self,
         cx: &mut Context<'_>,

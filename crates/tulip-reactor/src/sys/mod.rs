@@ -15,9 +15,12 @@
 //!
 //! The backend is chosen when a reactor is built ([`Backend`]); the environment variable
 //! `TULIP_BACKEND=polling|epoll|uring` overrides the default (CI runs the suite on all three).
+//! `TULIP_BACKEND=polling-oneshot` is the `polling` backend in oneshot mode even where the OS
+//! has edge-triggered waits: Windows' only mode, run on Linux.
 //!
 //! Beside its readiness polls, the uring backend runs completion operations ([`uring_ops`]):
-//! stream reads are recvs into a provided-buffer ring (see `crate::completion`), with the
+//! stream reads are recvs into a provided-buffer ring, stream writes are sends of owned copies,
+//! and listeners accept through a multishot accept (see `crate::completion`), with the
 //! buffer-lifetime invariant documented there.
 
 #[cfg(target_os = "linux")]
@@ -56,16 +59,22 @@ pub enum Backend {
     /// instead and prints one line saying why; [`Reactor::backend`](crate::Reactor::backend)
     /// tells which one runs. Byte-stream reads ([`Async::poll_recv_stream`](crate::Async::poll_recv_stream),
     /// used by tulip-net's TCP and Unix streams) go through io_uring completions when the kernel
-    /// accepts a provided-buffer ring (Linux 5.19); `TULIP_URING_OPS=0` keeps them on readiness.
+    /// accepts a provided-buffer ring (Linux 5.19), and so do byte-stream writes
+    /// ([`Async::poll_send_stream`](crate::Async::poll_send_stream)) and listeners' accepts
+    /// ([`Async::poll_accept_multishot`](crate::Async::poll_accept_multishot));
+    /// `TULIP_URING_OPS=recv` keeps writes and accepts on readiness, `TULIP_URING_OPS=0` all
+    /// three.
     Uring,
 }
 
 impl Backend {
     /// The default for this platform, unless `TULIP_BACKEND` (`epoll`, `uring` or `polling`)
-    /// says otherwise (`epoll` and `uring` count on Linux only).
+    /// says otherwise (`epoll` and `uring` count on Linux only). `polling-oneshot` is
+    /// [`Backend::Polling`] with oneshot registrations re-armed after every event, as on
+    /// Windows, wherever it runs.
     pub fn from_env() -> Backend {
         match std::env::var("TULIP_BACKEND").as_deref() {
-            Ok("polling") => Backend::Polling,
+            Ok("polling") | Ok("polling-oneshot") => Backend::Polling,
             Ok("epoll") if cfg!(target_os = "linux") => Backend::Epoll,
             Ok("uring") if cfg!(target_os = "linux") => Backend::Uring,
             _ => Backend::platform_default(),

@@ -18,9 +18,13 @@ pub(crate) struct PollingPoller {
 }
 
 impl PollingPoller {
+    /// Edge-triggered where the OS supports it; oneshot otherwise, or everywhere when
+    /// `TULIP_BACKEND=polling-oneshot` (to run the suite on the oneshot paths, Windows' only
+    /// mode, on Linux or macOS).
     pub(crate) fn new() -> io::Result<PollingPoller> {
         let poller = Poller::new()?;
-        let mode = if poller.supports_edge() {
+        let forced = std::env::var("TULIP_BACKEND").as_deref() == Ok("polling-oneshot");
+        let mode = if poller.supports_edge() && !forced {
             PollMode::Edge
         } else {
             PollMode::Oneshot

@@ -64,7 +64,7 @@ use std::time::Duration;
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use rustix::event::{eventfd, EventfdFlags, PollFlags};
 
-use super::uring_ops::{BufRing, Ops, RING_ENTRIES, RING_GROUP};
+use super::uring_ops::{send_entry, BufRing, Kind, Ops, SendOp, Staged, RING_ENTRIES, RING_GROUP};
 use super::Event;
 use crate::reactor::lock;
 
@@ -74,7 +74,7 @@ const NOTIFY: u64 = 0;
 const IGNORE: u64 = 1;
 /// Set in the `user_data` of completion operations (`OP_BIT | slot`); polls' generations
 /// have 31 bits, so theirs never has it.
-const OP_BIT: u64 = 1 << 63;
+pub(crate) const OP_BIT: u64 = 1 << 63;
 /// Submission queue entries: registrations beyond this in one turn are submitted early.
 const SQ_ENTRIES: u32 = 256;
 /// Completion queue entries: events beyond this in one turn overflow, which ends multishot
@@ -154,6 +154,9 @@ pub(crate) struct Uring {
     ops: Mutex<Ops>,
     /// Whether the kernel took the provided-buffer ring.
     buf_ring: bool,
+    /// Whether stream writes are sends and listeners accept with a multishot accept
+    /// (completion ops on, and not limited to reads by `TULIP_URING_OPS=recv`).
+    send_accept: bool,
 }
 
 impl std::fmt::Debug for Uring {
@@ -198,6 +201,7 @@ impl Uring {
             eventfd,
             ops: Mutex::new(Ops::default()),
             buf_ring: false,
+            send_accept: false,
         };
         let mut uring = uring;
         uring.probe()?;
@@ -446,14 +450,28 @@ impl Uring {
             if data & OP_BIT != 0 {
                 let ops = ops.get_or_insert_with(|| lock(&self.ops));
                 let idx = (data & !OP_BIT) as u32;
-                let (waker, key) = ops.complete(idx, res, cqe.flags());
-                wakers.extend(waker);
-                if let Some(key) = key {
-                    // Data (or an error) for the source: its readiness waiters look again.
+                let done = ops.complete(idx, res, cqe.flags());
+                wakers.extend(done.waker);
+                if let Some(e) = done.resubmit {
+                    // A send goes on with what is left (lock order `ops` → `sq` holds); it is
+                    // submitted with the next enter.
+                    let _ = self.push(&[e], false);
+                }
+                if done.cancel {
+                    // A multishot accept filled its queue: stop it (its owner re-arms it once
+                    // the queue is taken), so the backlog stays in the kernel. Lock order
+                    // `ops` → `sq` holds. Submitted now, while the slot (whose `user_data`
+                    // the cancel names) cannot have been freed and given to another operation.
+                    let cancel = opcode::AsyncCancel::new(data).build().user_data(IGNORE);
+                    let _ = self.push(&[cancel], true);
+                }
+                if let Some(key) = done.key {
+                    // Data (or an error) for the source, or room behind its send: its
+                    // readiness waiters look again.
                     out.push(Event {
                         key,
-                        readable: true,
-                        writable: false,
+                        readable: !done.write,
+                        writable: done.write,
                         read_closed: false,
                         write_closed: false,
                     });
@@ -560,7 +578,8 @@ impl Uring {
     /// Registers the provided-buffer ring (Linux 5.19); without it, stream reads stay on the
     /// readiness path.
     fn setup_buf_ring(&mut self) {
-        if std::env::var("TULIP_URING_OPS").as_deref() == Ok("0") {
+        let ops = std::env::var("TULIP_URING_OPS");
+        if ops.as_deref() == Ok("0") {
             return;
         }
         let Some(ring) = BufRing::new() else { return };
@@ -578,7 +597,15 @@ impl Uring {
         if res.is_ok() {
             lock(&self.ops).ring = Some(ring);
             self.buf_ring = true;
+            // Multishot accept came with the buffer ring (5.19), send long before.
+            self.send_accept = ops.as_deref() != Ok("recv");
         }
+    }
+
+    /// Whether stream writes go through [`submit_send`](Self::submit_send) and listeners
+    /// through [`submit_accept`](Self::submit_accept).
+    pub(crate) fn has_send_accept(&self) -> bool {
+        self.send_accept
     }
 
     /// Whether stream reads may go through [`submit_recv`](Self::submit_recv).
@@ -595,7 +622,7 @@ impl Uring {
         waker: &Waker,
     ) -> io::Result<u32> {
         let mut ops = lock(&self.ops);
-        let idx = ops.insert(None, true, key, waker.clone());
+        let idx = ops.insert(None, Kind::Recv { selects: true }, key, waker.clone());
         let e = opcode::Recv::new(types::Fd(fd), std::ptr::null_mut(), 0)
             .buf_group(RING_GROUP)
             .build()
@@ -618,11 +645,91 @@ impl Uring {
         let ptr = buf.as_mut_ptr();
         let len = u32::try_from(len).unwrap_or(u32::MAX);
         // The `Vec`'s heap block does not move when the `Vec` moves into the slot.
-        let idx = ops.insert(Some(buf), false, key, waker.clone());
+        let idx = ops.insert(Some(buf), Kind::Recv { selects: false }, key, waker.clone());
         let e = opcode::Recv::new(types::Fd(fd), ptr, len)
             .build()
             .user_data(OP_BIT | u64::from(idx));
         self.push_op(&mut ops, idx, &e)
+    }
+
+    /// Queues a send of `buf` on `fd` (`MSG_NOSIGNAL | MSG_WAITALL`: a stream send the kernel
+    /// finishes whole unless it fails). The slot owns `buf` until the CQE is reaped;
+    /// [`take_op`](Self::take_op) gives it back. Bytes staged meanwhile
+    /// ([`stage_send`](Self::stage_send)) go out as the same operation.
+    pub(crate) fn submit_send(
+        &self,
+        fd: RawFd,
+        buf: Vec<u8>,
+        key: usize,
+        waker: &Waker,
+    ) -> io::Result<u32> {
+        let mut ops = lock(&self.ops);
+        // The `Vec`'s heap block does not move when the `Vec` moves into the slot.
+        let idx = ops.insert(
+            Some(buf),
+            Kind::Send(Box::new(SendOp {
+                fd,
+                dup: None,
+                next: Vec::new(),
+                then_shutdown: false,
+            })),
+            Some(key),
+            waker.clone(),
+        );
+        let e = send_entry(
+            fd,
+            ops.slot_mut(idx).buf.as_deref().unwrap_or_default(),
+            OP_BIT | u64::from(idx),
+        );
+        self.push_op(&mut ops, idx, &e)
+    }
+
+    /// Whether send `idx` has no room left behind it (a write would wait).
+    pub(crate) fn stage_full(&self, idx: u32, max: usize) -> bool {
+        lock(&self.ops).stage_full(idx, max)
+    }
+
+    /// Stages bytes behind send `idx` (see `Ops::stage_send`).
+    pub(crate) fn stage_send(
+        &self,
+        idx: u32,
+        bufs: &[io::IoSlice<'_>],
+        max: usize,
+        waker: &Waker,
+    ) -> Staged {
+        lock(&self.ops).stage_send(idx, bufs, max, waker)
+    }
+
+    /// Queues a multishot accept on the listener `fd` (new fds non-blocking and
+    /// close-on-exec); its results are taken with [`take_accept`](Self::take_accept).
+    pub(crate) fn submit_accept(&self, fd: RawFd, key: usize, waker: &Waker) -> io::Result<u32> {
+        let mut ops = lock(&self.ops);
+        let idx = ops.insert(
+            None,
+            Kind::Accept {
+                results: Default::default(),
+                cancelling: false,
+            },
+            Some(key),
+            waker.clone(),
+        );
+        let flags = (rustix::net::SocketFlags::NONBLOCK | rustix::net::SocketFlags::CLOEXEC).bits();
+        let e = opcode::AcceptMulti::new(types::Fd(fd))
+            .flags(flags as i32)
+            .build()
+            .user_data(OP_BIT | u64::from(idx));
+        self.push_op(&mut ops, idx, &e)
+    }
+
+    /// The next result of multishot accept `idx` (see `Ops::take_accept`).
+    pub(crate) fn take_accept(&self, idx: u32, waker: &Waker) -> Option<Result<i32, ()>> {
+        lock(&self.ops).take_accept(idx, waker)
+    }
+
+    /// Shuts the write side of `fd` down once send `idx` completes; `false` if it already
+    /// has (shut it down now).
+    pub(crate) fn shutdown_after(&self, idx: u32) -> bool {
+        lock(&self.ops).shutdown_after(idx)
     }
 
     fn push_op(&self, ops: &mut Ops, idx: u32, e: &squeue::Entry) -> io::Result<u32> {
@@ -644,15 +751,19 @@ impl Uring {
     }
 
     /// The owner of operation `idx` goes away: the slot keeps its buffer until the CQE, and
-    /// the operation is cancelled.
-    pub(crate) fn orphan_op(&self, idx: u32) {
+    /// the operation is cancelled if `cancel`.
+    pub(crate) fn orphan_op(&self, idx: u32, cancel: bool) {
         let in_flight = lock(&self.ops).orphan(idx);
-        if in_flight {
+        if in_flight && cancel {
             let cancel = opcode::AsyncCancel::new(OP_BIT | u64::from(idx))
                 .build()
                 .user_data(IGNORE);
             // Submitted now: the operation holds its file open until it ends.
             let _ = self.push(&[cancel], true);
+        } else if in_flight {
+            // Submitted now, while the owner's fd is still open: an operation still queued
+            // must take its file before the fd number can close (or be reused).
+            let _ = self.push(&[], true);
         }
     }
 
@@ -681,6 +792,16 @@ impl Uring {
         }
     }
 
+    /// Cancels every operation in flight, behind their owners' backs (for tests of ended
+    /// operations).
+    #[cfg(test)]
+    pub(crate) fn cancel_all(&self) {
+        let cancel = opcode::AsyncCancel2::new(types::CancelBuilder::any())
+            .build()
+            .user_data(IGNORE);
+        self.push(&[cancel], true).unwrap();
+    }
+
     /// Operations whose CQE has not been reaped yet.
     #[cfg(test)]
     pub(crate) fn ops_in_flight(&self) -> usize {
@@ -704,18 +825,28 @@ impl Uring {
 }
 
 impl Drop for Uring {
-    /// Keeps the buffer-lifetime invariant at the end: cancels every operation still in
-    /// flight and reaps until their CQEs are in (bounded); if some never come, the slots'
+    /// Keeps the buffer-lifetime invariant at the end: gives sends in flight up to a second
+    /// to finish, then cancels every operation still in flight and reaps until their CQEs are in (bounded); if some never come, the slots'
     /// buffers and the ring are leaked rather than freed under the kernel.
     fn drop(&mut self) {
         if lock(&self.ops).in_flight == 0 {
             return;
         }
+        let mut out = Vec::new();
+        // Sends carry bytes the writers were told were written (write-behind): give them a
+        // moment (bounded: a peer that reads nothing must not hold the loop's end up) to reach
+        // the socket buffers, as they would have on a readiness path.
+        for _ in 0..100 {
+            if !lock(&self.ops).sends_in_flight() {
+                break;
+            }
+            let _ = self.wait(&mut out, Some(Duration::from_millis(10)));
+            out.clear();
+        }
         let cancel = opcode::AsyncCancel2::new(types::CancelBuilder::any())
             .build()
             .user_data(IGNORE);
         let _ = self.push(&[cancel], true);
-        let mut out = Vec::new();
         for _ in 0..100 {
             if lock(&self.ops).in_flight == 0 {
                 return;
@@ -803,7 +934,7 @@ mod tests {
         let mut out = Vec::new();
         // Submitted and parked in the kernel (no data yet).
         u.wait(&mut out, Some(Duration::ZERO)).unwrap();
-        u.orphan_op(idx);
+        u.orphan_op(idx, true);
         assert!(lock(&u.ops).holds_buffer(idx), "freed before its CQE");
         assert_eq!(u.ops_in_flight(), 1);
         for _ in 0..500 {
