@@ -136,10 +136,10 @@ impl<T> Inner<T> {
     /// once, and nobody writes it until the caller gives it back.
     #[inline]
     unsafe fn take(&self, idx: u16) -> T {
+        let slot = self.slot(idx);
         // SAFETY: by the caller's contract, the slot is initialised and nobody else touches
         // it meanwhile.
-        self.slot(idx)
-            .with(|p| unsafe { std::ptr::read(p).assume_init() })
+        slot.with(|p| unsafe { std::ptr::read(p).assume_init() })
     }
 
     /// Writes `value` into slot `idx`.
@@ -150,10 +150,10 @@ impl<T> Inner<T> {
     /// every earlier read of it happened before this call).
     #[inline]
     unsafe fn put(&self, idx: u16, value: T) {
+        let slot = self.slot(idx);
         // SAFETY: by the caller's contract, nobody else accesses the slot meanwhile; it holds
         // no value that needs dropping (it is outside `steal..tail`).
-        self.slot(idx)
-            .with_mut(|p| unsafe { std::ptr::write(p, MaybeUninit::new(value)) });
+        slot.with_mut(|p| unsafe { std::ptr::write(p, MaybeUninit::new(value)) });
     }
 }
 
