@@ -25,7 +25,21 @@ fn child_body() {
         let _b = tulip::task::Builder::new()
             .name(HOSTILE)
             .spawn(std::future::pending::<()>());
-        tulip::yield_now().await; // both are registered after their first poll
+        // Both are registered after their first poll; with two workers that may be after a
+        // few turns of ours (they can sit in the other worker's queue), so wait for it,
+        // bounded.
+        let t0 = Instant::now();
+        loop {
+            let idle_named = tulip::task::all()
+                .iter()
+                .filter(|t| t.name.is_some() && t.state == tulip::task::TaskState::Idle)
+                .count();
+            if idle_named == 2 {
+                break;
+            }
+            assert!(t0.elapsed() < LIMIT, "the named tasks never ran");
+            tulip::yield_now().await;
+        }
         println!("ready");
         std::io::stdout().flush().unwrap();
         tulip::task::to_thread(|| {
