@@ -61,8 +61,11 @@ use crate::scheduler::{drain_on_close, run_callback, Flavor, MainWake, Remote as
 use crate::task::meta::{TaskMeta, NOT_PINNED};
 use crate::task_local::MainLocals;
 
-/// Capacity of a worker's stealable queue.
-const LOCAL_CAP: usize = 256;
+/// Capacity of a worker's stealable queue: 8 KiB of pointers. 1 024 rather than 256 because a
+/// task that overflows to the injector tends to come back on the other worker, where its state
+/// word misses the cache: 1 000 yielding tasks on two workers ran 36 ns per yield with 256
+/// slots and 28 with 1 024 (docs/benchmarks.md, issue 22).
+const LOCAL_CAP: usize = 1024;
 /// Every this many turns a worker looks at the injector and its inbox first, and at I/O.
 pub(crate) const FAIRNESS: u32 = 61;
 /// How many times in a row the LIFO slot may pre-empt the queue.
