@@ -480,17 +480,7 @@ fn build() -> Result<Vec<PathBuf>, String> {
     if !out.status.success() {
         return Err(format!("`{}` failed with {}", describe(&cmd), out.status));
     }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let mut bins: Vec<(String, PathBuf)> = stdout
-        .lines()
-        .filter(|l| l.contains("\"reason\":\"compiler-artifact\"") && l.contains("\"bench\""))
-        .filter_map(|l| {
-            let target = &l[l.find("\"target\":{")?..];
-            let name = json_str(target, "name")?;
-            let exe = json_str(l, "executable")?;
-            Some((name, PathBuf::from(exe)))
-        })
-        .collect();
+    let mut bins = bench_executables(&String::from_utf8_lossy(&out.stdout));
     bins.sort_by_key(|(name, _)| {
         (
             AREAS.iter().position(|a| a == name).unwrap_or(AREAS.len()),
@@ -502,6 +492,20 @@ fn build() -> Result<Vec<PathBuf>, String> {
         return Err("the build reported no bench executable".into());
     }
     Ok(bins.into_iter().map(|(_, p)| p).collect())
+}
+
+/// The bench executables a `cargo build --message-format=json…` reported: `(name, path)`.
+pub(crate) fn bench_executables(stdout: &str) -> Vec<(String, PathBuf)> {
+    stdout
+        .lines()
+        .filter(|l| l.contains("\"reason\":\"compiler-artifact\"") && l.contains("\"bench\""))
+        .filter_map(|l| {
+            let target = &l[l.find("\"target\":{")?..];
+            let name = json_str(target, "name")?;
+            let exe = json_str(l, "executable")?;
+            Some((name, PathBuf::from(exe)))
+        })
+        .collect()
 }
 
 /// The string value of `"key":"…"` in a line of JSON (no unescaping beyond `\\` and `\"`).

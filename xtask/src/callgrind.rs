@@ -187,14 +187,7 @@ fn build() -> Result<Vec<(String, std::path::PathBuf)>, String> {
     if !out.status.success() {
         return Err(format!("`{}` failed with {}", describe(&cmd), out.status));
     }
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.contains("\"reason\":\"compiler-artifact\"") && l.contains("\"bench\""))
-        .filter_map(|l| {
-            let target = &l[l.find("\"target\":{")?..];
-            let name = crate::bench::json_str(target, "name")?;
-            let exe = crate::bench::json_str(l, "executable")?;
-            Some((name, std::path::PathBuf::from(exe)))
-        })
-        .collect())
+    Ok(crate::bench::bench_executables(&String::from_utf8_lossy(
+        &out.stdout,
+    )))
 }
