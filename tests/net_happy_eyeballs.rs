@@ -263,6 +263,11 @@ fn families_are_interleaved_as_asked() {
     on_each_backend(|_| async {
         let v6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
         let v4 = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        // The listeners first: a closed port chosen after them cannot be one of theirs (chosen
+        // before, the kernel could hand a closed port's number to a listener, and the
+        // "refused" address would then answer).
+        let (l6, good6) = listener_on(v6).await;
+        let (l4, good4) = listener_on(v4).await;
         let (a6, b6, a4, b4) = (
             closed_port(v6),
             closed_port(v6),
@@ -291,8 +296,6 @@ fn families_are_interleaved_as_asked() {
 
         // The order decides the winner: after a refused IPv6 address, the default tries IPv4
         // next; interleave(2) tries the second IPv6 address first.
-        let (l6, good6) = listener_on(v6).await;
-        let (l4, good4) = listener_on(v4).await;
         let addrs = vec![a6, good6, good4];
         let s = bounded(
             "interleave 1",
