@@ -23,9 +23,10 @@
 //! Only with the stage full does a write wait (`Pending`, having taken nothing: dropping that
 //! future loses and writes nothing). An error the send meets (`EPIPE`, `ECONNRESET`) is
 //! returned by the next write, flush or close — on a readiness path the same error would have
-//! come from a later write too, the bytes having gone into the socket buffer first. Once the
-//! reactor saw the connection fail (`POLLERR`/`POLLHUP`), and after our own shutdown of the
-//! write side, writes fail at once, as `send(2)` would.
+//! come from a later write too, the bytes having gone into the socket buffer first. Once a
+//! send met an error, once the reactor saw the connection fail (`POLLERR`/`POLLHUP`), and after
+//! our own shutdown of the write side, writes are no longer submitted: they fail at once, as
+//! `send(2)` would.
 //!
 //! **Buffer lifetime:** the send buffer lives in the operation's slot until the CQE is reaped
 //! (see `sys::uring_ops`). A stream dropped with a send in flight does not cancel it (the
@@ -243,6 +244,10 @@ pub(crate) struct SendState {
     op: Option<u32>,
     /// Our write side is shut down: writes fail with `EPIPE`.
     shut: bool,
+    /// A send met an error (the peer reset or went away): later writes are plain
+    /// `sendmsg(2)` calls, so they fail at once as the kernel says (`EPIPE`) instead of being
+    /// reported written and failing one write later.
+    failed: bool,
     /// The last send's buffer, kept for the next.
     spare: Vec<u8>,
 }
@@ -261,6 +266,7 @@ fn poll_sent(uring: &Uring, st: &mut SendState, waker: &std::task::Waker) -> Pol
         st.spare = buf;
     }
     if res < 0 {
+        st.failed = true;
         return Poll::Ready(Err(io::Error::from_raw_os_error(-res)));
     }
     Poll::Ready(Ok(()))
@@ -290,7 +296,7 @@ pub(crate) fn poll_send(
     if want == 0 {
         return Poll::Ready(Ok(0));
     }
-    if source.is_closed(crate::reactor::Dir::Write) {
+    if st.failed || source.is_closed(crate::reactor::Dir::Write) {
         // The connection failed: `send(2)` says how (and never blocks on it).
         return Poll::Ready(send_now(source, bufs));
     }
@@ -714,6 +720,18 @@ mod tests {
             ),
             "{err}"
         );
+        // At once, without a turn of the reactor that might have seen the hang-up: the failed
+        // send is enough (a write is never reported done to a connection known broken).
+        match a.poll_send_stream(&mut cx, &[IoSlice::new(b"more")]) {
+            Poll::Ready(Err(e)) => assert!(
+                matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+                ),
+                "{e}"
+            ),
+            other => panic!("a write after a failed send gave {other:?}"),
+        }
         for _ in 0..3 {
             let e = drive(&r, |cx| a.poll_send_stream(cx, &[IoSlice::new(b"more")])).unwrap_err();
             assert!(
