@@ -25,18 +25,29 @@
 //! # Hand-off
 //!
 //! One put wakes one getter with an *additional* notification (asyncio's `_wakeup_next`): a
-//! second put while the first getter has not run yet wakes a second getter. A notified
-//! waiter that is dropped without having used its wake-up passes it on to the next waiter
-//! ([`WaitSlot::clear`]), so a cancelled waiter never swallows a hand-off. A waiter that *did*
-//! get what it waited for discards its entry instead ([`WaitSlot::discard`]), so success
-//! causes no spurious wake-up of a neighbour. (These are event-listener's semantics, which
-//! this module used before it had its own list; see [`WaitList`].)
+//! second put while the first getter has not run yet wakes a second getter. A notification
+//! takes the oldest waiting entry out of the list at once ([`WaitList::pop`]) and moves
+//! `granted`, an atomic, to that entry's ticket (every entry carries one, growing with every
+//! registration, so the list is in ticket order and the entries taken out are always its
+//! oldest). A waiter whose ticket is at most `granted` was therefore notified, and knows it
+//! without the lock: its entry is gone, and the woken waiter that finds what it waited for
+//! leaves with one atomic load ([`WaitSlot::discard`]) instead of a third critical section.
+//! A waiter that was not notified takes its entry out under the lock.
+//!
+//! A notified waiter that is dropped without having used its wake-up passes it on to the next
+//! waiter ([`WaitSlot::clear`]), so a cancelled waiter never swallows a hand-off. A waiter
+//! that *did* get what it waited for consumes the wake-up instead, so success causes no
+//! spurious wake-up of a neighbour. A wake-up passed on is an additional one whatever its
+//! kind was: a waiter woken by [`Waiters::notify_all`] that is cancelled before it runs wakes
+//! one more waiter than needed (who finds nothing and waits again, at the tail), which costs a
+//! wake-up but loses nothing; the list does not remember kinds of entries it gave up.
 //!
 //! # Cost
 //!
-//! A wait takes the list's lock three times — to register, to be notified, and to take the
-//! entry out once woken — and allocates nothing: the list's slab is reused from one wait to
-//! the next. Tasks are woken after the lock is released.
+//! A wait takes the list's lock twice — to register and to be notified — and allocates
+//! nothing: the list's slab is reused from one wait to the next. Tasks are woken after the
+//! lock is released. Only a waiter polled again before its notification (a spurious poll, or
+//! a new waker) and one that leaves without having been notified take the lock a third time.
 
 use std::{
     fmt,
@@ -45,26 +56,41 @@ use std::{
 
 use tulip_waitlist::{WaitList, WakeList};
 
-use tulip_util::sync::{fence, lock, AtomicUsize, Mutex, Ordering};
+use tulip_util::sync::{fence, lock, AtomicU64, AtomicUsize, Mutex, Ordering};
 use tulip_util::waiting::note_waiting;
 
 /// One wait list (getters, putters, joiners, …).
 pub(crate) struct Waiters {
-    /// The FIFO list of waiters.
-    list: Mutex<WaitList>,
     /// The entries of `list` that are not notified yet; see the module docs.
     unnotified: AtomicUsize,
+    /// The ticket of the last entry notified (taken out of the list); 0: none yet. Written
+    /// under the lock only, after the entry left the list; read by waiters without it.
+    granted: AtomicU64,
+    /// The FIFO list of waiters, each tagged with its ticket.
+    list: Mutex<List>,
     /// What its waiters wait for (`"Queue.get"`, ...), for the task dumps of a tulip loop in
     /// debug mode ([`tulip_util::waiting`]).
     what: &'static str,
+}
+
+/// What the lock of a [`Waiters`] guards.
+struct List {
+    /// The waiting entries, oldest first, each tagged with its ticket.
+    entries: WaitList<u64>,
+    /// The ticket of the last entry registered.
+    last_ticket: u64,
 }
 
 impl Waiters {
     /// An empty wait list whose waiters wait for `what`.
     pub(crate) fn new(what: &'static str) -> Self {
         Self {
-            list: Mutex::new(WaitList::new()),
             unnotified: AtomicUsize::new(0),
+            granted: AtomicU64::new(0),
+            list: Mutex::new(List {
+                entries: WaitList::new_tagged(),
+                last_ticket: 0,
+            }),
             what,
         }
     }
@@ -77,16 +103,38 @@ impl Waiters {
         self.unnotified.load(Ordering::Relaxed) != 0
     }
 
-    /// Notifies `n` waiters (see [`WaitList::notify`]) and wakes them once the lock is
-    /// released.
-    #[inline(never)]
-    fn notify(&self, n: usize, additional: bool) {
-        let mut wakers = WakeList::new();
-        {
-            let mut list = lock(&self.list);
-            list.notify(n, additional, &mut wakers);
-            self.unnotified.store(list.waiting(), Ordering::Relaxed);
+    /// Whether the waiter of `ticket` was notified (its entry is out of the list). `Acquire`
+    /// pairs with the `Release` store of the notification: what the notifier did before it
+    /// (taking the entry out) is visible afterwards.
+    #[inline(always)]
+    fn was_notified(&self, ticket: u64) -> bool {
+        self.granted.load(Ordering::Acquire) >= ticket
+    }
+
+    /// Takes up to `n` of the oldest waiting entries out of `list`, notifying them; their
+    /// wakers go to `wakers`. Call with the lock held.
+    #[inline(always)]
+    fn pop_into(&self, list: &mut List, n: usize, wakers: &mut WakeList) {
+        let mut last = None;
+        for _ in 0..n {
+            let Some((_, waker, ticket)) = list.entries.pop() else {
+                break;
+            };
+            wakers.push(waker);
+            last = Some(ticket);
         }
+        if let Some(ticket) = last {
+            self.granted.store(ticket, Ordering::Release);
+        }
+        self.unnotified
+            .store(list.entries.waiting(), Ordering::Relaxed);
+    }
+
+    /// Notifies `n` more waiters, oldest first, and wakes them once the lock is released.
+    #[inline(never)]
+    fn notify(&self, n: usize) {
+        let mut wakers = WakeList::new();
+        self.pop_into(&mut lock(&self.list), n, &mut wakers);
         wakers.wake();
     }
 
@@ -94,7 +142,7 @@ impl Waiters {
     #[inline]
     pub(crate) fn notify_one(&self) {
         if self.anyone_waiting() {
-            self.notify(1, true);
+            self.notify(1);
         }
     }
 
@@ -104,17 +152,17 @@ impl Waiters {
     pub(crate) fn notify_one_and_all(&self, all: &Waiters) {
         fence(Ordering::SeqCst);
         if self.unnotified.load(Ordering::Relaxed) != 0 {
-            self.notify(1, true);
+            self.notify(1);
         }
         if all.unnotified.load(Ordering::Relaxed) != 0 {
-            all.notify(usize::MAX, false);
+            all.notify(usize::MAX);
         }
     }
 
     /// Wakes every waiter.
     pub(crate) fn notify_all(&self) {
         if self.anyone_waiting() {
-            self.notify(usize::MAX, false);
+            self.notify(usize::MAX);
         }
     }
 }
@@ -133,8 +181,9 @@ impl fmt::Debug for Waiters {
 /// and must call [`clear`](Self::clear) (usually from `Drop`) before the slot goes away.
 #[derive(Default)]
 pub(crate) struct WaitSlot {
-    /// The key of our entry in the list, while registered.
-    key: Option<usize>,
+    /// The key and the ticket of our entry in the list, while registered (and not known to
+    /// have been notified).
+    entry: Option<(usize, u64)>,
     /// Registered during the current poll and not re-checked yet: the caller's next
     /// [`poll_wait`](Self::poll_wait) returns `Pending` at once.
     fresh: bool,
@@ -144,14 +193,14 @@ impl WaitSlot {
     /// An empty slot.
     pub(crate) fn new() -> Self {
         Self {
-            key: None,
+            entry: None,
             fresh: false,
         }
     }
 
     /// Whether the slot is registered in its list.
     pub(crate) fn is_registered(&self) -> bool {
-        self.key.is_some()
+        self.entry.is_some()
     }
 
     /// Call when the waiter's condition was found false. `Ready` means "check again", and
@@ -163,10 +212,10 @@ impl WaitSlot {
     /// registers anew at the tail if the caller still has to wait), `Pending` otherwise.
     #[inline]
     pub(crate) fn poll_wait(&mut self, waiters: &Waiters, cx: &mut Context<'_>) -> Poll<()> {
-        match self.key {
+        match self.entry {
             None => {
                 // Steps 1 and 2 of the protocol; the caller re-checks (step 3).
-                self.key = Some(Self::register(waiters, cx.waker()));
+                self.entry = Some(Self::register(waiters, cx.waker()));
                 self.fresh = true;
                 Poll::Ready(())
             }
@@ -175,9 +224,9 @@ impl WaitSlot {
                 note_waiting(waiters.what, waiters);
                 Poll::Pending
             }
-            Some(key) => {
-                if Self::poll_entry(waiters, key, cx.waker()) {
-                    self.key = None;
+            Some((key, ticket)) => {
+                if waiters.was_notified(ticket) || Self::poll_entry(waiters, key, ticket, cx) {
+                    self.entry = None;
                     Poll::Ready(())
                 } else {
                     note_waiting(waiters.what, waiters);
@@ -187,60 +236,86 @@ impl WaitSlot {
         }
     }
 
-    /// Steps 1 and 2 of the protocol; returns the key of the new entry.
+    /// Steps 1 and 2 of the protocol; returns the key and the ticket of the new entry.
     #[inline(never)]
-    fn register(waiters: &Waiters, waker: &Waker) -> usize {
-        let key = {
+    fn register(waiters: &Waiters, waker: &Waker) -> (usize, u64) {
+        let entry = {
             let mut list = lock(&waiters.list);
-            let key = list.push(waker.clone());
-            waiters.unnotified.store(list.waiting(), Ordering::Relaxed);
-            key
+            list.last_ticket += 1;
+            let ticket = list.last_ticket;
+            let key = list.entries.push_tagged(waker.clone(), ticket);
+            waiters
+                .unnotified
+                .store(list.entries.waiting(), Ordering::Relaxed);
+            (key, ticket)
         };
         fence(Ordering::SeqCst);
-        key
+        entry
     }
 
-    /// `true` if the entry was notified; it is then out of the list. Taking a notified
-    /// entry out leaves `unnotified` as it is.
+    /// A registered waiter polled before its notification was seen: `true` if it came
+    /// meanwhile, else the entry keeps waiting with the waker of `cx`.
     #[inline(never)]
-    fn poll_entry(waiters: &Waiters, key: usize, waker: &Waker) -> bool {
-        lock(&waiters.list).poll(key, waker)
+    fn poll_entry(waiters: &Waiters, key: usize, ticket: u64, cx: &mut Context<'_>) -> bool {
+        let mut list = lock(&waiters.list);
+        // Notifications are made under the lock: this load sees every one made so far.
+        if waiters.was_notified(ticket) {
+            return true;
+        }
+        let notified = list.entries.poll(key, cx.waker());
+        debug_assert!(!notified, "an entry taken out as notified was still listed");
+        false
     }
 
     /// Leaves the list after getting what we waited for: a pending wake-up is consumed, not
-    /// passed on.
+    /// passed on. A waiter that was notified leaves without the lock.
     #[inline]
     pub(crate) fn discard(&mut self, waiters: &Waiters) {
-        if let Some(key) = self.key.take() {
+        if let Some((key, ticket)) = self.entry.take() {
             self.fresh = false;
-            Self::discard_entry(waiters, key);
+            if !waiters.was_notified(ticket) {
+                Self::discard_entry(waiters, key, ticket);
+            }
         }
     }
 
     #[inline(never)]
-    fn discard_entry(waiters: &Waiters, key: usize) {
+    fn discard_entry(waiters: &Waiters, key: usize, ticket: u64) {
         let mut list = lock(&waiters.list);
-        list.remove(key);
-        waiters.unnotified.store(list.waiting(), Ordering::Relaxed);
+        if waiters.was_notified(ticket) {
+            // Notified since we looked: the entry is gone, and the wake-up is ours to drop.
+            return;
+        }
+        list.entries.remove(key);
+        waiters
+            .unnotified
+            .store(list.entries.waiting(), Ordering::Relaxed);
     }
 
     /// Leaves the list without having got anything (cancellation): a pending wake-up is passed
     /// on to the next waiter.
     #[inline]
     pub(crate) fn clear(&mut self, waiters: &Waiters) {
-        if let Some(key) = self.key.take() {
+        if let Some((key, ticket)) = self.entry.take() {
             self.fresh = false;
-            Self::clear_entry(waiters, key);
+            Self::clear_entry(waiters, key, ticket);
         }
     }
 
     #[inline(never)]
-    fn clear_entry(waiters: &Waiters, key: usize) {
+    fn clear_entry(waiters: &Waiters, key: usize, ticket: u64) {
         let mut wakers = WakeList::new();
         {
             let mut list = lock(&waiters.list);
-            list.remove_and_pass_on(key, &mut wakers);
-            waiters.unnotified.store(list.waiting(), Ordering::Relaxed);
+            if waiters.was_notified(ticket) {
+                // Woken and never used: the next waiter gets it.
+                waiters.pop_into(&mut list, 1, &mut wakers);
+            } else {
+                list.entries.remove(key);
+                waiters
+                    .unnotified
+                    .store(list.entries.waiting(), Ordering::Relaxed);
+            }
         }
         wakers.wake();
     }
@@ -249,7 +324,7 @@ impl WaitSlot {
 impl Drop for WaitSlot {
     fn drop(&mut self) {
         debug_assert!(
-            self.key.is_none() || std::thread::panicking(),
+            self.entry.is_none() || std::thread::panicking(),
             "a wait slot was dropped while still registered"
         );
     }

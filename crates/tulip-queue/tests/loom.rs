@@ -300,6 +300,71 @@ fn mpmc_send_wakes_a_recv_and_a_stream() {
     });
 }
 
+/// The hand-off without a third lock: a woken receiver that takes its message leaves the
+/// list by reading `granted` (no lock) while a second send runs on another thread. The
+/// second send must wake the second receiver — never the first again, never nobody — and
+/// the first must leave nothing behind in the list.
+#[test]
+fn mpmc_woken_receiver_leaving_races_the_next_send() {
+    loom::model(|| {
+        let (tx, rx) = channel::bounded(4);
+        let (first_flag, second_flag) = (Flag::new(), Flag::new());
+        let mut first = rx.recv();
+        let mut second = rx.recv();
+        assert!(poll(&mut first, &first_flag).is_pending());
+        assert!(poll(&mut second, &second_flag).is_pending());
+        tx.try_send(1).unwrap();
+        assert!(first_flag.woken() && !second_flag.woken());
+        let sender = thread::spawn({
+            let tx = tx.clone();
+            move || tx.try_send(2).unwrap()
+        });
+        let got = poll(&mut first, &first_flag);
+        sender.join().unwrap();
+        assert_eq!(got, Poll::Ready(Ok(1)));
+        drop(first);
+        assert!(second_flag.woken(), "the second send woke nobody");
+        assert_eq!(poll(&mut second, &second_flag), Poll::Ready(Ok(2)));
+        drop(second);
+        // Nobody is left registered: a third receive waits and a third send wakes it.
+        let third_flag = Flag::new();
+        let mut third = rx.recv();
+        assert!(poll(&mut third, &third_flag).is_pending());
+        tx.try_send(3).unwrap();
+        assert!(third_flag.woken());
+        assert_eq!(poll(&mut third, &third_flag), Poll::Ready(Ok(3)));
+    });
+}
+
+/// A receiver cancelled while a send notifies it, with a second receiver waiting: whichever
+/// comes first (the cancellation, or the notification and then the cancellation, which
+/// passes the wake-up on without the entry it no longer has), the second receiver is woken
+/// and the message stays in the channel.
+#[test]
+fn mpmc_cancelled_receiver_racing_its_notification_passes_it_on() {
+    loom::model(|| {
+        let (tx, rx) = channel::bounded::<u32>(4);
+        let (first_flag, second_flag) = (Flag::new(), Flag::new());
+        let mut first = rx.recv();
+        let mut second = rx.recv();
+        assert!(poll(&mut first, &first_flag).is_pending());
+        assert!(poll(&mut second, &second_flag).is_pending());
+        // A clone: the last sender's drop would close the channel and wake everyone.
+        let sender = thread::spawn({
+            let tx = tx.clone();
+            move || tx.try_send(1).unwrap()
+        });
+        drop(first);
+        sender.join().unwrap();
+        assert!(
+            second_flag.woken(),
+            "the wake-up died with the cancelled receiver"
+        );
+        assert_eq!(rx.len(), 1);
+        assert_eq!(poll(&mut second, &second_flag), Poll::Ready(Ok(1)));
+    });
+}
+
 /// oneshot: a send on another thread completes a blocked receive.
 #[test]
 fn oneshot_send_wakes_the_receiver() {
