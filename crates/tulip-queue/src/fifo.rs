@@ -74,6 +74,9 @@ pub(crate) struct Fifo<T> {
     ring: ConcurrentQueue<T>,
     /// For a bound beyond the ring's capacity: where the newer items wait.
     spill: Option<Box<Spill<T>>>,
+    /// The whole queue is concurrent-queue's single-slot ring (a bound of one), whose failed
+    /// `pop` is a failed compare-and-swap: see [`Fifo::pop`].
+    single: bool,
     /// Under loom only: touched before every ring operation (see [`Fifo::ring`]).
     #[cfg(tulip_loom)]
     ring_ops: AtomicUsize,
@@ -99,6 +102,7 @@ impl<T> Fifo<T> {
         Self {
             ring: ConcurrentQueue::unbounded(),
             spill: None,
+            single: false,
             #[cfg(tulip_loom)]
             ring_ops: AtomicUsize::new(0),
         }
@@ -120,6 +124,7 @@ impl<T> Fifo<T> {
             return Self {
                 ring: ConcurrentQueue::bounded(cap),
                 spill: None,
+                single: cap == 1,
                 #[cfg(tulip_loom)]
                 ring_ops: AtomicUsize::new(0),
             };
@@ -133,6 +138,7 @@ impl<T> Fifo<T> {
                 cap,
                 overflow_cap: cap - ring,
             })),
+            single: false,
             #[cfg(tulip_loom)]
             ring_ops: AtomicUsize::new(0),
         }
@@ -202,8 +208,22 @@ impl<T> Fifo<T> {
     }
 
     /// Pops the oldest item.
+    ///
+    /// On the single-slot ring (a bound of one) an empty queue is answered from loads alone:
+    /// a failed `pop` there is a failed compare-and-swap, and a receiver that waits meets the
+    /// empty queue twice per wait (before registering and in the re-check after it). Empty
+    /// and not closed at the second load means empty and not closed at the first (closing is
+    /// for good), the answer a `pop` at that instant gives. The loads are `SeqCst`, as the
+    /// wait lists' re-check after their fence requires. (On the other rings a check before
+    /// every `pop` costs a receiver that finds items more than it saves one that waits.)
     #[inline]
     pub(crate) fn pop(&self) -> Result<T, PopError> {
+        if self.single {
+            let ring = self.ring();
+            if ring.is_empty() && !ring.is_closed() {
+                return Err(PopError::Empty);
+            }
+        }
         match self.ring().pop() {
             Ok(item) => Ok(item),
             Err(err) => match &self.spill {
