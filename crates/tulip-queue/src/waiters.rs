@@ -138,11 +138,30 @@ impl Waiters {
         wakers.wake();
     }
 
+    /// Notifies the oldest waiter and wakes it once the lock is released: [`notify`]
+    /// for one, without a list of wakers.
+    ///
+    /// [`notify`]: Self::notify
+    #[inline(never)]
+    fn notify_oldest(&self) {
+        let waker = {
+            let mut list = lock(&self.list);
+            let Some((_, waker, ticket)) = list.entries.pop() else {
+                return;
+            };
+            self.granted.store(ticket, Ordering::Release);
+            self.unnotified
+                .store(list.entries.waiting(), Ordering::Relaxed);
+            waker
+        };
+        waker.wake();
+    }
+
     /// Wakes one more waiter than are already woken (asyncio's `_wakeup_next`).
     #[inline]
     pub(crate) fn notify_one(&self) {
         if self.anyone_waiting() {
-            self.notify(1);
+            self.notify_oldest();
         }
     }
 
@@ -152,7 +171,7 @@ impl Waiters {
     pub(crate) fn notify_one_and_all(&self, all: &Waiters) {
         fence(Ordering::SeqCst);
         if self.unnotified.load(Ordering::Relaxed) != 0 {
-            self.notify(1);
+            self.notify_oldest();
         }
         if all.unnotified.load(Ordering::Relaxed) != 0 {
             all.notify(usize::MAX);
