@@ -29,8 +29,10 @@
 //! - **Wait lists.** Each wait list is a FIFO queue threaded through a slab of entries
 //!   (a waker and two links each) behind a short mutex; a waiting future keeps only the
 //!   index of its entry. Entries are reused, so waiting allocates nothing once the slab has
-//!   grown to the number of tasks waiting at once. A wait takes the list's lock three times
-//!   (register, be notified, leave), and tasks are woken after the lock is released.
+//!   grown to the number of tasks waiting at once. A wait takes the list's lock twice
+//!   (register, be notified): a notification takes the entry out and moves an atomic ticket
+//!   the woken waiter reads, so it leaves without the lock. Tasks are woken after the lock is
+//!   released.
 //! - **No lock when nobody needs a wake-up.** Each wait list mirrors in an atomic how many
 //!   of its waiters are not notified yet; a put or get that finds it at zero skips the lock
 //!   entirely (a fence and a load). The protocol is documented in the `waiters` module.
