@@ -159,29 +159,43 @@ impl Drop for LeaveOnUnwind {
 
 /// Marks `meta` as the task being polled on this thread and installs its `context`; returns
 /// what [`leave_task`] restores.
-#[inline]
+#[inline(always)]
 fn enter_task(meta: &TaskMeta, context: TaskLocals) -> *const TaskMeta {
-    TASK.with(|t| {
-        if !context.is_empty() {
-            task_local::install(context);
-            t.locals_live.set(true);
-        }
-        t.meta.replace(meta)
-    })
+    if !context.is_empty() {
+        install_locals(context);
+    }
+    // `TASK` has no destructor, so this is a plain TLS access, inlined into every poll.
+    TASK.with(|t| t.meta.replace(meta))
+}
+
+/// [`enter_task`] for a task that has task-locals: out of line, so that the poll of a task
+/// without any (the common case) stays small and inlined.
+#[inline(never)]
+fn install_locals(context: TaskLocals) {
+    task_local::install(context);
+    set_locals_live(true);
 }
 
 /// Undoes [`enter_task`]; returns the task's context as the poll left it.
-#[inline]
+#[inline(always)]
 fn leave_task(prev: *const TaskMeta) -> TaskLocals {
-    TASK.try_with(|t| {
-        t.meta.set(prev);
-        if t.locals_live.replace(false) {
-            task_local::uninstall()
-        } else {
-            TaskLocals::EMPTY
-        }
-    })
-    .unwrap_or_default()
+    let live = TASK
+        .try_with(|t| {
+            t.meta.set(prev);
+            t.locals_live.replace(false)
+        })
+        .unwrap_or(false);
+    if live {
+        uninstall_locals()
+    } else {
+        TaskLocals::EMPTY
+    }
+}
+
+/// [`leave_task`] for a task that has task-locals (out of line, as [`install_locals`]).
+#[inline(never)]
+fn uninstall_locals() -> TaskLocals {
+    task_local::uninstall()
 }
 
 /// Runs `f` with the metadata of the task being polled on this thread.
