@@ -115,6 +115,11 @@ struct TaskTls {
     locals_live: Cell<bool>,
     /// The index of the worker running on this thread (for the watchdog's busy slots).
     worker: Cell<usize>,
+    /// The single-threaded loop running on this thread (null when none): set only by
+    /// [`RunningStGuard`], for the whole of the loop's `run_loop` frame, which borrows the
+    /// loop's state. Lets a wake on the loop thread reach the run queue without going through
+    /// `CURRENT` (a `RefCell` behind a thread-local with a destructor).
+    running_st: Cell<*const StLocal>,
 }
 
 thread_local! {
@@ -123,8 +128,48 @@ thread_local! {
             meta: Cell::new(std::ptr::null()),
             locals_live: Cell::new(false),
             worker: Cell::new(0),
+            running_st: Cell::new(std::ptr::null()),
         }
     };
+}
+
+/// Marks `local`'s loop as running on this thread while alive (see `TaskTls::running_st`).
+/// Made only by the loop itself, on its stack, while it borrows `local`.
+pub(crate) struct RunningStGuard<'a> {
+    prev: *const StLocal,
+    _local: std::marker::PhantomData<&'a StLocal>,
+}
+
+impl<'a> RunningStGuard<'a> {
+    /// Marks `local` as the loop running on this thread until the guard drops; the borrow
+    /// keeps `local` alive at least that long.
+    pub(crate) fn set(local: &'a StLocal) -> RunningStGuard<'a> {
+        let prev = TASK.with(|t| t.running_st.replace(local));
+        RunningStGuard {
+            prev,
+            _local: std::marker::PhantomData,
+        }
+    }
+}
+
+impl Drop for RunningStGuard<'_> {
+    fn drop(&mut self) {
+        // `TASK` has no destructor: it is always there to restore.
+        TASK.with(|t| t.running_st.set(self.prev));
+    }
+}
+
+/// Runs `f` with the single-threaded loop running on this thread, if any (`None` otherwise,
+/// and `f` is not called).
+#[inline(always)]
+pub(crate) fn with_running_st<R>(f: impl FnOnce(&StLocal) -> R) -> Option<R> {
+    let ptr = TASK.with(|t| t.running_st.get());
+    // SAFETY: a non-null pointer was set by a `RunningStGuard` that is still alive (its drop
+    // puts back the previous value, on return and on unwind alike), and the guard borrows the
+    // `StLocal` for its whole life, so the `StLocal` is alive. The guard lives on this
+    // thread's stack, and `TASK` is this thread's: `f` runs on the thread that runs the loop,
+    // synchronously, while that borrow lasts. Only shared references are ever made.
+    unsafe { ptr.as_ref() }.map(f)
 }
 
 /// Runs `f` as a poll (or the drop) of `meta`'s task: `meta` is the current task and
