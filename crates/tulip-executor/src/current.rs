@@ -115,6 +115,11 @@ struct TaskTls {
     locals_live: Cell<bool>,
     /// The index of the worker running on this thread (for the watchdog's busy slots).
     worker: Cell<usize>,
+    /// The single-threaded loop running on this thread (null when none): set only by
+    /// [`RunningStGuard`], for the whole of the loop's `run_loop` frame, which borrows the
+    /// loop's state. Lets a wake on the loop thread reach the run queue without going through
+    /// `CURRENT` (a `RefCell` behind a thread-local with a destructor).
+    running_st: Cell<*const StLocal>,
 }
 
 thread_local! {
@@ -123,8 +128,48 @@ thread_local! {
             meta: Cell::new(std::ptr::null()),
             locals_live: Cell::new(false),
             worker: Cell::new(0),
+            running_st: Cell::new(std::ptr::null()),
         }
     };
+}
+
+/// Marks `local`'s loop as running on this thread while alive (see `TaskTls::running_st`).
+/// Made only by the loop itself, on its stack, while it borrows `local`.
+pub(crate) struct RunningStGuard<'a> {
+    prev: *const StLocal,
+    _local: std::marker::PhantomData<&'a StLocal>,
+}
+
+impl<'a> RunningStGuard<'a> {
+    /// Marks `local` as the loop running on this thread until the guard drops; the borrow
+    /// keeps `local` alive at least that long.
+    pub(crate) fn set(local: &'a StLocal) -> RunningStGuard<'a> {
+        let prev = TASK.with(|t| t.running_st.replace(local));
+        RunningStGuard {
+            prev,
+            _local: std::marker::PhantomData,
+        }
+    }
+}
+
+impl Drop for RunningStGuard<'_> {
+    fn drop(&mut self) {
+        // `TASK` has no destructor: it is always there to restore.
+        TASK.with(|t| t.running_st.set(self.prev));
+    }
+}
+
+/// Runs `f` with the single-threaded loop running on this thread, if any (`None` otherwise,
+/// and `f` is not called).
+#[inline(always)]
+pub(crate) fn with_running_st<R>(f: impl FnOnce(&StLocal) -> R) -> Option<R> {
+    let ptr = TASK.with(|t| t.running_st.get());
+    // SAFETY: a non-null pointer was set by a `RunningStGuard` that is still alive (its drop
+    // puts back the previous value, on return and on unwind alike), and the guard borrows the
+    // `StLocal` for its whole life, so the `StLocal` is alive. The guard lives on this
+    // thread's stack, and `TASK` is this thread's: `f` runs on the thread that runs the loop,
+    // synchronously, while that borrow lasts. Only shared references are ever made.
+    unsafe { ptr.as_ref() }.map(f)
 }
 
 /// Runs `f` as a poll (or the drop) of `meta`'s task: `meta` is the current task and
@@ -159,29 +204,43 @@ impl Drop for LeaveOnUnwind {
 
 /// Marks `meta` as the task being polled on this thread and installs its `context`; returns
 /// what [`leave_task`] restores.
-#[inline]
+#[inline(always)]
 fn enter_task(meta: &TaskMeta, context: TaskLocals) -> *const TaskMeta {
-    TASK.with(|t| {
-        if !context.is_empty() {
-            task_local::install(context);
-            t.locals_live.set(true);
-        }
-        t.meta.replace(meta)
-    })
+    if !context.is_empty() {
+        install_locals(context);
+    }
+    // `TASK` has no destructor, so this is a plain TLS access, inlined into every poll.
+    TASK.with(|t| t.meta.replace(meta))
+}
+
+/// [`enter_task`] for a task that has task-locals: out of line, so that the poll of a task
+/// without any (the common case) stays small and inlined.
+#[inline(never)]
+fn install_locals(context: TaskLocals) {
+    task_local::install(context);
+    set_locals_live(true);
 }
 
 /// Undoes [`enter_task`]; returns the task's context as the poll left it.
-#[inline]
+#[inline(always)]
 fn leave_task(prev: *const TaskMeta) -> TaskLocals {
-    TASK.try_with(|t| {
-        t.meta.set(prev);
-        if t.locals_live.replace(false) {
-            task_local::uninstall()
-        } else {
-            TaskLocals::EMPTY
-        }
-    })
-    .unwrap_or_default()
+    let live = TASK
+        .try_with(|t| {
+            t.meta.set(prev);
+            t.locals_live.replace(false)
+        })
+        .unwrap_or(false);
+    if live {
+        uninstall_locals()
+    } else {
+        TaskLocals::EMPTY
+    }
+}
+
+/// [`leave_task`] for a task that has task-locals (out of line, as [`install_locals`]).
+#[inline(never)]
+fn uninstall_locals() -> TaskLocals {
+    task_local::uninstall()
 }
 
 /// Runs `f` with the metadata of the task being polled on this thread.

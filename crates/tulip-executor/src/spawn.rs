@@ -276,9 +276,11 @@ where
     F::Output: Send + 'static,
 {
     let location = Location::caller();
-    let shared =
-        with_ctx(|ctx| ctx.map(|c| c.shared().clone())).unwrap_or_else(|| no_loop("spawn"));
-    task::spawn_send(&shared, future, name, location, eager)
+    // The header is made while the executor is at hand: it takes the one reference count
+    // the task needs, and the lookup takes none of its own.
+    let meta = with_ctx(|ctx| ctx.map(|c| task::send_meta(c.shared(), name, location)))
+        .unwrap_or_else(|| no_loop("spawn"));
+    task::spawn_send_meta(meta, future, eager)
 }
 
 /// Spawns a `!Send` task on the current event loop; it always runs on this thread (on a

@@ -213,6 +213,42 @@ fn callbacks_interleave_fifo_with_tasks() {
     assert_eq!(*log.borrow(), ["cb", "main"]);
 }
 
+/// A task woken on the thread of another single-threaded loop, while that loop runs, is
+/// queued for its own loop: the other loop never polls it.
+#[test]
+fn a_wake_on_another_loops_thread_reaches_the_tasks_own_loop() {
+    let (a, b) = (executor(), executor());
+    let stash: Arc<Mutex<Option<Waker>>> = Arc::default();
+    let polls = Arc::new(AtomicUsize::new(0));
+    let (s, p) = (stash.clone(), polls.clone());
+    let task = b.spawner().spawn(std::future::poll_fn(move |cx| {
+        if p.fetch_add(1, SeqCst) == 0 {
+            *s.lock().unwrap() = Some(cx.waker().clone());
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    }));
+    b.block_on(async {
+        while stash.lock().unwrap().is_none() {
+            yield_now().await;
+        }
+    });
+    a.block_on(async {
+        stash.lock().unwrap().take().expect("stashed").wake();
+        for _ in 0..10 {
+            yield_now().await;
+        }
+    });
+    assert_eq!(
+        polls.load(SeqCst),
+        1,
+        "the waking loop polled another loop's task"
+    );
+    b.block_on(task).unwrap();
+    assert_eq!(polls.load(SeqCst), 2);
+}
+
 fn multi(workers: usize) -> Executor {
     let mut config = ExecutorConfig::new(Arc::new(ThreadDriver::new()));
     config.workers = workers;

@@ -269,10 +269,21 @@ impl Shared {
     }
 
     /// Called when a task's future is dropped (finished or cancelled): it leaves the registry.
+    ///
+    /// A task that never registered (it finished in its first poll), outside debug mode, has
+    /// nothing to undo: that check is inlined into the task's drop, the rest is not.
     #[inline]
     pub(crate) fn task_done(&self, meta: &TaskMeta) {
         // Only this task's own poll and drop write its slot, never concurrently.
         let slot = meta.slot.load(Ordering::Acquire);
+        if slot != NO_SLOT || self.waiting.is_some() {
+            self.leave_registry(meta, slot);
+        }
+    }
+
+    /// [`task_done`](Self::task_done) for a registered task, or in debug mode.
+    #[inline(never)]
+    fn leave_registry(&self, meta: &TaskMeta, slot: u32) {
         if slot != NO_SLOT {
             meta.slot.store(NO_SLOT, Ordering::Release);
             self.registry.remove(slot, meta);

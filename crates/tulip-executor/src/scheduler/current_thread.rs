@@ -79,7 +79,28 @@ pub(crate) fn push_remote(shared: &Shared, item: Remote) {
 }
 
 /// Schedules a task of a single-threaded executor.
+#[inline]
 pub(crate) fn schedule(runnable: Runnable<TaskMeta>) {
+    // The usual case, a wake or spawn on the thread running the task's own loop, reaches the
+    // run queue through `with_running_st`; anything else takes `schedule_elsewhere`.
+    let mut runnable = Some(runnable);
+    current::with_running_st(|local| {
+        let r = runnable.take().expect("present");
+        if Arc::ptr_eq(&local.shared, &r.metadata().shared) {
+            local.queue.borrow_mut().push_back(Ready::Task(r));
+        } else {
+            runnable = Some(r);
+        }
+    });
+    if let Some(r) = runnable {
+        schedule_elsewhere(r);
+    }
+}
+
+/// [`schedule`] when this thread is not running the task's loop (or is closing it): the
+/// entered executor's queue if it is the task's, else the injector.
+#[inline(never)]
+fn schedule_elsewhere(runnable: Runnable<TaskMeta>) {
     let mut runnable = Some(runnable);
     with_ctx(|ctx| {
         if let Some(Ctx::St(local)) = ctx {
@@ -204,6 +225,7 @@ impl StExecutor {
     fn run_loop<F: Future, const SEEDED: bool>(&self, future: F) -> F::Output {
         let _enter = current::enter(self.ctx());
         let _running = RunningGuard::set();
+        let _running_st = current::RunningStGuard::set(&self.local);
         current::set_worker_index(0);
         let mut main_ctx = MainLocals::take_from_thread();
         let local = &*self.local;

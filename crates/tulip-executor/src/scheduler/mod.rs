@@ -61,6 +61,7 @@ pub(crate) fn schedule(runnable: Runnable<TaskMeta>, info: ScheduleInfo) {
 }
 
 /// Queues a newly spawned task.
+#[inline]
 pub(crate) fn push_spawned(runnable: Runnable<TaskMeta>) {
     match &runnable.metadata().shared.flavor {
         Flavor::St(_) => current_thread::schedule(runnable),

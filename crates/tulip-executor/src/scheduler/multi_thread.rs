@@ -543,6 +543,7 @@ pub(crate) fn schedule(runnable: Runnable<TaskMeta>, woken_while_running: bool) 
 }
 
 /// Schedules a newly spawned task (at the back of the local queue, not in the LIFO slot).
+#[inline(never)]
 pub(crate) fn push_spawned(runnable: Runnable<TaskMeta>) {
     let pinned = runnable.metadata().pinned;
     if pinned != NOT_PINNED {

@@ -96,6 +96,7 @@ pub(crate) mod meta;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::Location;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use async_task::{Runnable, WithInfo};
@@ -104,9 +105,8 @@ use crate::current::{with_ctx, Ctx};
 use crate::executor::shared::Shared;
 use crate::hooks::{run_hook, HookPoint};
 use crate::scheduler;
-use crate::task::error::TaskOutput;
 use crate::task::future::TaskFuture;
-use crate::task::meta::{TaskMeta, NOT_PINNED};
+use crate::task::meta::{TaskMeta, NOT_PINNED, SLOW_POLL};
 use crate::task_local::{capture_context, swap_context};
 
 pub use crate::introspect::{
@@ -126,7 +126,31 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let meta = TaskMeta::new(shared, name, location, NOT_PINNED);
+    spawn_send_meta(
+        TaskMeta::new(shared, name, location, NOT_PINNED),
+        future,
+        eager,
+    )
+}
+
+/// The header of a `Send` task of `shared` (for [`spawn_send_meta`]).
+#[inline]
+pub(crate) fn send_meta(
+    shared: &Arc<Shared>,
+    name: Option<Box<str>>,
+    location: &'static Location<'static>,
+) -> TaskMeta {
+    TaskMeta::new(shared, name, location, NOT_PINNED)
+}
+
+/// Spawns a `Send` future as the task whose header is `meta` (made by [`send_meta`]: the
+/// caller looks its executor up once, without a reference count of its own).
+pub(crate) fn spawn_send_meta<F>(meta: TaskMeta, future: F, eager: Option<bool>) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    debug_assert_eq!(meta.pinned, NOT_PINNED);
     // The child starts with a copy of the spawner's task-local context.
     let context = capture_context();
     // SAFETY: the future is Send + 'static; the only borrow it holds is of the task's own
@@ -138,7 +162,8 @@ where
             WithInfo(scheduler::schedule),
         )
     };
-    finish_spawn(shared, runnable, task, eager)
+    launch(runnable, eager);
+    Task::new(task)
 }
 
 /// The executor and worker of this thread, where a `!Send` task spawned here must stay.
@@ -195,22 +220,19 @@ where
             WithInfo(scheduler::schedule),
         )
     };
-    finish_spawn(shared, runnable, task, eager)
+    launch(runnable, eager);
+    Task::new(task)
 }
 
-fn finish_spawn<T>(
-    shared: &Arc<Shared>,
-    runnable: Runnable<TaskMeta>,
-    task: async_task::Task<TaskOutput<T>, TaskMeta>,
-    eager: Option<bool>,
-) -> Task<T> {
-    run_hook(runnable.metadata(), HookPoint::Spawn);
-    // In debug mode every task is registered from the start, so `task::all()` and dumps list
-    // tasks that have not run yet. Otherwise a task registers at its first `Pending`: until
-    // then it sits in a run queue, where closing finds it anyway.
-    if shared.debug.is_some() {
-        // SAFETY: the runnable's waker is a waker of the task whose header it holds.
-        unsafe { shared.register(runnable.metadata(), runnable.waker()) };
+/// Starts a task just made: the spawn hook and debug mode's early registration, then its
+/// first step — queued, run eagerly, or, on a closed executor, cancelled. Not generic, so
+/// every spawn site shares it; the checks that only hooks and debug mode need are one test of
+/// the task's `SLOW_POLL` flag.
+fn launch(runnable: Runnable<TaskMeta>, eager: Option<bool>) {
+    let meta = runnable.metadata();
+    let shared = &meta.shared;
+    if meta.flags.load(Ordering::Relaxed) & SLOW_POLL != 0 {
+        launch_instrumented(&runnable);
     }
     if shared.is_closed() {
         // Dropping the runnable cancels the task; its handle reports Cancelled.
@@ -220,7 +242,22 @@ fn finish_spawn<T>(
     } else {
         scheduler::push_spawned(runnable);
     }
-    Task::new(task)
+}
+
+/// [`launch`] with hooks or instrumentation: the spawn hook, and in debug mode the task
+/// registers at once.
+#[cold]
+#[inline(never)]
+fn launch_instrumented(runnable: &Runnable<TaskMeta>) {
+    let meta = runnable.metadata();
+    run_hook(meta, HookPoint::Spawn);
+    // In debug mode every task is registered from the start, so `task::all()` and dumps list
+    // tasks that have not run yet. Otherwise a task registers at its first `Pending`: until
+    // then it sits in a run queue, where closing finds it anyway.
+    if meta.shared.debug.is_some() {
+        // SAFETY: the runnable's waker is a waker of the task whose header it holds.
+        unsafe { meta.shared.register(meta, runnable.waker()) };
+    }
 }
 
 /// Whether this thread runs `shared`'s loop (an eager step may run here).
