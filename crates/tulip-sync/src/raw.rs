@@ -235,10 +235,11 @@ impl RawSemaphore {
         if queue.list.waiting() > 0 {
             // QUEUED is set and, by invariant 3, no permit is free unless a handed waiter
             // has not run yet.
-            if state >> 1 >= bound {
-                return refuse(bound);
-            }
             if state < ONE {
+                // No permit free: ours would be the only one.
+                if bound == 0 {
+                    return refuse(bound);
+                }
                 // Hand our permit straight to the oldest waiter: `state` does not change.
                 let waker = self.hand_oldest(&mut queue);
                 if queue.list.waiting() == 0 {
@@ -247,6 +248,9 @@ impl RawSemaphore {
                 drop(queue);
                 waker.wake();
                 return true;
+            }
+            if state >> 1 >= bound {
+                return refuse(bound);
             }
         }
         loop {
