@@ -117,6 +117,7 @@ mod barrier;
 mod bounded;
 mod condition;
 mod event;
+mod line;
 mod lock;
 mod mutex;
 mod notify;

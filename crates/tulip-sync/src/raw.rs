@@ -7,9 +7,9 @@
 //!   [`QUEUED`] bit. The fast paths (take a permit, give one back) are a single
 //!   compare-and-swap on this word, allowed only while `QUEUED` is clear, and touch nothing
 //!   else.
-//! * `queue`, behind a `Mutex`: the [`WaitList`] of the waiters not handed a permit yet
+//! * `queue`, behind a `Mutex`: the [`Line`] of the waiters not handed a permit yet
 //!   ("waiting"), oldest first, each with its ticket (a number that grows with every waiter
-//!   queued, so the list is also in ticket order).
+//!   queued, so the line is also in ticket order).
 //! * `granted`, an atomic: the ticket of the last waiter handed a permit. Written only under
 //!   the mutex; a queued waiter with ticket `t` owns a permit once `granted >= t`, which it
 //!   reads without the mutex.
@@ -61,13 +61,17 @@
 //! ([`enqueue`](RawSemaphore::enqueue)) and a release hands it the permit. The woken waiter
 //! reads `granted` and decrements `handed`, without the mutex (it used to take its entry out
 //! under the mutex: a third critical section, often on another worker than the release).
-//! The slab of the wait list is reused from one wait to the next.
+//! The ring buffer of the line is reused from one wait to the next, and a waiter keeps only
+//! its ticket.
 
 use std::fmt;
+use std::num::NonZeroU64;
 use std::task::{Context, Poll, Waker};
 use tulip_util::const_fn;
 use tulip_util::sync::{block_on, lock, AtomicU64, AtomicUsize, Mutex, Ordering};
-use tulip_waitlist::{WaitList, WakeList};
+use tulip_waitlist::WakeList;
+
+use crate::line::Line;
 
 /// Bit 0 of `state`: some waiters are queued, or were handed a permit and have not run.
 ///
@@ -106,19 +110,24 @@ pub(crate) struct RawSemaphore {
 
 /// What the mutex guards.
 struct Queue {
-    /// The waiting entries, oldest first, each tagged with its ticket.
-    list: WaitList<u64>,
-    /// The ticket of the last waiter queued.
-    last_ticket: u64,
+    /// The waiting entries, oldest first, each with its ticket.
+    list: Line,
     /// Whether [`WAITING`] is set in `handed` (only the mutex holder changes it).
     waiting_bit: bool,
 }
 
-/// A queued acquire: its entry in the wait list and its ticket.
+/// A queued acquire: its ticket, which finds its entry in the line. (Tickets start at 1,
+/// so that an `Option<Queued>` is one word.)
 #[derive(Clone, Copy)]
 struct Queued {
-    key: usize,
-    ticket: u64,
+    ticket: NonZeroU64,
+}
+
+impl Queued {
+    #[inline(always)]
+    fn ticket(self) -> u64 {
+        self.ticket.get()
+    }
 }
 
 impl RawSemaphore {
@@ -133,8 +142,7 @@ impl RawSemaphore {
                 handed: AtomicUsize::new(0),
                 granted: AtomicU64::new(0),
                 queue: Mutex::new(Queue {
-                    list: WaitList::new_tagged(),
-                    last_ticket: 0,
+                    list: Line::new(),
                     waiting_bit: false,
                 }),
             }
@@ -278,7 +286,7 @@ impl RawSemaphore {
     /// woken once the mutex is released.
     #[inline(always)]
     fn hand_oldest(&self, queue: &mut Queue) -> Waker {
-        let (_, waker, ticket) = queue.list.pop().expect("a waiter to hand a permit to");
+        let (waker, ticket) = queue.list.pop().expect("a waiter to hand a permit to");
         // Counted as handed before `granted` lets the waiter see its permit (and leave
         // `handed`): the release below orders the two for it.
         self.handed.fetch_add(HANDED, Ordering::Relaxed);
@@ -353,16 +361,14 @@ impl RawSemaphore {
                 Err(actual) => state = actual,
             }
         }
-        queue.last_ticket += 1;
-        let ticket = queue.last_ticket;
-        let key = queue.list.push_tagged(waker.clone(), ticket);
+        let ticket = queue.list.push(waker.clone());
         if !queue.waiting_bit {
             // A handed waiter that leaves after this sees WAITING, and then the free permits
             // we may queue behind (they were freed before this, under the mutex).
             queue.waiting_bit = true;
             self.handed.fetch_or(WAITING, Ordering::AcqRel);
         }
-        Some(Queued { key, ticket })
+        Some(Queued { ticket })
     }
 
     /// Whether the waiter with `ticket` was handed a permit. Authoritative under the mutex;
@@ -405,29 +411,27 @@ impl RawSemaphore {
     #[cold]
     fn poll_queued(&self, queued: Queued, waker: &Waker) -> bool {
         let mut queue = lock(&self.queue);
-        if self.is_granted(queued.ticket) {
+        if self.is_granted(queued.ticket()) {
             self.handed.fetch_sub(HANDED, Ordering::AcqRel);
             let wakers = self.settle(&mut queue);
             drop(queue);
             wakers.wake();
             return true;
         }
-        let notified = queue.list.poll(queued.key, waker);
-        debug_assert!(!notified, "semaphore entries are never notified in place");
+        queue.list.set_waker(queued.ticket(), waker);
         false
     }
 
     /// Leaves the line: the acquire `queued` was cancelled.
     fn cancel(&self, queued: Queued) {
         let mut queue = lock(&self.queue);
-        if self.is_granted(queued.ticket) {
+        if self.is_granted(queued.ticket()) {
             // We were handed a permit and never used it: give it back, to the next waiter.
             self.handed.fetch_sub(HANDED, Ordering::AcqRel);
             let prev = self.state.fetch_add(ONE, Ordering::Release);
             debug_assert_ne!(prev & QUEUED, 0);
         } else {
-            let notification = queue.list.remove(queued.key);
-            debug_assert!(notification.is_none());
+            queue.list.remove(queued.ticket());
         }
         let wakers = self.settle(&mut queue);
         drop(queue);
@@ -506,7 +510,7 @@ impl AcquireSlot {
     /// acquire future stays small enough to be inlined into its caller.
     #[inline(never)]
     fn poll_again(&mut self, sem: &RawSemaphore, queued: Queued, waker: &Waker) -> Poll<()> {
-        if sem.is_granted(queued.ticket) {
+        if sem.is_granted(queued.ticket()) {
             // Our entry left the list when the permit was handed to us.
             self.queued = None;
             sem.leave_handed();
