@@ -7,7 +7,7 @@
 //!   [`QUEUED`] bit. The fast paths (take a permit, give one back) are a single
 //!   compare-and-swap on this word, allowed only while `QUEUED` is clear, and touch nothing
 //!   else.
-//! * `queue`, behind a `Mutex`: the [`Line`] of the waiters not handed a permit yet
+//! * `queue`, behind a mutex (a [`ShortLock`]): the [`Line`] of the waiters not handed a permit yet
 //!   ("waiting"), oldest first, each with its ticket (a number that grows with every waiter
 //!   queued, so the line is also in ticket order).
 //! * `granted`, an atomic: the ticket of the last waiter handed a permit. Written only under
@@ -68,10 +68,11 @@ use std::fmt;
 use std::num::NonZeroU64;
 use std::task::{Context, Poll, Waker};
 use tulip_util::const_fn;
-use tulip_util::sync::{block_on, lock, AtomicU64, AtomicUsize, Mutex, Ordering};
+use tulip_util::sync::{block_on, AtomicU64, AtomicUsize, Ordering};
 use tulip_waitlist::WakeList;
 
 use crate::line::Line;
+use crate::short_lock::ShortLock;
 
 /// Bit 0 of `state`: some waiters are queued, or were handed a permit and have not run.
 ///
@@ -105,7 +106,7 @@ pub(crate) struct RawSemaphore {
     /// The ticket of the last waiter handed a permit (0: none yet).
     granted: AtomicU64,
     /// The waiters not handed a permit yet, oldest first.
-    queue: Mutex<Queue>,
+    queue: ShortLock<Queue>,
 }
 
 /// What the mutex guards.
@@ -141,7 +142,7 @@ impl RawSemaphore {
                 state: AtomicUsize::new(permits << 1),
                 handed: AtomicUsize::new(0),
                 granted: AtomicU64::new(0),
-                queue: Mutex::new(Queue {
+                queue: ShortLock::new(Queue {
                     list: Line::new(),
                     waiting_bit: false,
                 }),
@@ -237,7 +238,7 @@ impl RawSemaphore {
 
     #[cold]
     fn release_slow(&self, bound: usize) -> bool {
-        let mut queue = lock(&self.queue);
+        let mut queue = self.queue.lock();
         // With QUEUED set only we change `state`; without it only increments race with us.
         let mut state = self.state.load(Ordering::Relaxed);
         if queue.list.waiting() > 0 {
@@ -338,7 +339,7 @@ impl RawSemaphore {
     /// taken; otherwise the waiter's entry and ticket.
     #[cold]
     fn enqueue(&self, waker: &Waker) -> Option<Queued> {
-        let mut queue = lock(&self.queue);
+        let mut queue = self.queue.lock();
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
             if state & QUEUED != 0 {
@@ -399,7 +400,7 @@ impl RawSemaphore {
 
     #[cold]
     fn settle_locked(&self) {
-        let mut queue = lock(&self.queue);
+        let mut queue = self.queue.lock();
         let wakers = self.settle(&mut queue);
         drop(queue);
         wakers.wake();
@@ -410,7 +411,7 @@ impl RawSemaphore {
     /// `waker`.
     #[cold]
     fn poll_queued(&self, queued: Queued, waker: &Waker) -> bool {
-        let mut queue = lock(&self.queue);
+        let mut queue = self.queue.lock();
         if self.is_granted(queued.ticket()) {
             self.handed.fetch_sub(HANDED, Ordering::AcqRel);
             let wakers = self.settle(&mut queue);
@@ -424,7 +425,7 @@ impl RawSemaphore {
 
     /// Leaves the line: the acquire `queued` was cancelled.
     fn cancel(&self, queued: Queued) {
-        let mut queue = lock(&self.queue);
+        let mut queue = self.queue.lock();
         if self.is_granted(queued.ticket()) {
             // We were handed a permit and never used it: give it back, to the next waiter.
             self.handed.fetch_sub(HANDED, Ordering::AcqRel);
