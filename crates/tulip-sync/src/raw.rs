@@ -503,14 +503,24 @@ impl AcquireSlot {
                     }
                 }
             }
-            Some(queued) => self.poll_again(sem, queued, cx.waker()),
+            // A lock's future is often polled once (uncontended): its second poll stays out
+            // of line, so that the first is small enough to be inlined into the caller. A
+            // semaphore's acquire waits more often than not: its second poll is inlined too
+            // (a call and a frame less per wait).
+            Some(queued) if LOCK => self.poll_again(sem, queued, cx.waker()),
+            Some(queued) => self.poll_waiting(sem, queued, cx.waker()),
         }
     }
 
-    /// [`poll`](Self::poll) once queued. Kept out of line, so that the fast path of every
-    /// acquire future stays small enough to be inlined into its caller.
+    /// [`poll_waiting`](Self::poll_waiting), out of line.
     #[inline(never)]
     fn poll_again(&mut self, sem: &RawSemaphore, queued: Queued, waker: &Waker) -> Poll<()> {
+        self.poll_waiting(sem, queued, waker)
+    }
+
+    /// [`poll`](Self::poll) once queued.
+    #[inline(always)]
+    fn poll_waiting(&mut self, sem: &RawSemaphore, queued: Queued, waker: &Waker) -> Poll<()> {
         if sem.is_granted(queued.ticket()) {
             // Our entry left the list when the permit was handed to us.
             self.queued = None;
