@@ -2,8 +2,8 @@
 //! mutex of their own to keep one under (`Event`, `Condition`'s notifications, `RwLock`'s
 //! readers and draining writer, `Barrier`).
 //!
-//! The semaphore core (`raw.rs`) does not use this type: it keeps its [`WaitList`] under
-//! the mutex it already takes when a task has to wait.
+//! The semaphore core (`raw.rs`) does not use this type: it keeps its own line of waiters
+//! (`line.rs`) under the mutex it already takes when a task has to wait.
 //!
 //! # Semantics
 //!

@@ -7,9 +7,9 @@
 //!   [`QUEUED`] bit. The fast paths (take a permit, give one back) are a single
 //!   compare-and-swap on this word, allowed only while `QUEUED` is clear, and touch nothing
 //!   else.
-//! * `queue`, behind a `Mutex`: the [`WaitList`] of the waiters not handed a permit yet
+//! * `queue`, behind a mutex (a [`ShortLock`]): the [`Line`] of the waiters not handed a permit yet
 //!   ("waiting"), oldest first, each with its ticket (a number that grows with every waiter
-//!   queued, so the list is also in ticket order).
+//!   queued, so the line is also in ticket order).
 //! * `granted`, an atomic: the ticket of the last waiter handed a permit. Written only under
 //!   the mutex; a queued waiter with ticket `t` owns a permit once `granted >= t`, which it
 //!   reads without the mutex.
@@ -61,13 +61,18 @@
 //! ([`enqueue`](RawSemaphore::enqueue)) and a release hands it the permit. The woken waiter
 //! reads `granted` and decrements `handed`, without the mutex (it used to take its entry out
 //! under the mutex: a third critical section, often on another worker than the release).
-//! The slab of the wait list is reused from one wait to the next.
+//! The ring buffer of the line is reused from one wait to the next, and a waiter keeps only
+//! its ticket.
 
 use std::fmt;
+use std::num::NonZeroU64;
 use std::task::{Context, Poll, Waker};
 use tulip_util::const_fn;
-use tulip_util::sync::{block_on, lock, AtomicU64, AtomicUsize, Mutex, Ordering};
-use tulip_waitlist::{WaitList, WakeList};
+use tulip_util::sync::{block_on, AtomicU64, AtomicUsize, Ordering};
+use tulip_waitlist::WakeList;
+
+use crate::line::Line;
+use crate::short_lock::ShortLock;
 
 /// Bit 0 of `state`: some waiters are queued, or were handed a permit and have not run.
 ///
@@ -101,24 +106,29 @@ pub(crate) struct RawSemaphore {
     /// The ticket of the last waiter handed a permit (0: none yet).
     granted: AtomicU64,
     /// The waiters not handed a permit yet, oldest first.
-    queue: Mutex<Queue>,
+    queue: ShortLock<Queue>,
 }
 
 /// What the mutex guards.
 struct Queue {
-    /// The waiting entries, oldest first, each tagged with its ticket.
-    list: WaitList<u64>,
-    /// The ticket of the last waiter queued.
-    last_ticket: u64,
+    /// The waiting entries, oldest first, each with its ticket.
+    list: Line,
     /// Whether [`WAITING`] is set in `handed` (only the mutex holder changes it).
     waiting_bit: bool,
 }
 
-/// A queued acquire: its entry in the wait list and its ticket.
+/// A queued acquire: its ticket, which finds its entry in the line. (Tickets start at 1,
+/// so that an `Option<Queued>` is one word.)
 #[derive(Clone, Copy)]
 struct Queued {
-    key: usize,
-    ticket: u64,
+    ticket: NonZeroU64,
+}
+
+impl Queued {
+    #[inline(always)]
+    fn ticket(self) -> u64 {
+        self.ticket.get()
+    }
 }
 
 impl RawSemaphore {
@@ -132,9 +142,8 @@ impl RawSemaphore {
                 state: AtomicUsize::new(permits << 1),
                 handed: AtomicUsize::new(0),
                 granted: AtomicU64::new(0),
-                queue: Mutex::new(Queue {
-                    list: WaitList::new_tagged(),
-                    last_ticket: 0,
+                queue: ShortLock::new(Queue {
+                    list: Line::new(),
                     waiting_bit: false,
                 }),
             }
@@ -229,16 +238,17 @@ impl RawSemaphore {
 
     #[cold]
     fn release_slow(&self, bound: usize) -> bool {
-        let mut queue = lock(&self.queue);
+        let mut queue = self.queue.lock();
         // With QUEUED set only we change `state`; without it only increments race with us.
         let mut state = self.state.load(Ordering::Relaxed);
         if queue.list.waiting() > 0 {
             // QUEUED is set and, by invariant 3, no permit is free unless a handed waiter
             // has not run yet.
-            if state >> 1 >= bound {
-                return refuse(bound);
-            }
             if state < ONE {
+                // No permit free: ours would be the only one.
+                if bound == 0 {
+                    return refuse(bound);
+                }
                 // Hand our permit straight to the oldest waiter: `state` does not change.
                 let waker = self.hand_oldest(&mut queue);
                 if queue.list.waiting() == 0 {
@@ -247,6 +257,9 @@ impl RawSemaphore {
                 drop(queue);
                 waker.wake();
                 return true;
+            }
+            if state >> 1 >= bound {
+                return refuse(bound);
             }
         }
         loop {
@@ -274,7 +287,7 @@ impl RawSemaphore {
     /// woken once the mutex is released.
     #[inline(always)]
     fn hand_oldest(&self, queue: &mut Queue) -> Waker {
-        let (_, waker, ticket) = queue.list.pop().expect("a waiter to hand a permit to");
+        let (waker, ticket) = queue.list.pop().expect("a waiter to hand a permit to");
         // Counted as handed before `granted` lets the waiter see its permit (and leave
         // `handed`): the release below orders the two for it.
         self.handed.fetch_add(HANDED, Ordering::Relaxed);
@@ -326,7 +339,7 @@ impl RawSemaphore {
     /// taken; otherwise the waiter's entry and ticket.
     #[cold]
     fn enqueue(&self, waker: &Waker) -> Option<Queued> {
-        let mut queue = lock(&self.queue);
+        let mut queue = self.queue.lock();
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
             if state & QUEUED != 0 {
@@ -349,16 +362,14 @@ impl RawSemaphore {
                 Err(actual) => state = actual,
             }
         }
-        queue.last_ticket += 1;
-        let ticket = queue.last_ticket;
-        let key = queue.list.push_tagged(waker.clone(), ticket);
+        let ticket = queue.list.push(waker.clone());
         if !queue.waiting_bit {
             // A handed waiter that leaves after this sees WAITING, and then the free permits
             // we may queue behind (they were freed before this, under the mutex).
             queue.waiting_bit = true;
             self.handed.fetch_or(WAITING, Ordering::AcqRel);
         }
-        Some(Queued { key, ticket })
+        Some(Queued { ticket })
     }
 
     /// Whether the waiter with `ticket` was handed a permit. Authoritative under the mutex;
@@ -389,7 +400,7 @@ impl RawSemaphore {
 
     #[cold]
     fn settle_locked(&self) {
-        let mut queue = lock(&self.queue);
+        let mut queue = self.queue.lock();
         let wakers = self.settle(&mut queue);
         drop(queue);
         wakers.wake();
@@ -400,30 +411,28 @@ impl RawSemaphore {
     /// `waker`.
     #[cold]
     fn poll_queued(&self, queued: Queued, waker: &Waker) -> bool {
-        let mut queue = lock(&self.queue);
-        if self.is_granted(queued.ticket) {
+        let mut queue = self.queue.lock();
+        if self.is_granted(queued.ticket()) {
             self.handed.fetch_sub(HANDED, Ordering::AcqRel);
             let wakers = self.settle(&mut queue);
             drop(queue);
             wakers.wake();
             return true;
         }
-        let notified = queue.list.poll(queued.key, waker);
-        debug_assert!(!notified, "semaphore entries are never notified in place");
+        queue.list.set_waker(queued.ticket(), waker);
         false
     }
 
     /// Leaves the line: the acquire `queued` was cancelled.
     fn cancel(&self, queued: Queued) {
-        let mut queue = lock(&self.queue);
-        if self.is_granted(queued.ticket) {
+        let mut queue = self.queue.lock();
+        if self.is_granted(queued.ticket()) {
             // We were handed a permit and never used it: give it back, to the next waiter.
             self.handed.fetch_sub(HANDED, Ordering::AcqRel);
             let prev = self.state.fetch_add(ONE, Ordering::Release);
             debug_assert_ne!(prev & QUEUED, 0);
         } else {
-            let notification = queue.list.remove(queued.key);
-            debug_assert!(notification.is_none());
+            queue.list.remove(queued.ticket());
         }
         let wakers = self.settle(&mut queue);
         drop(queue);
@@ -494,15 +503,25 @@ impl AcquireSlot {
                     }
                 }
             }
-            Some(queued) => self.poll_again(sem, queued, cx.waker()),
+            // A lock's future is often polled once (uncontended): its second poll stays out
+            // of line, so that the first is small enough to be inlined into the caller. A
+            // semaphore's acquire waits more often than not: its second poll is inlined too
+            // (a call and a frame less per wait).
+            Some(queued) if LOCK => self.poll_again(sem, queued, cx.waker()),
+            Some(queued) => self.poll_waiting(sem, queued, cx.waker()),
         }
     }
 
-    /// [`poll`](Self::poll) once queued. Kept out of line, so that the fast path of every
-    /// acquire future stays small enough to be inlined into its caller.
+    /// [`poll_waiting`](Self::poll_waiting), out of line.
     #[inline(never)]
     fn poll_again(&mut self, sem: &RawSemaphore, queued: Queued, waker: &Waker) -> Poll<()> {
-        if sem.is_granted(queued.ticket) {
+        self.poll_waiting(sem, queued, waker)
+    }
+
+    /// [`poll`](Self::poll) once queued.
+    #[inline(always)]
+    fn poll_waiting(&mut self, sem: &RawSemaphore, queued: Queued, waker: &Waker) -> Poll<()> {
+        if sem.is_granted(queued.ticket()) {
             // Our entry left the list when the permit was handed to us.
             self.queued = None;
             sem.leave_handed();

@@ -69,7 +69,9 @@ const SHRINK_ABOVE: usize = 1024;
 enum Entry<T> {
     /// Unused; `next_free` links the free list.
     Vacant { next_free: usize },
-    /// Waiting, linked into the FIFO, with the owner's tag.
+    /// Waiting, linked into the FIFO, with the owner's tag. The oldest entry's `prev` is
+    /// stale (never read: [`remove`](WaitList::remove) compares the key with `head`), so
+    /// that taking the head out does not write to the next entry.
     Waiting {
         waker: Waker,
         prev: usize,
@@ -159,10 +161,13 @@ impl<T: Copy> WaitList<T> {
             self.entries.len() - 1
         } else {
             let key = self.free;
-            match mem::replace(&mut self.entries[key], entry) {
-                Entry::Vacant { next_free } => self.free = next_free,
-                _ => unreachable!("the free list links an entry in use"),
-            }
+            let slot = &mut self.entries[key];
+            let Entry::Vacant { next_free } = *slot else {
+                unreachable!("the free list links an entry in use")
+            };
+            // The slot is known vacant here: nothing to drop, a plain write.
+            *slot = entry;
+            self.free = next_free;
             key
         };
         match self.tail {
@@ -219,19 +224,25 @@ impl<T: Copy> WaitList<T> {
         if key == NIL {
             return None;
         }
+        // The entry goes straight onto the free list: one write to the slab.
         let Entry::Waiting {
             waker, next, tag, ..
-        } = mem::replace(&mut self.entries[key], Entry::Vacant { next_free: NIL })
+        } = mem::replace(
+            &mut self.entries[key],
+            Entry::Vacant {
+                next_free: self.free,
+            },
+        )
         else {
             unreachable!("the FIFO links an entry that is not waiting")
         };
+        self.free = key;
         self.head = next;
-        match next {
-            NIL => self.tail = NIL,
-            next => self.set_prev(next, NIL),
-        }
         self.waiting -= 1;
-        self.vacate(key);
+        if next == NIL {
+            self.tail = NIL;
+            self.shrink_if_empty();
+        }
         Some((key, waker, tag))
     }
 
@@ -244,9 +255,8 @@ impl<T: Copy> WaitList<T> {
             unreachable!("the FIFO links an entry that is not waiting")
         };
         self.head = next;
-        match next {
-            NIL => self.tail = NIL,
-            next => self.set_prev(next, NIL),
+        if next == NIL {
+            self.tail = NIL;
         }
         self.waiting -= 1;
         self.notified += 1;
@@ -287,6 +297,8 @@ impl<T: Copy> WaitList<T> {
                 Some(additional)
             }
             Entry::Waiting { prev, next, .. } => {
+                // The head's `prev` is stale.
+                let prev = if key == self.head { NIL } else { prev };
                 match prev {
                     NIL => self.head = next,
                     prev => self.set_next(prev, next),
@@ -319,6 +331,12 @@ impl<T: Copy> WaitList<T> {
             next_free: self.free,
         };
         self.free = key;
+        self.shrink_if_empty();
+    }
+
+    /// Gives a large slab back once nobody is in the list.
+    #[inline(always)]
+    fn shrink_if_empty(&mut self) {
         if self.waiting == 0 && self.notified == 0 && self.entries.capacity() > SHRINK_ABOVE {
             // Nobody is in the list: give a large slab back.
             self.entries = Vec::new();
@@ -575,6 +593,42 @@ mod tests {
         assert_eq!(list.pop().map(|(k, _, ())| k), Some(fourth));
         assert!(list.pop().is_none());
         assert_eq!((list.waiting(), list.notified()), (0, 0));
+    }
+
+    #[test]
+    fn removing_the_head_after_pops_keeps_the_links() {
+        // After a pop (or a notify) the new head's `prev` still names the entry that left;
+        // `remove` must not follow it.
+        let mut list = WaitList::<u64>::new_tagged();
+        let a = list.push_tagged(waker(), 1);
+        let b = list.push_tagged(waker(), 2);
+        let c = list.push_tagged(waker(), 3);
+        assert_eq!(list.pop().map(|(k, _, t)| (k, t)), Some((a, 1)));
+        // `a`'s slot is reused at the tail; `b`, the head, leaves.
+        let d = list.push_tagged(waker(), 4);
+        assert_eq!(d, a);
+        assert_eq!(list.remove(b), None);
+        // `c` is head and `d` tail; `c` leaves, then `d`, the only one left.
+        assert_eq!(list.remove(c), None);
+        assert_eq!(list.remove(d), None);
+        assert_eq!((list.waiting(), list.notified()), (0, 0));
+        // The list is empty and consistent: a new entry is head and tail.
+        let e = list.push_tagged(waker(), 5);
+        let f = list.push_tagged(waker(), 6);
+        assert_eq!(list.pop().map(|(k, _, t)| (k, t)), Some((e, 5)));
+        assert_eq!(list.pop().map(|(k, _, t)| (k, t)), Some((f, 6)));
+        assert!(list.pop().is_none());
+        // Same after a notification took the head out.
+        let mut plain = WaitList::new();
+        let g = plain.push(waker());
+        let h = plain.push(waker());
+        plain.notify_one().unwrap();
+        assert_eq!(plain.remove(h), None);
+        let i = plain.push(waker());
+        assert!(plain.poll(g, &waker()));
+        plain.notify_one().unwrap();
+        assert!(plain.poll(i, &waker()));
+        assert_eq!((plain.waiting(), plain.notified()), (0, 0));
     }
 
     #[test]
