@@ -1,5 +1,6 @@
-//! Wait lists: a FIFO [`WaitList`] behind a short mutex, plus a count of registered
-//! waiters.
+//! Wait lists: a FIFO [`WaitList`] behind a [`ShortLock`] (a mutex without `std`'s poisoning
+//! checks, which cost about 50 instructions per channel round trip), plus a count of
+//! registered waiters.
 //!
 //! # Protocol
 //!
@@ -54,9 +55,9 @@ use std::{
     task::{Context, Poll, Waker},
 };
 
-use tulip_waitlist::{WaitList, WakeList};
+use tulip_waitlist::{ShortLock, WaitList, WakeList};
 
-use tulip_util::sync::{fence, lock, AtomicU64, AtomicUsize, Mutex, Ordering};
+use tulip_util::sync::{fence, AtomicU64, AtomicUsize, Ordering};
 use tulip_util::waiting::note_waiting;
 
 /// One wait list (getters, putters, joiners, …).
@@ -67,7 +68,7 @@ pub(crate) struct Waiters {
     /// under the lock only, after the entry left the list; read by waiters without it.
     granted: AtomicU64,
     /// The FIFO list of waiters, each tagged with its ticket.
-    list: Mutex<List>,
+    list: ShortLock<List>,
     /// What its waiters wait for (`"Queue.get"`, ...), for the task dumps of a tulip loop in
     /// debug mode ([`tulip_util::waiting`]).
     what: &'static str,
@@ -87,7 +88,7 @@ impl Waiters {
         Self {
             unnotified: AtomicUsize::new(0),
             granted: AtomicU64::new(0),
-            list: Mutex::new(List {
+            list: ShortLock::new(List {
                 entries: WaitList::new_tagged(),
                 last_ticket: 0,
             }),
@@ -134,7 +135,7 @@ impl Waiters {
     #[inline(never)]
     fn notify(&self, n: usize) {
         let mut wakers = WakeList::new();
-        self.pop_into(&mut lock(&self.list), n, &mut wakers);
+        self.pop_into(&mut self.list.lock(), n, &mut wakers);
         wakers.wake();
     }
 
@@ -145,7 +146,7 @@ impl Waiters {
     #[inline(never)]
     fn notify_oldest(&self) {
         let waker = {
-            let mut list = lock(&self.list);
+            let mut list = self.list.lock();
             let Some((_, waker, ticket)) = list.entries.pop() else {
                 return;
             };
@@ -259,7 +260,7 @@ impl WaitSlot {
     #[inline(never)]
     fn register(waiters: &Waiters, waker: &Waker) -> (usize, u64) {
         let entry = {
-            let mut list = lock(&waiters.list);
+            let mut list = waiters.list.lock();
             list.last_ticket += 1;
             let ticket = list.last_ticket;
             let key = list.entries.push_tagged(waker.clone(), ticket);
@@ -276,7 +277,7 @@ impl WaitSlot {
     /// meanwhile, else the entry keeps waiting with the waker of `cx`.
     #[inline(never)]
     fn poll_entry(waiters: &Waiters, key: usize, ticket: u64, cx: &mut Context<'_>) -> bool {
-        let mut list = lock(&waiters.list);
+        let mut list = waiters.list.lock();
         // Notifications are made under the lock: this load sees every one made so far.
         if waiters.was_notified(ticket) {
             return true;
@@ -300,7 +301,7 @@ impl WaitSlot {
 
     #[inline(never)]
     fn discard_entry(waiters: &Waiters, key: usize, ticket: u64) {
-        let mut list = lock(&waiters.list);
+        let mut list = waiters.list.lock();
         if waiters.was_notified(ticket) {
             // Notified since we looked: the entry is gone, and the wake-up is ours to drop.
             return;
@@ -325,7 +326,7 @@ impl WaitSlot {
     fn clear_entry(waiters: &Waiters, key: usize, ticket: u64) {
         let mut wakers = WakeList::new();
         {
-            let mut list = lock(&waiters.list);
+            let mut list = waiters.list.lock();
             if waiters.was_notified(ticket) {
                 // Woken and never used: the next waiter gets it.
                 waiters.pop_into(&mut list, 1, &mut wakers);

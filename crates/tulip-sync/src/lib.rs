@@ -59,8 +59,9 @@
 //!
 //! The only `unsafe` code is in `Mutex<T>` and `RwLock<T>`: their guards hand out `&mut T`
 //! and must stay `Send`, which needs an `UnsafeCell` (a `std` lock inside would make the
-//! guards `!Send`); and in the semaphore core's own small mutex (`short_lock.rs`), `std`'s
-//! without the poisoning checks that cost a tenth of a contended acquire.
+//! guards `!Send`). The semaphore core keeps its waiters behind tulip-waitlist's
+//! `ShortLock`, `std`'s mutex without the poisoning checks that cost a tenth of a contended
+//! acquire.
 //!
 //! The state machines are checked with [loom](https://docs.rs/loom) under `--cfg
 //! tulip_loom` (`tests/loom.rs`). There the atomics, fences, mutexes and data cells (all taken
@@ -125,7 +126,6 @@ mod notify;
 mod raw;
 mod rwlock;
 mod semaphore;
-mod short_lock;
 
 pub use barrier::{Barrier, BrokenBarrierError};
 pub use bounded::{BoundedPermit, BoundedPermitArc, BoundedSemaphore, TooManyReleases};

@@ -72,7 +72,7 @@ use tulip_util::sync::{block_on, AtomicU64, AtomicUsize, Ordering};
 use tulip_waitlist::WakeList;
 
 use crate::line::Line;
-use crate::short_lock::ShortLock;
+use tulip_waitlist::ShortLock;
 
 /// Bit 0 of `state`: some waiters are queued, or were handed a permit and have not run.
 ///

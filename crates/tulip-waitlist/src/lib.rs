@@ -28,6 +28,7 @@
 //! burst of waiters) is given back to the allocator when the list becomes empty.
 //!
 //! The list does no locking and no waking itself: its owner holds a lock around every call
+//! (this crate's [`ShortLock`], a mutex without `std`'s poisoning checks, or any other)
 //! and wakes the collected wakers after releasing it (see [`WakeList`]), so no task is woken
 //! while the lock is held. A key is only valid until its entry is taken out; only the waiter
 //! that pushed an entry takes it out, so a key is never stale while its owner holds it.
@@ -56,7 +57,13 @@
 //! assert_eq!((list.waiting(), list.notified()), (0, 0));
 //! ```
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
+
+// The one module with `unsafe` code: the data cell behind the lock's guard.
+#[allow(unsafe_code)]
+mod short_lock;
+
+pub use short_lock::{ShortGuard, ShortLock};
 
 use std::{fmt, mem, task::Waker};
 

@@ -1,9 +1,10 @@
-//! [`ShortLock<T>`]: the mutex of the semaphore core, for critical sections of a few dozen
-//! instructions that never panic midway.
+//! [`ShortLock<T>`]: the lock an owner keeps its [`WaitList`](crate::WaitList) behind, for
+//! critical sections of a few dozen instructions.
 //!
 //! `std::sync::Mutex` checks the thread's panic state twice per critical section for its
-//! poisoning, which the semaphore core does not use (it ignores poisoning): a tenth of the
-//! instructions of a contended acquire. This lock is `std`'s futex mutex without poisoning:
+//! poisoning, which the wait lists' owners do not use (tulip's locks ignore poisoning): a
+//! tenth of the instructions of a contended semaphore acquire, and about 50 instructions of a
+//! channel's round trip. This lock is `std`'s futex mutex without poisoning:
 //! one compare-and-swap to lock and one swap to unlock when nobody waits, a short spin, then
 //! sleep. Lacking a portable futex, a sleeper waits on a condition variable (the lock's own,
 //! with the mutex it needs); only a contended unlock touches them.
@@ -14,10 +15,6 @@
 //!
 //! Under `--cfg tulip_loom` the atomics, the cell and the sleeping are loom's, so the models
 //! check this lock too (without the spin, which loom cannot explore).
-#![allow(
-    unsafe_code,
-    reason = "the data cell behind the guard; the crate denies unsafe code elsewhere"
-)]
 
 use std::ops::{Deref, DerefMut};
 use tulip_util::const_fn;
@@ -36,11 +33,26 @@ const CONTENDED: u32 = 2;
 #[cfg(not(tulip_loom))]
 const SPINS: u32 = 100;
 
-/// A mutex without poisoning for short critical sections; see the module docs.
+/// A mutex without poisoning for short critical sections; see the [module docs](self).
 ///
-/// `repr(C)`: `state` first, so that it follows the semaphore's atomics in the same cache line.
+/// A panic while the lock is held unlocks it (the guard's `Drop` runs) and leaves the data as
+/// the panic found it, as `std`'s mutex does when its poisoning is ignored.
+///
+/// `repr(C)`: `state` first, so that it can share a cache line with atomics the owner puts
+/// right before it.
+///
+/// # Examples
+///
+/// ```
+/// use tulip_waitlist::ShortLock;
+///
+/// let lock = ShortLock::new(Vec::new());
+/// lock.lock().push(1);
+/// lock.lock().push(2);
+/// assert_eq!(*lock.lock(), [1, 2]);
+/// ```
 #[repr(C)]
-pub(crate) struct ShortLock<T> {
+pub struct ShortLock<T> {
     state: AtomicU32,
     data: UnsafeCell<T>,
     /// Held by a sleeper between its last look at `state` and its wait.
@@ -57,7 +69,7 @@ unsafe impl<T: Send> Sync for ShortLock<T> {}
 impl<T> ShortLock<T> {
     const_fn! {
         /// An unlocked lock holding `value`.
-        pub(crate) fn new(value: T) -> Self {
+        pub fn new(value: T) -> Self {
             Self {
                 state: AtomicU32::new(UNLOCKED),
                 data: UnsafeCell::new(value),
@@ -67,9 +79,9 @@ impl<T> ShortLock<T> {
         }
     }
 
-    /// Locks, waiting for the holder if there is one.
+    /// Locks, waiting for the holder if there is one (spinning briefly, then sleeping).
     #[inline(always)]
-    pub(crate) fn lock(&self) -> ShortGuard<'_, T> {
+    pub fn lock(&self) -> ShortGuard<'_, T> {
         if self
             .state
             .compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed)
@@ -130,8 +142,31 @@ impl<T> ShortLock<T> {
 }
 
 /// Holds a [`ShortLock`]; unlocks it when dropped.
-pub(crate) struct ShortGuard<'a, T> {
+pub struct ShortGuard<'a, T> {
     lock: &'a ShortLock<T>,
+}
+
+// Unwind safety as `std::sync::Mutex` has it, whose poisoning tulip's locks ignore anyway: a
+// panic inside a critical section unlocks (the guard's `Drop`), and the owners keep their
+// data consistent at every point a panic can come from (a waker's clone happens before the
+// list changes).
+impl<T> std::panic::RefUnwindSafe for ShortLock<T> {}
+impl<T> std::panic::UnwindSafe for ShortLock<T> {}
+
+impl<T> std::fmt::Debug for ShortLock<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The data is not shown: looking at it would mean taking the lock.
+        let locked = self.state.load(Ordering::Relaxed) != UNLOCKED;
+        f.debug_struct("ShortLock")
+            .field("locked", &locked)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for ShortGuard<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
 }
 
 impl<T> Deref for ShortGuard<'_, T> {
@@ -192,7 +227,7 @@ mod tests {
     }
 }
 
-/// Run with `RUSTFLAGS="--cfg tulip_loom" cargo test --release -p tulip-sync --lib short_lock`.
+/// Run with `RUSTFLAGS="--cfg tulip_loom" cargo test --release -p tulip-waitlist --lib short_lock`.
 #[cfg(all(test, tulip_loom))]
 mod loom_tests {
     use super::*;
