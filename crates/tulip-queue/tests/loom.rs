@@ -420,6 +420,129 @@ fn oneshot_closed_wakes_the_sender() {
     });
 }
 
+// oneshot, who frees the allocation: each half sets its detach bit after its last access, and
+// whichever detaches last frees (see src/channel/oneshot.rs). Under loom the free writes every
+// cell and the state word, so a free that does not happen after the other half's last access
+// is reported; a waker left in a cell keeps its `Flag` alive, so a strong count of one at the
+// end says the allocation was freed.
+
+/// oneshot: the sender, still waking the receiver it completed, detaches while the woken
+/// receiver takes the value and is dropped: freed once, after both; the value dropped once.
+#[test]
+fn oneshot_both_halves_detach_concurrently_after_a_send() {
+    loom::model(|| {
+        let drops = Drops::default();
+        let (tx, mut rx) = channel::oneshot();
+        let flag = Flag::new();
+        assert!(poll(&mut rx, &flag).is_pending());
+        let item = drops.item();
+        let sender = thread::spawn(move || tx.send(item).is_ok());
+        // Waits (re-registering a loom waker), takes the value, and drops the receiver.
+        let got = loom::future::block_on(rx);
+        assert!(got.is_ok());
+        drop(got);
+        assert_eq!(drops.count(), 1);
+        assert!(sender.join().unwrap(), "the receiver was not closed");
+        assert_eq!(StdArc::strong_count(&flag), 1, "not freed");
+    });
+}
+
+/// oneshot: the receiver dropped while the sender sends to its registered waker: either the
+/// send wins (and the receiver drops the value) or it fails and hands the value back; the
+/// allocation is freed once by whichever half detaches last.
+#[test]
+fn oneshot_receiver_drop_racing_a_send_to_its_waker_frees_once() {
+    loom::model(|| {
+        let drops = Drops::default();
+        let (tx, mut rx) = channel::oneshot();
+        let flag = Flag::new();
+        assert!(poll(&mut rx, &flag).is_pending());
+        let item = drops.item();
+        let sender = thread::spawn(move || tx.send(item).map_err(|e| e.into_inner()));
+        drop(rx);
+        match sender.join().unwrap() {
+            Ok(()) => assert_eq!(drops.count(), 1),
+            Err(back) => {
+                assert_eq!(drops.count(), 0);
+                drop(back);
+                assert_eq!(drops.count(), 1);
+            }
+        }
+        assert_eq!(StdArc::strong_count(&flag), 1, "not freed");
+    });
+}
+
+/// oneshot: the sender dropped while the receiver waits: the receiver is woken, fails, and
+/// is dropped while the sender may still be detaching (after waking it).
+#[test]
+fn oneshot_sender_drop_while_the_receiver_waits_frees_once() {
+    loom::model(|| {
+        let (tx, mut rx) = channel::oneshot::<u8>();
+        let flag = Flag::new();
+        assert!(poll(&mut rx, &flag).is_pending());
+        let sender = thread::spawn(move || drop(tx));
+        // Waits (re-registering a loom waker), fails, and drops the receiver.
+        assert_eq!(loom::future::block_on(rx), Err(channel::oneshot::RecvError));
+        sender.join().unwrap();
+        assert_eq!(StdArc::strong_count(&flag), 1, "not freed");
+    });
+}
+
+/// oneshot: a receiver that waits, closes and then tries to receive while the sender sends:
+/// a value sent before the close is received, a later send hands it back; the receiver is
+/// dropped while the sender may still be completing; freed once, the value dropped once.
+#[test]
+fn oneshot_close_then_try_recv_racing_a_send_frees_once() {
+    use channel::oneshot::TryRecvError;
+    loom::model(|| {
+        let drops = Drops::default();
+        let (tx, mut rx) = channel::oneshot();
+        let flag = Flag::new();
+        assert!(poll(&mut rx, &flag).is_pending());
+        let item = drops.item();
+        let sender = thread::spawn(move || tx.send(item).map_err(|e| e.into_inner()));
+        rx.close();
+        let got = rx.try_recv();
+        drop(rx);
+        let sent = sender.join().unwrap();
+        match (sent, got) {
+            (Ok(()), Ok(v)) => {
+                assert_eq!(drops.count(), 0);
+                drop(v);
+            }
+            (Err(back), Err(TryRecvError::Empty | TryRecvError::Closed)) => {
+                assert_eq!(drops.count(), 0);
+                drop(back);
+            }
+            (sent, got) => panic!(
+                "inconsistent: send {:?}, receive {:?}",
+                sent.is_ok(),
+                got.map(|_| ())
+            ),
+        }
+        assert_eq!(drops.count(), 1);
+        assert_eq!(StdArc::strong_count(&flag), 1, "not freed");
+    });
+}
+
+/// oneshot: both halves dropped at once, each with a registered waker (so each wakes the
+/// other before it detaches): freed once, after both wake-ups.
+#[test]
+fn oneshot_both_halves_dropped_with_registered_wakers_free_once() {
+    loom::model(|| {
+        let (mut tx, mut rx) = channel::oneshot::<u8>();
+        let tx_flag = Flag::new();
+        let rx_flag = Flag::new();
+        assert!(poll(&mut tx.closed(), &tx_flag).is_pending());
+        assert!(poll(&mut rx, &rx_flag).is_pending());
+        let sender = thread::spawn(move || drop(tx));
+        drop(rx);
+        sender.join().unwrap();
+        assert_eq!(StdArc::strong_count(&tx_flag), 1, "not freed");
+        assert_eq!(StdArc::strong_count(&rx_flag), 1, "not freed");
+    });
+}
+
 /// watch: a waiting `changed()` is served or woken by a concurrent send, and a reader never
 /// sees a value with another value's version.
 #[test]

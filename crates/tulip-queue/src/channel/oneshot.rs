@@ -1,9 +1,10 @@
 //! A channel for exactly one value: [`oneshot()`](super::oneshot()).
 //!
 //! A dedicated implementation rather than `bounded(1)`: one allocation, one atomic state
-//! word, and one waker slot per side, instead of a queue and three wait lists. No lock: a
-//! send is a write and a compare-and-swap, a receive a load (and, to wait, a waker clone and a
-//! compare-and-swap), so a round trip of two oneshots costs a few hundred instructions less
+//! word, and one waker slot per side, instead of a queue and three wait lists. No lock and no
+//! reference count: a send is a write and a compare-and-swap, a receive a load (and, to wait,
+//! a waker clone and a compare-and-swap), and the two halves free their allocation through
+//! the same state word, so a round trip of two oneshots costs a few hundred instructions less
 //! than with a lock per operation (docs/benchmarks.md, issue 22).
 //!
 //! # The state word and who owns what
@@ -14,6 +15,8 @@
 //! | `CLOSED` | the receiver, once (drop or [`Receiver::close`]) | sends fail from now on |
 //! | `RX_WAKER` | the receiver | `rx_waker` holds the receiver's waker |
 //! | `TX_WAKER` | the sender | `tx_waker` holds the waker of [`Sender::closed`] |
+//! | `TX_GONE` | the sender, once (send or drop) | the sender is done with the allocation |
+//! | `RX_GONE` | the receiver, once (drop) | the receiver is done with the allocation |
 //!
 //! The three cells are shared without a lock under these rules, which the loom models in
 //! `tests/loom.rs` and Miri check:
@@ -29,31 +32,70 @@
 //!   `RX_WAKER` set; from then on the bit never clears, so the cell never changes again.
 //! * `tx_waker` follows the same rules with the roles swapped (`TX_WAKER`, `CLOSED`).
 //!
-//! Wakers stay in their cells until the shared allocation is freed; values are dropped by
-//! whichever side owns them (an unreceived value with the receiver, or with the allocation).
+//! # Who frees the allocation
+//!
+//! `COMPLETE` and `CLOSED` do not say that a side has let go: the sender still reads
+//! `rx_waker` after setting `COMPLETE` (to wake the receiver), the receiver still reads
+//! `tx_waker` after setting `CLOSED`, and a receiver that closed can still receive. So each
+//! side has a detach bit, `TX_GONE` or `RX_GONE`, which it sets (with release) only after its
+//! last access to the cells, and never touches the allocation (state word included) after
+//! that; both halves hold a plain pointer, and there is no reference count. Whoever detaches
+//! last frees: a side that finds the other's detach bit set (an `Acquire` load or
+//! read-modify-write, so every access of the other side happens before) frees the allocation
+//! itself, without setting its own bit.
+//!
+//! * The sender sets `TX_GONE` in the same compare-and-swap as `COMPLETE` when no receiver
+//!   waits (`RX_WAKER` clear): it has nothing left to do. When one waits it sets `COMPLETE`,
+//!   wakes the waker, and then sets `TX_GONE` with a second read-modify-write. A sender that
+//!   finds `RX_GONE` (a failed send, or a drop) frees at once: nobody is left to tell.
+//! * The receiver's drop, before `COMPLETE`, sets `CLOSED` and `RX_GONE` together, unless it
+//!   has a `Sender::closed` waker to wake (then `RX_GONE` follows the wake-up, as for the
+//!   sender). After `COMPLETE` it takes an unreceived value out of the cell (to drop it
+//!   itself) and frees at once if it sees `TX_GONE` (no read-modify-write: the common case of
+//!   a receive), or else sets `RX_GONE`. [`Receiver::close`] only sets `CLOSED`.
+//! * `TX_GONE` is never set without `COMPLETE`, and `RX_GONE` never without `CLOSED` or
+//!   `COMPLETE`: a side that still waits for its condition (a send that finds neither, a
+//!   receiver that finds no `COMPLETE`) knows the other is still there.
+//!
+//! Per channel that is one allocation and no reference count: a send to a waiting receiver
+//! takes two read-modify-writes (`COMPLETE`, then `TX_GONE`), one to a receiver that does not
+//! wait, a wait one (the registration), and the receiver's drop after the value none or one;
+//! an `Arc` added an increment at creation and three decrements at the drops.
+//!
+//! Wakers stay in their cells until the allocation is freed; values are dropped by whichever
+//! side owns them (an unreceived value by the receiver, on its drop; a value handed back by
+//! the send's error). A waker that panics in `wake_by_ref` unwinds out of the send or drop
+//! that called it before that side detached: the allocation then leaks (nothing unsound).
 
 use std::{
     error::Error,
     fmt,
     future::Future,
+    mem::ManuallyDrop,
     pin::Pin,
+    ptr::NonNull,
     task::{Context, Poll, Waker},
 };
 
 use futures_core::{FusedFuture, FusedStream, Stream};
 
-use tulip_util::sync::{block_on, Arc, AtomicUsize, Ordering, UnsafeCell};
+use tulip_util::sync::{block_on, AtomicUsize, Ordering, UnsafeCell};
 
 /// `rx_waker` holds the receiver's waker.
-const RX_WAKER: usize = 0b0001;
+const RX_WAKER: usize = 0b00_0001;
 /// The sender is done (sent or dropped); `value` is the receiver's.
-const COMPLETE: usize = 0b0010;
+const COMPLETE: usize = 0b00_0010;
 /// The receiver is gone or closed: sends fail.
-const CLOSED: usize = 0b0100;
+const CLOSED: usize = 0b00_0100;
 /// `tx_waker` holds the waker of [`Sender::closed`].
-const TX_WAKER: usize = 0b1000;
+const TX_WAKER: usize = 0b00_1000;
+/// The sender has made its last access to the allocation.
+const TX_GONE: usize = 0b01_0000;
+/// The receiver has made its last access to the allocation.
+const RX_GONE: usize = 0b10_0000;
 
-/// What both halves share; see the module docs for who may touch which cell when.
+/// What both halves share; see the module docs for who may touch which cell when, and who
+/// frees it.
 struct Shared<T> {
     state: AtomicUsize,
     /// The value, between `send` and its receipt.
@@ -64,21 +106,14 @@ struct Shared<T> {
     tx_waker: UnsafeCell<Option<Waker>>,
 }
 
-// SAFETY: the cells are accessed under the ownership rules of the module docs, which the state
-// word's acquire/release operations order: a value moves from the sending thread to the
-// receiving one (hence `T: Send`, as for a `Mutex<T>`), and no `&T` is ever shared between the
-// two sides; wakers are `Send + Sync`.
-unsafe impl<T: Send> Send for Shared<T> {}
-// SAFETY: as above.
-unsafe impl<T: Send> Sync for Shared<T> {}
-
 impl<T> Shared<T> {
     /// Wakes the waker in `cell`, which the caller may read (see the module docs).
     ///
     /// # Safety
     ///
     /// The caller's read-modify-write found the cell's bit set and the bit that freezes it
-    /// (`COMPLETE` for `rx_waker`, `CLOSED` for `tx_waker`) clear, and set the latter.
+    /// (`COMPLETE` for `rx_waker`, `CLOSED` for `tx_waker`) clear, and set the latter; and the
+    /// caller has not detached.
     unsafe fn wake(cell: &UnsafeCell<Option<Waker>>) {
         // SAFETY: the cell is frozen (the caller's contract): nobody writes it any more, and
         // reads may overlap.
@@ -93,7 +128,7 @@ impl<T> Shared<T> {
     /// first: `false` then (the caller's condition came true), `true` once registered.
     ///
     /// The caller is the cell's writer (the receiver for `rx_waker`, the sender for
-    /// `tx_waker`).
+    /// `tx_waker`), and attached.
     fn register(
         &self,
         cell: &UnsafeCell<Option<Waker>>,
@@ -146,44 +181,170 @@ impl<T> Shared<T> {
         }
     }
 
-    /// Sets `COMPLETE` (the sender is done): wakes the receiver if it waits. The value cell
-    /// must hold what the receiver is to get.
-    fn complete(&self) {
-        let prev = self.state.fetch_or(COMPLETE, Ordering::AcqRel);
-        debug_assert_eq!(prev & COMPLETE, 0, "a oneshot completed twice");
-        if prev & RX_WAKER != 0 {
-            // SAFETY: we set `COMPLETE` over a set `RX_WAKER`, which freezes `rx_waker`.
-            unsafe { Self::wake(&self.rx_waker) };
+    /// Sets `COMPLETE` (the sender is done: `value` holds what the receiver is to get, if
+    /// anything) and detaches the sender, waking the receiver if it waits; or, if the receiver
+    /// is already gone, frees the allocation. Returns `Err` with the state, having done
+    /// nothing, if the state has a bit of `stop` set first.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is the sender's, attached, and `s` a state it read with `Acquire` (a load or a
+    /// failed compare-and-swap). On `Ok` the sender has detached: it must not use `ptr` again.
+    #[inline(always)]
+    unsafe fn complete(ptr: NonNull<Self>, mut s: usize, stop: usize) -> Result<(), usize> {
+        // SAFETY: the sender is attached (the caller's contract), so the allocation is live.
+        let shared = unsafe { ptr.as_ref() };
+        let waiting = loop {
+            if s & stop != 0 {
+                return Err(s);
+            }
+            if s & RX_GONE != 0 {
+                // SAFETY: the receiver detached and we acquired its release: nothing of its
+                // side touches the allocation again, and we are done with it.
+                unsafe { Self::free(ptr) };
+                return Ok(());
+            }
+            debug_assert_eq!(s & (COMPLETE | TX_GONE), 0, "a oneshot completed twice");
+            // Nobody to wake: nothing left to do after the swap, so detach with it.
+            let waiting = s & RX_WAKER != 0;
+            let new = s | COMPLETE | if waiting { 0 } else { TX_GONE };
+            match shared
+                .state
+                .compare_exchange_weak(s, new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => break waiting,
+                Err(actual) => s = actual,
+            }
+        };
+        if waiting {
+            // SAFETY: we set `COMPLETE` over a set `RX_WAKER`, which freezes `rx_waker`, and
+            // have not detached yet.
+            unsafe { Self::wake(&shared.rx_waker) };
+            // `Release`: our read of `rx_waker` happens before the receiver's free; `Acquire`:
+            // if we free, all of the receiver's accesses happen before.
+            let prev = shared.state.fetch_or(TX_GONE, Ordering::AcqRel);
+            if prev & RX_GONE != 0 {
+                // SAFETY: as above: the receiver detached first.
+                unsafe { Self::free(ptr) };
+            }
         }
+        Ok(())
     }
 
-    /// Sets `CLOSED` (the receiver is done or closed), waking the sender's `closed()` if it
-    /// waits; returns the state before.
-    fn close(&self) -> usize {
+    /// The receiver detaches: sets `CLOSED` (if the sender is not done) and `RX_GONE`, waking
+    /// `Sender::closed` if it waits; or frees the allocation if the sender detached already.
+    /// Returns an unreceived value, which the caller drops.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is the receiver's and attached, and `done` says the receiver took the value or
+    /// found the cell empty for good; the receiver must not use `ptr` again.
+    unsafe fn detach_receiver(ptr: NonNull<Self>, done: bool) -> Option<T> {
+        // SAFETY: the receiver is attached (the caller's contract), so the allocation is live.
+        let shared = unsafe { ptr.as_ref() };
+        let mut s = shared.state.load(Ordering::Acquire);
+        loop {
+            if s & COMPLETE != 0 {
+                // The value is ours: take it out before letting go.
+                let value = if done {
+                    None
+                } else {
+                    // SAFETY: we observed `COMPLETE` with `Acquire`: the cell is ours.
+                    shared.value.with_mut(|p| unsafe { (*p).take() })
+                };
+                if s & TX_GONE != 0 {
+                    // SAFETY: the sender detached and we acquired its release; this is our
+                    // last access.
+                    unsafe { Self::free(ptr) };
+                } else {
+                    // The sender is still waking us (it set `COMPLETE` over `RX_WAKER`).
+                    let prev = shared.state.fetch_or(RX_GONE, Ordering::AcqRel);
+                    if prev & TX_GONE != 0 {
+                        // SAFETY: as above: the sender detached first.
+                        unsafe { Self::free(ptr) };
+                    }
+                }
+                return value;
+            }
+            // Before `COMPLETE`: the sender is attached (`TX_GONE` comes with or after it).
+            debug_assert_eq!(s & TX_GONE, 0);
+            let wake_sender = s & (TX_WAKER | CLOSED) == TX_WAKER;
+            let new = s | CLOSED | if wake_sender { 0 } else { RX_GONE };
+            match shared
+                .state
+                .compare_exchange_weak(s, new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => break,
+                Err(actual) => s = actual,
+            }
+        }
+        if s & (TX_WAKER | CLOSED) == TX_WAKER {
+            // SAFETY: we set `CLOSED` over a set `TX_WAKER`, which freezes `tx_waker`, and
+            // have not detached yet.
+            unsafe { Self::wake(&shared.tx_waker) };
+            // `Release`/`Acquire`: as for the sender's `TX_GONE`.
+            let prev = shared.state.fetch_or(RX_GONE, Ordering::AcqRel);
+            if prev & TX_GONE != 0 {
+                // SAFETY: the sender detached first, and we acquired its release.
+                unsafe { Self::free(ptr) };
+            }
+        }
+        // The sender had not completed when we closed: it keeps its value.
+        None
+    }
+
+    /// Frees the allocation, with the wakers and any value still in it.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` came from [`channel`]; one side has detached, and the caller (the other) has
+    /// acquired that detach and makes no further access: every access to the allocation
+    /// happens before this.
+    unsafe fn free(ptr: NonNull<Self>) {
+        // SAFETY: `ptr` came from `Box::leak` in `channel` and, by the caller's contract, is
+        // freed once, after every other access.
+        let shared = unsafe { Box::from_raw(ptr.as_ptr()) };
+        // Under loom, a write to every cell and the state word: loom then reports a free that
+        // does not happen after some access of the other side, which it would otherwise miss.
+        #[cfg(tulip_loom)]
+        let shared = {
+            let mut shared = shared;
+            shared.state.with_mut(|_| ());
+            shared.value.with_mut(|_| ());
+            shared.rx_waker.with_mut(|_| ());
+            shared.tx_waker.with_mut(|_| ());
+            shared
+        };
+        drop(shared);
+    }
+
+    /// Sets `CLOSED` (the receiver closed), waking the sender's `closed()` if it waits. The
+    /// receiver stays attached.
+    fn close(&self) {
         let prev = self.state.fetch_or(CLOSED, Ordering::AcqRel);
         if prev & (TX_WAKER | CLOSED) == TX_WAKER {
             // SAFETY: we set `CLOSED` over a set `TX_WAKER`, which freezes `tx_waker`.
             unsafe { Self::wake(&self.tx_waker) };
         }
-        prev
     }
 }
 
-type Inner<T> = Arc<Shared<T>>;
-
 /// Creates a channel for one value; see [`oneshot`](super::oneshot()).
 pub(super) fn channel<T>() -> (Sender<T>, Receiver<T>) {
-    let inner = Arc::new(Shared {
+    // One allocation, owned by both halves together and freed by the one that detaches last.
+    let shared = NonNull::from(Box::leak(Box::new(Shared {
         state: AtomicUsize::new(0),
         value: UnsafeCell::new(None),
         rx_waker: UnsafeCell::new(None),
         tx_waker: UnsafeCell::new(None),
-    });
-    let sender = Sender {
-        inner: Some(Arc::clone(&inner)),
-    };
-    let receiver = Receiver { inner, done: false };
-    (sender, receiver)
+    })));
+    (
+        Sender { shared },
+        Receiver {
+            shared,
+            done: false,
+        },
+    )
 }
 
 /// The sending half of a [`oneshot`](super::oneshot()) channel.
@@ -202,11 +363,28 @@ pub(super) fn channel<T>() -> (Sender<T>, Receiver<T>) {
 /// # });
 /// ```
 pub struct Sender<T> {
-    /// `None` once `send` has consumed the sender's part.
-    inner: Option<Inner<T>>,
+    /// The shared allocation, live until the sender detaches (in `send` or `drop`).
+    shared: NonNull<Shared<T>>,
 }
 
+// SAFETY: a `Sender` is a handle to the shared allocation as an `Arc<Shared<T>>` would be: the
+// cells are accessed under the rules of the module docs, which the state word's
+// acquire/release operations order, a value moves from the sending thread to the receiving one
+// (hence `T: Send`, as for a `Mutex<T>`), no `&T` is ever shared between the two sides, and
+// wakers are `Send + Sync`. The allocation is freed once, by whichever side detaches last,
+// on whatever thread that is.
+unsafe impl<T: Send> Send for Sender<T> {}
+// SAFETY: as above; `&Sender` only loads the state word.
+unsafe impl<T: Send> Sync for Sender<T> {}
+
 impl<T> Sender<T> {
+    /// The shared allocation.
+    fn shared(&self) -> &Shared<T> {
+        // SAFETY: the sender is attached while it exists (it detaches only in `send`, which
+        // consumes it, and `drop`).
+        unsafe { self.shared.as_ref() }
+    }
+
     /// Sends the value. Never waits.
     ///
     /// # Errors
@@ -223,44 +401,34 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.send("lost"), Err(SendError("lost")));
     /// ```
     #[doc(alias = "try_send")]
-    pub fn send(mut self, value: T) -> Result<(), SendError<T>> {
-        let inner = self
-            .inner
-            .take()
-            .expect("a Sender holds the channel until sent");
-        if inner.state.load(Ordering::Acquire) & CLOSED != 0 {
+    pub fn send(self, value: T) -> Result<(), SendError<T>> {
+        // We detach below, instead of in `drop`.
+        let ptr = ManuallyDrop::new(self).shared;
+        // SAFETY: we are attached until `complete` returns `Ok`.
+        let shared = unsafe { ptr.as_ref() };
+        let s = shared.state.load(Ordering::Acquire);
+        let (value, s) = if s & CLOSED != 0 {
             // The receiver can never take it: hand it back, and count as sent-and-gone.
-            inner.complete();
-            return Err(SendError(value));
-        }
-        // SAFETY: `COMPLETE` is not set (only we set it), so the value cell is ours.
-        inner.value.with_mut(|p| unsafe { *p = Some(value) });
-        let mut s = inner.state.load(Ordering::Relaxed);
-        loop {
-            if s & CLOSED != 0 {
-                // Closed meanwhile: the cell is still ours (no `COMPLETE`); take the value back
-                // and publish an empty cell.
-                // SAFETY: as above.
-                let value = inner.value.with_mut(|p| unsafe { (*p).take() });
-                inner.complete();
-                return Err(SendError(value.expect("the value was stored above")));
-            }
-            match inner.state.compare_exchange_weak(
-                s,
-                s | COMPLETE,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(prev) => {
-                    if prev & RX_WAKER != 0 {
-                        // SAFETY: we set `COMPLETE` over a set `RX_WAKER`.
-                        unsafe { Shared::<T>::wake(&inner.rx_waker) };
-                    }
-                    return Ok(());
+            (value, s)
+        } else {
+            // SAFETY: `COMPLETE` is not set (only we set it), so the value cell is ours.
+            shared.value.with_mut(|p| unsafe { *p = Some(value) });
+            // SAFETY: attached, and `s` was loaded with `Acquire`.
+            match unsafe { Shared::complete(ptr, s, CLOSED) } {
+                Ok(()) => return Ok(()),
+                Err(s) => {
+                    // Closed meanwhile: the cell is still ours (no `COMPLETE`); take the value
+                    // back and publish an empty cell.
+                    // SAFETY: as above.
+                    let value = shared.value.with_mut(|p| unsafe { (*p).take() });
+                    (value.expect("the value was stored above"), s)
                 }
-                Err(actual) => s = actual,
             }
-        }
+        };
+        // SAFETY: attached, `s` read with `Acquire`; with no `stop` bits this detaches.
+        let done = unsafe { Shared::complete(ptr, s, 0) };
+        debug_assert!(done.is_ok());
+        Err(SendError(value))
     }
 
     /// Whether the receiver was dropped or closed (a send would fail).
@@ -274,9 +442,7 @@ impl<T> Sender<T> {
     /// assert!(tx.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
-        self.inner
-            .as_ref()
-            .is_none_or(|inner| inner.state.load(Ordering::Acquire) & CLOSED != 0)
+        self.shared().state.load(Ordering::Acquire) & CLOSED != 0
     }
 
     /// Waits until the receiver is dropped or closed: lets a producer stop working on a value
@@ -305,10 +471,12 @@ impl<T> Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        if let Some(inner) = self.inner.take() {
-            // Dropped without sending: complete over the empty cell.
-            inner.complete();
-        }
+        // Dropped without sending: complete over the empty cell, and detach.
+        let s = self.shared().state.load(Ordering::Acquire);
+        // SAFETY: attached until now, `s` loaded with `Acquire`; with no `stop` bits this
+        // detaches, and `self.shared` is not used again.
+        let done = unsafe { Shared::complete(self.shared, s, 0) };
+        debug_assert!(done.is_ok());
     }
 }
 
@@ -343,11 +511,9 @@ impl<T> Future for Closed<'_, T> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(inner) = self.sender.inner.as_ref() else {
-            return Poll::Ready(());
-        };
-        if inner.register(&inner.tx_waker, TX_WAKER, CLOSED, cx.waker()) {
-            tulip_util::waiting::note_waiting("oneshot.closed", &**inner);
+        let shared = self.sender.shared();
+        if shared.register(&shared.tx_waker, TX_WAKER, CLOSED, cx.waker()) {
+            tulip_util::waiting::note_waiting("oneshot.closed", shared);
             Poll::Pending
         } else {
             Poll::Ready(())
@@ -378,12 +544,25 @@ impl<T> fmt::Debug for Closed<'_, T> {
 /// # });
 /// ```
 pub struct Receiver<T> {
-    inner: Inner<T>,
+    /// The shared allocation, live until the receiver detaches (in `drop`).
+    shared: NonNull<Shared<T>>,
     /// The value was taken or the channel found empty for good: the stream has ended.
     done: bool,
 }
 
+// SAFETY: as for `Sender`.
+unsafe impl<T: Send> Send for Receiver<T> {}
+// SAFETY: as for `Sender`; `&Receiver` only loads the state word and, after `COMPLETE`, reads
+// the value cell's discriminant, which nobody writes without `&mut Receiver`.
+unsafe impl<T: Send> Sync for Receiver<T> {}
+
 impl<T> Receiver<T> {
+    /// The shared allocation.
+    fn shared(&self) -> &Shared<T> {
+        // SAFETY: the receiver is attached while it exists (it detaches only in `drop`).
+        unsafe { self.shared.as_ref() }
+    }
+
     /// Waits for the value, borrowing the receiver.
     ///
     /// # Errors
@@ -430,7 +609,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
     /// ```
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        if self.inner.state.load(Ordering::Acquire) & COMPLETE == 0 {
+        if self.shared().state.load(Ordering::Acquire) & COMPLETE == 0 {
             return Err(TryRecvError::Empty);
         }
         self.take().ok_or(TryRecvError::Closed)
@@ -441,7 +620,7 @@ impl<T> Receiver<T> {
         self.done = true;
         // SAFETY: the caller observed `COMPLETE` with `Acquire`: the cell is ours, and
         // `&mut self` makes this the only access on our side.
-        self.inner.value.with_mut(|p| unsafe { (*p).take() })
+        self.shared().value.with_mut(|p| unsafe { (*p).take() })
     }
 
     /// Blocks the thread until the value arrives.
@@ -481,7 +660,7 @@ impl<T> Receiver<T> {
     /// assert!(tx.send(1).is_err());
     /// ```
     pub fn close(&mut self) {
-        self.inner.close();
+        self.shared().close();
     }
 
     /// Whether the value has been sent and not yet received.
@@ -494,21 +673,20 @@ impl<T> Receiver<T> {
     /// assert!(rx.is_ready());
     /// ```
     pub fn is_ready(&self) -> bool {
-        self.inner.state.load(Ordering::Acquire) & COMPLETE != 0
+        let shared = self.shared();
+        shared.state.load(Ordering::Acquire) & COMPLETE != 0
             // SAFETY: `COMPLETE` was observed: the cell is ours, and only `&mut self` methods
             // write it.
-            && self.inner.value.with(|p| unsafe { (*p).is_some() })
+            && shared.value.with(|p| unsafe { (*p).is_some() })
     }
 
     /// The shared poll: takes the value, or registers `cx`'s waker.
     fn poll_value(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
+        let shared = self.shared();
         // `register` first looks for `COMPLETE` (an `Acquire` load), and gives up if a
         // read-modify-write of its own finds it set meanwhile.
-        if self
-            .inner
-            .register(&self.inner.rx_waker, RX_WAKER, COMPLETE, cx.waker())
-        {
-            tulip_util::waiting::note_waiting("oneshot.recv", &*self.inner);
+        if shared.register(&shared.rx_waker, RX_WAKER, COMPLETE, cx.waker()) {
+            tulip_util::waiting::note_waiting("oneshot.recv", shared);
             return Poll::Pending;
         }
         Poll::Ready(self.take().ok_or(RecvError))
@@ -551,13 +729,11 @@ impl<T> FusedStream for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        // Once the sender is done nobody reads `CLOSED`: skip the read-modify-write.
-        let complete = self.inner.state.load(Ordering::Acquire) & COMPLETE != 0
-            || self.inner.close() & COMPLETE != 0;
-        if complete && !self.done {
-            // An unreceived value is dropped with the receiver, exactly once.
-            drop(self.take());
-        }
+        // SAFETY: attached until now; `self.shared` is not used again.
+        let value = unsafe { Shared::detach_receiver(self.shared, self.done) };
+        // An unreceived value is dropped with the receiver, exactly once (after the detach,
+        // so that a panicking drop leaks nothing).
+        drop(value);
     }
 }
 
