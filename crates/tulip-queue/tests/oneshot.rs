@@ -192,3 +192,64 @@ fn a_value_sent_before_close_is_still_received_and_a_new_waker_is_the_one_woken(
     rx.close();
     assert_eq!(poll_once(&mut rx), Poll::Ready(Ok(9)));
 }
+
+/// A waker whose wake panics, and a count of the references to it that are still held.
+struct PanickyWaker;
+
+impl std::task::Wake for PanickyWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        panic!("this waker panics on purpose");
+    }
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        panic!("this waker panics on purpose");
+    }
+}
+
+#[test]
+fn a_waker_that_panics_in_the_send_still_lets_the_channel_be_freed() {
+    use std::{future::Future, pin::Pin, sync::Arc, task::Context};
+    let handle = Arc::new(PanickyWaker);
+    let waker = std::task::Waker::from(Arc::clone(&handle));
+    let (tx, mut rx) = channel::oneshot::<u8>();
+    assert!(Pin::new(&mut rx)
+        .poll(&mut Context::from_waker(&waker))
+        .is_pending());
+    assert_eq!(Arc::strong_count(&handle), 3, "the receiver keeps a clone");
+    let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || tx.send(5)));
+    assert!(sent.is_err(), "the waker's panic reaches the sender");
+    // The value was published before the wake.
+    assert_eq!(rx.try_recv(), Ok(5));
+    drop(rx);
+    drop(waker);
+    assert_eq!(
+        Arc::strong_count(&handle),
+        1,
+        "the channel (and its waker clone) leaked"
+    );
+}
+
+#[test]
+fn a_waker_that_panics_in_the_receivers_drop_still_lets_the_channel_be_freed() {
+    use std::{future::Future, pin::pin, sync::Arc, task::Context};
+    let handle = Arc::new(PanickyWaker);
+    let waker = std::task::Waker::from(Arc::clone(&handle));
+    let (mut tx, rx) = channel::oneshot::<u8>();
+    {
+        let closed = pin!(tx.closed());
+        assert!(closed.poll(&mut Context::from_waker(&waker)).is_pending());
+    }
+    assert_eq!(Arc::strong_count(&handle), 3, "the sender keeps a clone");
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(rx)));
+    assert!(
+        dropped.is_err(),
+        "the waker's panic reaches the receiver's drop"
+    );
+    assert!(tx.is_closed());
+    drop(tx);
+    drop(waker);
+    assert_eq!(
+        Arc::strong_count(&handle),
+        1,
+        "the channel (and its waker clone) leaked"
+    );
+}

@@ -65,7 +65,8 @@
 //! Wakers stay in their cells until the allocation is freed; values are dropped by whichever
 //! side owns them (an unreceived value by the receiver, on its drop; a value handed back by
 //! the send's error). A waker that panics in `wake_by_ref` unwinds out of the send or drop
-//! that called it before that side detached: the allocation then leaks (nothing unsound).
+//! that called it, but that side still detaches on the way out (a drop guard, `DetachAfter`),
+//! so the allocation is freed as usual.
 
 use std::{
     error::Error,
@@ -217,16 +218,12 @@ impl<T> Shared<T> {
             }
         };
         if waiting {
+            // Detaches after the wake, even if the waker panics.
+            let detach = DetachAfter { ptr, bit: TX_GONE };
             // SAFETY: we set `COMPLETE` over a set `RX_WAKER`, which freezes `rx_waker`, and
-            // have not detached yet.
+            // have not detached yet (`detach` does it after this).
             unsafe { Self::wake(&shared.rx_waker) };
-            // `Release`: our read of `rx_waker` happens before the receiver's free; `Acquire`:
-            // if we free, all of the receiver's accesses happen before.
-            let prev = shared.state.fetch_or(TX_GONE, Ordering::AcqRel);
-            if prev & RX_GONE != 0 {
-                // SAFETY: as above: the receiver detached first.
-                unsafe { Self::free(ptr) };
-            }
+            detach.done();
         }
         Ok(())
     }
@@ -279,15 +276,12 @@ impl<T> Shared<T> {
             }
         }
         if s & (TX_WAKER | CLOSED) == TX_WAKER {
+            // Detaches after the wake, even if the waker panics.
+            let detach = DetachAfter { ptr, bit: RX_GONE };
             // SAFETY: we set `CLOSED` over a set `TX_WAKER`, which freezes `tx_waker`, and
-            // have not detached yet.
+            // have not detached yet (`detach` does it after this).
             unsafe { Self::wake(&shared.tx_waker) };
-            // `Release`/`Acquire`: as for the sender's `TX_GONE`.
-            let prev = shared.state.fetch_or(RX_GONE, Ordering::AcqRel);
-            if prev & TX_GONE != 0 {
-                // SAFETY: the sender detached first, and we acquired its release.
-                unsafe { Self::free(ptr) };
-            }
+            detach.done();
         }
         // The sender had not completed when we closed: it keeps its value.
         None
@@ -326,6 +320,55 @@ impl<T> Shared<T> {
             // SAFETY: we set `CLOSED` over a set `TX_WAKER`, which freezes `tx_waker`.
             unsafe { Self::wake(&self.tx_waker) };
         }
+    }
+}
+
+/// Detaches one side if dropped: sets its bit (`TX_GONE` or `RX_GONE`) and frees the
+/// allocation if the other side detached first. Held across a wake that comes before the
+/// detach and forgotten after it ([`DetachAfter::done`] detaches inline): it is dropped only
+/// when the waker panics, so that the side still detaches instead of leaking the allocation.
+struct DetachAfter<T> {
+    ptr: NonNull<Shared<T>>,
+    bit: usize,
+}
+
+impl<T> DetachAfter<T> {
+    /// The wake returned: detaches without the guard's out-of-line path.
+    #[inline(always)]
+    fn done(self) {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: as in `detach`.
+        unsafe { detach(this.ptr, this.bit) };
+    }
+}
+
+impl<T> Drop for DetachAfter<T> {
+    #[cold]
+    #[inline(never)]
+    fn drop(&mut self) {
+        // SAFETY: the side that made this guard is still attached.
+        unsafe { detach(self.ptr, self.bit) };
+    }
+}
+
+/// Sets a side's detach bit (`TX_GONE` or `RX_GONE`) and frees the allocation if the other
+/// side detached first.
+///
+/// # Safety
+///
+/// The side of `bit` is attached, and makes no further access after this.
+#[inline(always)]
+unsafe fn detach<T>(ptr: NonNull<Shared<T>>, bit: usize) {
+    // SAFETY: the side is attached until the `fetch_or` below, so the allocation is live.
+    let shared = unsafe { ptr.as_ref() };
+    // `Release`: our read of the waker cell happens before the other side's free;
+    // `Acquire`: if we free, all of the other side's accesses happen before.
+    let prev = shared.state.fetch_or(bit, Ordering::AcqRel);
+    let other = if bit == TX_GONE { RX_GONE } else { TX_GONE };
+    if prev & other != 0 {
+        // SAFETY: the other side detached first and we acquired its release; this side makes
+        // no further access.
+        unsafe { Shared::free(ptr) };
     }
 }
 
