@@ -59,8 +59,8 @@ pub(crate) fn miri(args: &[String]) -> Result<(), String> {
             .env("CARGO_TARGET_DIR", root().join("target/miri"))
             .args(["miri", "test", "-p", krate, "--lib", "--tests"]))?;
     }
-    // tulip-queue's one `unsafe` module, the lock-free oneshot, is checked in every run (with
-    // `--all` the loop above ran the whole crate already).
+    // tulip-queue's `unsafe` modules, the lock-free oneshot and the single slot of a bound of
+    // one, are checked in every run (with `--all` the loop above ran the whole crate already).
     if !all {
         run(nightly_cargo()
             .env(
@@ -69,6 +69,13 @@ pub(crate) fn miri(args: &[String]) -> Result<(), String> {
             )
             .env("CARGO_TARGET_DIR", root().join("target/miri"))
             .args(["miri", "test", "-p", "tulip-queue", "--test", "oneshot"]))?;
+        run(nightly_cargo()
+            .env(
+                "MIRIFLAGS",
+                "-Zmiri-symbolic-alignment-check -Zmiri-isolation-error=warn-nobacktrace",
+            )
+            .env("CARGO_TARGET_DIR", root().join("target/miri"))
+            .args(["miri", "test", "-p", "tulip-queue", "--lib", "slot::"]))?;
     }
     // The cross-thread tests again under many schedules: Miri's scheduler and weak-memory
     // emulation are seeded, and one seed saw nothing of the lost cancel wake-up that seeds 3-7

@@ -3,6 +3,10 @@
 //!
 //! # Layout
 //!
+//! - **A bound of one** (a `bounded(1)` channel, a `Queue` of `maxsize` 1): a [`Slot`], our
+//!   own single-slot queue, whose push and pop are one compare-and-swap and one store, inlined
+//!   (concurrent-queue's is an out-of-line call, a dispatch over its three kinds of queue and
+//!   two read-modify-writes).
 //! - **Unbounded**, or a bound whose ring fits in [`RING_BYTES`]: a [`ConcurrentQueue`] as is
 //!   (a ring of `cap` slots allocated up front, or concurrent-queue's segmented unbounded
 //!   queue, which allocates blocks as it grows and frees them as it drains).
@@ -53,6 +57,8 @@ use concurrent_queue::{ConcurrentQueue, PopError, PushError};
 
 use tulip_util::sync::{lock, AtomicUsize, Mutex, Ordering};
 
+use crate::slot::Slot;
+
 /// The most memory a bounded queue takes before any item is put: its ring, `cap` slots when
 /// they fit in this budget, else as many slots as fit. (Under loom, two slots of word-sized
 /// items, so that the models reach the overflow.)
@@ -70,16 +76,24 @@ pub(crate) fn ring_slots<T>() -> usize {
 /// A multi-producer multi-consumer FIFO queue, bounded or not, with concurrent-queue's
 /// interface.
 pub(crate) struct Fifo<T> {
-    /// The whole queue, or with a [`Spill`], its oldest items. Closed when the queue is.
-    ring: ConcurrentQueue<T>,
-    /// For a bound beyond the ring's capacity: where the newer items wait.
-    spill: Option<Box<Spill<T>>>,
-    /// The whole queue is concurrent-queue's single-slot ring (a bound of one), whose failed
-    /// `pop` is a failed compare-and-swap: see [`Fifo::pop`].
-    single: bool,
-    /// Under loom only: touched before every ring operation (see [`Fifo::ring`]).
+    /// Which of the layouts of the module docs; one match per operation picks the code.
+    kind: Kind<T>,
+    /// Under loom only: touched before every operation on a concurrent-queue (see
+    /// [`Fifo::ring`]).
     #[cfg(tulip_loom)]
     ring_ops: AtomicUsize,
+}
+
+/// The layouts of a [`Fifo`]. (The ring is first: its tag is zero, which costs the hot paths'
+/// check one comparison less.)
+enum Kind<T> {
+    /// No bound, or one whose ring fits in [`RING_BYTES`]: the whole queue is the ring.
+    Ring(ConcurrentQueue<T>),
+    /// A bound of one: the whole queue is a single slot.
+    Slot(Slot<T>),
+    /// A larger bound: the ring holds the oldest items (closed when the queue is), the
+    /// [`Spill`] the newer ones.
+    Spill(ConcurrentQueue<T>, Box<Spill<T>>),
 }
 
 /// The part of a [`Fifo`] bounded beyond its ring; see the module docs.
@@ -97,15 +111,18 @@ struct Spill<T> {
 }
 
 impl<T> Fifo<T> {
-    /// A queue without a bound.
-    pub(crate) fn unbounded() -> Self {
+    /// A queue of the given layout.
+    fn new(kind: Kind<T>) -> Self {
         Self {
-            ring: ConcurrentQueue::unbounded(),
-            spill: None,
-            single: false,
+            kind,
             #[cfg(tulip_loom)]
             ring_ops: AtomicUsize::new(0),
         }
+    }
+
+    /// A queue without a bound.
+    pub(crate) fn unbounded() -> Self {
+        Self::new(Kind::Ring(ConcurrentQueue::unbounded()))
     }
 
     /// A queue that holds at most `cap` items (`cap > 0`); the memory taken up front is at
@@ -120,58 +137,58 @@ impl<T> Fifo<T> {
             cap > 0 && ring > 0,
             "a bounded queue needs room for an item"
         );
-        if cap <= ring {
-            return Self {
-                ring: ConcurrentQueue::bounded(cap),
-                spill: None,
-                single: cap == 1,
-                #[cfg(tulip_loom)]
-                ring_ops: AtomicUsize::new(0),
-            };
-        }
-        Self {
-            ring: ConcurrentQueue::bounded(ring),
-            spill: Some(Box::new(Spill {
-                epoch: AtomicUsize::new(0),
-                overflow_len: AtomicUsize::new(0),
-                overflow: Mutex::new(Overflow::new(ring)),
-                cap,
-                overflow_cap: cap - ring,
-            })),
-            single: false,
-            #[cfg(tulip_loom)]
-            ring_ops: AtomicUsize::new(0),
-        }
+        Self::new(if cap == 1 {
+            Kind::Slot(Slot::new())
+        } else if cap <= ring {
+            Kind::Ring(ConcurrentQueue::bounded(cap))
+        } else {
+            Kind::Spill(
+                ConcurrentQueue::bounded(ring),
+                Box::new(Spill {
+                    epoch: AtomicUsize::new(0),
+                    overflow_len: AtomicUsize::new(0),
+                    overflow: Mutex::new(Overflow::new(ring)),
+                    cap,
+                    overflow_cap: cap - ring,
+                }),
+            )
+        })
     }
 
-    /// The ring, for one operation.
+    /// `ring`, for one operation.
     ///
     /// Under loom the operation is first announced on `ring_ops`: concurrent-queue's atomics
     /// are invisible to loom here (each ring operation runs as one step), and without an
     /// access it can see, loom would take two threads' ring operations for independent and
-    /// never try them in the other order.
+    /// never try them in the other order. (A [`Slot`]'s atomics are loom's own, and are not
+    /// announced: that would only add synchronization that hides theirs.)
     #[inline(always)]
-    fn ring(&self) -> &ConcurrentQueue<T> {
+    fn ring<'a>(&self, ring: &'a ConcurrentQueue<T>) -> &'a ConcurrentQueue<T> {
         #[cfg(tulip_loom)]
         self.ring_ops.fetch_add(1, Ordering::SeqCst);
-        &self.ring
+        ring
     }
 
     /// Pushes `item`, or hands it back if the queue is full or closed.
     #[inline]
     pub(crate) fn push(&self, item: T) -> Result<(), PushError<T>> {
-        match &self.spill {
-            None => self.ring().push(item),
-            Some(spill) => {
+        if let Kind::Ring(ring) = &self.kind {
+            return self.ring(ring).push(item);
+        }
+        not_a_ring();
+        match &self.kind {
+            Kind::Slot(slot) => slot.push(item),
+            Kind::Ring(ring) => self.ring(ring).push(item),
+            Kind::Spill(ring, spill) => {
                 let item = if spill.epoch.load(Ordering::SeqCst) & 1 == 0 {
-                    match self.ring().push(item) {
+                    match self.ring(ring).push(item) {
                         Err(PushError::Full(item)) => item,
                         done => return done,
                     }
                 } else {
                     item
                 };
-                self.push_slow(spill, item)
+                self.push_slow(ring, spill, item)
             }
         }
     }
@@ -179,15 +196,20 @@ impl<T> Fifo<T> {
     /// The ring is full, or items wait in the overflow.
     #[cold]
     #[inline(never)]
-    fn push_slow(&self, spill: &Spill<T>, item: T) -> Result<(), PushError<T>> {
+    fn push_slow(
+        &self,
+        ring: &ConcurrentQueue<T>,
+        spill: &Spill<T>,
+        item: T,
+    ) -> Result<(), PushError<T>> {
         let mut overflow = lock(&spill.overflow);
-        if self.ring().is_closed() {
+        if self.ring(ring).is_closed() {
             return Err(PushError::Closed(item));
         }
-        self.refill(spill, &mut overflow);
+        self.refill(ring, spill, &mut overflow);
         let item = if overflow.is_empty() {
             // Nothing waits behind the ring: the ring's tail is the queue's tail.
-            match self.ring().push(item) {
+            match self.ring(ring).push(item) {
                 Err(PushError::Full(item)) => item,
                 done => return done,
             }
@@ -209,39 +231,35 @@ impl<T> Fifo<T> {
 
     /// Pops the oldest item.
     ///
-    /// On the single-slot ring (a bound of one) an empty queue is answered from loads alone:
-    /// a failed `pop` there is a failed compare-and-swap, and a receiver that waits meets the
-    /// empty queue twice per wait (before registering and in the re-check after it). Empty
-    /// and not closed at the second load means empty and not closed at the first (closing is
-    /// for good), the answer a `pop` at that instant gives. The loads are `SeqCst`, as the
-    /// wait lists' re-check after their fence requires. (On the other rings a check before
-    /// every `pop` costs a receiver that finds items more than it saves one that waits.)
+    /// A [`Slot`] (a bound of one) answers an empty queue from one load, without a
+    /// read-modify-write: a receiver that waits meets the empty queue twice per wait (before
+    /// registering and in the re-check after it). (On the rings a check before every `pop`
+    /// costs a receiver that finds items more than it saves one that waits.)
     #[inline]
     pub(crate) fn pop(&self) -> Result<T, PopError> {
-        if self.single {
-            let ring = self.ring();
-            if ring.is_empty() && !ring.is_closed() {
-                return Err(PopError::Empty);
-            }
+        if let Kind::Ring(ring) = &self.kind {
+            return self.ring(ring).pop();
         }
-        match self.ring().pop() {
-            Ok(item) => Ok(item),
-            Err(err) => match &self.spill {
-                None => Err(err),
-                Some(spill) => self.pop_spill(spill),
+        not_a_ring();
+        match &self.kind {
+            Kind::Slot(slot) => slot.pop(),
+            Kind::Ring(ring) => self.ring(ring).pop(),
+            Kind::Spill(ring, spill) => match self.ring(ring).pop() {
+                Ok(item) => Ok(item),
+                Err(_) => self.pop_spill(ring, spill),
             },
         }
     }
 
     /// The ring was found empty, and items may wait in the overflow.
     #[inline(never)]
-    fn pop_spill(&self, spill: &Spill<T>) -> Result<T, PopError> {
+    fn pop_spill(&self, ring: &ConcurrentQueue<T>, spill: &Spill<T>) -> Result<T, PopError> {
         loop {
             let epoch = spill.epoch.load(Ordering::SeqCst);
-            match self.ring().pop() {
+            match self.ring(ring).pop() {
                 Ok(item) => return Ok(item),
                 Err(_) if epoch & 1 == 1 => {
-                    if let Some(item) = self.pop_slow(spill) {
+                    if let Some(item) = self.pop_slow(ring, spill) {
                         return Ok(item);
                     }
                     // The spill ended meanwhile: look at the ring again.
@@ -261,11 +279,11 @@ impl<T> Fifo<T> {
     /// The ring was found empty during a spill. `None` if the spill has ended since.
     #[cold]
     #[inline(never)]
-    fn pop_slow(&self, spill: &Spill<T>) -> Option<T> {
+    fn pop_slow(&self, ring: &ConcurrentQueue<T>, spill: &Spill<T>) -> Option<T> {
         let mut overflow = lock(&spill.overflow);
         // Under the lock only a pusher that read an even epoch before the spill can add to
         // the ring; a refill may have moved items in before we got the lock.
-        let item = match self.ring().pop() {
+        let item = match self.ring(ring).pop() {
             Ok(item) => item,
             Err(_) => {
                 let item = overflow.pop_front()?;
@@ -277,14 +295,14 @@ impl<T> Fifo<T> {
             }
         };
         // Let the next pops find their items in the ring, without the lock.
-        self.refill(spill, &mut overflow);
+        self.refill(ring, spill, &mut overflow);
         Some(item)
     }
 
     /// Under the lock: moves the overflow's oldest items to the ring's tail while the ring has
     /// room, and ends the spill (even epoch) if that empties the overflow.
-    fn refill(&self, spill: &Spill<T>, overflow: &mut Overflow<T>) {
-        if overflow.is_empty() || self.ring().is_full() {
+    fn refill(&self, ring: &ConcurrentQueue<T>, spill: &Spill<T>, overflow: &mut Overflow<T>) {
+        if overflow.is_empty() || self.ring(ring).is_full() {
             // Nothing to move, or no room (the usual case for a push while the queue holds
             // more than its ring: consumers have not freed a slot since the last refill).
             return;
@@ -292,7 +310,7 @@ impl<T> Fifo<T> {
         let drained = overflow.move_out(|item, left| {
             // Not counted while in between, so `len` is never over.
             spill.overflow_len.store(left, Ordering::Relaxed);
-            self.ring().push(item).map_err(|err| {
+            self.ring(ring).push(item).map_err(|err| {
                 // Full, or closed: the item stays the overflow's oldest.
                 spill.overflow_len.store(left + 1, Ordering::Relaxed);
                 err.into_inner()
@@ -305,25 +323,29 @@ impl<T> Fifo<T> {
 
     /// The number of items (see the module docs for how exact it is under concurrency).
     pub(crate) fn len(&self) -> usize {
-        let ring = self.ring().len();
-        match &self.spill {
-            None => ring,
-            Some(spill) => ring + spill.overflow_len.load(Ordering::Relaxed),
+        match &self.kind {
+            Kind::Slot(slot) => slot.len(),
+            Kind::Ring(ring) => self.ring(ring).len(),
+            Kind::Spill(ring, spill) => {
+                self.ring(ring).len() + spill.overflow_len.load(Ordering::Relaxed)
+            }
         }
     }
 
     /// Whether the queue holds no item; never `true` while an item is in it (a stream's end
     /// depends on it).
     pub(crate) fn is_empty(&self) -> bool {
-        let Some(spill) = &self.spill else {
-            return self.ring().is_empty();
+        let (ring, spill) = match &self.kind {
+            Kind::Slot(slot) => return slot.is_empty(),
+            Kind::Ring(ring) => return self.ring(ring).is_empty(),
+            Kind::Spill(ring, spill) => (ring, spill),
         };
         loop {
             let epoch = spill.epoch.load(Ordering::SeqCst);
             if epoch & 1 == 1 {
                 return false;
             }
-            let empty = self.ring().is_empty();
+            let empty = self.ring(ring).is_empty();
             if spill.epoch.load(Ordering::SeqCst) == epoch {
                 return empty;
             }
@@ -334,31 +356,37 @@ impl<T> Fifo<T> {
     /// is one.
     #[inline]
     pub(crate) fn is_full(&self) -> bool {
-        self.ring().is_full()
-            && self.spill.as_ref().is_none_or(|spill| {
-                spill.overflow_len.load(Ordering::Relaxed) >= spill.overflow_cap
-            })
+        match &self.kind {
+            Kind::Slot(slot) => slot.is_full(),
+            Kind::Ring(ring) => self.ring(ring).is_full(),
+            Kind::Spill(ring, spill) => {
+                self.ring(ring).is_full()
+                    && spill.overflow_len.load(Ordering::Relaxed) >= spill.overflow_cap
+            }
+        }
     }
 
     /// The bound; `None` if unbounded.
     pub(crate) fn capacity(&self) -> Option<usize> {
-        match &self.spill {
-            None => self.ring().capacity(),
-            Some(spill) => Some(spill.cap),
+        match &self.kind {
+            Kind::Slot(_) => Some(1),
+            Kind::Ring(ring) => self.ring(ring).capacity(),
+            Kind::Spill(_, spill) => Some(spill.cap),
         }
     }
 
     /// Closes the queue: pushes fail from now on, pops drain what is left. `true` if this call
     /// closed it.
     pub(crate) fn close(&self) -> bool {
-        match &self.spill {
-            None => self.ring().close(),
-            Some(spill) => {
+        match &self.kind {
+            Kind::Slot(slot) => slot.close(),
+            Kind::Ring(ring) => self.ring(ring).close(),
+            Kind::Spill(ring, spill) => {
                 // Under the overflow's lock: a push into the overflow has then either
                 // completed (and the pops after the close find its item) or not begun (and it
                 // sees the queue closed).
                 let _overflow = lock(&spill.overflow);
-                self.ring().close()
+                self.ring(ring).close()
             }
         }
     }
@@ -366,17 +394,28 @@ impl<T> Fifo<T> {
     /// Whether the queue is closed.
     #[inline]
     pub(crate) fn is_closed(&self) -> bool {
-        self.ring().is_closed()
+        match &self.kind {
+            Kind::Slot(slot) => slot.is_closed(),
+            Kind::Ring(ring) | Kind::Spill(ring, _) => self.ring(ring).is_closed(),
+        }
     }
 
     /// Overflow blocks allocated, the spare included (0 without an overflow).
     #[cfg(all(test, not(tulip_loom)))]
     fn blocks_held(&self) -> usize {
-        self.spill
-            .as_ref()
-            .map_or(0, |spill| lock(&spill.overflow).blocks_held())
+        match &self.kind {
+            Kind::Spill(_, spill) => lock(&spill.overflow).blocks_held(),
+            _ => 0,
+        }
     }
 }
+
+/// Called on the paths of [`Fifo::push`] and [`Fifo::pop`] for a slot or a spill, and compiled to
+/// nothing, so that the compiler tests for a ring first (one comparison). The slot's paths are
+/// still inlined.
+#[cold]
+#[inline(always)]
+fn not_a_ring() {}
 
 /// The items behind the ring, oldest first, in blocks of `block` items: allocated as it grows,
 /// freed as it drains, with one empty block kept for the next growth.
@@ -490,14 +529,28 @@ mod tests {
     use concurrent_queue::{PopError, PushError};
     use proptest::prelude::*;
 
-    use super::{ring_slots, Fifo, Overflow, RING_BYTES};
+    use super::{ring_slots, Fifo, Kind, Overflow, RING_BYTES};
 
     #[test]
     fn small_bounds_are_a_plain_ring_and_large_ones_spill() {
-        assert!(Fifo::<u64>::bounded(1024).spill.is_none());
-        assert!(Fifo::<u64>::bounded(1 << 20).spill.is_some());
-        assert!(Fifo::<u64>::bounded(usize::MAX).spill.is_some());
-        assert!(Fifo::<u64>::unbounded().spill.is_none());
+        assert!(matches!(Fifo::<u64>::bounded(1024).kind, Kind::Ring(_)));
+        assert!(matches!(
+            Fifo::<u64>::bounded(1 << 20).kind,
+            Kind::Spill(..)
+        ));
+        assert!(matches!(
+            Fifo::<u64>::bounded(usize::MAX).kind,
+            Kind::Spill(..)
+        ));
+        assert!(matches!(Fifo::<u64>::unbounded().kind, Kind::Ring(_)));
+        // A bound of one is the single slot, whatever the item and the ring.
+        assert!(matches!(Fifo::<u64>::bounded(1).kind, Kind::Slot(_)));
+        assert!(matches!(
+            Fifo::<[u8; 1 << 16]>::bounded(1).kind,
+            Kind::Slot(_)
+        ));
+        assert!(matches!(Fifo::<u64>::with_ring(1, 4).kind, Kind::Slot(_)));
+        assert!(matches!(Fifo::<u64>::bounded(2).kind, Kind::Ring(_)));
         // The ring stays within the budget, whatever the item.
         assert_eq!(ring_slots::<u64>(), RING_BYTES / 16);
         assert_eq!(ring_slots::<[u8; 1 << 20]>(), 1);

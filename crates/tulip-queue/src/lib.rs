@@ -18,7 +18,9 @@
 //! No thread is spawned and no timer is used. The crate composes
 //! [concurrent-queue](concurrent_queue) (the FIFO queue's and the mpmc channel's items) with
 //! wait lists, a few atomics and short locks of its own. Its only `unsafe` code is the
-//! oneshot channel's lock-free state (`channel::oneshot`, checked by loom models and Miri).
+//! oneshot channel's lock-free state (`channel::oneshot`) and the single slot that holds the
+//! item of a FIFO queue or mpmc channel bounded to one (`slot`, one state word over one cell,
+//! in place of concurrent-queue's), both checked by loom models and Miri.
 //!
 //! - **Hand-off.** Waiters queue in FIFO order. Each put wakes one more getter than are
 //!   already woken, and each get wakes one more putter (asyncio's `_wakeup_next`). A woken
@@ -51,9 +53,9 @@
 //!   `RUSTFLAGS="--cfg tulip_loom"`) explore this crate's own atomics and locks: the wait
 //!   lists and their waiter-counting protocol, the unfinished-task counter, the lock-based
 //!   queues and shutdown, the FIFO's spill from its ring into the overflow and back (with a
-//!   two-slot ring), the oneshot, broadcast and watch channels. Loom cannot see inside
-//!   concurrent-queue, which runs as ordinary code inside the models; its own test suite
-//!   (with loom) covers it.
+//!   two-slot ring), the single slot of a bound of one, the oneshot, broadcast and watch
+//!   channels. Loom cannot see inside concurrent-queue, which runs as ordinary code inside
+//!   the models; its own test suite (with loom) covers it.
 //!
 //! # Examples
 //!
@@ -95,6 +97,9 @@ mod fifo;
 mod item;
 mod queue;
 mod shared;
+// `unsafe`: a state word over one cell (see its docs), checked by loom models and Miri.
+#[allow(unsafe_code)]
+mod slot;
 mod tasks;
 mod waiters;
 

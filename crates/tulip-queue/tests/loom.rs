@@ -956,3 +956,147 @@ fn oneshot_close_racing_send_keeps_or_returns_the_value() {
         assert_eq!(drops.count(), 1);
     });
 }
+
+// The single slot of a bound of one (`src/slot.rs`): its state word and cell are loom's, so
+// these models explore its claims, moves and releases, and loom reports any access to the
+// cell that the state word does not order.
+
+/// slot: a push racing a pop of the item already there. The pop always gets the first item;
+/// the push succeeds only if the pop emptied the slot first, and then its item is the next
+/// one out. Each item is dropped exactly once.
+#[test]
+fn slot_push_racing_pop_hands_items_over_in_order() {
+    loom::model(|| {
+        let drops = Drops::default();
+        let (tx, rx) = channel::bounded::<(u8, Item)>(1);
+        tx.try_send((1, drops.item())).unwrap();
+        let second = (2, drops.item());
+        let pusher = thread::spawn(move || tx.try_send(second).map_err(|e| e.into_inner()));
+        let (first, item) = rx.try_recv().expect("the first item is there");
+        assert_eq!(first, 1);
+        drop(item);
+        match pusher.join().unwrap() {
+            Ok(()) => assert_eq!(rx.try_recv().map(|(n, _)| n), Ok(2)),
+            Err(back) => {
+                assert_eq!(back.0, 2);
+                assert!(rx.is_empty());
+            }
+        }
+        assert_eq!(drops.count(), 2);
+    });
+}
+
+/// slot: an empty slot, a push and a pop racing: the pop finds the item or nothing, and in
+/// the second case the item is there right after.
+#[test]
+fn slot_push_racing_pop_of_an_empty_slot() {
+    loom::model(|| {
+        let drops = Drops::default();
+        let (tx, rx) = channel::bounded::<Item>(1);
+        let item = drops.item();
+        let pusher = thread::spawn(move || {
+            tx.try_send(item).map_err(|_| ()).expect("room for one");
+            tx
+        });
+        let popped = rx.try_recv();
+        let _tx = pusher.join().unwrap();
+        match popped {
+            Ok(item) => {
+                assert_eq!(rx.try_recv().err(), Some(channel::TryRecvError::Empty));
+                drop(item);
+            }
+            Err(err) => {
+                assert_eq!(err, channel::TryRecvError::Empty);
+                drop(rx.try_recv().expect("the item arrived"));
+            }
+        }
+        assert_eq!(drops.count(), 1);
+    });
+}
+
+/// slot: two pushers and a popper. Every push that succeeded delivers its item exactly once
+/// (the pop, then the drain after the joins); a failed push hands its item back.
+#[test]
+fn slot_two_pushers_one_popper_lose_nothing() {
+    loom::model(|| {
+        let drops = Drops::default();
+        let (tx, rx) = channel::bounded::<(u8, Item)>(1);
+        let pushers: Vec<_> = (1..=2u8)
+            .map(|n| {
+                let tx = tx.clone();
+                let item = (n, drops.item());
+                thread::spawn(move || tx.try_send(item).is_ok().then_some(n))
+            })
+            .collect();
+        let mut got: Vec<u8> = rx.try_recv().map(|(n, _)| n).into_iter().collect();
+        let mut sent: Vec<u8> = pushers
+            .into_iter()
+            .filter_map(|p| p.join().unwrap())
+            .collect();
+        while let Ok((n, _)) = rx.try_recv() {
+            got.push(n);
+        }
+        assert!(
+            !sent.is_empty(),
+            "the first push into the empty slot fails only if another is in"
+        );
+        got.sort_unstable();
+        sent.sort_unstable();
+        assert_eq!(got, sent);
+        assert_eq!(drops.count(), 2);
+    });
+}
+
+/// slot: a push racing a close. Either the push went in before the close (and the item is
+/// still received, then the channel reports closed), or it failed with `Closed` and handed
+/// the item back; never both, never a push accepted after the close.
+#[test]
+fn slot_push_racing_close_keeps_or_returns_the_item() {
+    loom::model(|| {
+        let drops = Drops::default();
+        let (tx, rx) = channel::bounded::<Item>(1);
+        let item = drops.item();
+        let tx2 = tx.clone();
+        let pusher = thread::spawn(move || tx2.try_send(item));
+        assert!(tx.close());
+        match pusher.join().unwrap() {
+            Ok(()) => {
+                drop(
+                    rx.try_recv()
+                        .expect("an item pushed before the close stays"),
+                );
+            }
+            Err(channel::TrySendError::Closed(back)) => drop(back),
+            Err(channel::TrySendError::Full(_)) => panic!("a push into an empty slot was refused"),
+        }
+        assert_eq!(rx.try_recv().err(), Some(channel::TryRecvError::Closed));
+        assert!(rx.is_closed() && rx.is_empty());
+        assert_eq!(drops.count(), 1);
+    });
+}
+
+/// slot: a pop of the last item racing a close: the pop gets the item whichever comes first,
+/// the close is not lost (it waits for the pop's store), and the slot ends closed and empty.
+#[test]
+fn slot_pop_racing_close_takes_the_last_item() {
+    loom::model(|| {
+        let drops = Drops::default();
+        let (tx, rx) = channel::bounded::<Item>(1);
+        tx.try_send(drops.item()).unwrap();
+        let rx2 = rx.clone();
+        let popper = thread::spawn(move || rx2.try_recv().map(drop).is_ok());
+        assert!(tx.close());
+        assert!(
+            popper.join().unwrap(),
+            "the item was there before the close"
+        );
+        assert_eq!(drops.count(), 1);
+        assert!(tx.is_closed());
+        assert_eq!(rx.try_recv().err(), Some(channel::TryRecvError::Closed));
+        assert!(matches!(
+            tx.try_send(drops.item()),
+            Err(channel::TrySendError::Closed(_))
+        ));
+        assert_eq!(drops.count(), 2);
+    });
+}
