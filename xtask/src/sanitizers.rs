@@ -119,6 +119,12 @@ const MIRI_SEEDS: u32 = 16;
 /// Crates whose loom models also run their dependencies in loom mode.
 const DEP_MODELS: &[&str] = &["tulip-executor"];
 
+/// Crates whose models run with three preemptions instead of two (a few seconds for the
+/// queue's, about 80 for the sync crate's): at two, the queue's models missed a lost wake-up
+/// that three found (a spuriously polled getter swallowing the next put's notification; see
+/// tulip-queue's `waiters.rs`).
+const DEEPER_MODELS: &[&str] = &["tulip-queue", "tulip-sync"];
+
 /// Crates with a `tests/loom.rs` model.
 fn loom_crates() -> Vec<String> {
     let mut out = Vec::new();
@@ -149,7 +155,14 @@ pub(crate) fn loom(args: &[String]) -> Result<(), String> {
         };
         run(cargo()
             .env("RUSTFLAGS", flags)
-            .env("LOOM_MAX_PREEMPTIONS", "2")
+            .env(
+                "LOOM_MAX_PREEMPTIONS",
+                if DEEPER_MODELS.contains(&krate.as_str()) {
+                    "3"
+                } else {
+                    "2"
+                },
+            )
             .env("LOOM_MAX_BRANCHES", "10000")
             .env(
                 "CARGO_TARGET_DIR",

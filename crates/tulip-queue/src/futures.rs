@@ -82,6 +82,7 @@ impl<T> Future for Put<'_, T> {
         let this = self.get_mut();
         let shared = this.shared;
         loop {
+            this.slot.take_notification(&shared.putters);
             let item = this.item.take().expect("`Put` polled after completion");
             match shared.try_put(item) {
                 Ok(()) => {
@@ -153,6 +154,7 @@ impl<T> Future for Get<'_, T> {
         let this = &mut *self;
         let shared = this.shared;
         loop {
+            this.slot.take_notification(&shared.getters);
             match shared.try_get() {
                 Ok(item) => {
                     this.slot.discard(&shared.getters);

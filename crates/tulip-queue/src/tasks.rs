@@ -118,6 +118,7 @@ impl TaskCounter {
         cx: &mut Context<'_>,
     ) -> Poll<()> {
         loop {
+            slot.take_notification(&self.joiners);
             let epoch = match *start {
                 Some(epoch) => epoch,
                 None => {

@@ -31,17 +31,32 @@
 //! `granted`, an atomic, to that entry's ticket (every entry carries one, growing with every
 //! registration, so the list is in ticket order and the entries taken out are always its
 //! oldest). A waiter whose ticket is at most `granted` was therefore notified, and knows it
-//! without the lock: its entry is gone, and the woken waiter that finds what it waited for
-//! leaves with one atomic load ([`WaitSlot::discard`]) instead of a third critical section.
-//! A waiter that was not notified takes its entry out under the lock.
+//! without the lock: its entry is gone. A waiter that was not notified takes its entry out
+//! under the lock.
+//!
+//! # Whose notification it is
+//!
+//! A waiter's loop is: take a notification that reached it
+//! ([`WaitSlot::take_notification`], one atomic load), try the operation, and on success
+//! leave ([`WaitSlot::discard`]); else wait ([`WaitSlot::poll_wait`]). A notification seen
+//! *before* the try announced what the try then finds (the notifier changed the state first),
+//! so a woken waiter that succeeds keeps it and leaves without the lock. A notification that
+//! arrives *after* the try cannot be told apart from one announcing another item: a future
+//! polled without having been woken (inside a `select!`, say) can take an item that was never
+//! announced to it, and if the next put's notification then went to its entry, keeping it
+//! would leave that item in the queue with its rightful waiter asleep. So `discard` passes
+//! such a notification on, like a cancelled waiter ([`WaitSlot::clear`]): at worst one spurious
+//! wake-up of the next waiter, who finds nothing and waits again. (Found by the loom model
+//! `blocked_getters_on_two_threads_are_both_served` at three preemptions: two getters, the
+//! second polled spuriously, took the first put's item and swallowed the second put's
+//! notification.)
 //!
 //! A notified waiter that is dropped without having used its wake-up passes it on to the next
-//! waiter ([`WaitSlot::clear`]), so a cancelled waiter never swallows a hand-off. A waiter
-//! that *did* get what it waited for consumes the wake-up instead, so success causes no
-//! spurious wake-up of a neighbour. A wake-up passed on is an additional one whatever its
-//! kind was: a waiter woken by [`Waiters::notify_all`] that is cancelled before it runs wakes
-//! one more waiter than needed (who finds nothing and waits again, at the tail), which costs a
-//! wake-up but loses nothing; the list does not remember kinds of entries it gave up.
+//! waiter ([`WaitSlot::clear`]), so a cancelled waiter never swallows a hand-off. A wake-up
+//! passed on is an additional one whatever its kind was: a waiter woken by
+//! [`Waiters::notify_all`] that is cancelled before it runs wakes one more waiter than needed
+//! (who finds nothing and waits again, at the tail), which costs a wake-up but loses nothing;
+//! the list does not remember kinds of entries it gave up.
 //!
 //! # Cost
 //!
@@ -287,29 +302,34 @@ impl WaitSlot {
         false
     }
 
-    /// Leaves the list after getting what we waited for: a pending wake-up is consumed, not
-    /// passed on. A waiter that was notified leaves without the lock.
+    /// Call at the top of the waiter's loop, before it tries its operation: a notification
+    /// that reached the slot is taken now (its entry is out of the list already), and the
+    /// try that follows is what it announced. One load when registered, nothing otherwise.
+    ///
+    /// Only a notification seen here is the waiter's to keep. One that arrives after it may
+    /// announce an item (or a free place) that this waiter's successful try did not take:
+    /// [`discard`](Self::discard) passes it on (see the module docs).
     #[inline]
-    pub(crate) fn discard(&mut self, waiters: &Waiters) {
-        if let Some((key, ticket)) = self.entry.take() {
-            self.fresh = false;
-            if !waiters.was_notified(ticket) {
-                Self::discard_entry(waiters, key, ticket);
+    pub(crate) fn take_notification(&mut self, waiters: &Waiters) {
+        if let Some((_, ticket)) = self.entry {
+            if waiters.was_notified(ticket) {
+                self.entry = None;
+                self.fresh = false;
             }
         }
     }
 
-    #[inline(never)]
-    fn discard_entry(waiters: &Waiters, key: usize, ticket: u64) {
-        let mut list = waiters.list.lock();
-        if waiters.was_notified(ticket) {
-            // Notified since we looked: the entry is gone, and the wake-up is ours to drop.
-            return;
+    /// Leaves the list after getting what we waited for. A notification the loop took with
+    /// [`take_notification`](Self::take_notification) before its try is consumed; the slot
+    /// is then empty and this does nothing. A notification that came since is passed on to
+    /// the next waiter, as [`clear`](Self::clear) does: it may announce an item this waiter
+    /// did not take.
+    #[inline]
+    pub(crate) fn discard(&mut self, waiters: &Waiters) {
+        if let Some((key, ticket)) = self.entry.take() {
+            self.fresh = false;
+            Self::clear_entry(waiters, key, ticket);
         }
-        list.entries.remove(key);
-        waiters
-            .unnotified
-            .store(list.entries.waiting(), Ordering::Relaxed);
     }
 
     /// Leaves the list without having got anything (cancellation): a pending wake-up is passed

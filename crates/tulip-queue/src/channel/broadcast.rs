@@ -448,6 +448,7 @@ fn poll_recv_at<T: Clone>(
 ) -> Poll<Result<T, RecvError>> {
     let waiters = &shared.receivers_waiting;
     loop {
+        slot.take_notification(waiters);
         let result = match try_recv_at(shared, next) {
             Ok(msg) => Ok(msg),
             Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),

@@ -91,6 +91,7 @@ impl<T> Chan<T> {
         cx: &mut Context<'_>,
     ) -> Poll<Result<T, RecvError>> {
         loop {
+            slot.take_notification(waiters);
             match self.try_recv() {
                 Ok(msg) => {
                     slot.discard(waiters);
@@ -765,6 +766,7 @@ impl<T> Future for Send<'_, T> {
         let this = self.get_mut();
         let chan = &*this.sender.chan;
         loop {
+            this.slot.take_notification(&chan.send_ops);
             let msg = this.msg.take().expect("`Send` polled after completion");
             match chan.try_send(msg) {
                 Ok(()) => {

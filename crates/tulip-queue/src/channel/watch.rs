@@ -332,6 +332,7 @@ impl<T> Future for Closed<'_, T> {
         let this = &mut *self;
         let waiters = &this.shared.receivers_gone;
         loop {
+            this.slot.take_notification(waiters);
             if this.shared.receivers.load(Ordering::SeqCst) == 0 {
                 this.slot.discard(waiters);
                 return Poll::Ready(());
@@ -589,6 +590,7 @@ impl<T> Receiver<T> {
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), RecvError>> {
         loop {
+            slot.take_notification(&shared.changed);
             let current = read(&shared.state).version;
             if current != *seen {
                 *seen = current;
@@ -773,6 +775,7 @@ impl<'a, T, F: FnMut(&T) -> bool> Future for WaitFor<'a, T, F> {
         let this = self.get_mut();
         let shared: &'a Shared<T> = this.shared;
         loop {
+            this.slot.take_notification(&shared.changed);
             // Test the value under the same read lock that the returned `Ref` keeps, so the
             // caller gets exactly the value the predicate accepted.
             let guard = read(&shared.state);
