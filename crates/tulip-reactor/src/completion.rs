@@ -53,6 +53,18 @@ use crate::reactor::{lock, Source};
 use crate::sys::uring::Uring;
 use crate::sys::uring_ops::Staged;
 
+/// A source's completion state under the uring backend (`Source::completion`, made at its
+/// first completion operation).
+#[derive(Default)]
+pub(crate) struct Completion {
+    /// Completion reads: the recv in flight and data not read yet.
+    pub(crate) recv: std::sync::Mutex<RecvState>,
+    /// Completion sends: the send in flight and its buffer.
+    pub(crate) send: std::sync::Mutex<SendState>,
+    /// A listener's multishot accept.
+    pub(crate) accept: std::sync::Mutex<AcceptState>,
+}
+
 /// The largest owned buffer a read falls back to when the ring is empty.
 const OWNED_MAX: usize = 64 * 1024;
 
@@ -115,7 +127,7 @@ pub(crate) fn poll_recv(
     if want == 0 {
         return Poll::Ready(Ok(0));
     }
-    let mut st = lock(&source.recv);
+    let mut st = lock(&source.completion().recv);
     loop {
         match &mut st.held {
             Held::None => {}
@@ -213,7 +225,11 @@ pub(crate) fn poll_recv(
 /// lets its send finish (cancelled only on a socket lingering zero seconds); cancels its
 /// multishot accept (closing the connections it queued).
 pub(crate) fn release(uring: &Uring, source: &Source) {
-    let mut st = lock(&source.recv);
+    let Some(c) = source.completion_if_used() else {
+        // It never used a completion operation: nothing in flight.
+        return;
+    };
+    let mut st = lock(&c.recv);
     if let Some(idx) = st.op.take() {
         uring.orphan_op(idx, true);
     }
@@ -221,7 +237,7 @@ pub(crate) fn release(uring: &Uring, source: &Source) {
         uring.recycle(bid);
     }
     drop(st);
-    if let Some(idx) = lock(&source.send).op.take() {
+    if let Some(idx) = lock(&c.send).op.take() {
         let fd = crate::source::borrow(source.fd);
         let reset = matches!(
             rustix::net::sockopt::socket_linger(fd),
@@ -229,7 +245,7 @@ pub(crate) fn release(uring: &Uring, source: &Source) {
         );
         uring.orphan_op(idx, reset);
     }
-    if let Some(idx) = lock(&source.accept).op.take() {
+    if let Some(idx) = lock(&c.accept).op.take() {
         uring.orphan_op(idx, true);
     }
 }
@@ -280,7 +296,7 @@ pub(crate) fn poll_send(
     bufs: &[IoSlice<'_>],
 ) -> Poll<io::Result<usize>> {
     let want: usize = bufs.iter().map(|b| b.len()).sum();
-    let mut st = lock(&source.send);
+    let mut st = lock(&source.completion().send);
     if st.shut {
         return Poll::Ready(Err(epipe()));
     }
@@ -319,7 +335,7 @@ pub(crate) fn poll_send(
 /// writability then waits for the send (its completion is a writable event), not for the
 /// socket, which may have room the send has not used yet.
 pub(crate) fn send_blocked(uring: &Uring, source: &Source) -> bool {
-    let st = lock(&source.send);
+    let st = lock(&source.completion().send);
     st.op.is_some_and(|idx| uring.stage_full(idx, SEND_MAX))
 }
 
@@ -329,7 +345,7 @@ pub(crate) fn poll_flush(
     source: &Source,
     cx: &mut Context<'_>,
 ) -> Poll<io::Result<()>> {
-    let mut st = lock(&source.send);
+    let mut st = lock(&source.completion().send);
     poll_sent(uring, &mut st, cx.waker())
 }
 
@@ -344,7 +360,7 @@ pub(crate) fn try_send(uring: &Uring, source: &Source, buf: &[u8]) -> io::Result
 
 /// Shuts the write side down after the send in flight (at once if none is).
 pub(crate) fn shutdown_write(uring: &Uring, source: &Source) -> io::Result<()> {
-    let mut st = lock(&source.send);
+    let mut st = lock(&source.completion().send);
     st.shut = true;
     if let Some(idx) = st.op {
         if uring.shutdown_after(idx) {
@@ -387,7 +403,7 @@ pub(crate) fn poll_accept(
     source: &Source,
     cx: &mut Context<'_>,
 ) -> Poll<io::Result<OwnedFd>> {
-    let mut st = lock(&source.accept);
+    let mut st = lock(&source.completion().accept);
     loop {
         let Some(idx) = st.op else {
             st.op = Some(uring.submit_accept(source.fd, source.key, cx.waker())?);
