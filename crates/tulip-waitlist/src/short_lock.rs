@@ -33,7 +33,9 @@ const CONTENDED: u32 = 2;
 #[cfg(not(tulip_loom))]
 const SPINS: u32 = 100;
 
-/// A mutex without poisoning for short critical sections; see the [module docs](self).
+/// A mutex without poisoning for short critical sections: `std`'s futex mutex without its
+/// poisoning checks (one compare-and-swap to lock and one swap to unlock when nobody waits,
+/// a short spin, then a sleep on a condition variable).
 ///
 /// A panic while the lock is held unlocks it (the guard's `Drop` runs) and leaves the data as
 /// the panic found it, as `std`'s mutex does when its poisoning is ignored.
