@@ -220,7 +220,9 @@ impl RawSemaphore {
                 Err(actual) => state = actual,
             }
         }
-        self.release_slow(bound)
+        // A semaphore's release under contention hands its permit on more often than not:
+        // inlined (a call and a frame less per hand-off); a lock's unlock calls it out of line.
+        self.release_slow_inline(bound)
     }
 
     /// [`release`](Self::release) for a semaphore that never has more than one permit: a
@@ -236,8 +238,18 @@ impl RawSemaphore {
         }
     }
 
+    /// [`release_slow_inline`](Self::release_slow_inline), out of line (a lock's unlock,
+    /// which should stay small enough to be inlined into the guard's drop).
     #[cold]
+    #[inline(never)]
     fn release_slow(&self, bound: usize) -> bool {
+        self.release_slow_inline(bound)
+    }
+
+    /// A release with someone queued (or a permit handed and not taken yet): hands the
+    /// permit on, or returns it to the pool and settles.
+    #[inline(always)]
+    fn release_slow_inline(&self, bound: usize) -> bool {
         let mut queue = self.queue.lock();
         // With QUEUED set only we change `state`; without it only increments race with us.
         let mut state = self.state.load(Ordering::Relaxed);
@@ -334,11 +346,19 @@ impl RawSemaphore {
         }
     }
 
+    /// [`enqueue_inline`](Self::enqueue_inline), out of line (a lock's first poll, which
+    /// should stay small enough to be inlined into its caller).
+    #[cold]
+    #[inline(never)]
+    fn enqueue(&self, waker: &Waker) -> Option<Queued> {
+        self.enqueue_inline(waker)
+    }
+
     /// The slow path of an acquire: with the mutex held, either take a free permit (nobody
     /// in line) or join the line, to be woken through `waker`. `None` means the permit was
     /// taken; otherwise the waiter's entry and ticket.
-    #[cold]
-    fn enqueue(&self, waker: &Waker) -> Option<Queued> {
+    #[inline(always)]
+    fn enqueue_inline(&self, waker: &Waker) -> Option<Queued> {
         let mut queue = self.queue.lock();
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
@@ -494,7 +514,14 @@ impl AcquireSlot {
                 if taken {
                     return Poll::Ready(());
                 }
-                match sem.enqueue(cx.waker()) {
+                // A semaphore's acquire waits more often than not: its slow path is inlined
+                // (a call and a frame less per wait); a lock's stays out of line.
+                let queued = if LOCK {
+                    sem.enqueue(cx.waker())
+                } else {
+                    sem.enqueue_inline(cx.waker())
+                };
+                match queued {
                     None => Poll::Ready(()),
                     // Queued with our waker: a hand-off from now on wakes us.
                     Some(queued) => {
