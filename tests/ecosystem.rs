@@ -79,6 +79,10 @@ fn hyper_http1_over_tulip_tls() {
                 .header("host", "localhost")
                 .body(Empty::<Bytes>::new())
                 .unwrap();
+            // HTTP/1.1 carries one request at a time: wait until the connection has finished
+            // with the previous one (`send_request` on a busy connection fails with
+            // "connection was not ready", which a two-worker run hit).
+            bounded("the connection", sender.ready()).await.unwrap();
             let res = bounded("the request", sender.send_request(req))
                 .await
                 .unwrap();

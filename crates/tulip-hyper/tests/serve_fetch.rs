@@ -79,6 +79,8 @@ async fn http1_keep_alive_serves_several_requests_on_one_connection() {
                 .header("host", "localhost")
                 .body(Empty::<Bytes>::new())
                 .unwrap();
+            // One request at a time on HTTP/1.1: wait until the previous one is done with.
+            sender.ready().await.unwrap();
             let res = sender.send_request(req).await.unwrap();
             assert_eq!(res.status(), 200);
             assert_eq!(res.version(), hyper::Version::HTTP_11);
